@@ -1,0 +1,278 @@
+// Capture: lists the root, hands each top-level entry to a pool of walkers,
+// and grafts their fragments into one tree in name order as they finish, so
+// that only unfinished fragments are held apart.
+#include "capture/capture.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "host_facts.h"
+#include "walker.h"
+
+namespace procsnap {
+
+namespace {
+
+bool AllDigits(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+struct Entry {
+  std::string name;
+  unsigned char dtype;
+};
+
+// Paths under root that are autofs mount points with nothing mounted on them.
+std::set<std::string> UnmountedAutofs(const std::string& root) {
+  std::set<std::string> out;
+  char real[PATH_MAX];
+  if (!::realpath(root.c_str(), real)) return out;
+  std::string prefix = std::string(real) + "/";
+  std::map<std::string, bool> autofsOnly;  // mount point -> only autofs seen
+  std::ifstream in("/proc/self/mountinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream ls(line);
+    std::string id, parent, dev, mroot, mpoint;
+    ls >> id >> parent >> dev >> mroot >> mpoint;
+    size_t dash = line.find(" - ");
+    if (dash == std::string::npos || mpoint.rfind(prefix, 0) != 0) continue;
+    std::istringstream rest(line.substr(dash + 3));
+    std::string fstype;
+    rest >> fstype;
+    std::string rel = mpoint.substr(prefix.size());
+    auto it = autofsOnly.find(rel);
+    bool isAutofs = fstype == "autofs";
+    if (it == autofsOnly.end()) autofsOnly[rel] = isAutofs;
+    else it->second = it->second && isAutofs;
+  }
+  for (auto& [rel, only] : autofsOnly)
+    if (only) out.insert(rel);
+  return out;
+}
+
+// PIDs that answer to stat() but are missing from readdir: a rootkit trick.
+std::vector<std::string> HiddenPids(int rootFd, const std::vector<Entry>& entries) {
+  std::set<long> listed;
+  long maxPid = 0;
+  for (auto& e : entries)
+    if (AllDigits(e.name)) {
+      long p = std::stol(e.name);
+      listed.insert(p);
+      maxPid = std::max(maxPid, p);
+    }
+  std::vector<std::string> hidden;
+  for (long p = 1; p <= maxPid; ++p) {
+    if (listed.count(p)) continue;
+    std::string name = std::to_string(p);
+    struct stat st;
+    if (::fstatat(rootFd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+    // Threads answer too; only a thread-group leader is a hidden process.
+    std::string status = name + "/status";
+    int fd = ::openat(rootFd, status.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;
+    char buf[4096];
+    ssize_t n = ::read(fd, buf, sizeof buf - 1);
+    ::close(fd);
+    if (n <= 0) continue;
+    buf[n] = 0;
+    const char* tgid = std::strstr(buf, "\nTgid:");
+    if (tgid && std::strtol(tgid + 6, nullptr, 10) == p) hidden.push_back(name);
+  }
+  return hidden;
+}
+
+void Add(Counts& into, const Counts& c) {
+  into.files += c.files;
+  into.directories += c.directories;
+  into.links += c.links;
+  into.aliases += c.aliases;
+  into.bytes += c.bytes;
+  into.errors += c.errors;
+  into.skipped += c.skipped;
+  into.truncated += c.truncated;
+  into.redactions += c.redactions;
+}
+
+// Deep trees keep one descriptor open per level in every walker.
+void RaiseFileLimit() {
+  struct rlimit rl;
+  if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &rl);
+  }
+}
+
+}  // namespace
+
+const std::vector<std::string>& CaptureProfiles() {
+  static const std::vector<std::string> kProfiles = {"full", "bugreport", "tuning"};
+  return kProfiles;
+}
+
+Result<Metadata> Capture(const CaptureOptions& options, ArchiveWriter& writer,
+                         const std::function<void(const CaptureProgress&)>& progress) {
+  const auto& profiles = CaptureProfiles();
+  if (std::find(profiles.begin(), profiles.end(), options.profile) == profiles.end())
+    return Status::InvalidArgument("unknown profile '" + options.profile + "' (expected full, bugreport or tuning)");
+  RaiseFileLimit();
+
+  Metadata meta;
+  meta.startWallNs = ClockNs(CLOCK_REALTIME);
+  meta.startMonoNs = ClockNs(CLOCK_MONOTONIC);
+  meta.startBootNs = ClockNs(CLOCK_BOOTTIME);
+
+  int rootFd = ::open(options.root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (rootFd < 0) return Status::FromErrno(options.root + ": cannot open the capture root", errno);
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{rootFd};
+
+  WalkShared shared;
+  shared.options = &options;
+  shared.writer = &writer;
+  shared.procfs = IsProcfs(rootFd);
+  shared.redact = options.profile == "bugreport";
+  shared.tuning = options.profile == "tuning";
+  shared.selfPid = std::to_string(::getpid());
+  shared.unmountedAutofs = UnmountedAutofs(options.root);
+  if (options.timeLimitSeconds > 0)
+    shared.deadlineMonoNs = meta.startMonoNs + static_cast<int64_t>(options.timeLimitSeconds * 1e9);
+
+  FillHostFacts(options.root, rootFd, &meta);
+  meta.profile = options.profile;
+  meta.options = options.commandLine;
+  meta.excludes = options.excludes;
+
+  // The root listing.
+  std::vector<Entry> entries;
+  {
+    int fd = ::dup(rootFd);
+    DIR* dir = fd >= 0 ? ::fdopendir(fd) : nullptr;
+    if (!dir) return Status::FromErrno(options.root + ": cannot list", errno);
+    while (struct dirent* e = ::readdir(dir)) {
+      if (std::strcmp(e->d_name, ".") == 0 || std::strcmp(e->d_name, "..") == 0) continue;
+      entries.push_back({e->d_name, e->d_type});
+    }
+    ::closedir(dir);
+  }
+  if (shared.procfs && !shared.tuning) {
+    for (auto& pid : HiddenPids(rootFd, entries)) {
+      meta.notes.push_back("pid " + pid + " answers to stat() but is missing from the listing of " + options.root +
+                           " (hidden process); captured anyway");
+      entries.push_back({pid, DT_DIR});
+    }
+  }
+  std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) { return a.name < b.name; });
+
+  Tree tree;
+  {
+    struct stat st;
+    Node root;
+    root.kind = NodeKind::Directory;
+    if (::fstat(rootFd, &st) == 0) {
+      root.mode = st.st_mode;
+      root.uid = st.st_uid;
+      root.gid = st.st_gid;
+      root.mtimeNs = int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+    }
+    root.ref = entries.empty() ? 0 : 1;
+    root.aux = entries.size();
+    tree.nodes.push_back(root);
+    for (auto& e : entries) {
+      tree.nodes.emplace_back();
+      tree.nodes.back().name = tree.intern(e.name);
+    }
+  }
+
+  // Big system-wide directories first, so no walker is left with sys/ at the end.
+  std::vector<size_t> order(entries.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_partition(order.begin(), order.end(), [&](size_t i) { return !AllDigits(entries[i].name); });
+
+  CaptureProgress prog;
+  for (auto& e : entries) prog.processesTotal += AllDigits(e.name);
+
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::unique_ptr<Fragment>> done(entries.size());
+  size_t next = 0;
+  unsigned jobs = options.jobs ? options.jobs : std::max(1u, std::thread::hardware_concurrency());
+  std::vector<std::thread> workers;
+  for (unsigned w = 0; w < jobs; ++w) {
+    workers.emplace_back([&] {
+      Walker walker(shared);
+      for (;;) {
+        size_t i;
+        {
+          std::lock_guard<std::mutex> lock(mu);
+          if (next >= order.size()) return;
+          i = order[next++];
+        }
+        auto frag = std::make_unique<Fragment>(walker.walkTopLevel(rootFd, entries[i].name, entries[i].dtype, i));
+        std::lock_guard<std::mutex> lock(mu);
+        done[i] = std::move(frag);
+        cv.notify_all();
+      }
+    });
+  }
+
+  // Graft in name order; remember where each fragment went to fix aliases.
+  struct Placed {
+    NodeId at;
+    uint32_t shift;
+  };
+  std::vector<Placed> placed(entries.size());
+  std::vector<std::pair<NodeId, WalkShared::Where>> aliases;
+  for (size_t i = 0; i < entries.size(); ++i) {
+    std::unique_ptr<Fragment> frag;
+    {
+      std::unique_lock<std::mutex> lock(mu);
+      cv.wait(lock, [&] { return done[i] != nullptr; });
+      frag = std::move(done[i]);
+    }
+    NodeId at = static_cast<NodeId>(i + 1);
+    uint32_t shift = tree.graft(at, frag->tree);
+    placed[i] = {at, shift};
+    for (auto& a : frag->aliases) aliases.push_back({a.node == 0 ? at : a.node + shift, a.target});
+    Add(meta.counts, frag->counts);
+    for (auto& n : frag->notes) meta.notes.push_back(std::move(n));
+    if (AllDigits(entries[i].name)) ++prog.processesDone;
+    if (progress) {
+      prog.entries = shared.entries.load();
+      prog.bytes = shared.bytes.load();
+      progress(prog);
+    }
+  }
+  for (auto& w : workers) w.join();
+  for (auto& [node, where] : aliases) {
+    const Placed& p = placed[where.fragment];
+    tree.nodes[node].ref = where.node == 0 ? p.at : where.node + p.shift;
+  }
+  if (shared.deadlineMonoNs && ClockNs(CLOCK_MONOTONIC) > shared.deadlineMonoNs)
+    meta.notes.push_back("the capture time limit of " + std::to_string(options.timeLimitSeconds) +
+                         " s was reached; later entries are recorded unread");
+
+  meta.endWallNs = ClockNs(CLOCK_REALTIME);
+  meta.endMonoNs = ClockNs(CLOCK_MONOTONIC);
+  Status s = writer.addSnapshot(meta, std::move(tree));
+  if (!s.ok()) return s;
+  return meta;
+}
+
+}  // namespace procsnap

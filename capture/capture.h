@@ -1,0 +1,39 @@
+// procsnap capture: walks a /proc-like tree and records every entry into an
+// archive snapshot, with what it could not read recorded instead of dropped.
+// Thread safety: Capture() may run several walkers internally; one call at a
+// time per ArchiveWriter.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "format/archive.h"
+
+namespace procsnap {
+
+struct CaptureOptions {
+  std::string root = "/proc";
+  std::string profile = "full";        // full | bugreport | tuning
+  std::vector<std::string> excludes;   // globs over the path under root ("*/smaps", "sys/kernel/*")
+  bool threads = true;                 // capture PID/task/TID
+  unsigned jobs = 0;                   // parallel walkers; 0 = one per CPU
+  uint64_t maxFileSize = 64u << 20;    // larger files are cut here and marked truncated
+  double timeLimitSeconds = 0;         // 0 = none; past it, entries are recorded unread
+  std::vector<std::string> commandLine;  // recorded in the metadata as the options used
+};
+
+struct CaptureProgress {
+  uint64_t entries = 0, bytes = 0, processesDone = 0, processesTotal = 0;
+};
+
+const std::vector<std::string>& CaptureProfiles();
+
+// Captures options.root into one snapshot of `writer` and returns its
+// metadata. Fails only when the root itself cannot be read or the archive
+// cannot be written; everything else is recorded in the tree.
+Result<Metadata> Capture(const CaptureOptions& options, ArchiveWriter& writer,
+                         const std::function<void(const CaptureProgress&)>& progress = {});
+
+}  // namespace procsnap

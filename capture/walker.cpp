@@ -1,0 +1,361 @@
+#include "walker.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "host_facts.h"
+#include "policy.h"
+#include "redact.h"
+
+namespace procsnap {
+
+namespace {
+
+constexpr size_t kInitialBuffer = 1u << 20;
+constexpr unsigned kMaxDepth = 512;  // readers reject trees deeper than 1024
+
+bool AllDigits(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// Splits "a/b/c" into its parts.
+std::vector<std::string_view> Parts(std::string_view rel) {
+  std::vector<std::string_view> out;
+  size_t start = 0;
+  for (;;) {
+    size_t slash = rel.find('/', start);
+    out.push_back(rel.substr(start, slash - start));
+    if (slash == std::string_view::npos) break;
+    start = slash + 1;
+  }
+  return out;
+}
+
+// PID/x or PID/task/TID/x: the per-task entry x, or "" for other paths.
+std::string_view TaskEntry(std::string_view rel) {
+  auto p = Parts(rel);
+  if (p.size() == 2 && AllDigits(p[0])) return p[1];
+  if (p.size() == 4 && AllDigits(p[0]) && p[1] == "task" && AllDigits(p[2])) return p[3];
+  return "";
+}
+
+NodeKind KindOf(mode_t m) {
+  if (S_ISDIR(m)) return NodeKind::Directory;
+  if (S_ISREG(m)) return NodeKind::File;
+  if (S_ISLNK(m)) return NodeKind::Symlink;
+  return NodeKind::Other;
+}
+
+NodeKind KindOfDtype(unsigned char t) {
+  switch (t) {
+    case DT_DIR: return NodeKind::Directory;
+    case DT_REG: return NodeKind::File;
+    case DT_LNK: return NodeKind::Symlink;
+    default: return NodeKind::Other;
+  }
+}
+
+uint64_t StartTimeOf(std::string_view stat) {
+  // Field 22; the command name (field 2) may hold spaces and ')' so count
+  // from the last ')'.
+  size_t close = stat.rfind(')');
+  if (close == std::string_view::npos) return 0;
+  unsigned field = 2;
+  size_t i = close + 1;
+  while (i < stat.size() && field < 22) {
+    while (i < stat.size() && stat[i] == ' ') ++i;
+    ++field;
+    if (field == 22) break;
+    while (i < stat.size() && stat[i] != ' ') ++i;
+  }
+  uint64_t v = 0;
+  while (i < stat.size() && stat[i] >= '0' && stat[i] <= '9') v = v * 10 + (stat[i++] - '0');
+  return v;
+}
+
+}  // namespace
+
+Walker::Walker(WalkShared& shared) : shared_(shared) {}
+
+Fragment Walker::walkTopLevel(int rootFd, const std::string& name, unsigned char dtype, uint32_t fragmentId) {
+  Fragment frag;
+  frag_ = &frag;
+  fragmentId_ = fragmentId;
+  startTime_ = 0;
+  frag.tree.nodes.emplace_back();
+  frag.tree.nodes[0].name = frag.tree.intern(name);
+  visit(rootFd, name, name, 0, dtype, 1);
+
+  // A PID that vanished or was reused while we walked it is worth knowing.
+  if (shared_.procfs && AllDigits(name) && startTime_ != 0) {
+    std::string stat = name + "/stat";
+    int fd = ::openat(rootFd, stat.c_str(), O_RDONLY | O_CLOEXEC);
+    char buf[1024];
+    ssize_t n = fd >= 0 ? ::read(fd, buf, sizeof buf) : -1;
+    if (fd >= 0) ::close(fd);
+    if (n <= 0) {
+      frag.notes.push_back("pid " + name + " exited during the capture; its entries may be partial");
+    } else if (uint64_t later = StartTimeOf(std::string_view(buf, n)); later != startTime_) {
+      frag.notes.push_back("pid " + name + " was reused during the capture (start time " + std::to_string(startTime_) +
+                           " then " + std::to_string(later) + "); its entries may mix two processes");
+    }
+  }
+  if (buf_.size() > 8 * kInitialBuffer) std::string().swap(buf_);
+  frag_ = nullptr;
+  return frag;
+}
+
+void Walker::skip(NodeId slot, Reason reason, std::string_view note) {
+  Node& n = frag_->tree.nodes[slot];
+  n.reason = reason;
+  n.note = frag_->tree.intern(note);
+  ++frag_->counts.skipped;
+}
+
+const char* Walker::exclusion(const std::string& rel) {
+  const CaptureOptions& o = *shared_.options;
+  for (const std::string& g : o.excludes) {
+    if (fnmatch(g.c_str(), rel.c_str(), 0) == 0) {
+      exclusionNote_ = "excluded by --exclude " + g;
+      return exclusionNote_.c_str();
+    }
+  }
+  if (!shared_.procfs) return nullptr;
+  auto p = Parts(rel);
+  if (shared_.tuning && AllDigits(p[0])) {
+    if (p.size() == 1 && p[0] != shared_.selfPid) return "profile tuning captures system-wide files only";
+    if (p.size() == 2 && p[1] != "net") return "profile tuning captures system-wide files only";
+  }
+  if (!o.threads && p.size() == 3 && AllDigits(p[0]) && p[1] == "task") return "excluded by --no-threads";
+  return nullptr;
+}
+
+void Walker::visit(int parentFd, const std::string& name, const std::string& rel, NodeId slot, unsigned char dtype,
+                   unsigned depth) {
+  Tree& t = frag_->tree;
+  shared_.entries.fetch_add(1, std::memory_order_relaxed);
+  if (shared_.deadlineMonoNs && ClockNs(CLOCK_MONOTONIC) > shared_.deadlineMonoNs) {
+    t.nodes[slot].kind = KindOfDtype(dtype);
+    skip(slot, Reason::TimeLimit, "not read: the capture time limit was reached");
+    return;
+  }
+  struct stat st;
+  if (::fstatat(parentFd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT) != 0) {
+    Node& n = t.nodes[slot];
+    n.kind = KindOfDtype(dtype);
+    n.error = errno;
+    ++frag_->counts.errors;
+    return;
+  }
+  {
+    Node& n = t.nodes[slot];
+    n.kind = KindOf(st.st_mode);
+    n.mode = st.st_mode;
+    n.uid = st.st_uid;
+    n.gid = st.st_gid;
+    n.statSize = st.st_size;
+    n.mtimeNs = int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+  }
+  if (const char* why = exclusion(rel)) {
+    skip(slot, Reason::Excluded, why);
+    return;
+  }
+  PolicyDecision d = ClassifyPath(rel);
+  if (d.action == PolicyAction::Skip) {
+    skip(slot, Reason::Skipped, d.reason);
+    return;
+  }
+  switch (t.nodes[slot].kind) {
+    case NodeKind::Symlink: {
+      ++frag_->counts.links;
+      char target[4096];
+      ssize_t len = ::readlinkat(parentFd, name.c_str(), target, sizeof target);
+      if (len < 0) {
+        t.nodes[slot].error = errno;
+        ++frag_->counts.errors;
+      } else {
+        t.nodes[slot].ref = t.intern(std::string_view(target, len));
+      }
+      break;
+    }
+    case NodeKind::File:
+      ++frag_->counts.files;
+      readFile(parentFd, name, rel, slot);
+      break;
+    case NodeKind::Directory:
+      ++frag_->counts.directories;
+      if (depth >= kMaxDepth) {
+        skip(slot, Reason::Skipped, "deeper than 512 levels");
+        break;
+      }
+      walkDirectory(parentFd, name, rel, slot, depth);
+      break;
+    default:
+      break;
+  }
+}
+
+void Walker::readFile(int parentFd, const std::string& name, const std::string& rel, NodeId slot) {
+  Tree& t = frag_->tree;
+  const uint64_t cap = shared_.options->maxFileSize;
+  int fd = ::openat(parentFd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+  if (fd < 0) {
+    t.nodes[slot].error = errno;
+    ++frag_->counts.errors;
+    return;
+  }
+  if (buf_.empty()) buf_.resize(kInitialBuffer);
+  size_t len = 0;
+  int err = 0, interrupts = 0;
+  bool truncated = false;
+  bool smallReads = false;
+  const bool sysctl = rel.rfind("sys/", 0) == 0;
+  for (;;) {
+    if (len == buf_.size()) {
+      if (buf_.size() >= cap) {
+        char probe;
+        truncated = ::read(fd, &probe, 1) > 0;
+        break;
+      }
+      buf_.resize(std::min<uint64_t>(buf_.size() * 2, cap));
+    }
+    // One large read: maps, smaps and net tables are consistent only within
+    // a call. Sysctl handlers allocate the whole count in the kernel, so
+    // they get a small one (a 1 MiB count costs 10x and can fail ENOMEM).
+    size_t want = buf_.size() - len;
+    if (sysctl || smallReads) want = std::min<size_t>(want, 64 * 1024);
+    ssize_t n = ::read(fd, buf_.data() + len, want);
+    if (n < 0) {
+      if (errno == ENOMEM && !smallReads) {
+        smallReads = true;
+        continue;
+      }
+      if (errno == EINTR && ++interrupts < 8) continue;
+      err = errno;  // EAGAIN included: never loop on it
+      break;
+    }
+    if (n == 0) break;
+    len += n;
+  }
+  ::close(fd);
+  Node& n = t.nodes[slot];
+  if (err) {
+    n.error = err;
+    ++frag_->counts.errors;
+  }
+  if (truncated) {
+    n.reason = Reason::Truncated;
+    n.note = t.intern("cut at the size cap of " + std::to_string(cap) + " bytes");
+    ++frag_->counts.truncated;
+  }
+  std::string_view content(buf_.data(), len);
+  std::string redacted;
+  std::string_view entry = shared_.procfs ? TaskEntry(rel) : std::string_view();
+  if (entry == "stat" && rel.find('/') == rel.rfind('/')) startTime_ = StartTimeOf(content);
+  if (shared_.redact && (entry == "environ" || entry == "cmdline")) {
+    redacted.assign(content);
+    unsigned count = entry == "environ" ? RedactEnviron(redacted) : RedactCmdline(redacted);
+    if (count) {
+      content = redacted;
+      n.reason = Reason::Redacted;
+      n.note = t.intern(std::to_string(count) + (entry == "environ" ? " environment values" : " argument values") +
+                        " redacted by profile bugreport");
+      frag_->counts.redactions += count;
+    }
+  }
+  Result<BlobRef> ref = shared_.writer->putBlob(content);
+  Node& m = t.nodes[slot];  // putBlob does not touch the tree, but keep the reference fresh
+  if (!ref.ok()) {
+    m.error = EIO;
+    m.note = t.intern("not stored: " + ref.status().message());
+    ++frag_->counts.errors;
+    return;
+  }
+  m.size = content.size();
+  m.ref = ref->chunk;
+  m.aux = ref->offset;
+  frag_->counts.bytes += content.size();
+  shared_.bytes.fetch_add(content.size(), std::memory_order_relaxed);
+}
+
+bool Walker::aliasNetns(int parentFd, const std::string& rel, NodeId slot) {
+  if (!shared_.procfs || TaskEntry(rel) != "net") return false;
+  char target[128];
+  ssize_t len = ::readlinkat(parentFd, "ns/net", target, sizeof target);
+  if (len <= 0) return false;  // unknown namespace: read it
+  std::string key(target, len);
+  WalkShared::Where where;
+  {
+    std::lock_guard<std::mutex> lock(shared_.netnsMu);
+    auto [it, inserted] = shared_.netns.emplace(key, WalkShared::Where{fragmentId_, slot});
+    if (inserted) return false;
+    where = it->second;
+  }
+  frag_->tree.nodes[slot].kind = NodeKind::Alias;
+  frag_->aliases.push_back({slot, where});
+  ++frag_->counts.aliases;
+  --frag_->counts.directories;
+  return true;
+}
+
+void Walker::walkDirectory(int parentFd, const std::string& name, const std::string& rel, NodeId slot,
+                           unsigned depth) {
+  Tree& t = frag_->tree;
+  if (aliasNetns(parentFd, rel, slot)) return;
+  // An automount point that is not mounted (binfmt_misc on systemd hosts)
+  // would be mounted, or hang, if we opened it.
+  if (shared_.unmountedAutofs.count(rel)) {
+    skip(slot, Reason::Skipped, "automount point not mounted: listing it would trigger the mount and can hang");
+    return;
+  }
+  int fd = ::openat(parentFd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) {
+    t.nodes[slot].error = errno;
+    ++frag_->counts.errors;
+    return;
+  }
+  DIR* dir = ::fdopendir(fd);
+  if (!dir) {
+    t.nodes[slot].error = errno;
+    ++frag_->counts.errors;
+    ::close(fd);
+    return;
+  }
+  std::vector<std::pair<std::string, unsigned char>> entries;
+  for (;;) {
+    errno = 0;
+    struct dirent* e = ::readdir(dir);
+    if (!e) {
+      if (errno) {
+        t.nodes[slot].error = errno;  // partial listing: keep what we got
+        ++frag_->counts.errors;
+      }
+      break;
+    }
+    if (std::strcmp(e->d_name, ".") == 0 || std::strcmp(e->d_name, "..") == 0) continue;
+    entries.emplace_back(e->d_name, e->d_type);
+  }
+  std::sort(entries.begin(), entries.end());
+  entries.erase(std::unique(entries.begin(), entries.end(),
+                            [](const auto& a, const auto& b) { return a.first == b.first; }),
+                entries.end());
+  const NodeId first = static_cast<NodeId>(t.nodes.size());
+  t.nodes[slot].ref = entries.empty() ? 0 : first;
+  t.nodes[slot].aux = static_cast<uint32_t>(entries.size());
+  for (auto& [childName, type] : entries) {
+    t.nodes.emplace_back();
+    t.nodes.back().name = t.intern(childName);
+  }
+  for (size_t i = 0; i < entries.size(); ++i)
+    visit(::dirfd(dir), entries[i].first, rel + "/" + entries[i].first, first + i, entries[i].second, depth + 1);
+  ::closedir(dir);
+}
+
+}  // namespace procsnap

@@ -1,0 +1,76 @@
+// Walker: records one top-level entry of the capture root (a PID directory,
+// sys/, meminfo...) into a tree fragment, reading through directory file
+// descriptors with one reusable buffer.
+#pragma once
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <mutex>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "capture/capture.h"
+#include "format/archive.h"
+
+namespace procsnap {
+
+// State shared by all walkers of one capture.
+struct WalkShared {
+  const CaptureOptions* options = nullptr;
+  ArchiveWriter* writer = nullptr;
+  bool procfs = false;     // the root is a real procfs: PID logic applies
+  bool redact = false;     // bugreport profile
+  bool tuning = false;     // tuning profile
+  std::string selfPid;     // the capturing process, kept under the tuning profile for net/
+  int64_t deadlineMonoNs = 0;  // 0 = no time limit
+  std::set<std::string> unmountedAutofs;  // paths under root not to open
+
+  // One network namespace is read once: key "net:[inode]" -> where.
+  struct Where {
+    uint32_t fragment;
+    NodeId node;
+  };
+  std::mutex netnsMu;
+  std::unordered_map<std::string, Where> netns;
+
+  std::atomic<uint64_t> entries{0}, bytes{0};
+};
+
+struct Fragment {
+  Tree tree;  // node 0 is the top-level entry itself
+  Counts counts;
+  struct PendingAlias {
+    NodeId node;          // alias node in this fragment
+    WalkShared::Where target;
+  };
+  std::vector<PendingAlias> aliases;
+  std::vector<std::string> notes;
+};
+
+class Walker {
+ public:
+  explicit Walker(WalkShared& shared);
+  Fragment walkTopLevel(int rootFd, const std::string& name, unsigned char dtype, uint32_t fragmentId);
+
+ private:
+  void visit(int parentFd, const std::string& name, const std::string& rel, NodeId slot, unsigned char dtype,
+             unsigned depth);
+  void readFile(int parentFd, const std::string& name, const std::string& rel, NodeId slot);
+  void walkDirectory(int parentFd, const std::string& name, const std::string& rel, NodeId slot, unsigned depth);
+  bool aliasNetns(int parentFd, const std::string& rel, NodeId slot);
+  // Why the entry is left out (option, profile), or nullptr.
+  const char* exclusion(const std::string& rel);
+  void skip(NodeId slot, Reason reason, std::string_view note);
+
+  WalkShared& shared_;
+  Fragment* frag_ = nullptr;
+  uint32_t fragmentId_ = 0;
+  std::string buf_;
+  std::string exclusionNote_;
+  uint64_t startTime_ = 0;  // field 22 of the PID's stat as read during the walk
+};
+
+}  // namespace procsnap

@@ -1,0 +1,133 @@
+// procsnap capture: record a /proc-like tree into an archive.
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <iostream>
+#include <map>
+
+#include "capture/capture.h"
+#include "command.h"
+#include "common.h"
+#include "exit_codes.h"
+
+namespace procsnap {
+
+namespace {
+
+struct CaptureArgs {
+  CaptureOptions options;
+  std::string output;
+  bool append = false;
+  bool json = false;
+  bool quiet = false;
+  int level = 6;
+  uint64_t maxFileMiB = 64;
+};
+
+std::string DefaultOutput() {
+  char host[256] = "host";
+  ::gethostname(host, sizeof host - 1);
+  time_t now = ::time(nullptr);
+  struct tm tm;
+  ::localtime_r(&now, &tm);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%S", &tm);
+  return std::string(host) + "-" + stamp + ".psnap";
+}
+
+void PrintSummary(const std::string& output, const Metadata& m, uint64_t archiveBytes) {
+  const Counts& c = m.counts;
+  double secs = (m.endMonoNs - m.startMonoNs) / 1e9;
+  std::fprintf(stderr, "captured %s of %s (%s) in %.2f s -> %s\n", m.root.c_str(), m.hostname.c_str(),
+               m.kernelRelease.c_str(), secs, output.c_str());
+  std::fprintf(stderr,
+               "  %llu files, %llu directories, %llu links, %llu namespace aliases; %s read, %s new, archive %s\n",
+               (unsigned long long)c.files, (unsigned long long)c.directories, (unsigned long long)c.links,
+               (unsigned long long)c.aliases, HumanBytes(c.bytes).c_str(), HumanBytes(c.uniqueBytes).c_str(),
+               HumanBytes(archiveBytes).c_str());
+  std::fprintf(stderr, "  %llu errors, %llu skipped or excluded, %llu truncated, %llu redactions (profile %s)\n",
+               (unsigned long long)c.errors, (unsigned long long)c.skipped, (unsigned long long)c.truncated,
+               (unsigned long long)c.redactions, m.profile.c_str());
+  for (const auto& n : m.notes) std::fprintf(stderr, "  note: %s\n", n.c_str());
+  if (output != "-") std::fprintf(stderr, "  see: procsnap info %s\n", output.c_str());
+}
+
+int Run(CaptureArgs& a) {
+  if (a.output.empty()) a.output = DefaultOutput();
+  if (a.output == "-" && ::isatty(1))
+    return Fail("refusing to write an archive to a terminal; redirect standard output or use -o FILE");
+  if (a.output == "-" && a.append) return Fail("--append needs a file, not standard output");
+  a.options.maxFileSize = a.maxFileMiB << 20;
+  WriterOptions wo;
+  wo.level = a.level;
+  auto writer = a.append ? ArchiveWriter::Append(a.output, wo) : ArchiveWriter::Create(a.output, wo);
+  if (!writer.ok()) return Fail(writer.status());
+
+  bool showProgress = !a.quiet && StderrIsTerminal();
+  auto last = std::chrono::steady_clock::now();
+  auto progress = [&](const CaptureProgress& p) {
+    if (!showProgress) return;
+    auto now = std::chrono::steady_clock::now();
+    if (now - last < std::chrono::milliseconds(100)) return;
+    last = now;
+    std::fprintf(stderr, "\rcapturing %s: %llu/%llu processes, %llu entries, %s   ", a.options.root.c_str(),
+                 (unsigned long long)p.processesDone, (unsigned long long)p.processesTotal,
+                 (unsigned long long)p.entries, HumanBytes(p.bytes).c_str());
+  };
+  auto meta = Capture(a.options, **writer, progress);
+  if (showProgress) std::fprintf(stderr, "\r\033[K");
+  if (!meta.ok()) {
+    if (a.output != "-" && !a.append) ::unlink(a.output.c_str());
+    return Fail(meta.status());
+  }
+  Status s = (*writer)->finish();
+  if (!s.ok()) return Fail(s);
+  if (a.json) {
+    nlohmann::json j = MetadataJson(*meta);
+    j["archive"] = a.output;
+    j["archive_bytes"] = (*writer)->bytesWritten();
+    (a.output == "-" ? std::cerr : std::cout) << j.dump(2) << "\n";
+  } else if (!a.quiet) {
+    PrintSummary(a.output, *meta, (*writer)->bytesWritten());
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+void SetupCapture(CLI::App& sub, CommandAction& action) {
+  auto a = std::make_shared<CaptureArgs>();
+  sub.add_option("-o,--output", a->output,
+                 "archive to write; '-' for standard output (default: HOST-YYYYmmddTHHMMSS.psnap)");
+  sub.add_flag("--append", a->append, "add a snapshot to an existing archive instead of creating one");
+  sub.add_option("--root", a->options.root, "directory to capture: /proc, a container's /proc, or a fixture tree")
+      ->capture_default_str();
+  sub.add_option("--profile", a->options.profile,
+                 "full: everything; bugreport: environment values and secret-looking arguments redacted; "
+                 "tuning: system-wide files and /proc/sys only")
+      ->check(CLI::IsMember(CaptureProfiles()))
+      ->capture_default_str();
+  sub.add_option("--exclude", a->options.excludes,
+                 "leave out paths matching GLOB (under the root, '*' crosses '/'), e.g. '*/smaps'; repeatable")
+      ->type_name("GLOB");
+  sub.add_flag("!--no-threads", a->options.threads, "do not capture PID/task/TID directories");
+  sub.add_option("-j,--jobs", a->options.jobs, "parallel walkers (default: one per CPU)");
+  sub.add_option("--max-file-size", a->maxFileMiB, "cut files larger than this many MiB (recorded as truncated)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1024));
+  sub.add_option("--time-limit", a->options.timeLimitSeconds,
+                 "seconds after which remaining entries are recorded unread (0 = none)");
+  sub.add_option("--level", a->level, "zstd compression level")->capture_default_str()->check(CLI::Range(1, 19));
+  sub.add_flag("--json", a->json, "print the snapshot metadata as JSON instead of the summary");
+  sub.add_flag("-q,--quiet", a->quiet, "print nothing on success");
+  action = [a, &sub] {
+    for (auto* opt : sub.get_options())
+      if (opt->count() > 0 && opt->get_name() != "--help")
+        for (auto& r : opt->results()) a->options.commandLine.push_back(opt->get_name() + "=" + r);
+    return Run(*a);
+  };
+}
+
+}  // namespace procsnap

@@ -1,0 +1,26 @@
+// The subcommand table: each command file registers its options on a CLI11
+// subcommand and leaves the action to run once arguments are parsed.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+
+namespace procsnap {
+
+using CommandAction = std::function<int()>;
+using CommandSetup = void (*)(CLI::App& sub, CommandAction& action);
+
+struct Command {
+  const char* name;
+  const char* summary;
+  CommandSetup setup;
+};
+
+void SetupCapture(CLI::App& sub, CommandAction& action);
+void SetupInfo(CLI::App& sub, CommandAction& action);
+void SetupLs(CLI::App& sub, CommandAction& action);
+void SetupCat(CLI::App& sub, CommandAction& action);
+void SetupVerify(CLI::App& sub, CommandAction& action);
+
+}  // namespace procsnap

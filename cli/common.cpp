@@ -1,0 +1,135 @@
+#include "common.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <iostream>
+
+#include "exit_codes.h"
+
+namespace procsnap {
+
+int Fail(const Status& s) { return Fail(s.message()); }
+
+int Fail(const std::string& message) {
+  std::cerr << "procsnap: " << message << "\n";
+  return kExitTrouble;
+}
+
+std::string HumanBytes(uint64_t n) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double v = n;
+  int u = 0;
+  while (v >= 1024 && u < 4) v /= 1024, ++u;
+  char buf[32];
+  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
+  return buf;
+}
+
+std::string ModeString(const Node& n) {
+  std::string s(10, '-');
+  switch (n.kind) {
+    case NodeKind::Directory:
+    case NodeKind::Alias: s[0] = 'd'; break;
+    case NodeKind::Symlink: s[0] = 'l'; break;
+    case NodeKind::File: s[0] = '-'; break;
+    case NodeKind::Other: s[0] = '?'; break;
+  }
+  const char* rwx = "rwxrwxrwx";
+  for (int i = 0; i < 9; ++i)
+    if (n.mode & (1u << (8 - i))) s[i + 1] = rwx[i];
+  if (n.mode & S_ISUID) s[3] = (n.mode & S_IXUSR) ? 's' : 'S';
+  if (n.mode & S_ISGID) s[6] = (n.mode & S_IXGRP) ? 's' : 'S';
+  if (n.mode & S_ISVTX) s[9] = (n.mode & S_IXOTH) ? 't' : 'T';
+  return s;
+}
+
+std::string ErrnoName(int err) {
+  const char* name = ::strerrorname_np(err);
+  return name ? name : "E" + std::to_string(err);
+}
+
+std::string ErrnoText(int err) { return ErrnoName(err) + " (" + std::strerror(err) + ")"; }
+
+std::string WallTime(int64_t ns) {
+  time_t secs = ns / 1000000000;
+  struct tm tm;
+  ::gmtime_r(&secs, &tm);
+  char buf[64];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  char out[80];
+  std::snprintf(out, sizeof out, "%s.%03dZ", buf, static_cast<int>((ns / 1000000) % 1000));
+  return out;
+}
+
+bool StderrIsTerminal() { return ::isatty(2); }
+
+nlohmann::json MetadataJson(const Metadata& m) {
+  const Counts& c = m.counts;
+  return {
+      {"hostname", m.hostname},
+      {"kernel_release", m.kernelRelease},
+      {"kernel_version", m.kernelVersion},
+      {"boot_id", m.bootId},
+      {"machine_id", m.machineId},
+      {"start", WallTime(m.startWallNs)},
+      {"end", WallTime(m.endWallNs)},
+      {"start_wall_ns", m.startWallNs},
+      {"end_wall_ns", m.endWallNs},
+      {"start_monotonic_ns", m.startMonoNs},
+      {"end_monotonic_ns", m.endMonoNs},
+      {"start_boottime_ns", m.startBootNs},
+      {"duration_s", (m.endMonoNs - m.startMonoNs) / 1e9},
+      {"root", m.root},
+      {"profile", m.profile},
+      {"options", m.options},
+      {"excludes", m.excludes},
+      {"capturer_uid", m.capturerUid},
+      {"capturer_gid", m.capturerGid},
+      {"cap_effective", m.capEffective},
+      {"proc_mount_options", m.procMountOptions},
+      {"tool_version", m.toolVersion},
+      {"format_version", m.formatVersion},
+      {"clock_ticks", m.clockTicks},
+      {"page_size", m.pageSize},
+      {"counts",
+       {{"files", c.files},
+        {"directories", c.directories},
+        {"links", c.links},
+        {"aliases", c.aliases},
+        {"bytes", c.bytes},
+        {"unique_bytes", c.uniqueBytes},
+        {"errors", c.errors},
+        {"skipped", c.skipped},
+        {"truncated", c.truncated},
+        {"redactions", c.redactions}}},
+      {"notes", m.notes},
+  };
+}
+
+nlohmann::json NodeJson(const View& view, NodeId id) {
+  const Snapshot& s = view.snapshot();
+  const Node& n = s.node(id);
+  nlohmann::json j = {
+      {"name", std::string(s.name(id))},
+      {"path", view.display(id)},
+      {"type", KindName(n.kind)},
+      {"mode", n.mode & 07777},
+      {"uid", n.uid},
+      {"gid", n.gid},
+      {"size", n.size},
+      {"stat_size", n.statSize},
+      {"mtime_ns", n.mtimeNs},
+  };
+  if (n.kind == NodeKind::Symlink) j["target"] = std::string(s.linkTarget(id));
+  if (n.kind == NodeKind::Alias) j["alias_of"] = view.display(n.ref);
+  if (n.error) j["error"] = ErrnoName(n.error);
+  if (n.reason != Reason::None) j["reason"] = ReasonName(n.reason);
+  if (n.note) j["note"] = std::string(s.note(id));
+  return j;
+}
+
+}  // namespace procsnap

@@ -1,0 +1,139 @@
+// procsnap info: what an archive holds, snapshot by snapshot, with its errors
+// grouped by reason.
+#include <cstdio>
+#include <iostream>
+#include <map>
+
+#include "command.h"
+#include "common.h"
+#include "exit_codes.h"
+
+namespace procsnap {
+
+namespace {
+
+struct InfoArgs {
+  std::string archive;
+  bool json = false;
+  long at = -2;  // -2 = all snapshots
+  unsigned examples = 3;
+};
+
+struct Group {
+  uint64_t count = 0;
+  std::vector<std::string> examples;
+};
+
+// Errors by errno name, left-out entries by the reason recorded with them.
+void Groups(const View& v, unsigned examples, std::map<std::string, Group>* errors,
+            std::map<std::string, Group>* skipped) {
+  const Snapshot& s = v.snapshot();
+  for (NodeId i = 0; i < s.nodeCount(); ++i) {
+    const Node& n = s.node(i);
+    auto add = [&](std::map<std::string, Group>& m, const std::string& key) {
+      Group& g = m[key];
+      if (g.count++ < examples) g.examples.push_back(v.display(i));
+    };
+    if (n.error) add(*errors, ErrnoText(n.error));
+    if (n.reason == Reason::Skipped || n.reason == Reason::Excluded || n.reason == Reason::TimeLimit)
+      add(*skipped, std::string(ReasonName(n.reason)) + ": " + std::string(s.note(i)));
+  }
+}
+
+nlohmann::json GroupsJson(const std::map<std::string, Group>& m) {
+  nlohmann::json out = nlohmann::json::array();
+  for (auto& [k, g] : m) out.push_back({{"reason", k}, {"count", g.count}, {"examples", g.examples}});
+  return out;
+}
+
+void PrintGroups(const char* title, const std::map<std::string, Group>& m) {
+  uint64_t total = 0;
+  for (auto& [k, g] : m) total += g.count;
+  std::printf("  %s: %llu\n", title, (unsigned long long)total);
+  for (auto& [k, g] : m) {
+    std::printf("    %6llu  %s\n", (unsigned long long)g.count, k.c_str());
+    for (auto& e : g.examples) std::printf("            %s\n", e.c_str());
+  }
+}
+
+int Run(const InfoArgs& a) {
+  auto archive = ArchiveReader::Open(a.archive);
+  if (!archive.ok()) return Fail(archive.status());
+  const ArchiveReader& r = **archive;
+  nlohmann::json j = {{"archive", a.archive},
+                      {"format_version", r.formatVersion()},
+                      {"file_bytes", r.fileSize()},
+                      {"chunks", r.chunkCount()},
+                      {"chunk_raw_bytes", r.chunkRawBytes()},
+                      {"chunk_stored_bytes", r.chunkStoredBytes()},
+                      {"snapshot_count", r.snapshotCount()},
+                      {"snapshots", nlohmann::json::array()}};
+  if (!r.recoveryWarning().empty()) j["warning"] = r.recoveryWarning();
+  if (!a.json) {
+    std::printf("archive %s: format %u, %s, %zu snapshot(s)\n", a.archive.c_str(), r.formatVersion(),
+                HumanBytes(r.fileSize()).c_str(), r.snapshotCount());
+    std::printf("  %llu chunks: %s of unique content stored in %s (%.1fx)\n", (unsigned long long)r.chunkCount(),
+                HumanBytes(r.chunkRawBytes()).c_str(), HumanBytes(r.chunkStoredBytes()).c_str(),
+                r.chunkStoredBytes() ? double(r.chunkRawBytes()) / r.chunkStoredBytes() : 0.0);
+    if (!r.recoveryWarning().empty()) std::printf("  warning: %s\n", r.recoveryWarning().c_str());
+  }
+  long count = r.snapshotCount();
+  long first = 0, last = count - 1;
+  if (a.at != -2) {
+    long i = a.at < 0 ? count + a.at : a.at;
+    if (i < 0 || i >= count)
+      return Fail(a.archive + ": no snapshot " + std::to_string(a.at) + " (the archive holds " + std::to_string(count) + ")");
+    first = last = i;
+  }
+  for (long i = first; i <= last; ++i) {
+    auto view = View::Open(a.archive, i);
+    if (!view.ok()) return Fail(view.status());
+    const Metadata& m = view->snapshot().metadata();
+    std::map<std::string, Group> errors, skipped;
+    Groups(*view, a.examples, &errors, &skipped);
+    if (a.json) {
+      nlohmann::json s = MetadataJson(m);
+      s["index"] = i;
+      s["nodes"] = view->snapshot().nodeCount();
+      s["stored_bytes"] = r.summary(i).storedSize;
+      s["errors"] = GroupsJson(errors);
+      s["skipped"] = GroupsJson(skipped);
+      j["snapshots"].push_back(s);
+      continue;
+    }
+    const Counts& c = m.counts;
+    std::printf("snapshot %ld: %s  %s  kernel %s  (%.2f s)\n", i, WallTime(m.startWallNs).c_str(), m.hostname.c_str(),
+                m.kernelRelease.c_str(), (m.endMonoNs - m.startMonoNs) / 1e9);
+    std::printf("  root %s, profile %s, capturer uid %u gid %u, CapEff %#llx, procfs %s\n", m.root.c_str(),
+                m.profile.c_str(), m.capturerUid, m.capturerGid, (unsigned long long)m.capEffective,
+                m.procMountOptions.empty() ? "-" : m.procMountOptions.c_str());
+    std::printf("  boot id %s, machine id %s, procsnap %s\n", m.bootId.c_str(), m.machineId.c_str(),
+                m.toolVersion.c_str());
+    std::printf("  %llu files, %llu directories, %llu links, %llu aliases, %zu nodes\n", (unsigned long long)c.files,
+                (unsigned long long)c.directories, (unsigned long long)c.links, (unsigned long long)c.aliases,
+                view->snapshot().nodeCount());
+    std::printf("  content %s read, %s new in this snapshot; tree record %s\n", HumanBytes(c.bytes).c_str(),
+                HumanBytes(c.uniqueBytes).c_str(), HumanBytes(r.summary(i).storedSize).c_str());
+    if (c.truncated || c.redactions)
+      std::printf("  %llu truncated, %llu values redacted\n", (unsigned long long)c.truncated,
+                  (unsigned long long)c.redactions);
+    PrintGroups("errors", errors);
+    PrintGroups("not read", skipped);
+    for (auto& n : m.notes) std::printf("  note: %s\n", n.c_str());
+  }
+  if (a.json) std::cout << j.dump(2) << "\n";
+  return kExitOk;
+}
+
+}  // namespace
+
+void SetupInfo(CLI::App& sub, CommandAction& action) {
+  auto a = std::make_shared<InfoArgs>();
+  sub.add_option("ARCHIVE", a->archive, "archive to describe")->required();
+  sub.add_option("--at", a->at, "only snapshot N (0 first, -1 last)");
+  sub.add_option("--examples", a->examples, "example paths shown per error group")->capture_default_str();
+  sub.add_flag("--json", a->json, "print JSON");
+  action = [a] { return Run(*a); };
+}
+
+}  // namespace procsnap

@@ -1,0 +1,47 @@
+// procsnap: record /proc into one archive, look inside it, check it.
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+
+#include "command.h"
+#include "exit_codes.h"
+#include "format/archive.h"
+
+namespace procsnap {
+
+const Command kCommands[] = {
+    {"capture", "record /proc (or any /proc-like tree) into an archive", SetupCapture},
+    {"info", "describe an archive: snapshots, metadata, counts, errors by reason", SetupInfo},
+    {"ls", "list a directory of a snapshot", SetupLs},
+    {"cat", "print the captured bytes of a file", SetupCat},
+    {"verify", "check every checksum of an archive (exit 0 sound, 2 damaged)", SetupVerify},
+};
+
+}  // namespace procsnap
+
+int main(int argc, char** argv) {
+  using namespace procsnap;
+  CLI::App app{"procsnap " PROCSNAP_VERSION
+               ": records the whole /proc tree into one compressed, checksummed archive "
+               "and lets you inspect any recorded moment."};
+  app.set_version_flag("--version", std::string("procsnap ") + PROCSNAP_VERSION + " (archive format " +
+                                        std::to_string(kFormatVersion) + ")");
+  app.require_subcommand(1);
+  app.footer("Run 'procsnap COMMAND --help' for the options of a command.");
+  CommandAction action;
+  std::vector<std::pair<CLI::App*, CommandAction>> actions;
+  for (const Command& c : kCommands) {
+    CLI::App* sub = app.add_subcommand(c.name, c.summary);
+    actions.emplace_back(sub, CommandAction{});
+    c.setup(*sub, actions.back().second);
+  }
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? kExitOk : kExitTrouble;
+  }
+  for (auto& [sub, act] : actions)
+    if (sub->parsed()) return act();
+  return kExitTrouble;
+}

@@ -1,0 +1,254 @@
+// procsnap archive: one file of checksummed zstd records holding deduplicated
+// file contents (blobs) and snapshot trees; layout in format/FORMAT.md.
+// A reader checks every size, offset and checksum it uses and reports damage
+// as a Corruption status naming the file and offset; it never trusts input.
+// Thread safety: ArchiveReader and Snapshot are safe to share between threads
+// once opened. ArchiveWriter::putBlob may be called from many threads; the
+// other writer calls must come from one thread.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace procsnap {
+
+// ---- errors as values -------------------------------------------------------
+
+enum class StatusCode { Ok, NotFound, InvalidArgument, IoError, Corruption, Unsupported };
+
+class Status {
+ public:
+  Status() = default;
+  static Status Ok() { return {}; }
+  static Status NotFound(std::string m) { return {StatusCode::NotFound, std::move(m)}; }
+  static Status InvalidArgument(std::string m) { return {StatusCode::InvalidArgument, std::move(m)}; }
+  static Status IoError(std::string m) { return {StatusCode::IoError, std::move(m)}; }
+  static Status Corruption(std::string m) { return {StatusCode::Corruption, std::move(m)}; }
+  static Status Unsupported(std::string m) { return {StatusCode::Unsupported, std::move(m)}; }
+  // An IoError whose message ends with strerror(err).
+  static Status FromErrno(std::string what, int err);
+
+  bool ok() const { return code_ == StatusCode::Ok; }
+  StatusCode code() const { return code_; }
+  const std::string& message() const { return message_; }
+
+ private:
+  Status(StatusCode c, std::string m) : code_(c), message_(std::move(m)) {}
+  StatusCode code_ = StatusCode::Ok;
+  std::string message_;
+};
+
+template <class T>
+class Result {
+ public:
+  Result(T value) : v_(std::move(value)) {}
+  Result(Status status) : v_(std::move(status)) {}
+  bool ok() const { return v_.index() == 0; }
+  T& value() { return std::get<0>(v_); }
+  const T& value() const { return std::get<0>(v_); }
+  T& operator*() { return value(); }
+  T* operator->() { return &value(); }
+  const Status& status() const {
+    static const Status kOk;
+    return ok() ? kOk : std::get<1>(v_);
+  }
+
+ private:
+  std::variant<T, Status> v_;
+};
+
+// ---- the data model ---------------------------------------------------------
+
+constexpr uint32_t kFormatVersion = 1;
+
+enum class NodeKind : uint8_t { Directory = 0, File = 1, Symlink = 2, Alias = 3, Other = 4 };
+enum class Reason : uint8_t {
+  None = 0,
+  Skipped = 1,    // the read policy said not to read it (note says why)
+  Truncated = 2,  // content cut at the size cap
+  Excluded = 3,   // --exclude, --no-threads or the profile left it out
+  TimeLimit = 4,  // the capture ran out of time before reading it
+  Redacted = 5,   // content rewritten by the bugreport profile
+};
+const char* KindName(NodeKind k);
+const char* ReasonName(Reason r);
+
+using NodeId = uint32_t;
+constexpr NodeId kNoNode = 0xffffffffu;
+
+// One node of a snapshot tree. The meaning of ref/aux depends on kind (see
+// schema.capnp): file = chunk/offset, directory = first child/count,
+// symlink = target string, alias = the node it stands for.
+struct Node {
+  uint32_t name = 0;  // string index
+  uint32_t mode = 0, uid = 0, gid = 0;
+  int32_t error = 0;
+  uint32_t note = 0;  // string index, 0 = none
+  uint32_t ref = 0, aux = 0;
+  uint64_t size = 0, statSize = 0;
+  int64_t mtimeNs = 0;
+  NodeKind kind = NodeKind::Other;
+  Reason reason = Reason::None;
+};
+
+struct Counts {
+  uint64_t files = 0, directories = 0, links = 0, aliases = 0, bytes = 0;
+  uint64_t errors = 0, skipped = 0, truncated = 0, redactions = 0, uniqueBytes = 0;
+};
+
+struct Metadata {
+  std::string hostname, kernelRelease, kernelVersion, bootId, machineId;
+  int64_t startWallNs = 0, endWallNs = 0, startMonoNs = 0, endMonoNs = 0, startBootNs = 0;
+  std::string root, profile;
+  std::vector<std::string> options, excludes;
+  uint32_t capturerUid = 0, capturerGid = 0;
+  uint64_t capEffective = 0;
+  std::string procMountOptions, toolVersion;
+  uint32_t formatVersion = kFormatVersion;
+  uint32_t clockTicks = 0, pageSize = 0;
+  Counts counts;
+  std::vector<std::string> notes;
+};
+
+// A tree of nodes plus its string table. Capture builds one; a reader loads
+// one. Node 0 is the root; children of a directory are contiguous and sorted.
+class Tree {
+ public:
+  Tree();
+  Tree(Tree&&) noexcept;
+  Tree& operator=(Tree&&) noexcept;
+  ~Tree();
+
+  // Index of s in the string table, adding it if new.
+  uint32_t intern(std::string_view s);
+  std::string_view str(uint32_t i) const { return strings_[i]; }
+  size_t stringCount() const { return strings_.size(); }
+  // Appends a string without deduplication (used by readers).
+  void pushString(std::string s) { strings_.push_back(std::move(s)); }
+
+  std::vector<Node> nodes;
+
+  // Copies `part` into this tree: part's root takes the place of node `at`
+  // (already allocated here, its attributes are overwritten), the rest is
+  // appended. Names, targets and notes are re-interned; directory refs are
+  // shifted. Alias refs are left for the caller, who knows what they mean.
+  // Returns the index that part's node i (i >= 1) now has minus i.
+  uint32_t graft(NodeId at, const Tree& part);
+
+ private:
+  std::vector<std::string> strings_;
+  struct Index;
+  std::unique_ptr<Index> index_;  // built on first intern()
+};
+
+struct BlobRef {
+  uint32_t chunk = 0;
+  uint32_t offset = 0;
+  uint64_t size = 0;
+};
+
+// ---- writing ----------------------------------------------------------------
+
+struct WriterOptions {
+  int level = 6;                    // zstd level for chunks and messages
+  size_t chunkSize = 4u << 20;      // raw bytes per chunk before it is sealed
+};
+
+class ArchiveWriter {
+ public:
+  // path "-" writes to standard output. create() refuses an existing file;
+  // append() adds snapshots to an existing archive, keeping its old trailer
+  // as a fallback.
+  static Result<std::unique_ptr<ArchiveWriter>> Create(const std::string& path, WriterOptions opts = {});
+  static Result<std::unique_ptr<ArchiveWriter>> Append(const std::string& path, WriterOptions opts = {});
+  virtual ~ArchiveWriter();
+
+  // Stores bytes once per archive (deduplicated by SHA-256). Thread-safe.
+  // Blocks while the compressor is behind, which bounds memory.
+  virtual Result<BlobRef> putBlob(std::string_view bytes) = 0;
+  // Seals open chunks and writes one snapshot record. `meta.counts.uniqueBytes`
+  // is filled in here.
+  virtual Status addSnapshot(Metadata& meta, Tree tree) = 0;
+  // Writes the index and trailer. Without it the archive has no snapshot.
+  virtual Status finish() = 0;
+  virtual uint64_t bytesWritten() const = 0;
+};
+
+// ---- reading ----------------------------------------------------------------
+
+struct SnapshotSummary {
+  int64_t startWallNs = 0;
+  std::string hostname;
+  uint64_t nodeCount = 0;
+  uint64_t storedSize = 0;  // bytes of the snapshot record
+};
+
+class ArchiveReader;
+
+// One loaded, validated snapshot tree.
+class Snapshot {
+ public:
+  const Metadata& metadata() const { return meta_; }
+  const Tree& tree() const { return tree_; }
+  size_t nodeCount() const { return tree_.nodes.size(); }
+  const Node& node(NodeId id) const { return tree_.nodes[id]; }
+  std::string_view name(NodeId id) const { return tree_.str(tree_.nodes[id].name); }
+  std::string_view linkTarget(NodeId id) const;  // "" unless a symlink
+  std::string_view note(NodeId id) const { return tree_.str(tree_.nodes[id].note); }
+  NodeId parent(NodeId id) const { return parents_[id]; }
+  std::string path(NodeId id) const;  // "/"-joined from the root, "" for the root
+
+  // An alias stands for another directory; everything else stands for itself.
+  NodeId resolveAlias(NodeId id) const;
+  // Children of a directory (after alias resolution), empty for others.
+  std::pair<NodeId, NodeId> children(NodeId dir) const;  // [first, last)
+  NodeId child(NodeId dir, std::string_view name) const;  // kNoNode if absent
+  // Walks "a/b/c" from the root through directories and aliases (not
+  // symlinks). Leading and repeated slashes are ignored.
+  NodeId lookup(std::string_view path) const;
+
+  // The bytes of a file node as captured (empty for a failed read).
+  Result<std::string> read(NodeId id) const;
+
+ private:
+  friend class ArchiveReaderImpl;
+  Metadata meta_;
+  Tree tree_;
+  std::vector<NodeId> parents_;
+  const ArchiveReader* archive_ = nullptr;
+};
+
+struct VerifyReport {
+  uint64_t records = 0, chunks = 0, snapshots = 0, blobsChecked = 0, bytesChecked = 0;
+  std::vector<std::string> problems;  // empty when the archive is sound
+};
+
+class ArchiveReader {
+ public:
+  static Result<std::shared_ptr<ArchiveReader>> Open(const std::string& path);
+  virtual ~ArchiveReader();
+
+  virtual const std::string& path() const = 0;
+  virtual uint64_t fileSize() const = 0;
+  virtual uint32_t formatVersion() const = 0;
+  virtual size_t snapshotCount() const = 0;
+  virtual const SnapshotSummary& summary(size_t i) const = 0;
+  virtual uint64_t chunkCount() const = 0;
+  virtual uint64_t chunkStoredBytes() const = 0;
+  virtual uint64_t chunkRawBytes() const = 0;
+  // Set when the end of the file was damaged and an earlier trailer was used.
+  virtual const std::string& recoveryWarning() const = 0;
+
+  virtual Result<std::shared_ptr<const Snapshot>> snapshot(size_t i) const = 0;
+  virtual Result<std::string> readBlob(const BlobRef& ref) const = 0;
+  // Reads every record, checks every checksum and every reference.
+  virtual VerifyReport verify(const std::function<void(uint64_t done, uint64_t total)>& progress = {}) const = 0;
+};
+
+}  // namespace procsnap

@@ -1,0 +1,37 @@
+#include "codec.h"
+
+#include <zstd.h>
+
+namespace procsnap {
+
+Result<std::string> Compress(std::string_view raw, int level) {
+  std::string out;
+  out.resize(ZSTD_compressBound(raw.size()));
+  size_t n = ZSTD_compress(out.data(), out.size(), raw.data(), raw.size(), level);
+  if (ZSTD_isError(n)) return Status::IoError(std::string("zstd compression failed: ") + ZSTD_getErrorName(n));
+  out.resize(n);
+  out.shrink_to_fit();
+  return out;
+}
+
+Result<std::string> Decompress(std::string_view stored, uint64_t rawSize, const std::string& where) {
+  if (rawSize > kMaxRecordRaw || rawSize > stored.size() * kMaxExpansion + 4096)
+    return Status::Corruption(where + ": declared size " + std::to_string(rawSize) +
+                              " is impossible for " + std::to_string(stored.size()) + " stored bytes");
+  unsigned long long declared = ZSTD_getFrameContentSize(stored.data(), stored.size());
+  if (declared == ZSTD_CONTENTSIZE_ERROR)
+    return Status::Corruption(where + ": payload is not a zstd frame");
+  if (declared != ZSTD_CONTENTSIZE_UNKNOWN && declared != rawSize)
+    return Status::Corruption(where + ": zstd frame holds " + std::to_string(declared) +
+                              " bytes but the record declares " + std::to_string(rawSize));
+  std::string out;
+  out.resize(rawSize);
+  size_t n = ZSTD_decompress(out.data(), out.size(), stored.data(), stored.size());
+  if (ZSTD_isError(n)) return Status::Corruption(where + ": zstd: " + ZSTD_getErrorName(n));
+  if (n != rawSize)
+    return Status::Corruption(where + ": decompressed to " + std::to_string(n) + " bytes, expected " +
+                              std::to_string(rawSize));
+  return out;
+}
+
+}  // namespace procsnap

@@ -1,0 +1,23 @@
+// zstd compression of record payloads, and decompression that never
+// allocates more than the record header declares and the stored size can
+// justify.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "format/archive.h"
+
+namespace procsnap {
+
+// zstd cannot expand data by more than about 1:32768 (an RLE block of 128 KiB
+// takes 4 bytes), so a declared raw size beyond that is a lie.
+constexpr uint64_t kMaxExpansion = 32768;
+constexpr uint64_t kMaxRecordRaw = 1ull << 30;  // 1 GiB: far above any real record
+
+Result<std::string> Compress(std::string_view raw, int level);
+// `where` names the record for error messages ("snap.psnap: chunk 3 at offset 812").
+Result<std::string> Decompress(std::string_view stored, uint64_t rawSize, const std::string& where);
+
+}  // namespace procsnap

@@ -1,0 +1,305 @@
+#include "snapshot_codec.h"
+
+#include <capnp/message.h>
+#include <capnp/serialize.h>
+#include <kj/exception.h>
+
+#include <cstring>
+
+#include "schema.capnp.h"
+
+namespace procsnap {
+
+namespace {
+
+template <class List, class Vec>
+void CopyList(List list, const Vec& v) {
+  for (unsigned i = 0; i < v.size(); ++i) list.set(i, v[i]);
+}
+
+void EncodeMetadata(schema::Metadata::Builder b, const Metadata& m) {
+  b.setHostname(m.hostname);
+  b.setKernelRelease(m.kernelRelease);
+  b.setKernelVersion(m.kernelVersion);
+  b.setBootId(m.bootId);
+  b.setMachineId(m.machineId);
+  b.setStartWallNs(m.startWallNs);
+  b.setEndWallNs(m.endWallNs);
+  b.setStartMonoNs(m.startMonoNs);
+  b.setEndMonoNs(m.endMonoNs);
+  b.setStartBootNs(m.startBootNs);
+  b.setRoot(m.root);
+  b.setProfile(m.profile);
+  auto opts = b.initOptions(m.options.size());
+  for (unsigned i = 0; i < m.options.size(); ++i) opts.set(i, m.options[i]);
+  auto ex = b.initExcludes(m.excludes.size());
+  for (unsigned i = 0; i < m.excludes.size(); ++i) ex.set(i, m.excludes[i]);
+  b.setCapturerUid(m.capturerUid);
+  b.setCapturerGid(m.capturerGid);
+  b.setCapEffective(m.capEffective);
+  b.setProcMountOptions(m.procMountOptions);
+  b.setToolVersion(m.toolVersion);
+  b.setFormatVersion(m.formatVersion);
+  b.setClockTicks(m.clockTicks);
+  b.setPageSize(m.pageSize);
+  auto c = b.initCounts();
+  c.setFiles(m.counts.files);
+  c.setDirectories(m.counts.directories);
+  c.setLinks(m.counts.links);
+  c.setAliases(m.counts.aliases);
+  c.setBytes(m.counts.bytes);
+  c.setErrors(m.counts.errors);
+  c.setSkipped(m.counts.skipped);
+  c.setTruncated(m.counts.truncated);
+  c.setRedactions(m.counts.redactions);
+  c.setUniqueBytes(m.counts.uniqueBytes);
+  auto notes = b.initNotes(m.notes.size());
+  for (unsigned i = 0; i < m.notes.size(); ++i) notes.set(i, m.notes[i]);
+}
+
+void DecodeMetadata(schema::Metadata::Reader r, Metadata* m) {
+  m->hostname = r.getHostname();
+  m->kernelRelease = r.getKernelRelease();
+  m->kernelVersion = r.getKernelVersion();
+  m->bootId = r.getBootId();
+  m->machineId = r.getMachineId();
+  m->startWallNs = r.getStartWallNs();
+  m->endWallNs = r.getEndWallNs();
+  m->startMonoNs = r.getStartMonoNs();
+  m->endMonoNs = r.getEndMonoNs();
+  m->startBootNs = r.getStartBootNs();
+  m->root = r.getRoot();
+  m->profile = r.getProfile();
+  for (auto t : r.getOptions()) m->options.emplace_back(t);
+  for (auto t : r.getExcludes()) m->excludes.emplace_back(t);
+  m->capturerUid = r.getCapturerUid();
+  m->capturerGid = r.getCapturerGid();
+  m->capEffective = r.getCapEffective();
+  m->procMountOptions = r.getProcMountOptions();
+  m->toolVersion = r.getToolVersion();
+  m->formatVersion = r.getFormatVersion();
+  m->clockTicks = r.getClockTicks();
+  m->pageSize = r.getPageSize();
+  auto c = r.getCounts();
+  m->counts.files = c.getFiles();
+  m->counts.directories = c.getDirectories();
+  m->counts.links = c.getLinks();
+  m->counts.aliases = c.getAliases();
+  m->counts.bytes = c.getBytes();
+  m->counts.errors = c.getErrors();
+  m->counts.skipped = c.getSkipped();
+  m->counts.truncated = c.getTruncated();
+  m->counts.redactions = c.getRedactions();
+  m->counts.uniqueBytes = c.getUniqueBytes();
+  for (auto t : r.getNotes()) m->notes.emplace_back(t);
+}
+
+// Readers parse from a word-aligned copy; the traversal limit is a multiple
+// of the message size because every field is read exactly once.
+template <class Fn>
+Status WithMessage(const std::string& raw, const std::string& where, Fn fn) {
+  if (raw.size() % sizeof(capnp::word) != 0)
+    return Status::Corruption(where + ": message size " + std::to_string(raw.size()) + " is not a multiple of 8");
+  kj::Array<capnp::word> words = kj::heapArray<capnp::word>(raw.size() / sizeof(capnp::word));
+  std::memcpy(words.begin(), raw.data(), raw.size());
+  capnp::ReaderOptions opts;
+  opts.traversalLimitInWords = words.size() * 4 + 1024;
+  opts.nestingLimit = 16;
+  Status result;
+  kj::Maybe<kj::Exception> e = kj::runCatchingExceptions([&]() {
+    capnp::FlatArrayMessageReader reader(words.asPtr(), opts);
+    result = fn(reader);
+  });
+  KJ_IF_MAYBE(ex, e) {
+    return Status::Corruption(where + ": malformed message: " + std::string(ex->getDescription().cStr()));
+  }
+  return result;
+}
+
+bool BadName(std::string_view n) {
+  return n.empty() || n == "." || n == ".." || n.find('/') != std::string_view::npos ||
+         n.find('\0') != std::string_view::npos;
+}
+
+}  // namespace
+
+void EncodeSnapshot(capnp::MessageBuilder& mb, const Metadata& meta, Tree&& tree) {
+  auto snap = mb.initRoot<schema::Snapshot>();
+  EncodeMetadata(snap.initMetadata(), meta);
+  auto strings = snap.initStrings(tree.stringCount());
+  for (unsigned i = 0; i < tree.stringCount(); ++i) strings.set(i, std::string(tree.str(i)));
+  auto nodes = snap.initNodes();
+  const auto& v = tree.nodes;
+  const unsigned n = v.size();
+  auto col = [&](auto list, auto get) {
+    for (unsigned i = 0; i < n; ++i) list.set(i, get(v[i]));
+  };
+  col(nodes.initName(n), [](const Node& x) { return x.name; });
+  col(nodes.initKind(n), [](const Node& x) { return static_cast<uint8_t>(x.kind); });
+  col(nodes.initMode(n), [](const Node& x) { return x.mode; });
+  col(nodes.initUid(n), [](const Node& x) { return x.uid; });
+  col(nodes.initGid(n), [](const Node& x) { return x.gid; });
+  col(nodes.initMtimeNs(n), [](const Node& x) { return x.mtimeNs; });
+  col(nodes.initStatSize(n), [](const Node& x) { return x.statSize; });
+  col(nodes.initSize(n), [](const Node& x) { return x.size; });
+  col(nodes.initError(n), [](const Node& x) { return x.error; });
+  col(nodes.initReason(n), [](const Node& x) { return static_cast<uint8_t>(x.reason); });
+  col(nodes.initNote(n), [](const Node& x) { return x.note; });
+  col(nodes.initRef(n), [](const Node& x) { return x.ref; });
+  col(nodes.initAux(n), [](const Node& x) { return x.aux; });
+  tree = Tree();
+}
+
+Status DecodeSnapshot(const std::string& raw, const std::vector<RecordRef>& chunks, const std::string& where,
+                      Metadata* meta, Tree* tree, std::vector<NodeId>* parents) {
+  return WithMessage(raw, where, [&](capnp::MessageReader& reader) -> Status {
+    auto snap = reader.getRoot<schema::Snapshot>();
+    DecodeMetadata(snap.getMetadata(), meta);
+    auto strings = snap.getStrings();
+    if (strings.size() == 0 || strings[0].size() != 0)
+      return Status::Corruption(where + ": string table must start with the empty string");
+    for (unsigned i = 1; i < strings.size(); ++i) tree->pushString(std::string(strings[i].cStr(), strings[i].size()));
+    auto nodes = snap.getNodes();
+    auto name = nodes.getName();
+    const unsigned n = name.size();
+    auto kind = nodes.getKind();
+    auto mode = nodes.getMode();
+    auto uid = nodes.getUid();
+    auto gid = nodes.getGid();
+    auto mtime = nodes.getMtimeNs();
+    auto statSize = nodes.getStatSize();
+    auto size = nodes.getSize();
+    auto error = nodes.getError();
+    auto reason = nodes.getReason();
+    auto note = nodes.getNote();
+    auto ref = nodes.getRef();
+    auto aux = nodes.getAux();
+    for (unsigned len : {kind.size(), mode.size(), uid.size(), gid.size(), mtime.size(), statSize.size(),
+                         size.size(), error.size(), reason.size(), note.size(), ref.size(), aux.size()})
+      if (len != n) return Status::Corruption(where + ": node columns have different lengths");
+    if (n == 0) return Status::Corruption(where + ": snapshot has no root node");
+    const uint32_t nstrings = tree->stringCount();
+    tree->nodes.resize(n);
+    for (unsigned i = 0; i < n; ++i) {
+      Node& x = tree->nodes[i];
+      x.name = name[i];
+      x.kind = static_cast<NodeKind>(kind[i]);
+      x.mode = mode[i];
+      x.uid = uid[i];
+      x.gid = gid[i];
+      x.mtimeNs = mtime[i];
+      x.statSize = statSize[i];
+      x.size = size[i];
+      x.error = error[i];
+      x.reason = static_cast<Reason>(reason[i]);
+      x.note = note[i];
+      x.ref = ref[i];
+      x.aux = aux[i];
+    }
+    // Structural checks: every reference in range, one parent per node,
+    // children after their directory (so no cycles), sorted unique names.
+    parents->assign(n, kNoNode);
+    auto bad = [&](unsigned i, const std::string& what) {
+      return Status::Corruption(where + ": node " + std::to_string(i) + " " + what);
+    };
+    for (unsigned i = 0; i < n; ++i) {
+      const Node& x = tree->nodes[i];
+      if (kind[i] > 4) return bad(i, "has unknown kind " + std::to_string(kind[i]));
+      if (reason[i] > 5) return bad(i, "has unknown reason " + std::to_string(reason[i]));
+      if (x.name >= nstrings || x.note >= nstrings) return bad(i, "names a string outside the table");
+      if (i > 0 && BadName(tree->str(x.name))) return bad(i, "has an invalid name");
+      switch (x.kind) {
+        case NodeKind::Directory:
+          if (x.aux > 0) {
+            if (x.ref <= i || uint64_t(x.ref) + x.aux > n) return bad(i, "has children outside the tree");
+            for (uint32_t c = x.ref; c < x.ref + x.aux; ++c) {
+              if ((*parents)[c] != kNoNode) return bad(c, "has two parents");
+              (*parents)[c] = i;
+              if (c > x.ref && !(tree->str(tree->nodes[c - 1].name) < tree->str(tree->nodes[c].name)))
+                return bad(c, "is out of order among its siblings");
+            }
+          }
+          break;
+        case NodeKind::File:
+          if (x.size > 0) {
+            if (x.ref >= chunks.size()) return bad(i, "refers to chunk " + std::to_string(x.ref) + " which does not exist");
+            if (uint64_t(x.aux) + x.size > chunks[x.ref].contentSize()) return bad(i, "content lies outside its chunk");
+          }
+          break;
+        case NodeKind::Symlink:
+          if (x.ref >= nstrings) return bad(i, "has a link target outside the string table");
+          break;
+        case NodeKind::Alias:
+          if (x.ref >= n || tree->nodes[x.ref].kind != NodeKind::Directory) return bad(i, "is an alias of a non-directory");
+          break;
+        case NodeKind::Other:
+          break;
+      }
+    }
+    if (tree->nodes[0].kind != NodeKind::Directory) return Status::Corruption(where + ": root node is not a directory");
+    for (unsigned i = 1; i < n; ++i)
+      if ((*parents)[i] == kNoNode) return bad(i, "has no parent");
+    // Depth is bounded so that recursive walkers stay bounded too.
+    std::vector<uint16_t> depth(n, 0);
+    for (unsigned i = 1; i < n; ++i) {
+      unsigned d = depth[(*parents)[i]] + 1u;
+      if (d > 1024) return bad(i, "lies deeper than 1024 levels");
+      depth[i] = static_cast<uint16_t>(d);
+    }
+    // An alias may only stand for a subtree without aliases: otherwise two
+    // aliases (or one aliasing its own ancestor) could make the tree infinite.
+    std::vector<uint8_t> aliasBelow(n, 0);
+    for (unsigned i = n; i-- > 1;)
+      if (tree->nodes[i].kind == NodeKind::Alias || aliasBelow[i]) aliasBelow[(*parents)[i]] = 1;
+    for (unsigned i = 0; i < n; ++i)
+      if (tree->nodes[i].kind == NodeKind::Alias && aliasBelow[tree->nodes[i].ref])
+        return bad(i, "is an alias of a directory that itself holds aliases");
+    return Status::Ok();
+  });
+}
+
+void EncodeIndex(capnp::MessageBuilder& mb, const IndexData& index) {
+  auto root = mb.initRoot<schema::Index>();
+  root.setFormatVersion(index.formatVersion);
+  auto setRef = [](schema::RecordRef::Builder b, const RecordRef& r) {
+    b.setOffset(r.offset);
+    b.setStoredSize(r.storedSize);
+    b.setRawSize(r.rawSize);
+    b.setChecksum(r.checksum);
+    b.setEncoding(r.encoding);
+    b.setPlainSize(r.plainSize);
+  };
+  auto chunks = root.initChunks(index.chunks.size());
+  for (unsigned i = 0; i < index.chunks.size(); ++i) setRef(chunks[i], index.chunks[i]);
+  auto snaps = root.initSnapshots(index.snapshots.size());
+  for (unsigned i = 0; i < index.snapshots.size(); ++i) {
+    setRef(snaps[i].initRecord(), index.snapshots[i].record);
+    snaps[i].setStartWallNs(index.snapshots[i].summary.startWallNs);
+    snaps[i].setHostname(index.snapshots[i].summary.hostname);
+    snaps[i].setNodeCount(index.snapshots[i].summary.nodeCount);
+  }
+}
+
+Status DecodeIndex(const std::string& raw, const std::string& where, IndexData* index) {
+  return WithMessage(raw, where, [&](capnp::MessageReader& reader) -> Status {
+    auto root = reader.getRoot<schema::Index>();
+    index->formatVersion = root.getFormatVersion();
+    auto getRef = [](schema::RecordRef::Reader r) {
+      return RecordRef{r.getOffset(), r.getStoredSize(), r.getRawSize(), r.getChecksum(), r.getEncoding(),
+                       r.getPlainSize()};
+    };
+    for (auto c : root.getChunks()) index->chunks.push_back(getRef(c));
+    for (auto s : root.getSnapshots()) {
+      IndexData::Snap snap;
+      snap.record = getRef(s.getRecord());
+      snap.summary.startWallNs = s.getStartWallNs();
+      snap.summary.hostname = s.getHostname();
+      snap.summary.nodeCount = s.getNodeCount();
+      snap.summary.storedSize = snap.record.storedSize;
+      index->snapshots.push_back(std::move(snap));
+    }
+    return Status::Ok();
+  });
+}
+
+}  // namespace procsnap

@@ -1,0 +1,42 @@
+// Conversion between the in-memory Metadata/Tree and the Cap'n Proto Index
+// and Snapshot messages, with every invariant of schema.capnp checked on the
+// way in.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "format/archive.h"
+
+namespace capnp { class MessageBuilder; }
+
+namespace procsnap {
+
+struct RecordRef {
+  uint64_t offset = 0, storedSize = 0, rawSize = 0, checksum = 0;
+  uint32_t encoding = 0;  // chunks: ChunkEncoding
+  uint64_t plainSize = 0;
+  // Bytes of blob content the chunk yields once decompressed and decoded.
+  uint64_t contentSize() const { return encoding ? plainSize : rawSize; }
+};
+
+struct IndexData {
+  uint32_t formatVersion = kFormatVersion;
+  std::vector<RecordRef> chunks;
+  struct Snap {
+    RecordRef record;
+    SnapshotSummary summary;
+  };
+  std::vector<Snap> snapshots;
+};
+
+// Builds the Snapshot message; consumes the tree to keep peak memory low.
+void EncodeSnapshot(capnp::MessageBuilder& mb, const Metadata& meta, Tree&& tree);
+// `words` must stay alive only during the call. `chunks` bounds file refs.
+Status DecodeSnapshot(const std::string& raw, const std::vector<RecordRef>& chunks, const std::string& where,
+                      Metadata* meta, Tree* tree, std::vector<NodeId>* parents);
+
+void EncodeIndex(capnp::MessageBuilder& mb, const IndexData& index);
+Status DecodeIndex(const std::string& raw, const std::string& where, IndexData* index);
+
+}  // namespace procsnap

@@ -1,0 +1,34 @@
+#include "format/archive.h"
+
+#include <cstring>
+
+namespace procsnap {
+
+Status Status::FromErrno(std::string what, int err) {
+  return IoError(std::move(what) + ": " + std::strerror(err));
+}
+
+const char* KindName(NodeKind k) {
+  switch (k) {
+    case NodeKind::Directory: return "directory";
+    case NodeKind::File: return "file";
+    case NodeKind::Symlink: return "symlink";
+    case NodeKind::Alias: return "alias";
+    case NodeKind::Other: return "other";
+  }
+  return "unknown";
+}
+
+const char* ReasonName(Reason r) {
+  switch (r) {
+    case Reason::None: return "none";
+    case Reason::Skipped: return "skipped";
+    case Reason::Truncated: return "truncated";
+    case Reason::Excluded: return "excluded";
+    case Reason::TimeLimit: return "time-limit";
+    case Reason::Redacted: return "redacted";
+  }
+  return "unknown";
+}
+
+}  // namespace procsnap

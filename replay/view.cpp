@@ -1,0 +1,172 @@
+#include "replay/view.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+namespace procsnap {
+
+namespace {
+
+std::vector<std::string> Split(std::string_view path) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= path.size()) {
+    size_t slash = path.find('/', start);
+    if (slash == std::string_view::npos) slash = path.size();
+    std::string_view part = path.substr(start, slash - start);
+    if (!part.empty() && part != ".") out.emplace_back(part);
+    start = slash + 1;
+  }
+  return out;
+}
+
+size_t EditDistance(std::string_view a, std::string_view b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t prev = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t cur = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] != b[j - 1])});
+      prev = cur;
+    }
+  }
+  return row[b.size()];
+}
+
+}  // namespace
+
+View::View(std::shared_ptr<ArchiveReader> archive, std::shared_ptr<const Snapshot> snap, size_t index)
+    : archive_(std::move(archive)), snap_(std::move(snap)), index_(index) {}
+
+Result<View> View::Open(const std::string& archivePath, long at) {
+  auto archive = ArchiveReader::Open(archivePath);
+  if (!archive.ok()) return archive.status();
+  long count = static_cast<long>((*archive)->snapshotCount());
+  long i = at < 0 ? count + at : at;
+  if (count == 0) return Status::NotFound(archivePath + ": the archive holds no snapshot");
+  if (i < 0 || i >= count)
+    return Status::InvalidArgument(archivePath + ": no snapshot " + std::to_string(at) + " (the archive holds " +
+                                   std::to_string(count) + ": 0.." + std::to_string(count - 1) + ")");
+  auto snap = (*archive)->snapshot(static_cast<size_t>(i));
+  if (!snap.ok()) return snap.status();
+  return View(*archive, *snap, static_cast<size_t>(i));
+}
+
+std::string View::relative(std::string_view path) const {
+  std::string root = snap_->metadata().root;
+  while (root.size() > 1 && root.back() == '/') root.pop_back();
+  if (!root.empty() && root != "/" && path.substr(0, root.size()) == root &&
+      (path.size() == root.size() || path[root.size()] == '/'))
+    path.remove_prefix(root.size());
+  std::string out;
+  for (auto& p : Split(path)) {
+    if (!out.empty()) out += '/';
+    out += p;
+  }
+  return out;
+}
+
+Result<NodeId> View::resolve(std::string_view path, bool followLast) const {
+  const Snapshot& s = *snap_;
+  std::vector<std::string> todo = Split(relative(path));
+  std::reverse(todo.begin(), todo.end());  // a stack: back() is next
+  std::vector<NodeId> stack;               // directories walked, for ".."
+  NodeId cur = 0;
+  unsigned links = 0;
+  while (!todo.empty()) {
+    std::string part = std::move(todo.back());
+    todo.pop_back();
+    if (part == "..") {
+      if (!stack.empty()) {
+        cur = stack.back();
+        stack.pop_back();
+      }
+      continue;
+    }
+    const Node& dir = s.node(s.resolveAlias(cur));
+    if (dir.kind != NodeKind::Directory)
+      return Status::NotFound(display(cur) + ": not a directory");
+    NodeId next = s.child(cur, part);
+    if (next == kNoNode) {
+      std::string missing = display(cur);
+      missing += (missing.empty() || missing.back() != '/') ? "/" : "";
+      missing += part;
+      if (dir.error) missing += " (listing it failed at capture: " + std::string(std::strerror(dir.error)) + ")";
+      return Status::NotFound("no such path in snapshot " + std::to_string(index_) + ": " + missing);
+    }
+    const Node& n = s.node(next);
+    if (n.kind == NodeKind::Symlink && (followLast || !todo.empty()) && n.error == 0) {
+      if (++links > 40) return Status::NotFound(display(next) + ": too many levels of symbolic links");
+      std::string_view target = s.linkTarget(next);
+      std::string root = s.metadata().root;
+      if (!target.empty() && target[0] == '/') {
+        if (root.empty() || root == "/" || target.substr(0, root.size()) != root ||
+            (target.size() > root.size() && target[root.size()] != '/'))
+          return Status::NotFound(display(next) + " -> " + std::string(target) + ": the link leads outside the snapshot");
+        target.remove_prefix(root.size());
+        cur = 0;
+        stack.clear();
+      }
+      auto parts = Split(target);
+      for (auto it = parts.rbegin(); it != parts.rend(); ++it) todo.push_back(*it);
+      continue;
+    }
+    stack.push_back(cur);
+    cur = next;
+  }
+  return cur;
+}
+
+Result<std::string> View::read(std::string_view path) const {
+  auto id = resolve(path, true);
+  if (!id.ok()) return id.status();
+  const Node& n = snap_->node(*id);
+  if (n.kind == NodeKind::Directory || n.kind == NodeKind::Alias)
+    return Status::InvalidArgument(display(*id) + ": is a directory");
+  if (n.kind != NodeKind::File) return Status::InvalidArgument(display(*id) + ": not a regular file");
+  if (n.reason == Reason::Skipped || n.reason == Reason::Excluded || n.reason == Reason::TimeLimit)
+    return Status::NotFound(display(*id) + ": not captured: " + std::string(snap_->note(*id)));
+  if (n.error && n.size == 0)
+    return Status::IoError(display(*id) + ": reading it failed at capture: " + std::strerror(n.error));
+  return snap_->read(*id);
+}
+
+std::string View::suggest(std::string_view path) const {
+  std::vector<std::string> parts = Split(relative(path));
+  NodeId cur = 0;
+  std::string prefix;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    NodeId next = snap_->child(cur, parts[i]);
+    if (next == kNoNode) {
+      // Pick the sibling nearest in spelling, then keep the rest as typed.
+      auto [lo, hi] = snap_->children(cur);
+      size_t best = std::max<size_t>(2, parts[i].size() / 3) + 1;
+      NodeId pick = kNoNode;
+      for (NodeId c = lo; c < hi; ++c) {
+        size_t d = EditDistance(parts[i], snap_->name(c));
+        if (d < best) best = d, pick = c;
+      }
+      if (pick == kNoNode) return "";
+      std::string out = display(pick);
+      for (size_t j = i + 1; j < parts.size(); ++j) out += "/" + parts[j];
+      return out;
+    }
+    cur = next;
+  }
+  return "";
+}
+
+std::string View::display(NodeId id) const {
+  std::string root = snap_->metadata().root;
+  while (root.size() > 1 && root.back() == '/') root.pop_back();
+  std::string rel = snap_->path(id);
+  if (root.empty()) return rel;
+  if (rel.empty()) return root;
+  return root == "/" ? "/" + rel : root + "/" + rel;
+}
+
+}  // namespace procsnap
