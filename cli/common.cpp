@@ -49,7 +49,9 @@ std::string ModeString(const Node& n) {
 
 std::string ErrnoName(int err) {
   const char* name = ::strerrorname_np(err);
-  return name ? name : "E" + std::to_string(err);
+  if (name) return name;
+  std::string s = "E";  // written out: gcc 12 warns (-Wrestrict) on "E" + to_string
+  return s += std::to_string(err);
 }
 
 std::string ErrnoText(int err) { return ErrnoName(err) + " (" + std::strerror(err) + ")"; }

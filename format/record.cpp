@@ -40,12 +40,12 @@ std::string EncodeFileHeader(uint32_t version) {
 }
 
 std::optional<uint32_t> DecodeFileHeader(std::string_view b, std::string* why) {
-  if (b.size() < kFileHeaderSize) {
-    *why = "file is shorter than the 16-byte header";
+  if (b.size() < sizeof kFileMagic || std::memcmp(b.data(), kFileMagic, sizeof kFileMagic) != 0) {
+    *why = "not a procsnap archive (bad magic at offset 0)";
     return std::nullopt;
   }
-  if (std::memcmp(b.data(), kFileMagic, sizeof kFileMagic) != 0) {
-    *why = "not a procsnap archive (bad magic at offset 0)";
+  if (b.size() < kFileHeaderSize) {
+    *why = "file is shorter than the 16-byte header";
     return std::nullopt;
   }
   if (GetU32(b.data() + 12) != 0) {

@@ -1,0 +1,207 @@
+// Capture of the live /proc: a stopped child's files come back byte-exact,
+// failures are recorded with their errno, profiles and options do what they say.
+#define BOOST_TEST_MODULE capture
+#include <boost/test/unit_test.hpp>
+
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "capture/capture.h"
+#include "format/archive.h"
+#include "replay/view.h"
+#include "test_util.h"
+
+using namespace procsnap;
+using testutil::TempDir;
+
+namespace {
+
+Metadata CaptureProc(const std::string& out, CaptureOptions o = {}) {
+  auto w = ArchiveWriter::Create(out);
+  BOOST_REQUIRE_MESSAGE(w.ok(), w.status().message());
+  auto meta = Capture(o, **w);
+  BOOST_REQUIRE_MESSAGE(meta.ok(), meta.status().message());
+  BOOST_REQUIRE((*w)->finish().ok());
+  return *meta;
+}
+
+const std::vector<std::string> kArgv = {CHILD_HELPER, "--threads", "3", "--password=hunter2", "plain-arg"};
+const std::vector<std::string> kEnv = {"PROCSNAP_TEST=1", "API_TOKEN=abc123", "EMPTY="};
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(capture)
+
+BOOST_AUTO_TEST_CASE(stopped_child_comes_back_byte_exact) {
+  testutil::Child child(kArgv, kEnv);
+  TempDir out;
+  std::string archive = out / "live.psnap";
+  Metadata meta = CaptureProc(archive);
+  std::string pid = std::to_string(child.pid());
+  std::string live = "/proc/" + pid;
+
+  auto view = View::Open(archive);
+  BOOST_REQUIRE(view.ok());
+  for (const char* f : {"cmdline", "environ", "status", "stat", "statm", "maps", "limits", "cgroup", "comm"}) {
+    auto got = view->read(live + "/" + f);
+    BOOST_REQUIRE_MESSAGE(got.ok(), got.status().message());
+    BOOST_TEST(*got == testutil::ReadFile(live + "/" + f), "mismatch in " << f);
+  }
+  // fd links, including the file, the pipe, the eventfd and the socket.
+  auto fds = testutil::ListDir(live + "/fd");
+  BOOST_REQUIRE(fds.size() >= 6u);
+  for (auto& fd : fds) {
+    auto node = view->resolve(live + "/fd/" + fd, false);
+    BOOST_REQUIRE(node.ok());
+    BOOST_TEST(view->snapshot().linkTarget(*node) == testutil::ReadLink(live + "/fd/" + fd));
+  }
+  // Threads: the same task/ entries with the same names and states.
+  auto tasks = testutil::ListDir(live + "/task");
+  BOOST_TEST(tasks.size() == 3u);
+  auto taskDir = view->resolve(live + "/task", false);
+  auto [lo, hi] = view->snapshot().children(*taskDir);
+  BOOST_TEST(hi - lo == tasks.size());
+  for (auto& tid : tasks)
+    for (const char* f : {"comm", "status", "stat"})
+      BOOST_TEST(*view->read(live + "/task/" + tid + "/" + f) == testutil::ReadFile(live + "/task/" + tid + "/" + f));
+  // /proc/self resolves to the capturing process, and system files match.
+  BOOST_TEST(*view->read("/proc/version") == testutil::ReadFile("/proc/version"));
+  BOOST_TEST(*view->read("/proc/sys/kernel/ostype") == testutil::ReadFile("/proc/sys/kernel/ostype"));
+  BOOST_TEST(view->read("/proc/self/status").ok());
+  BOOST_TEST(meta.hostname == testutil::ReadFile("/proc/sys/kernel/hostname").substr(0, meta.hostname.size()));
+  BOOST_TEST(meta.counts.files > 1000u);
+}
+
+BOOST_AUTO_TEST_CASE(policy_skips_dangerous_files_but_keeps_their_nodes) {
+  TempDir out;
+  std::string archive = out / "live.psnap";
+  CaptureProc(archive);
+  auto view = View::Open(archive);
+  for (std::string p : {"/proc/kcore", "/proc/kmsg", "/proc/1/mem", "/proc/sysrq-trigger", "/proc/1/pagemap"}) {
+    if (access(p.c_str(), F_OK) != 0) continue;  // kcore is optional in kernel configs
+    auto id = view->resolve(p, false);
+    BOOST_REQUIRE_MESSAGE(id.ok(), p);
+    const Node& n = view->snapshot().node(*id);
+    BOOST_TEST((n.reason == Reason::Skipped), p);
+    BOOST_TEST(!view->snapshot().note(*id).empty());
+    BOOST_TEST(n.size == 0u);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(unprivileged_capture_records_eacces_where_live_reads_fail) {
+  if (geteuid() != 0) {
+    std::puts("SKIPPED: needs root to switch to an unprivileged uid");
+    return;
+  }
+  testutil::Child child(kArgv, kEnv);  // owned by root: environ unreadable for nobody
+  TempDir out;
+  chmod(out.path.c_str(), 0777);
+  std::string archive = out / "nobody.psnap";
+  int pipefd[2];
+  BOOST_REQUIRE(pipe(pipefd) == 0);
+  pid_t pid = fork();
+  if (pid == 0) {
+    close(pipefd[0]);
+    if (setgid(65534) != 0 || setuid(65534) != 0) _exit(10);
+    auto w = ArchiveWriter::Create(archive);
+    if (!w.ok()) _exit(11);
+    CaptureOptions o;
+    if (!Capture(o, **w).ok() || !(*w)->finish().ok()) _exit(12);
+    // Compare, as the same uid, every recorded EACCES on the child with a live read.
+    auto view = View::Open(archive);
+    if (!view.ok()) _exit(13);
+    const Snapshot& s = view->snapshot();
+    std::string prefix = std::to_string(child.pid()) + "/";
+    unsigned same = 0, differ = 0;
+    for (NodeId i = 0; i < s.nodeCount(); ++i) {
+      const Node& n = s.node(i);
+      std::string rel = s.path(i);
+      if (n.error != EACCES || rel.rfind(prefix, 0) != 0) continue;
+      std::string live = "/proc/" + rel;
+      int err = 0;
+      if (n.kind == NodeKind::Symlink) {
+        char b[256];
+        if (readlink(live.c_str(), b, sizeof b) < 0) err = errno;
+      } else {
+        int fd = open(live.c_str(), O_RDONLY | O_NONBLOCK);
+        if (fd < 0) err = errno;
+        else close(fd);
+      }
+      (err == EACCES ? same : differ)++;
+    }
+    dprintf(pipefd[1], "%u %u\n", same, differ);
+    _exit(0);
+  }
+  close(pipefd[1]);
+  char buf[64] = {};
+  ssize_t n = read(pipefd[0], buf, sizeof buf - 1);
+  close(pipefd[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  BOOST_REQUIRE_MESSAGE(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status " << status);
+  BOOST_REQUIRE(n > 0);
+  unsigned same = 0, differ = 0;
+  sscanf(buf, "%u %u", &same, &differ);
+  BOOST_TEST(same >= 3u);  // environ, fd/*, cwd, exe at least
+  BOOST_TEST(differ == 0u);
+  auto view = View::Open(archive);
+  BOOST_TEST(view->snapshot().metadata().capturerUid == 65534u);
+  auto env = view->resolve("/proc/" + std::to_string(child.pid()) + "/environ", false);
+  BOOST_TEST(view->snapshot().node(*env).error == EACCES);
+}
+
+BOOST_AUTO_TEST_CASE(bugreport_profile_redacts_secrets_and_counts_them) {
+  testutil::Child child(kArgv, kEnv);
+  TempDir out;
+  std::string archive = out / "bug.psnap";
+  CaptureOptions o;
+  o.profile = "bugreport";
+  Metadata meta = CaptureProc(archive, o);
+  auto view = View::Open(archive);
+  std::string live = "/proc/" + std::to_string(child.pid());
+  std::string env = *view->read(live + "/environ");
+  BOOST_TEST(env.find("abc123") == std::string::npos);
+  BOOST_TEST(env.find("API_TOKEN=<redacted>") != std::string::npos);
+  BOOST_TEST(env.find("PROCSNAP_TEST=<redacted>") != std::string::npos);
+  std::string cmd = *view->read(live + "/cmdline");
+  BOOST_TEST(cmd.find("hunter2") == std::string::npos);
+  BOOST_TEST(cmd.find("--password=<redacted>") != std::string::npos);
+  BOOST_TEST(cmd.find("plain-arg") != std::string::npos);
+  BOOST_TEST(meta.counts.redactions >= 3u);
+  BOOST_TEST(meta.profile == "bugreport");
+}
+
+BOOST_AUTO_TEST_CASE(tuning_profile_and_options_leave_traces) {
+  TempDir out;
+  std::string archive = out / "tuning.psnap";
+  CaptureOptions o;
+  o.profile = "tuning";
+  o.excludes = {"sys/kernel/*"};
+  CaptureProc(archive, o);
+  auto view = View::Open(archive);
+  auto one = view->resolve("/proc/1", false);
+  BOOST_REQUIRE(one.ok());
+  BOOST_TEST((view->snapshot().node(*one).reason == Reason::Excluded));
+  BOOST_TEST(view->read("/proc/sys/vm/swappiness").ok());
+  BOOST_TEST(view->read("/proc/meminfo").ok());
+  BOOST_TEST(view->read("/proc/net/dev").ok());  // via self/net, kept by the profile
+  auto osrel = view->resolve("/proc/sys/kernel/osrelease", false);
+  BOOST_TEST((view->snapshot().node(*osrel).reason == Reason::Excluded));
+}
+
+BOOST_AUTO_TEST_CASE(no_threads_option_excludes_task_entries) {
+  testutil::Child child(kArgv, kEnv);
+  TempDir out;
+  std::string archive = out / "nothreads.psnap";
+  CaptureOptions o;
+  o.threads = false;
+  CaptureProc(archive, o);
+  auto view = View::Open(archive);
+  std::string task = "/proc/" + std::to_string(child.pid()) + "/task/" + std::to_string(child.pid());
+  auto id = view->resolve(task, false);
+  BOOST_REQUIRE(id.ok());
+  BOOST_TEST((view->snapshot().node(*id).reason == Reason::Excluded));
+}
+
+BOOST_AUTO_TEST_SUITE_END()

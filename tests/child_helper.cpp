@@ -1,0 +1,73 @@
+// A process with known state for the capture tests: argv and environment as
+// given, an open regular file, a pipe, an eventfd, a TCP listener on
+// 127.0.0.1 and extra threads. Prints "ready PORT" when set up, then waits.
+//   child_helper [--threads N] [--netns] [--no-listen] [ARGS...]
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sched.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+static void* Idle(void*) {
+  for (;;) pause();
+  return nullptr;
+}
+
+static bool LoopbackUp() {
+  int s = socket(AF_INET, SOCK_DGRAM, 0);
+  struct ifreq ifr{};
+  std::strcpy(ifr.ifr_name, "lo");
+  bool ok = ioctl(s, SIOCGIFFLAGS, &ifr) == 0;
+  ifr.ifr_flags |= IFF_UP;
+  ok = ok && ioctl(s, SIOCSIFFLAGS, &ifr) == 0;
+  close(s);
+  return ok;
+}
+
+int main(int argc, char** argv) {
+  int threads = 3;
+  bool netns = false, listen_ = true;
+  for (int i = 1; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--threads") && i + 1 < argc) threads = std::atoi(argv[++i]);
+    else if (!std::strcmp(argv[i], "--netns")) netns = true;
+    else if (!std::strcmp(argv[i], "--no-listen")) listen_ = false;
+  }
+  if (netns && (unshare(CLONE_NEWNET) != 0 || !LoopbackUp())) {
+    std::perror("child_helper: new network namespace");
+    return 3;
+  }
+  int file = open("/etc/hostname", O_RDONLY);
+  int fds[2];
+  if (file < 0 || pipe(fds) != 0 || eventfd(7, 0) < 0) return 4;
+  int port = 0;
+  if (listen_) {
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    if (bind(s, (struct sockaddr*)&a, sizeof a) != 0 || listen(s, 4) != 0 ||
+        getsockname(s, (struct sockaddr*)&a, &len) != 0)
+      return 5;
+    port = ntohs(a.sin_port);
+  }
+  for (int t = 1; t < threads; ++t) {
+    pthread_t th;
+    pthread_create(&th, nullptr, Idle, nullptr);
+    pthread_setname_np(th, ("worker" + std::to_string(t)).c_str());
+  }
+  std::printf("ready %d\n", port);
+  std::fflush(stdout);
+  for (;;) pause();
+}

@@ -1,0 +1,154 @@
+// The procsnap executable end to end: capture, info, ls, cat, verify, their
+// errors and exit statuses, and damaged archives.
+#define BOOST_TEST_MODULE cli
+#include <boost/test/unit_test.hpp>
+
+#include <filesystem>
+
+#include "test_util.h"
+
+using testutil::Run;
+using testutil::TempDir;
+
+namespace {
+
+const std::string kBin = PROCSNAP_BIN;
+
+struct LiveArchive {
+  TempDir dir;
+  std::string path = dir / "live.psnap";
+  LiveArchive(std::vector<std::string> extra = {}) {
+    std::vector<std::string> argv = {kBin, "capture", "-q", "-o", path};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    auto r = Run(argv);
+    BOOST_REQUIRE_MESSAGE(r.exitCode == 0, r.err);
+  }
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(cli)
+
+BOOST_AUTO_TEST_CASE(version_and_help) {
+  auto v = Run({kBin, "--version"});
+  BOOST_TEST(v.exitCode == 0);
+  BOOST_TEST(v.out.find("procsnap") != std::string::npos);
+  for (const char* cmd : {"capture", "info", "ls", "cat", "verify"}) {
+    auto h = Run({kBin, cmd, "--help"});
+    BOOST_TEST(h.exitCode == 0, cmd);
+    BOOST_TEST(h.out.find("Usage") != std::string::npos, cmd);
+  }
+  auto none = Run({kBin});
+  BOOST_TEST(none.exitCode == 2);
+  auto unknown = Run({kBin, "frobnicate"});
+  BOOST_TEST(unknown.exitCode == 2);
+}
+
+BOOST_AUTO_TEST_CASE(cat_ls_info_verify_on_a_live_capture) {
+  testutil::Child child({CHILD_HELPER, "--threads", "2", "arg-one"}, {"KEY=value"});
+  LiveArchive a;
+  std::string pid = std::to_string(child.pid());
+  auto version = Run({kBin, "cat", a.path, "/proc/version"});
+  BOOST_TEST(version.exitCode == 0);
+  BOOST_TEST(version.out == testutil::ReadFile("/proc/version"));
+  for (const char* f : {"cmdline", "environ", "status"}) {
+    auto r = Run({kBin, "cat", a.path, "/proc/" + pid + "/" + f});
+    BOOST_TEST(r.out == testutil::ReadFile("/proc/" + pid + "/" + f), f);
+    auto rel = Run({kBin, "cat", a.path, pid + "/" + f});  // without the root's prefix
+    BOOST_TEST(rel.out == r.out);
+  }
+  BOOST_TEST(Run({kBin, "cat", a.path, "/proc/sys/kernel/ostype"}).out ==
+             testutil::ReadFile("/proc/sys/kernel/ostype"));
+
+  auto ls = Run({kBin, "ls", "-l", a.path, "/proc/" + pid + "/fd"});
+  BOOST_TEST(ls.exitCode == 0);
+  for (auto& fd : testutil::ListDir("/proc/" + pid + "/fd"))
+    BOOST_TEST(ls.out.find(fd + " -> " + testutil::ReadLink("/proc/" + pid + "/fd/" + fd)) != std::string::npos);
+  auto lsJson = Run({kBin, "ls", "--json", a.path, "/proc/" + pid + "/fd"});
+  BOOST_TEST(lsJson.out.find("\"target\"") != std::string::npos);
+
+  auto info = Run({kBin, "info", a.path});
+  BOOST_TEST(info.exitCode == 0);
+  BOOST_TEST(info.out.find("errors:") != std::string::npos);
+  BOOST_TEST(info.out.find("/proc/kmsg") != std::string::npos);  // skipped, with its reason
+  auto infoJson = Run({kBin, "info", "--json", a.path});
+  BOOST_TEST(infoJson.out.find("\"boot_id\"") != std::string::npos);
+
+  auto verify = Run({kBin, "verify", a.path});
+  BOOST_TEST(verify.exitCode == 0);
+  BOOST_TEST(verify.out.find("ok") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(errors_are_one_line_with_exit_status_2) {
+  LiveArchive a({"--exclude", "[0-9]*", "--exclude", "kallsyms"});
+  auto missing = Run({kBin, "info", "/nonexistent/x.psnap"});
+  BOOST_TEST(missing.exitCode == 2);
+  BOOST_TEST(missing.err.find("/nonexistent/x.psnap") != std::string::npos);
+  auto unknown = Run({kBin, "cat", a.path, "/proc/meminfx"});
+  BOOST_TEST(unknown.exitCode == 2);
+  BOOST_TEST(unknown.err.find("did you mean /proc/meminfo") != std::string::npos);
+  auto dir = Run({kBin, "cat", a.path, "/proc/sys"});
+  BOOST_TEST(dir.exitCode == 2);
+  auto badAt = Run({kBin, "ls", "--at", "5", a.path});
+  BOOST_TEST(badAt.exitCode == 2);
+  auto exists = Run({kBin, "capture", "-q", "-o", a.path});
+  BOOST_TEST(exists.exitCode == 2);
+  BOOST_TEST(exists.err.find("already exists") != std::string::npos);
+  auto notArchive = Run({kBin, "verify", "/etc/hostname"});
+  BOOST_TEST(notArchive.exitCode == 2);
+  BOOST_TEST(notArchive.err.find("bad magic") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(capture_to_stdout_and_append) {
+  TempDir dir;
+  std::string out = dir / "piped.psnap";
+  // -o - writes the archive to standard output (here redirected by Run).
+  pid_t pid = fork();
+  if (pid == 0) {
+    int fd = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(fd, 1);
+    execl(kBin.c_str(), kBin.c_str(), "capture", "-q", "-o", "-", "--exclude", "[0-9]*", nullptr);
+    _exit(127);
+  }
+  int status;
+  waitpid(pid, &status, 0);
+  BOOST_REQUIRE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  BOOST_TEST(Run({kBin, "verify", out}).exitCode == 0);
+  BOOST_TEST(Run({kBin, "capture", "-q", "--append", "-o", out, "--exclude", "[0-9]*"}).exitCode == 0);
+  auto info = Run({kBin, "info", "--json", out});
+  BOOST_TEST(info.out.find("\"snapshot_count\": 2") != std::string::npos);
+  BOOST_TEST(Run({kBin, "cat", "--at", "0", out, "/proc/version"}).out == testutil::ReadFile("/proc/version"));
+}
+
+BOOST_AUTO_TEST_CASE(damaged_archives_exit_2_never_a_signal) {
+  LiveArchive a({"--exclude", "[0-9]*", "--exclude", "kallsyms"});
+  std::string good = testutil::ReadFile(a.path);
+  BOOST_REQUIRE(good.size() > 1000u);
+  std::string bad = a.dir / "bad.psnap";
+  unsigned caught = 0;
+  for (unsigned i = 0; i < 1000; ++i) {
+    size_t off = (uint64_t(i) * 7919 * 104729) % good.size();
+    std::string b = good;
+    b[off] = static_cast<char>(b[off] ^ (1u << (i % 8)));
+    testutil::WriteFile(bad, b);
+    auto r = Run({kBin, "verify", "-q", bad});
+    BOOST_TEST(r.signal == 0, "signal " << r.signal << " at offset " << off);
+    BOOST_TEST(r.exitCode == 2, "flip at offset " << off << " exited " << r.exitCode);
+    caught += r.exitCode == 2 && r.err.find("procsnap: ") != std::string::npos;
+  }
+  BOOST_TEST(caught == 1000u);
+  for (unsigned i = 0; i < 100; ++i) {
+    size_t len = uint64_t(i) * good.size() / 100;
+    testutil::WriteFile(bad, good.substr(0, len));
+    auto r = Run({kBin, "verify", bad});
+    BOOST_TEST(r.signal == 0);
+    BOOST_TEST(r.exitCode == 2, "truncation to " << len << " exited " << r.exitCode);
+    BOOST_TEST(!r.err.empty());
+    // Reading commands fail the same way.
+    auto c = Run({kBin, "cat", bad, "/proc/version"});
+    BOOST_TEST(c.signal == 0);
+    BOOST_TEST(c.exitCode == 2);
+  }
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,211 @@
+// The archive format: round trips of odd trees, deduplication, random
+// access, append, torn tails and hostile bytes.
+#define BOOST_TEST_MODULE format
+#include <boost/test/unit_test.hpp>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <random>
+
+#include "capture/capture.h"
+#include "format/archive.h"
+#include "replay/view.h"
+#include "test_util.h"
+
+using namespace procsnap;
+using testutil::TempDir;
+
+namespace {
+
+std::string Pseudo(size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::string s(n, '\0');
+  for (auto& c : s) c = static_cast<char>(rng());
+  return s;
+}
+
+// Captures `root` into a new archive at `out`.
+Metadata CaptureTree(const std::string& root, const std::string& out, bool append = false) {
+  auto w = append ? ArchiveWriter::Append(out) : ArchiveWriter::Create(out);
+  BOOST_REQUIRE_MESSAGE(w.ok(), w.status().message());
+  CaptureOptions o;
+  o.root = root;
+  auto meta = Capture(o, **w);
+  BOOST_REQUIRE_MESSAGE(meta.ok(), meta.status().message());
+  BOOST_REQUIRE((*w)->finish().ok());
+  return *meta;
+}
+
+void FlipByte(const std::string& path, uint64_t offset) {
+  int fd = open(path.c_str(), O_RDWR);
+  unsigned char b;
+  BOOST_REQUIRE(pread(fd, &b, 1, offset) == 1);
+  b ^= 0x5a;
+  BOOST_REQUIRE(pwrite(fd, &b, 1, offset) == 1);
+  close(fd);
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(format)
+
+BOOST_AUTO_TEST_CASE(odd_tree_round_trips_byte_exact) {
+  TempDir src, out;
+  namespace fs = std::filesystem;
+  std::string deep = src.path;
+  for (int i = 0; i < 100; ++i) deep += "/d" + std::to_string(i);
+  fs::create_directories(deep);
+  testutil::WriteFile(deep + "/bottom", "deep\n");
+  testutil::WriteFile(src / "empty", "");
+  testutil::WriteFile(src / "nuls", std::string("a\0b\0\0c", 6));
+  std::string big = Pseudo(10 << 20, 1);
+  testutil::WriteFile(src / "big", big);
+  testutil::WriteFile(src / "name-\xff\xfe-latin1", "not utf-8 name\n");
+  testutil::WriteFile(src / "private", "secret\n");
+  chmod((src / "private").c_str(), 0600);
+  symlink("/nonexistent/target", (src / "dangling").c_str());
+  symlink("nuls", (src / "to-nuls").c_str());
+  mkfifo((src / "fifo").c_str(), 0644);
+
+  std::string archive = out / "a.psnap";
+  Metadata meta = CaptureTree(src.path, archive);
+  BOOST_TEST(meta.counts.errors == 0u);
+
+  auto view = View::Open(archive);
+  BOOST_REQUIRE_MESSAGE(view.ok(), view.status().message());
+  BOOST_TEST(*view->read("empty") == "");
+  BOOST_TEST(*view->read("nuls") == std::string("a\0b\0\0c", 6));
+  BOOST_TEST(*view->read("to-nuls") == std::string("a\0b\0\0c", 6));  // followed inside the tree
+  BOOST_TEST((*view->read("big") == big));
+  BOOST_TEST(*view->read("name-\xff\xfe-latin1") == "not utf-8 name\n");
+  BOOST_TEST(*view->read(deep.substr(src.path.size()) + "/bottom") == "deep\n");
+  auto dangling = view->resolve("dangling", false);
+  BOOST_REQUIRE(dangling.ok());
+  BOOST_TEST(view->snapshot().linkTarget(*dangling) == "/nonexistent/target");
+  BOOST_TEST(!view->resolve("dangling", true).ok());
+  auto priv = view->resolve("private", false);
+  BOOST_TEST((view->snapshot().node(*priv).mode & 07777) == 0600u);
+  BOOST_TEST(view->snapshot().node(*priv).uid == getuid());
+  auto fifo = view->resolve("fifo", false);
+  BOOST_TEST((view->snapshot().node(*fifo).kind == NodeKind::Other));
+  // Paths may be given with the capture root in front.
+  BOOST_TEST(*view->read(src.path + "/nuls") == std::string("a\0b\0\0c", 6));
+}
+
+BOOST_AUTO_TEST_CASE(identical_contents_are_stored_once) {
+  TempDir src, out;
+  std::string blob = Pseudo(1 << 20, 2);
+  for (int i = 0; i < 5; ++i) testutil::WriteFile(src / ("copy" + std::to_string(i)), blob);
+  Metadata meta = CaptureTree(src.path, out / "a.psnap");
+  BOOST_TEST(meta.counts.bytes == 5u << 20);
+  BOOST_TEST(meta.counts.uniqueBytes == 1u << 20);
+  auto r = ArchiveReader::Open(out / "a.psnap");
+  BOOST_TEST((*r)->chunkRawBytes() == 1u << 20);
+}
+
+BOOST_AUTO_TEST_CASE(one_file_needs_only_its_own_chunk) {
+  TempDir src, out;
+  for (int i = 0; i < 12; ++i) testutil::WriteFile(src / std::string("f").append(std::to_string(i)), Pseudo(1 << 20, 10 + i));
+  std::string archive = out / "a.psnap";
+  CaptureTree(src.path, archive);
+  auto r = ArchiveReader::Open(archive);
+  BOOST_REQUIRE((*r)->chunkCount() >= 3u);
+  auto view = View::Open(archive);
+  auto last = view->resolve("f9", false);
+  uint32_t chunkOfLast = view->snapshot().node(*last).ref;
+  auto first = view->resolve("f0", false);
+  uint32_t chunkOfFirst = view->snapshot().node(*first).ref;
+  BOOST_REQUIRE(chunkOfFirst != chunkOfLast);
+  // Damage the first file's chunk: the other file still reads, this one fails.
+  FlipByte(archive, 16 + 32 + 100);
+  auto fresh = View::Open(archive);
+  BOOST_REQUIRE(fresh.ok());
+  BOOST_TEST(fresh->read("f9").ok());
+  BOOST_TEST(!fresh->read("f0").ok());
+}
+
+BOOST_AUTO_TEST_CASE(append_adds_snapshots_and_reuses_contents) {
+  TempDir src, out;
+  testutil::WriteFile(src / "a", Pseudo(100000, 3));
+  testutil::WriteFile(src / "b", "first\n");
+  std::string archive = out / "a.psnap";
+  CaptureTree(src.path, archive);
+  testutil::WriteFile(src / "b", "second\n");
+  Metadata second = CaptureTree(src.path, archive, true);
+  BOOST_TEST(second.counts.uniqueBytes == 7u);  // only "second\n" is new
+  BOOST_TEST(*View::Open(archive, 0)->read("b") == "first\n");
+  BOOST_TEST(*View::Open(archive, 1)->read("b") == "second\n");
+  auto r = ArchiveReader::Open(archive);
+  BOOST_TEST((*r)->snapshotCount() == 2u);
+  BOOST_TEST((*r)->verify().problems.empty());
+}
+
+BOOST_AUTO_TEST_CASE(torn_tail_falls_back_to_the_previous_trailer) {
+  TempDir src, out;
+  testutil::WriteFile(src / "a", "one\n");
+  std::string archive = out / "a.psnap";
+  CaptureTree(src.path, archive);
+  testutil::WriteFile(src / "a", "two\n");
+  CaptureTree(src.path, archive, true);
+  auto size = std::filesystem::file_size(archive);
+  std::filesystem::resize_file(archive, size - 7);  // a recording killed mid-write
+  auto r = ArchiveReader::Open(archive);
+  BOOST_REQUIRE_MESSAGE(r.ok(), r.status().message());
+  BOOST_TEST((*r)->snapshotCount() == 1u);
+  BOOST_TEST(!(*r)->recoveryWarning().empty());
+  BOOST_TEST(*View::Open(archive, 0)->read("a") == "one\n");
+  BOOST_TEST(!(*r)->verify().problems.empty());  // verify still reports the damage
+}
+
+BOOST_AUTO_TEST_CASE(kallsyms_like_files_round_trip_through_the_address_encoding) {
+  TempDir src, out;
+  std::string ks;
+  for (uint64_t i = 0; i < 20000; ++i) {
+    char line[96];
+    snprintf(line, sizeof line, "%016llx %c sym_%llu%s\n", (unsigned long long)(0xffffffff81000000ull + i * 48),
+             "TtDd"[i % 4], (unsigned long long)i, i % 7 ? "" : "\t[mod]");
+    ks += line;
+  }
+  ks += "0000000000000000 T descending_address\n";
+  testutil::WriteFile(src / "kallsyms", ks);
+  testutil::WriteFile(src / "almost", ks + "ZZZZ not an address line\n");
+  std::string archive = out / "a.psnap";
+  CaptureTree(src.path, archive);
+  auto view = View::Open(archive);
+  BOOST_TEST((*view->read("kallsyms") == ks));
+  BOOST_TEST((*view->read("almost") == ks + "ZZZZ not an address line\n"));
+  BOOST_TEST((*ArchiveReader::Open(archive))->verify().problems.empty());
+}
+
+BOOST_AUTO_TEST_CASE(hostile_bytes_give_errors_not_crashes) {
+  TempDir src, out;
+  testutil::WriteFile(src / "a", Pseudo(5000, 4));
+  testutil::WriteFile(src / "b", "hello\n");
+  std::string archive = out / "a.psnap";
+  CaptureTree(src.path, archive);
+  std::string good = testutil::ReadFile(archive);
+  std::string bad = out / "bad.psnap";
+  // Every single-byte flip is caught: at open, at read or by verify.
+  for (size_t off = 0; off < good.size(); off += std::max<size_t>(1, good.size() / 400)) {
+    std::string b = good;
+    b[off] ^= 0x01;
+    testutil::WriteFile(bad, b);
+    auto r = ArchiveReader::Open(bad);
+    if (!r.ok()) {
+      BOOST_TEST(r.status().message().find(bad) != std::string::npos);
+      continue;
+    }
+    BOOST_TEST((*r)->verify().problems.size() > 0u, "flip at offset " << off << " went unnoticed");
+  }
+  // Garbage and a file with only a header.
+  testutil::WriteFile(bad, Pseudo(100000, 5));
+  BOOST_TEST(!ArchiveReader::Open(bad).ok());
+  testutil::WriteFile(bad, good.substr(0, 16));
+  BOOST_TEST(!ArchiveReader::Open(bad).ok());
+  testutil::WriteFile(bad, "");
+  BOOST_TEST(!ArchiveReader::Open(bad).ok());
+}
+
+BOOST_AUTO_TEST_SUITE_END()

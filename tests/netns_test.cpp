@@ -1,0 +1,65 @@
+// Network namespaces: /proc/PID/net is read once per namespace; other
+// processes get aliases that replay to the same bytes.
+#define BOOST_TEST_MODULE netns
+#include <boost/test/unit_test.hpp>
+
+#include <sched.h>
+
+#include "capture/capture.h"
+#include "format/archive.h"
+#include "replay/view.h"
+#include "test_util.h"
+
+using namespace procsnap;
+using testutil::TempDir;
+
+BOOST_AUTO_TEST_SUITE(netns)
+
+BOOST_AUTO_TEST_CASE(own_namespace_gets_own_tables_shared_ones_get_aliases) {
+  if (geteuid() != 0) {
+    std::puts("SKIPPED: creating a network namespace needs root");
+    return;
+  }
+  testutil::Child isolated({CHILD_HELPER, "--netns", "--threads", "2"}, {});
+  testutil::Child shared1({CHILD_HELPER, "--threads", "2"}, {});
+  testutil::Child shared2({CHILD_HELPER, "--threads", "1"}, {});
+  TempDir out;
+  std::string archive = out / "ns.psnap";
+  {
+    auto w = ArchiveWriter::Create(archive);
+    CaptureOptions o;
+    BOOST_REQUIRE(Capture(o, **w).ok());
+    BOOST_REQUIRE((*w)->finish().ok());
+  }
+  auto view = View::Open(archive);
+  const Snapshot& s = view->snapshot();
+  auto netOf = [&](pid_t pid) {
+    auto id = view->resolve("/proc/" + std::to_string(pid) + "/net", false);
+    BOOST_REQUIRE(id.ok());
+    return s.resolveAlias(*id);
+  };
+  NodeId iso = netOf(isolated.pid()), a = netOf(shared1.pid()), b = netOf(shared2.pid());
+  BOOST_TEST(a == b);    // one directory stands for the whole namespace
+  BOOST_TEST(iso != a);  // the isolated child has its own
+  BOOST_TEST(s.metadata().counts.aliases > 0u);
+
+  // The isolated namespace has only lo, and its TCP table has the listener.
+  std::string isoPid = "/proc/" + std::to_string(isolated.pid());
+  std::string dev = *view->read(isoPid + "/net/dev");
+  BOOST_TEST(dev == testutil::ReadFile(isoPid + "/net/dev"));
+  BOOST_TEST(dev.find("lo:") != std::string::npos);
+  BOOST_TEST(dev.find("eth0") == std::string::npos);
+  BOOST_TEST(*view->read(isoPid + "/net/tcp") == testutil::ReadFile(isoPid + "/net/tcp"));
+  // Threads of a process share its namespace, and so its net directory.
+  std::string task = isoPid + "/task/" + std::to_string(isolated.pid()) + "/net";
+  BOOST_TEST(s.resolveAlias(*view->resolve(task, false)) == iso);
+  // Aliased paths read back the bytes of the directory they stand for.
+  for (const char* f : {"dev", "unix", "tcp", "snmp"}) {
+    auto x = view->read("/proc/" + std::to_string(shared1.pid()) + "/net/" + f);
+    auto y = view->read("/proc/" + std::to_string(shared2.pid()) + "/net/" + f);
+    BOOST_REQUIRE(x.ok());
+    BOOST_TEST(*x == *y);
+  }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
