@@ -18,7 +18,7 @@ namespace procsnap {
 
 namespace {
 
-constexpr size_t kInitialBuffer = 1u << 20;
+constexpr size_t kInitialBuffer = 256u << 10;  // grows for the rare large file
 constexpr unsigned kMaxDepth = 512;  // readers reject trees deeper than 1024
 
 bool AllDigits(std::string_view s) {

@@ -22,7 +22,7 @@ struct CaptureArgs {
   bool append = false;
   bool json = false;
   bool quiet = false;
-  int level = 6;
+  int level = 9;
   uint64_t maxFileMiB = 64;
 };
 

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <string>
@@ -87,15 +88,17 @@ constexpr NodeId kNoNode = 0xffffffffu;
 // symlink = target string, alias = the node it stands for.
 struct Node {
   uint32_t name = 0;  // string index
-  uint32_t mode = 0, uid = 0, gid = 0;
+  uint32_t uid = 0, gid = 0;
   int32_t error = 0;
   uint32_t note = 0;  // string index, 0 = none
   uint32_t ref = 0, aux = 0;
-  uint64_t size = 0, statSize = 0;
-  int64_t mtimeNs = 0;
+  uint16_t mode = 0;  // st_mode: type and permission bits fit in 16
   NodeKind kind = NodeKind::Other;
   Reason reason = Reason::None;
+  uint64_t size = 0, statSize = 0;
+  int64_t mtimeNs = 0;
 };
+static_assert(sizeof(Node) == 56, "Node is stored by the hundred thousand");
 
 struct Counts {
   uint64_t files = 0, directories = 0, links = 0, aliases = 0, bytes = 0;
@@ -132,7 +135,10 @@ class Tree {
   // Appends a string without deduplication (used by readers).
   void pushString(std::string s) { strings_.push_back(std::move(s)); }
 
-  std::vector<Node> nodes;
+  // A deque, not a vector: a capture of thousands of processes grows it to
+  // hundreds of thousands of nodes, and doubling a vector would briefly
+  // hold three copies.
+  std::deque<Node> nodes;
 
   // Copies `part` into this tree: part's root takes the place of node `at`
   // (already allocated here, its attributes are overwritten), the rest is
@@ -156,8 +162,8 @@ struct BlobRef {
 // ---- writing ----------------------------------------------------------------
 
 struct WriterOptions {
-  int level = 6;                    // zstd level for chunks and messages
-  size_t chunkSize = 4u << 20;      // raw bytes per chunk before it is sealed
+  int level = 9;                    // zstd level for chunks
+  size_t chunkSize = 2u << 20;      // raw bytes per chunk before it is sealed
 };
 
 class ArchiveWriter {

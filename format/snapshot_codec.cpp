@@ -4,6 +4,9 @@
 #include <capnp/serialize.h>
 #include <kj/exception.h>
 
+#include <malloc.h>
+
+#include <algorithm>
 #include <cstring>
 
 #include "schema.capnp.h"
@@ -11,11 +14,6 @@
 namespace procsnap {
 
 namespace {
-
-template <class List, class Vec>
-void CopyList(List list, const Vec& v) {
-  for (unsigned i = 0; i < v.size(); ++i) list.set(i, v[i]);
-}
 
 void EncodeMetadata(schema::Metadata::Builder b, const Metadata& m) {
   b.setHostname(m.hostname);
@@ -123,30 +121,54 @@ bool BadName(std::string_view n) {
 
 }  // namespace
 
+unsigned EstimateSnapshotWords(const Tree& tree) {
+  uint64_t bytes = 64 * 1024;  // metadata and list headers
+  bytes += tree.nodes.size() * (4 + 1 + 4 + 4 + 4 + 8 + 8 + 8 + 4 + 1 + 4 + 4 + 4) + 13 * 8;
+  for (size_t i = 0; i < tree.stringCount(); ++i) bytes += 8 + ((tree.str(i).size() + 1 + 7) & ~size_t(7));
+  return static_cast<unsigned>(std::min<uint64_t>(bytes / 8 + 1024, 1u << 28));
+}
+
 void EncodeSnapshot(capnp::MessageBuilder& mb, const Metadata& meta, Tree&& tree) {
   auto snap = mb.initRoot<schema::Snapshot>();
   EncodeMetadata(snap.initMetadata(), meta);
   auto strings = snap.initStrings(tree.stringCount());
   for (unsigned i = 0; i < tree.stringCount(); ++i) strings.set(i, std::string(tree.str(i)));
   auto nodes = snap.initNodes();
-  const auto& v = tree.nodes;
-  const unsigned n = v.size();
-  auto col = [&](auto list, auto get) {
-    for (unsigned i = 0; i < n; ++i) list.set(i, get(v[i]));
-  };
-  col(nodes.initName(n), [](const Node& x) { return x.name; });
-  col(nodes.initKind(n), [](const Node& x) { return static_cast<uint8_t>(x.kind); });
-  col(nodes.initMode(n), [](const Node& x) { return x.mode; });
-  col(nodes.initUid(n), [](const Node& x) { return x.uid; });
-  col(nodes.initGid(n), [](const Node& x) { return x.gid; });
-  col(nodes.initMtimeNs(n), [](const Node& x) { return x.mtimeNs; });
-  col(nodes.initStatSize(n), [](const Node& x) { return x.statSize; });
-  col(nodes.initSize(n), [](const Node& x) { return x.size; });
-  col(nodes.initError(n), [](const Node& x) { return x.error; });
-  col(nodes.initReason(n), [](const Node& x) { return static_cast<uint8_t>(x.reason); });
-  col(nodes.initNote(n), [](const Node& x) { return x.note; });
-  col(nodes.initRef(n), [](const Node& x) { return x.ref; });
-  col(nodes.initAux(n), [](const Node& x) { return x.aux; });
+  const unsigned n = tree.nodes.size();
+  auto name = nodes.initName(n);
+  auto kind = nodes.initKind(n);
+  auto mode = nodes.initMode(n);
+  auto uid = nodes.initUid(n);
+  auto gid = nodes.initGid(n);
+  auto mtime = nodes.initMtimeNs(n);
+  auto statSize = nodes.initStatSize(n);
+  auto size = nodes.initSize(n);
+  auto error = nodes.initError(n);
+  auto reason = nodes.initReason(n);
+  auto note = nodes.initNote(n);
+  auto ref = nodes.initRef(n);
+  auto aux = nodes.initAux(n);
+  // Row by row, releasing each node once copied: the tree shrinks as the
+  // message grows, so the two are never both whole in memory.
+  for (unsigned i = 0; i < n; ++i) {
+    const Node& x = tree.nodes.front();
+    name.set(i, x.name);
+    kind.set(i, static_cast<uint8_t>(x.kind));
+    mode.set(i, x.mode);
+    uid.set(i, x.uid);
+    gid.set(i, x.gid);
+    mtime.set(i, x.mtimeNs);
+    statSize.set(i, x.statSize);
+    size.set(i, x.size);
+    error.set(i, x.error);
+    reason.set(i, static_cast<uint8_t>(x.reason));
+    note.set(i, x.note);
+    ref.set(i, x.ref);
+    aux.set(i, x.aux);
+    tree.nodes.pop_front();
+    // Freed nodes stay resident in malloc's free lists unless handed back.
+    if ((i & 0xffff) == 0xffff) malloc_trim(0);
+  }
   tree = Tree();
 }
 

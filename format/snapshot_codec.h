@@ -30,6 +30,8 @@ struct IndexData {
   std::vector<Snap> snapshots;
 };
 
+// Words the Snapshot message of `tree` needs, slightly over.
+unsigned EstimateSnapshotWords(const Tree& tree);
 // Builds the Snapshot message; consumes the tree to keep peak memory low.
 void EncodeSnapshot(capnp::MessageBuilder& mb, const Metadata& meta, Tree&& tree);
 // `words` must stay alive only during the call. `chunks` bounds file refs.

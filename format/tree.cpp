@@ -51,7 +51,6 @@ uint32_t Tree::intern(std::string_view s) {
 
 uint32_t Tree::graft(NodeId at, const Tree& part) {
   const uint32_t shift = static_cast<uint32_t>(nodes.size()) - 1;
-  nodes.reserve(nodes.size() + part.nodes.size() - 1);
   for (size_t i = 0; i < part.nodes.size(); ++i) {
     Node n = part.nodes[i];
     n.name = intern(part.str(n.name));

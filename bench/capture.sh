@@ -1,0 +1,64 @@
+#!/bin/sh
+# Capture benchmark: procsnap capture against a plain reader of the same
+# files (bench/plain_reader.cpp), in one run, on this machine's /proc.
+#   bench/capture.sh [--procs N] [--rounds R] [--record]
+# --procs N  first start N extra processes with 3 threads each
+# --record   append the results to bench/RESULTS.md
+set -eu
+cd "$(dirname "$0")/.."
+PROCS=0 ROUNDS=3 RECORD=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --procs) PROCS=$2; shift 2 ;;
+    --rounds) ROUNDS=$2; shift 2 ;;
+    --record) RECORD=1; shift ;;
+    *) echo "usage: bench/capture.sh [--procs N] [--rounds R] [--record]" >&2; exit 2 ;;
+  esac
+done
+[ -x build/cli/procsnap ] && [ -x build/bench/plain_reader ] || {
+  cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null && cmake --build build -j "$(nproc)" >/dev/null; }
+BIN=build/cli/procsnap
+TMP=$(mktemp -d)
+LOAD=
+cleanup() { [ -n "$LOAD" ] && kill "$LOAD" 2>/dev/null; wait 2>/dev/null; rm -rf "$TMP"; }
+trap cleanup EXIT INT TERM
+if [ "$PROCS" -gt 0 ]; then
+  mkfifo "$TMP/ready"
+  build/bench/load_procs "$PROCS" 3 > "$TMP/ready" &
+  LOAD=$!
+  read -r _ started < "$TMP/ready"
+  echo "started $started extra processes with 3 threads each"
+fi
+
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+$BIN capture -q -o "$TMP/warm.psnap"   # warm the caches; its file list is the reader's
+: > "$TMP/plain" ; : > "$TMP/snap" ; : > "$TMP/rss"
+for r in $(seq "$ROUNDS"); do
+  build/bench/plain_reader "$TMP/warm.psnap" | awk '{print $(NF-1)}' >> "$TMP/plain"
+  rm -f "$TMP/r.psnap"
+  /usr/bin/time -f "%e %M" -o "$TMP/t" $BIN capture -q -o "$TMP/r.psnap"
+  awk '{print $1}' "$TMP/t" >> "$TMP/snap"
+  awk '{print $2}' "$TMP/t" >> "$TMP/rss"
+done
+PLAIN=$(median < "$TMP/plain"); SNAP=$(median < "$TMP/snap"); RSS=$(sort -n "$TMP/rss" | tail -1)
+build/bench/plain_reader "$TMP/r.psnap" --concat "$TMP/concat" > "$TMP/plain.out"
+zstd -q -19 --long -T0 "$TMP/concat" -o "$TMP/concat.zst"
+ARCH=$(stat -c %s "$TMP/r.psnap"); RAW=$(stat -c %s "$TMP/concat"); ZST=$(stat -c %s "$TMP/concat.zst")
+FILES=$(awk '{print $1}' "$TMP/plain.out")
+RESULT=$(awk -v p="$PLAIN" -v s="$SNAP" -v a="$ARCH" -v z="$ZST" -v raw="$RAW" -v rss="$RSS" -v f="$FILES" -v n="$PROCS" 'BEGIN {
+  printf "| %d | %d | %.3f s | %.3f s | **%.2f** | %.1f MiB | %.0f KiB | %.0f KiB | **%.2f** | **%.1f MiB** |\n",
+    n, f, p, s, s / p, raw / 1048576, a / 1024, z / 1024, a / z, rss / 1024 }')
+echo "| extra procs | files | plain reader | procsnap capture | time ratio | concatenated | archive | zstd -19 --long | size ratio | peak RSS |"
+echo "$RESULT"
+if [ "$RECORD" = 1 ]; then
+  {
+    echo
+    echo "### capture, $(date -u +%Y-%m-%d), $ROUNDS rounds (medians)"
+    echo "Machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), $(free -g | awk '/Mem:/ {print $2}') GiB, kernel $(uname -r), $(ls -d /proc/[0-9]* | wc -l) processes at the time"
+    echo
+    echo "| extra procs | files | plain reader | procsnap capture | time ratio | concatenated | archive | zstd -19 --long | size ratio | peak RSS |"
+    echo "|---|---|---|---|---|---|---|---|---|---|"
+    echo "$RESULT"
+  } >> bench/RESULTS.md
+fi
