@@ -1,0 +1,10 @@
+#!/bin/sh
+# The main job: set up, capture this machine's /proc, show what was captured.
+set -eu
+cd "$(dirname "$0")/.."
+scripts/setup.sh >/dev/null
+OUT=${1:-snapshot.psnap}
+rm -f "$OUT"
+build/cli/procsnap capture -o "$OUT"
+build/cli/procsnap info "$OUT"
+build/cli/procsnap verify "$OUT"

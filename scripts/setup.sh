@@ -1,0 +1,21 @@
+#!/bin/sh
+# Installs what procsnap needs on Debian 12 (as root) and builds it in build/.
+# Used by the two README commands; safe to run again.
+set -eu
+cd "$(dirname "$0")/.."
+PACKAGES="build-essential cmake pkg-config libzstd-dev zstd capnproto libcapnp-dev libcli11-dev
+  libboost-test-dev libfuse3-dev fuse3 libssl-dev nlohmann-json3-dev time
+  procps psmisc lsof net-tools python3-psutil"
+MISSING=
+for p in $PACKAGES; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || MISSING="$MISSING $p"
+done
+if [ -n "$MISSING" ]; then
+  echo "installing:$MISSING"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  # shellcheck disable=SC2086
+  apt-get install -y -qq --no-install-recommends $MISSING >/dev/null
+fi
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build build -j "$(nproc)"
