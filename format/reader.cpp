@@ -81,7 +81,7 @@ class ArchiveReaderImpl final : public ArchiveReader {
   }
   uint64_t chunkRawBytes() const override {
     uint64_t t = 0;
-    for (auto& c : index_.chunks) t += c.rawSize;
+    for (auto& c : index_.chunks) t += c.contentSize();
     return t;
   }
   const std::string& recoveryWarning() const override { return recovery_; }
