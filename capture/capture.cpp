@@ -5,7 +5,6 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -13,11 +12,8 @@
 #include <algorithm>
 #include <condition_variable>
 #include <cstring>
-#include <fstream>
-#include <map>
 #include <mutex>
 #include <set>
-#include <sstream>
 #include <thread>
 
 #include "host_facts.h"
@@ -27,50 +23,17 @@ namespace procsnap {
 
 namespace {
 
-bool AllDigits(std::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
-}
-
 struct Entry {
   std::string name;
   unsigned char dtype;
 };
-
-// Paths under root that are autofs mount points with nothing mounted on them.
-std::set<std::string> UnmountedAutofs(const std::string& root) {
-  std::set<std::string> out;
-  char real[PATH_MAX];
-  if (!::realpath(root.c_str(), real)) return out;
-  std::string prefix = std::string(real) + "/";
-  std::map<std::string, bool> autofsOnly;  // mount point -> only autofs seen
-  std::ifstream in("/proc/self/mountinfo");
-  std::string line;
-  while (std::getline(in, line)) {
-    std::istringstream ls(line);
-    std::string id, parent, dev, mroot, mpoint;
-    ls >> id >> parent >> dev >> mroot >> mpoint;
-    size_t dash = line.find(" - ");
-    if (dash == std::string::npos || mpoint.rfind(prefix, 0) != 0) continue;
-    std::istringstream rest(line.substr(dash + 3));
-    std::string fstype;
-    rest >> fstype;
-    std::string rel = mpoint.substr(prefix.size());
-    auto it = autofsOnly.find(rel);
-    bool isAutofs = fstype == "autofs";
-    if (it == autofsOnly.end()) autofsOnly[rel] = isAutofs;
-    else it->second = it->second && isAutofs;
-  }
-  for (auto& [rel, only] : autofsOnly)
-    if (only) out.insert(rel);
-  return out;
-}
 
 // PIDs that answer to stat() but are missing from readdir: a rootkit trick.
 std::vector<std::string> HiddenPids(int rootFd, const std::vector<Entry>& entries) {
   std::set<long> listed;
   long maxPid = 0;
   for (auto& e : entries)
-    if (AllDigits(e.name)) {
+    if (IsPidName(e.name)) {
       long p = std::stol(e.name);
       listed.insert(p);
       maxPid = std::max(maxPid, p);
@@ -150,11 +113,12 @@ Result<Metadata> Capture(const CaptureOptions& options, ArchiveWriter& writer,
   shared.redact = options.profile == "bugreport";
   shared.tuning = options.profile == "tuning";
   shared.selfPid = std::to_string(::getpid());
-  shared.unmountedAutofs = UnmountedAutofs(options.root);
+  const std::vector<MountEntry> mounts = ReadMountInfo();
+  shared.unmountedAutofs = UnmountedAutofs(options.root, mounts);
   if (options.timeLimitSeconds > 0)
     shared.deadlineMonoNs = meta.startMonoNs + static_cast<int64_t>(options.timeLimitSeconds * 1e9);
 
-  FillHostFacts(options.root, rootFd, &meta);
+  FillHostFacts(options.root, rootFd, mounts, &meta);
   meta.profile = options.profile;
   meta.options = options.commandLine;
   meta.excludes = options.excludes;
@@ -203,10 +167,10 @@ Result<Metadata> Capture(const CaptureOptions& options, ArchiveWriter& writer,
   // Big system-wide directories first, so no walker is left with sys/ at the end.
   std::vector<size_t> order(entries.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::stable_partition(order.begin(), order.end(), [&](size_t i) { return !AllDigits(entries[i].name); });
+  std::stable_partition(order.begin(), order.end(), [&](size_t i) { return !IsPidName(entries[i].name); });
 
   CaptureProgress prog;
-  for (auto& e : entries) prog.processesTotal += AllDigits(e.name);
+  for (auto& e : entries) prog.processesTotal += IsPidName(e.name);
 
   std::mutex mu;
   std::condition_variable cv;
@@ -252,7 +216,7 @@ Result<Metadata> Capture(const CaptureOptions& options, ArchiveWriter& writer,
     for (auto& a : frag->aliases) aliases.push_back({a.node == 0 ? at : a.node + shift, a.target});
     Add(meta.counts, frag->counts);
     for (auto& n : frag->notes) meta.notes.push_back(std::move(n));
-    if (AllDigits(entries[i].name)) ++prog.processesDone;
+    if (IsPidName(entries[i].name)) ++prog.processesDone;
     if (progress) {
       prog.entries = shared.entries.load();
       prog.bytes = shared.bytes.load();

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <map>
 #include <sstream>
 
 namespace procsnap {
@@ -28,24 +29,15 @@ std::string ReadSmall(int dirFd, const char* rel) {
   return s;
 }
 
-std::string ProcMountOptions(const std::string& root) {
+std::string RealPath(const std::string& path) {
   char real[PATH_MAX];
-  if (!::realpath(root.c_str(), real)) return "";
-  std::ifstream in("/proc/self/mountinfo");
-  std::string line;
-  while (std::getline(in, line)) {
-    // id parent major:minor root mountpoint options [optional...] - fstype source superoptions
-    std::istringstream ls(line);
-    std::string id, parent, dev, mroot, mpoint, opts;
-    ls >> id >> parent >> dev >> mroot >> mpoint >> opts;
-    if (mpoint != real) continue;
-    size_t dash = line.find(" - ");
-    if (dash == std::string::npos) continue;
-    std::istringstream rest(line.substr(dash + 3));
-    std::string fstype, source, super;
-    rest >> fstype >> source >> super;
-    if (fstype == "proc") return opts + " " + super;
-  }
+  return ::realpath(path.c_str(), real) ? real : "";
+}
+
+std::string ProcMountOptions(const std::string& root, const std::vector<MountEntry>& mounts) {
+  std::string real = RealPath(root);
+  for (const MountEntry& m : mounts)
+    if (m.mountPoint == real && m.fsType == "proc") return m.options + " " + m.superOptions;
   return "";
 }
 
@@ -62,7 +54,43 @@ bool IsProcfs(int fd) {
   return ::fstatfs(fd, &sf) == 0 && sf.f_type == PROC_SUPER_MAGIC;
 }
 
-void FillHostFacts(const std::string& root, int rootFd, Metadata* meta) {
+std::vector<MountEntry> ReadMountInfo() {
+  std::vector<MountEntry> out;
+  std::ifstream in("/proc/self/mountinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    // id parent major:minor root mountpoint options [optional...] - fstype source superoptions
+    std::istringstream ls(line);
+    std::string id, parent, dev, mroot;
+    MountEntry m;
+    ls >> id >> parent >> dev >> mroot >> m.mountPoint >> m.options;
+    size_t dash = line.find(" - ");
+    if (dash == std::string::npos) continue;
+    std::istringstream rest(line.substr(dash + 3));
+    std::string source;
+    rest >> m.fsType >> source >> m.superOptions;
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+
+std::set<std::string> UnmountedAutofs(const std::string& root, const std::vector<MountEntry>& mounts) {
+  std::set<std::string> out;
+  std::string real = RealPath(root);
+  if (real.empty()) return out;
+  std::string prefix = real + "/";
+  std::map<std::string, bool> autofsOnly;  // mount point -> only autofs seen there
+  for (const MountEntry& m : mounts) {
+    if (m.mountPoint.rfind(prefix, 0) != 0) continue;
+    auto [it, inserted] = autofsOnly.emplace(m.mountPoint.substr(prefix.size()), true);
+    it->second = it->second && m.fsType == "autofs";
+  }
+  for (auto& [rel, only] : autofsOnly)
+    if (only) out.insert(rel);
+  return out;
+}
+
+void FillHostFacts(const std::string& root, int rootFd, const std::vector<MountEntry>& mounts, Metadata* meta) {
   struct utsname u;
   ::uname(&u);
   meta->hostname = ReadSmall(rootFd, "sys/kernel/hostname");
@@ -80,7 +108,7 @@ void FillHostFacts(const std::string& root, int rootFd, Metadata* meta) {
   std::string line;
   while (std::getline(status, line))
     if (line.rfind("CapEff:", 0) == 0) meta->capEffective = std::stoull(line.substr(7), nullptr, 16);
-  meta->procMountOptions = ProcMountOptions(root);
+  meta->procMountOptions = ProcMountOptions(root, mounts);
   meta->clockTicks = static_cast<uint32_t>(::sysconf(_SC_CLK_TCK));
   meta->pageSize = static_cast<uint32_t>(::sysconf(_SC_PAGESIZE));
   meta->toolVersion = PROCSNAP_VERSION;

@@ -21,10 +21,6 @@ namespace {
 constexpr size_t kInitialBuffer = 256u << 10;  // grows for the rare large file
 constexpr unsigned kMaxDepth = 512;  // readers reject trees deeper than 1024
 
-bool AllDigits(std::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
-}
-
 // Splits "a/b/c" into its parts.
 std::vector<std::string_view> Parts(std::string_view rel) {
   std::vector<std::string_view> out;
@@ -41,8 +37,8 @@ std::vector<std::string_view> Parts(std::string_view rel) {
 // PID/x or PID/task/TID/x: the per-task entry x, or "" for other paths.
 std::string_view TaskEntry(std::string_view rel) {
   auto p = Parts(rel);
-  if (p.size() == 2 && AllDigits(p[0])) return p[1];
-  if (p.size() == 4 && AllDigits(p[0]) && p[1] == "task" && AllDigits(p[2])) return p[3];
+  if (p.size() == 2 && IsPidName(p[0])) return p[1];
+  if (p.size() == 4 && IsPidName(p[0]) && p[1] == "task" && IsPidName(p[2])) return p[3];
   return "";
 }
 
@@ -82,6 +78,10 @@ uint64_t StartTimeOf(std::string_view stat) {
 
 }  // namespace
 
+bool IsPidName(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
 Walker::Walker(WalkShared& shared) : shared_(shared) {}
 
 Fragment Walker::walkTopLevel(int rootFd, const std::string& name, unsigned char dtype, uint32_t fragmentId) {
@@ -94,7 +94,7 @@ Fragment Walker::walkTopLevel(int rootFd, const std::string& name, unsigned char
   visit(rootFd, name, name, 0, dtype, 1);
 
   // A PID that vanished or was reused while we walked it is worth knowing.
-  if (shared_.procfs && AllDigits(name) && startTime_ != 0) {
+  if (shared_.procfs && IsPidName(name) && startTime_ != 0) {
     std::string stat = name + "/stat";
     int fd = ::openat(rootFd, stat.c_str(), O_RDONLY | O_CLOEXEC);
     char buf[1024];
@@ -127,13 +127,13 @@ const char* Walker::exclusion(const std::string& rel) {
       return exclusionNote_.c_str();
     }
   }
-  if (!shared_.procfs) return nullptr;
+  if (!shared_.procfs || (!shared_.tuning && o.threads)) return nullptr;
   auto p = Parts(rel);
-  if (shared_.tuning && AllDigits(p[0])) {
+  if (shared_.tuning && IsPidName(p[0])) {
     if (p.size() == 1 && p[0] != shared_.selfPid) return "profile tuning captures system-wide files only";
     if (p.size() == 2 && p[1] != "net") return "profile tuning captures system-wide files only";
   }
-  if (!o.threads && p.size() == 3 && AllDigits(p[0]) && p[1] == "task") return "excluded by --no-threads";
+  if (!o.threads && p.size() == 3 && IsPidName(p[0]) && p[1] == "task") return "excluded by --no-threads";
   return nullptr;
 }
 
@@ -257,7 +257,9 @@ void Walker::readFile(int parentFd, const std::string& name, const std::string& 
   }
   std::string_view content(buf_.data(), len);
   std::string redacted;
-  std::string_view entry = shared_.procfs ? TaskEntry(rel) : std::string_view();
+  // Only these per-task files need their path parsed.
+  bool special = name == "stat" || name == "environ" || name == "cmdline";
+  std::string_view entry = shared_.procfs && special ? TaskEntry(rel) : std::string_view();
   if (entry == "stat" && rel.find('/') == rel.rfind('/')) startTime_ = StartTimeOf(content);
   if (shared_.redact && (entry == "environ" || entry == "cmdline")) {
     redacted.assign(content);
@@ -271,22 +273,21 @@ void Walker::readFile(int parentFd, const std::string& name, const std::string& 
     }
   }
   Result<BlobRef> ref = shared_.writer->putBlob(content);
-  Node& m = t.nodes[slot];  // putBlob does not touch the tree, but keep the reference fresh
   if (!ref.ok()) {
-    m.error = EIO;
-    m.note = t.intern("not stored: " + ref.status().message());
+    n.error = EIO;
+    n.note = t.intern("not stored: " + ref.status().message());
     ++frag_->counts.errors;
     return;
   }
-  m.size = content.size();
-  m.ref = ref->chunk;
-  m.aux = ref->offset;
+  n.size = content.size();
+  n.ref = ref->chunk;
+  n.aux = ref->offset;
   frag_->counts.bytes += content.size();
   shared_.bytes.fetch_add(content.size(), std::memory_order_relaxed);
 }
 
-bool Walker::aliasNetns(int parentFd, const std::string& rel, NodeId slot) {
-  if (!shared_.procfs || TaskEntry(rel) != "net") return false;
+bool Walker::aliasNetns(int parentFd, const std::string& name, const std::string& rel, NodeId slot) {
+  if (!shared_.procfs || name != "net" || TaskEntry(rel) != "net") return false;
   char target[128];
   ssize_t len = ::readlinkat(parentFd, "ns/net", target, sizeof target);
   if (len <= 0) return false;  // unknown namespace: read it
@@ -308,7 +309,7 @@ bool Walker::aliasNetns(int parentFd, const std::string& rel, NodeId slot) {
 void Walker::walkDirectory(int parentFd, const std::string& name, const std::string& rel, NodeId slot,
                            unsigned depth) {
   Tree& t = frag_->tree;
-  if (aliasNetns(parentFd, rel, slot)) return;
+  if (aliasNetns(parentFd, name, rel, slot)) return;
   // An automount point that is not mounted (binfmt_misc on systemd hosts)
   // would be mounted, or hang, if we opened it.
   if (shared_.unmountedAutofs.count(rel)) {

@@ -17,6 +17,9 @@
 
 namespace procsnap {
 
+// A procfs PID or TID directory name: all digits.
+bool IsPidName(std::string_view name);
+
 // State shared by all walkers of one capture.
 struct WalkShared {
   const CaptureOptions* options = nullptr;
@@ -60,7 +63,7 @@ class Walker {
              unsigned depth);
   void readFile(int parentFd, const std::string& name, const std::string& rel, NodeId slot);
   void walkDirectory(int parentFd, const std::string& name, const std::string& rel, NodeId slot, unsigned depth);
-  bool aliasNetns(int parentFd, const std::string& rel, NodeId slot);
+  bool aliasNetns(int parentFd, const std::string& name, const std::string& rel, NodeId slot);
   // Why the entry is left out (option, profile), or nullptr.
   const char* exclusion(const std::string& rel);
   void skip(NodeId slot, Reason reason, std::string_view note);

@@ -30,7 +30,7 @@ int Run(const CatArgs& a) {
       status = kExitTrouble;
       continue;
     }
-    auto bytes = view->read(path);
+    auto bytes = view->read(*id);
     if (!bytes.ok()) {
       Fail(bytes.status());
       status = std::max(status, bytes.status().code() == StatusCode::IoError ? kExitDifferent : kExitTrouble);

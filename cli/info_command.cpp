@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <iostream>
 #include <map>
+#include <optional>
 
 #include "command.h"
 #include "common.h"
@@ -86,8 +87,9 @@ int Run(const InfoArgs& a) {
     first = last = i;
   }
   for (long i = first; i <= last; ++i) {
-    auto view = View::Open(a.archive, i);
-    if (!view.ok()) return Fail(view.status());
+    auto snap = r.snapshot(i);
+    if (!snap.ok()) return Fail(snap.status());
+    auto view = std::make_optional<View>(*archive, *snap, i);
     const Metadata& m = view->snapshot().metadata();
     std::map<std::string, Group> errors, skipped;
     Groups(*view, a.examples, &errors, &skipped);

@@ -276,17 +276,16 @@ VerifyReport ArchiveReaderImpl::verify(const std::function<void(uint64_t, uint64
   while (pos < end) {
     if (progress) progress(pos, size_);
     std::string header, payload, why;
-    // An older trailer left in place by an append.
-    if (pos + kTrailerSize <= end) {
-      std::string t;
-      if (readAt(pos, kTrailerSize, &t).ok() && std::memcmp(t.data() + 32, kEndMagic, sizeof kEndMagic) == 0 &&
-          DecodeTrailer(t, &why)) {
+    Status s = readAt(pos, kRecordHeaderSize, &header);
+    auto h = s.ok() ? DecodeRecordHeader(header, &why) : std::nullopt;
+    if (!h && pos + kTrailerSize <= end) {
+      // Not a record: perhaps an older trailer left in place by an append.
+      std::string t, ignored;
+      if (readAt(pos, kTrailerSize, &t).ok() && DecodeTrailer(t, &ignored)) {
         pos += kTrailerSize;
         continue;
       }
     }
-    Status s = readAt(pos, kRecordHeaderSize, &header);
-    auto h = s.ok() ? DecodeRecordHeader(header, &why) : std::nullopt;
     if (!h) {
       rep.problems.push_back(path_ + ": record at offset " + std::to_string(pos) + ": " + (s.ok() ? why : s.message()));
       break;

@@ -207,9 +207,11 @@ class WriterImpl final : public ArchiveWriter {
   }
 
   void compressLoop() {
-    // Tables no larger than a chunk needs (set per chunk below): level 9's
-    // defaults would cost 16 MiB of memory for no gain on 2 MiB inputs.
+    // Tables no larger than a chunk needs: level 9's defaults would cost
+    // 16 MiB of memory for no gain on 2 MiB inputs.
     ZSTD_CCtx* ctx = ZSTD_createCCtx();
+    ZSTD_CCtx_setParameter(ctx, ZSTD_c_hashLog, 20);
+    ZSTD_CCtx_setParameter(ctx, ZSTD_c_chainLog, 20);
     std::unique_lock<std::mutex> lock(mu_);
     for (;;) {
       workCv_.wait(lock, [&] { return !queue_.empty() || stop_; });
@@ -224,8 +226,6 @@ class WriterImpl final : public ArchiveWriter {
       // within 1% of level 9 in half the time.
       ZSTD_CCtx_setParameter(ctx, ZSTD_c_compressionLevel,
                              job.encoding == ChunkEncoding::Plain ? opts_.level : std::min(opts_.level, 6));
-      ZSTD_CCtx_setParameter(ctx, ZSTD_c_hashLog, 20);
-      ZSTD_CCtx_setParameter(ctx, ZSTD_c_chainLog, 20);
       std::string stored(ZSTD_compressBound(raw.size()), '\0');
       size_t n = ZSTD_compress2(ctx, stored.data(), stored.size(), raw.data(), raw.size());
       Status s;

@@ -56,9 +56,14 @@ Result<View> View::Open(const std::string& archivePath, long at) {
   return View(*archive, *snap, static_cast<size_t>(i));
 }
 
-std::string View::relative(std::string_view path) const {
+std::string View::root() const {
   std::string root = snap_->metadata().root;
   while (root.size() > 1 && root.back() == '/') root.pop_back();
+  return root;
+}
+
+std::string View::relative(std::string_view path) const {
+  std::string root = this->root();
   if (!root.empty() && root != "/" && path.substr(0, root.size()) == root &&
       (path.size() == root.size() || path[root.size()] == '/'))
     path.remove_prefix(root.size());
@@ -124,15 +129,19 @@ Result<NodeId> View::resolve(std::string_view path, bool followLast) const {
 Result<std::string> View::read(std::string_view path) const {
   auto id = resolve(path, true);
   if (!id.ok()) return id.status();
-  const Node& n = snap_->node(*id);
+  return read(*id);
+}
+
+Result<std::string> View::read(NodeId id) const {
+  const Node& n = snap_->node(id);
   if (n.kind == NodeKind::Directory || n.kind == NodeKind::Alias)
-    return Status::InvalidArgument(display(*id) + ": is a directory");
-  if (n.kind != NodeKind::File) return Status::InvalidArgument(display(*id) + ": not a regular file");
+    return Status::InvalidArgument(display(id) + ": is a directory");
+  if (n.kind != NodeKind::File) return Status::InvalidArgument(display(id) + ": not a regular file");
   if (n.reason == Reason::Skipped || n.reason == Reason::Excluded || n.reason == Reason::TimeLimit)
-    return Status::NotFound(display(*id) + ": not captured: " + std::string(snap_->note(*id)));
+    return Status::NotFound(display(id) + ": not captured: " + std::string(snap_->note(id)));
   if (n.error && n.size == 0)
-    return Status::IoError(display(*id) + ": reading it failed at capture: " + std::strerror(n.error));
-  return snap_->read(*id);
+    return Status::IoError(display(id) + ": reading it failed at capture: " + std::strerror(n.error));
+  return snap_->read(id);
 }
 
 std::string View::suggest(std::string_view path) const {
@@ -161,8 +170,7 @@ std::string View::suggest(std::string_view path) const {
 }
 
 std::string View::display(NodeId id) const {
-  std::string root = snap_->metadata().root;
-  while (root.size() > 1 && root.back() == '/') root.pop_back();
+  std::string root = this->root();
   std::string rel = snap_->path(id);
   if (root.empty()) return rel;
   if (rel.empty()) return root;

@@ -31,12 +31,15 @@ class View {
   Result<NodeId> resolve(std::string_view path, bool followLast) const;
   // Bytes of a file (following links), or the error recorded at capture.
   Result<std::string> read(std::string_view path) const;
+  Result<std::string> read(NodeId id) const;
   // Closest existing path to a missing one, "" if nothing is close.
   std::string suggest(std::string_view path) const;
   // Shown to users: the path as it was on the captured machine.
   std::string display(NodeId id) const;
 
  private:
+  std::string root() const;  // the capture root without trailing slashes
+
   std::shared_ptr<ArchiveReader> archive_;
   std::shared_ptr<const Snapshot> snap_;
   size_t index_;
