@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "replay/view.h"
+#include "replay/replay.h"
 
 using namespace procsnap;
 

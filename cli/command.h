@@ -22,5 +22,8 @@ void SetupInfo(CLI::App& sub, CommandAction& action);
 void SetupLs(CLI::App& sub, CommandAction& action);
 void SetupCat(CLI::App& sub, CommandAction& action);
 void SetupVerify(CLI::App& sub, CommandAction& action);
+void SetupExport(CLI::App& sub, CommandAction& action);
+void SetupMount(CLI::App& sub, CommandAction& action);
+void SetupRun(CLI::App& sub, CommandAction& action);
 
 }  // namespace procsnap

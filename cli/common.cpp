@@ -47,13 +47,6 @@ std::string ModeString(const Node& n) {
   return s;
 }
 
-std::string ErrnoName(int err) {
-  const char* name = ::strerrorname_np(err);
-  if (name) return name;
-  std::string s = "E";  // written out: gcc 12 warns (-Wrestrict) on "E" + to_string
-  return s += std::to_string(err);
-}
-
 std::string ErrnoText(int err) { return ErrnoName(err) + " (" + std::strerror(err) + ")"; }
 
 std::string WallTime(int64_t ns) {

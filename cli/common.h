@@ -7,7 +7,7 @@
 #include <string>
 
 #include "format/archive.h"
-#include "replay/view.h"
+#include "replay/replay.h"
 
 namespace procsnap {
 
@@ -17,7 +17,6 @@ int Fail(const std::string& message);
 
 std::string HumanBytes(uint64_t n);
 std::string ModeString(const Node& n);
-std::string ErrnoName(int err);         // "EACCES"
 std::string ErrnoText(int err);         // "EACCES (Permission denied)"
 std::string WallTime(int64_t ns);       // ISO 8601 UTC with milliseconds
 bool StderrIsTerminal();

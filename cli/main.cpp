@@ -15,6 +15,9 @@ const Command kCommands[] = {
     {"ls", "list a directory of a snapshot", SetupLs},
     {"cat", "print the captured bytes of a file", SetupCat},
     {"verify", "check every checksum of an archive (exit 0 sound, 2 damaged)", SetupVerify},
+    {"export", "write a snapshot as a plain folder that tools can read as /proc", SetupExport},
+    {"mount", "serve a snapshot as a read-only /proc-like file system (FUSE)", SetupMount},
+    {"run", "run a command whose /proc is a snapshot (private mount namespace)", SetupRun},
 };
 
 }  // namespace procsnap
@@ -23,7 +26,7 @@ int main(int argc, char** argv) {
   using namespace procsnap;
   CLI::App app{"procsnap " PROCSNAP_VERSION
                ": records the whole /proc tree into one compressed, checksummed archive "
-               "and lets you inspect any recorded moment."};
+               "and serves any recorded moment back as a read-only /proc."};
   app.set_version_flag("--version", std::string("procsnap ") + PROCSNAP_VERSION + " (archive format " +
                                         std::to_string(kFormatVersion) + ")");
   app.require_subcommand(1);

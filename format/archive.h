@@ -45,6 +45,9 @@ class Status {
   std::string message_;
 };
 
+// "EACCES" for 13; "E1234" for numbers without a name.
+std::string ErrnoName(int err);
+
 template <class T>
 class Result {
  public:

@@ -8,6 +8,12 @@ Status Status::FromErrno(std::string what, int err) {
   return IoError(std::move(what) + ": " + std::strerror(err));
 }
 
+std::string ErrnoName(int err) {
+  if (const char* name = ::strerrorname_np(err)) return name;
+  std::string s = "E";  // written out: gcc 12 warns (-Wrestrict) on "E" + to_string
+  return s += std::to_string(err);
+}
+
 const char* KindName(NodeKind k) {
   switch (k) {
     case NodeKind::Directory: return "directory";

@@ -1,4 +1,4 @@
-#include "replay/view.h"
+#include "replay/replay.h"
 
 #include <algorithm>
 #include <cerrno>

@@ -11,7 +11,7 @@
 
 #include "capture/capture.h"
 #include "format/archive.h"
-#include "replay/view.h"
+#include "replay/replay.h"
 #include "test_util.h"
 
 using namespace procsnap;

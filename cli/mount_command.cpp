@@ -1,0 +1,57 @@
+// procsnap mount: a snapshot as a read-only FUSE file system.
+#include <unistd.h>
+
+#include <cstdio>
+
+#include "command.h"
+#include "common.h"
+#include "exit_codes.h"
+
+namespace procsnap {
+
+namespace {
+
+struct MountArgs {
+  std::string archive, dir;
+  long at = -1;
+  bool foreground = false, debug = false;
+};
+
+int Run(const MountArgs& a) {
+  auto view = View::Open(a.archive, a.at);
+  if (!view.ok()) return Fail(view.status());
+  auto shared = std::make_shared<const View>(std::move(*view));
+  MountOptions opts;
+  opts.foreground = a.foreground || a.debug;
+  opts.debug = a.debug;
+  opts.allowOther = ::geteuid() == 0;
+  size_t index = shared->index();
+  opts.mounted = [&] {
+    std::fprintf(stderr, "procsnap: snapshot %zu of %s is mounted read-only at %s; %s\n", index, a.archive.c_str(),
+                 a.dir.c_str(),
+                 opts.foreground ? "Ctrl-C or `fusermount3 -u DIR` unmounts it"
+                                 : "`fusermount3 -u DIR` unmounts it");
+  };
+  Status s = Mount(shared, a.dir, opts);
+  if (!s.ok()) return Fail(s);
+  return kExitOk;
+}
+
+}  // namespace
+
+void SetupMount(CLI::App& sub, CommandAction& action) {
+  auto a = std::make_shared<MountArgs>();
+  sub.add_option("ARCHIVE", a->archive, "archive to serve")->required();
+  sub.add_option("DIR", a->dir, "mount point (an existing directory)")->required();
+  sub.add_option("--at", a->at, "snapshot N (0 first, -1 last)")->capture_default_str();
+  sub.add_flag("-f,--foreground", a->foreground, "stay in the foreground; Ctrl-C unmounts");
+  sub.add_flag("--debug", a->debug, "trace every FUSE request on stderr (implies --foreground)");
+  sub.footer(
+      "Serves the snapshot like the /proc it came from: recorded modes, owners and procfs sizes, every file "
+      "direct_io so readers get all its bytes, the errno recorded at capture on open, EROFS on any write. "
+      "As root, other users may read it (allow_other, with the recorded permissions enforced).\n"
+      "Exit status: 0 after a clean unmount; 2 trouble.");
+  action = [a] { return Run(*a); };
+}
+
+}  // namespace procsnap

@@ -1,0 +1,46 @@
+// procsnap run: a command that sees the snapshot as its /proc.
+#include "command.h"
+#include "common.h"
+#include "exit_codes.h"
+
+namespace procsnap {
+
+namespace {
+
+// As env(1) and chroot(1): trouble in procsnap itself, command not runnable.
+constexpr int kRunTrouble = 125;
+constexpr int kRunNotFound = 127;
+
+struct RunArgs {
+  std::string archive;
+  std::vector<std::string> command;
+  long at = -1;
+};
+
+int Run(const RunArgs& a) {
+  auto view = View::Open(a.archive, a.at);
+  if (!view.ok()) return Fail(view.status()), kRunTrouble;
+  auto status = RunInSnapshot(std::make_shared<const View>(std::move(*view)), a.command);
+  if (!status.ok()) {
+    Fail(status.status());
+    return status.status().message().find("cannot run") != std::string::npos ? kRunNotFound : kRunTrouble;
+  }
+  return *status;
+}
+
+}  // namespace
+
+void SetupRun(CLI::App& sub, CommandAction& action) {
+  auto a = std::make_shared<RunArgs>();
+  sub.add_option("ARCHIVE", a->archive, "archive to serve as /proc")->required();
+  sub.add_option("--at", a->at, "snapshot N (0 first, -1 last)")->capture_default_str();
+  sub.add_option("COMMAND", a->command, "command and its arguments, after --")->required();
+  sub.footer(
+      "Example: procsnap run box.psnap -- ps aux\n"
+      "Runs COMMAND in a private mount namespace where /proc is the snapshot (nothing else on the machine "
+      "sees it). Needs root or CAP_SYS_ADMIN; without, use `procsnap mount` or `procsnap export`.\n"
+      "Exit status: COMMAND's own; 125 trouble in procsnap; 127 COMMAND not found or not runnable.");
+  action = [a] { return Run(*a); };
+}
+
+}  // namespace procsnap

@@ -1,0 +1,438 @@
+// The snapshot as a read-only FUSE file system, lxcfs-style: inodes map to
+// tree nodes, attributes are the recorded ones, files are direct_io because
+// procfs reports size 0 for files that hold bytes.
+#define FUSE_USE_VERSION 35
+#include "fuse_server.h"
+
+#include <fuse3/fuse_lowlevel.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "live_proc.h"
+
+namespace procsnap {
+
+namespace {
+
+// A FUSE node id names a path, not just a tree node: directories shared
+// through a namespace alias appear under each alias with ids of their own,
+// since the kernel will not give one directory inode two parents.
+//   high 32 bits: 0 = plain, alias node + 1 = reached through that alias,
+//                 kHidden = the object a magic link names (pipe:[N]),
+//                 kCaller = the snapshot's self shown as the caller's pid,
+//                 kLive = a path of the live procfs (low bits: LiveProc id).
+//   low 32 bits: tree node + 1 (so the root is FUSE_ROOT_ID).
+constexpr uint64_t kHidden = 0xffffffffull;
+constexpr uint64_t kCaller = 0xfffffffeull;
+constexpr uint64_t kLive = 0xfffffffdull;
+constexpr double kForever = 86400.0 * 365;  // a snapshot never changes
+
+struct Ino {
+  uint64_t ctx;
+  NodeId node;
+};
+fuse_ino_t Encode(uint64_t ctx, NodeId node) { return (ctx << 32) | (uint64_t(node) + 1); }
+Ino Decode(fuse_ino_t ino) { return {ino >> 32, NodeId((ino & 0xffffffffull) - 1)}; }
+
+struct FsState {
+  std::shared_ptr<const View> view;
+  LiveProc live;
+};
+
+FsState& StateOf(fuse_req_t req) { return *static_cast<FsState*>(fuse_req_userdata(req)); }
+
+struct OpenFile {
+  std::string bytes;
+  int fd = -1;  // live files are read where they are
+  ~OpenFile() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+struct DirEntry {
+  std::string name;
+  fuse_ino_t ino;
+  mode_t mode;
+};
+using DirList = std::vector<DirEntry>;
+
+bool Valid(const Snapshot& s, Ino i) { return i.ctx != kLive && i.node < s.nodeCount(); }
+
+bool NotCaptured(const Node& n) {
+  return n.reason == Reason::Skipped || n.reason == Reason::Excluded || n.reason == Reason::TimeLimit;
+}
+
+bool IsNumber(std::string_view name) {
+  return !name.empty() && name.find_first_not_of("0123456789") == std::string_view::npos;
+}
+
+// What stat() of a magic link such as fd/3 -> pipe:[123] would have found:
+// the kernel follows the link relative to fd/, so we answer for that name.
+// Anonymous inodes have no file type FUSE can report, so they stay unknown.
+bool MagicTarget(std::string_view target, struct stat& st) {
+  size_t colon = target.find(':');
+  if (colon == std::string_view::npos || colon == 0 || target.find('/') != std::string_view::npos) return false;
+  std::string_view kind = target.substr(0, colon);
+  if (kind == "anon_inode") return false;
+  uint64_t number = 0;
+  if (target.size() > colon + 2 && target[colon + 1] == '[' && target.back() == ']') {
+    for (char c : target.substr(colon + 2, target.size() - colon - 3)) {
+      if (c < '0' || c > '9') {
+        number = 0;
+        break;
+      }
+      number = number * 10 + (c - '0');
+    }
+  }
+  st.st_ino = number;
+  if (kind == "pipe")
+    st.st_mode = S_IFIFO | 0600;
+  else if (kind == "socket")
+    st.st_mode = S_IFSOCK | 0777;
+  else
+    st.st_mode = S_IFREG | 0444;  // namespaces: net:[4026531840]
+  st.st_nlink = 1;
+  return true;
+}
+
+void FillAttr(const Snapshot& s, Ino i, struct stat& st) {
+  std::memset(&st, 0, sizeof st);
+  if (i.ctx == kHidden) {
+    MagicTarget(s.linkTarget(i.node), st);
+    st.st_uid = s.node(i.node).uid;
+    st.st_gid = s.node(i.node).gid;
+    return;
+  }
+  const Node& n = s.node(i.node);
+  st.st_ino = Encode(i.ctx, i.node);
+  st.st_mode = n.mode;
+  if ((st.st_mode & S_IFMT) == 0) {  // stat failed at capture: keep the kind
+    switch (n.kind) {
+      case NodeKind::Directory:
+      case NodeKind::Alias: st.st_mode = S_IFDIR | 0555; break;
+      case NodeKind::Symlink: st.st_mode = S_IFLNK | 0777; break;
+      default: st.st_mode = S_IFREG | 0444; break;
+    }
+  }
+  st.st_uid = n.uid;
+  st.st_gid = n.gid;
+  st.st_size = static_cast<off_t>(n.statSize);
+  st.st_blksize = 1024;
+  st.st_nlink = 1;
+  if (S_ISDIR(st.st_mode)) {
+    st.st_nlink = 2;
+    auto [lo, hi] = s.children(i.node);
+    for (NodeId c = lo; c < hi; ++c) {
+      NodeKind k = s.node(c).kind;
+      st.st_nlink += k == NodeKind::Directory || k == NodeKind::Alias;
+    }
+  }
+  st.st_mtim.tv_sec = n.mtimeNs / 1000000000;
+  st.st_mtim.tv_nsec = n.mtimeNs % 1000000000;
+  st.st_atim = st.st_ctim = st.st_mtim;
+}
+
+bool IsDir(const Snapshot& s, NodeId id) {
+  NodeKind k = s.node(id).kind;
+  return k == NodeKind::Directory || k == NodeKind::Alias;
+}
+
+// Children of an alias belong to the alias's context from there down.
+uint64_t ChildContext(const Snapshot& s, Ino dir) {
+  return dir.ctx == 0 && s.node(dir.node).kind == NodeKind::Alias ? uint64_t(dir.node) + 1 : dir.ctx;
+}
+
+void ReplyLive(fuse_req_t req, const std::string& path) {
+  LiveProc& live = StateOf(req).live;
+  fuse_entry_param e{};
+  int err = live.stat(path, e.attr);
+  if (err) return (void)fuse_reply_err(req, err);
+  uint32_t id = live.intern(path);
+  if (!id) return (void)fuse_reply_err(req, ENOMEM);
+  e.ino = Encode(kLive, id - 1);
+  e.attr.st_ino = e.ino;
+  fuse_reply_entry(req, &e);  // timeouts 0: it is alive and changes
+}
+
+void OnInit(void*, struct fuse_conn_info* conn) {
+  if (conn->capable & FUSE_CAP_CACHE_SYMLINKS) conn->want |= FUSE_CAP_CACHE_SYMLINKS;
+}
+
+void OnLookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  FsState& fs = StateOf(req);
+  const Snapshot& s = fs.view->snapshot();
+  Ino p = Decode(parent);
+  if (p.ctx == kLive) return ReplyLive(req, fs.live.path(p.node + 1) + "/" + name);
+  if (!Valid(s, p) || p.ctx == kHidden) return (void)fuse_reply_err(req, ENOENT);
+  if (!IsDir(s, p.node)) return (void)fuse_reply_err(req, ENOTDIR);
+  uint64_t ctx = ChildContext(s, p);
+  NodeId dir = s.resolveAlias(p.node);
+  fuse_entry_param e{};
+  e.attr_timeout = e.entry_timeout = kForever;
+  NodeId c = s.child(dir, name);
+  if (c != kNoNode) {
+    e.ino = Encode(ctx, c);
+    FillAttr(s, {ctx, c}, e.attr);
+    return (void)fuse_reply_entry(req, &e);
+  }
+  // fd/3 -> "pipe:[123]" is followed as fd/pipe:[123]: answer with what
+  // the link named, found among the siblings.
+  struct stat probe{};
+  if (MagicTarget(name, probe)) {
+    auto [lo, hi] = s.children(dir);
+    for (NodeId l = lo; l < hi; ++l) {
+      const Node& n = s.node(l);
+      if (n.kind == NodeKind::Symlink && n.error == 0 && s.linkTarget(l) == name) {
+        e.ino = Encode(kHidden, l);
+        FillAttr(s, {kHidden, l}, e.attr);
+        return (void)fuse_reply_entry(req, &e);
+      }
+    }
+  }
+  bool callerPid = p.node == 0 && p.ctx == 0 && std::to_string(fuse_req_ctx(req)->pid) == name;
+  if (callerPid && fs.live.available()) return ReplyLive(req, name);
+  if (callerPid) {  // no live procfs: the snapshot's self stands in, as /proc/self does
+    auto self = fs.view->resolve("self", true);
+    if (self.ok() && IsDir(s, *self)) {
+      e.ino = Encode(kCaller, *self);
+      e.entry_timeout = 0;
+      FillAttr(s, {kCaller, *self}, e.attr);
+      return (void)fuse_reply_entry(req, &e);
+    }
+  }
+  e.ino = 0;  // a negative entry the kernel may cache, unless some caller's pid may match
+  if (p.node == 0 && IsNumber(name)) e.entry_timeout = 0;
+  fuse_reply_entry(req, &e);
+}
+
+void OnGetattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info*) {
+  FsState& fs = StateOf(req);
+  const Snapshot& s = fs.view->snapshot();
+  Ino i = Decode(ino);
+  struct stat st;
+  if (i.ctx == kLive) {
+    int err = fs.live.stat(fs.live.path(i.node + 1), st);
+    if (err) return (void)fuse_reply_err(req, err);
+    st.st_ino = ino;
+    return (void)fuse_reply_attr(req, &st, 0);
+  }
+  if (!Valid(s, i)) return (void)fuse_reply_err(req, ENOENT);
+  FillAttr(s, i, st);
+  fuse_reply_attr(req, &st, kForever);
+}
+
+void OnReadlink(fuse_req_t req, fuse_ino_t ino) {
+  FsState& fs = StateOf(req);
+  const Snapshot& s = fs.view->snapshot();
+  Ino i = Decode(ino);
+  std::string target;
+  if (i.ctx == kLive) {
+    int err = fs.live.readlink(fs.live.path(i.node + 1), target);
+    if (err) return (void)fuse_reply_err(req, err);
+    return (void)fuse_reply_readlink(req, target.c_str());
+  }
+  if (!Valid(s, i) || i.ctx == kHidden) return (void)fuse_reply_err(req, EINVAL);
+  const Node& n = s.node(i.node);
+  if (n.kind != NodeKind::Symlink) return (void)fuse_reply_err(req, EINVAL);
+  if (n.error) return (void)fuse_reply_err(req, n.error);
+  target = s.linkTarget(i.node);
+  fuse_reply_readlink(req, target.c_str());
+}
+
+void ReplyOpen(fuse_req_t req, struct fuse_file_info* fi, std::unique_ptr<OpenFile> file) {
+  fi->fh = reinterpret_cast<uint64_t>(file.get());
+  fi->direct_io = 1;
+  fi->noflush = 1;
+  if (fuse_reply_open(req, fi) == 0) file.release();  // else the open was interrupted
+}
+
+void OnOpen(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
+  FsState& fs = StateOf(req);
+  const Snapshot& s = fs.view->snapshot();
+  Ino i = Decode(ino);
+  if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) return (void)fuse_reply_err(req, EROFS);
+  auto file = std::make_unique<OpenFile>();
+  if (i.ctx == kLive) {
+    file->fd = fs.live.open(fs.live.path(i.node + 1));
+    if (file->fd < 0) return (void)fuse_reply_err(req, -file->fd);
+    return ReplyOpen(req, fi, std::move(file));
+  }
+  if (!Valid(s, i)) return (void)fuse_reply_err(req, ENOENT);
+  if (i.ctx == kHidden) return (void)fuse_reply_err(req, ENXIO);  // the pipe or socket is gone
+  const Node& n = s.node(i.node);
+  if (n.kind != NodeKind::File) return (void)fuse_reply_err(req, n.kind == NodeKind::Other ? ENXIO : EISDIR);
+  if (NotCaptured(n)) return (void)fuse_reply_err(req, ENODATA);
+  if (n.error && n.size == 0) return (void)fuse_reply_err(req, n.error);
+  auto bytes = s.read(i.node);
+  if (!bytes.ok()) return (void)fuse_reply_err(req, EIO);
+  file->bytes = std::move(*bytes);
+  ReplyOpen(req, fi, std::move(file));
+}
+
+void OnRead(fuse_req_t req, fuse_ino_t, size_t size, off_t off, struct fuse_file_info* fi) {
+  const OpenFile& file = *reinterpret_cast<const OpenFile*>(fi->fh);
+  if (off < 0) return (void)fuse_reply_err(req, EINVAL);
+  if (file.fd >= 0) {
+    std::string buf(std::min<size_t>(size, 1 << 20), '\0');
+    ssize_t n = ::pread(file.fd, buf.data(), buf.size(), off);
+    if (n < 0) return (void)fuse_reply_err(req, errno);
+    return (void)fuse_reply_buf(req, buf.data(), n);
+  }
+  const std::string& bytes = file.bytes;
+  if (uint64_t(off) >= bytes.size()) return (void)fuse_reply_buf(req, nullptr, 0);
+  fuse_reply_buf(req, bytes.data() + off, std::min<size_t>(size, bytes.size() - off));
+}
+
+void OnRelease(fuse_req_t req, fuse_ino_t, struct fuse_file_info* fi) {
+  delete reinterpret_cast<OpenFile*>(fi->fh);
+  fuse_reply_err(req, 0);
+}
+
+// procfs lists names first and numbers (pids, fds, tids) in numeric order;
+// ps, lsof and pstree print in that order.
+void ListSnapshotDir(const Snapshot& s, Ino dir, DirList& out) {
+  uint64_t ctx = ChildContext(s, dir);
+  auto [lo, hi] = s.children(dir.node);
+  std::vector<std::pair<uint64_t, NodeId>> numbers;
+  for (NodeId c = lo; c < hi; ++c) {
+    std::string_view name = s.name(c);
+    if (IsNumber(name) && name.size() <= 19) {
+      numbers.emplace_back(std::stoull(std::string(name)), c);
+      continue;
+    }
+    struct stat st;
+    FillAttr(s, {ctx, c}, st);
+    out.push_back({std::string(name), Encode(ctx, c), st.st_mode});
+  }
+  std::sort(numbers.begin(), numbers.end());
+  for (auto& [value, c] : numbers) {
+    struct stat st;
+    FillAttr(s, {ctx, c}, st);
+    out.push_back({std::string(s.name(c)), Encode(ctx, c), st.st_mode});
+  }
+}
+
+void OnOpendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
+  FsState& fs = StateOf(req);
+  const Snapshot& s = fs.view->snapshot();
+  Ino i = Decode(ino);
+  auto list = std::make_unique<DirList>();
+  list->push_back({".", ino, S_IFDIR});
+  list->push_back({"..", FUSE_ROOT_ID, S_IFDIR});
+  if (i.ctx == kLive) {
+    std::vector<std::pair<std::string, unsigned char>> names;
+    int err = fs.live.list(fs.live.path(i.node + 1), names);
+    if (err) return (void)fuse_reply_err(req, err);
+    for (auto& [name, type] : names) list->push_back({name, ino, mode_t(type) << 12});  // d_type to S_IF*
+  } else {
+    if (!Valid(s, i) || i.ctx == kHidden) return (void)fuse_reply_err(req, ENOENT);
+    if (!IsDir(s, i.node)) return (void)fuse_reply_err(req, ENOTDIR);
+    const Node& n = s.node(i.node);
+    auto [lo, hi] = s.children(i.node);
+    if (lo == hi && n.error) return (void)fuse_reply_err(req, n.error);
+    if (lo == hi && NotCaptured(n)) return (void)fuse_reply_err(req, ENODATA);
+    ListSnapshotDir(s, i, *list);
+    fi->cache_readdir = 1;
+    fi->keep_cache = 1;
+  }
+  fi->fh = reinterpret_cast<uint64_t>(list.get());
+  if (fuse_reply_open(req, fi) == 0) list.release();
+}
+
+void OnReaddir(fuse_req_t req, fuse_ino_t, size_t size, off_t off, struct fuse_file_info* fi) {
+  const DirList& list = *reinterpret_cast<const DirList*>(fi->fh);
+  std::string buf(size, '\0');
+  size_t used = 0;
+  for (size_t k = off < 0 ? 0 : size_t(off); k < list.size(); ++k) {
+    struct stat st{};
+    st.st_ino = list[k].ino;
+    st.st_mode = list[k].mode;
+    size_t need = fuse_add_direntry(req, buf.data() + used, size - used, list[k].name.c_str(), &st, off_t(k + 1));
+    if (need > size - used) break;
+    used += need;
+  }
+  fuse_reply_buf(req, buf.data(), used);
+}
+
+void OnReleasedir(fuse_req_t req, fuse_ino_t, struct fuse_file_info* fi) {
+  delete reinterpret_cast<DirList*>(fi->fh);
+  fuse_reply_err(req, 0);
+}
+
+const fuse_lowlevel_ops kOps = [] {
+  fuse_lowlevel_ops ops{};
+  ops.init = OnInit;
+  ops.lookup = OnLookup;
+  ops.getattr = OnGetattr;
+  ops.readlink = OnReadlink;
+  ops.open = OnOpen;
+  ops.read = OnRead;
+  ops.release = OnRelease;
+  ops.opendir = OnOpendir;
+  ops.readdir = OnReaddir;
+  ops.releasedir = OnReleasedir;
+  return ops;
+}();
+
+// Mount options may not hold commas; the archive name is only a label.
+std::string Label(std::string s) {
+  for (char& c : s)
+    if (c == ',' || c == '\\' || c == ' ' || c == '\t' || c == '\n' || c == '=') c = '_';
+  return s;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<FuseServer>> FuseServer::Mount(std::shared_ptr<const View> view, const std::string& dir,
+                                                      const MountOptions& opts) {
+  std::unique_ptr<FuseServer> server(new FuseServer);
+  auto state = new FsState{std::move(view), {}};
+  server->state_ = std::shared_ptr<void>(state, [](void* p) { delete static_cast<FsState*>(p); });
+  std::string options = "ro,default_permissions,subtype=procsnap,fsname=procsnap:" + Label(state->view->archive().path());
+  if (opts.allowOther) options += ",allow_other";
+  std::vector<std::string> argv = {"procsnap", "-o", options};
+  if (opts.debug) argv.push_back("-d");
+  std::vector<char*> cargv;
+  for (auto& a : argv) cargv.push_back(a.data());
+  fuse_args args = FUSE_ARGS_INIT(int(cargv.size()), cargv.data());
+  server->se_ = fuse_session_new(&args, &kOps, sizeof kOps, state);
+  fuse_opt_free_args(&args);
+  if (!server->se_) return Status::IoError(dir + ": cannot start a FUSE session (libfuse printed why above)");
+  if (fuse_session_mount(server->se_, dir.c_str()) != 0)
+    return Status::IoError(dir + ": cannot mount (is /dev/fuse there, and is fuse3 installed? "
+                           "libfuse printed the reason above)");
+  server->mounted_ = true;
+  return server;
+}
+
+FuseServer::~FuseServer() {
+  if (!se_) return;
+  if (signals_) fuse_remove_signal_handlers(se_);
+  if (mounted_) fuse_session_unmount(se_);
+  fuse_session_destroy(se_);
+}
+
+int FuseServer::loop() {
+  fuse_loop_config* cfg = fuse_loop_cfg_create();
+  fuse_loop_cfg_set_clone_fd(cfg, 0);
+  fuse_loop_cfg_set_idle_threads(cfg, 4);
+  int rc = fuse_session_loop_mt(se_, cfg);
+  fuse_loop_cfg_destroy(cfg);
+  return rc;
+}
+
+void FuseServer::unmount() {
+  fuse_session_exit(se_);
+  if (mounted_) fuse_session_unmount(se_);
+  mounted_ = false;
+}
+
+void FuseServer::handleSignals() {
+  if (fuse_set_signal_handlers(se_) == 0) signals_ = true;
+}
+
+}  // namespace procsnap

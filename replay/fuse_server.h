@@ -1,0 +1,36 @@
+// A mounted FUSE session serving one View read-only (lowlevel libfuse3 API).
+// Shared by Mount (serve until unmounted) and RunInSnapshot (serve while a
+// command runs).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "replay/replay.h"
+
+struct fuse_session;
+
+namespace procsnap {
+
+class FuseServer {
+ public:
+  // Mounts at dir; requests are served once loop() runs.
+  static Result<std::unique_ptr<FuseServer>> Mount(std::shared_ptr<const View> view, const std::string& dir,
+                                                   const MountOptions& opts);
+  ~FuseServer();
+
+  // Serves requests on several threads until unmounted or exit() is called.
+  int loop();
+  // Ends loop() from another thread by unmounting.
+  void unmount();
+  // Installs SIGINT/SIGTERM/SIGHUP handlers that end loop().
+  void handleSignals();
+
+ private:
+  FuseServer() = default;
+  std::shared_ptr<void> state_;  // what the request handlers see
+  struct fuse_session* se_ = nullptr;
+  bool mounted_ = false, signals_ = false;
+};
+
+}  // namespace procsnap

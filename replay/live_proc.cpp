@@ -1,0 +1,80 @@
+#include "live_proc.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace procsnap {
+
+namespace {
+constexpr long kProcSuperMagic = 0x9fa0;
+constexpr size_t kMaxPaths = 1u << 20;  // a bound on what callers can make us remember
+}  // namespace
+
+LiveProc::LiveProc() {
+  int fd = ::open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  struct statfs fs{};
+  if (fd >= 0 && ::fstatfs(fd, &fs) == 0 && fs.f_type == kProcSuperMagic) {
+    procFd_ = fd;
+  } else if (fd >= 0) {
+    ::close(fd);
+  }
+}
+
+LiveProc::~LiveProc() {
+  if (procFd_ >= 0) ::close(procFd_);
+}
+
+uint32_t LiveProc::intern(const std::string& path) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = ids_.find(path);
+  if (it != ids_.end()) return it->second;
+  if (paths_.size() >= kMaxPaths) return 0;
+  paths_.push_back(path);
+  uint32_t id = static_cast<uint32_t>(paths_.size());
+  ids_.emplace(path, id);
+  return id;
+}
+
+std::string LiveProc::path(uint32_t id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return id >= 1 && id <= paths_.size() ? paths_[id - 1] : std::string();
+}
+
+int LiveProc::stat(const std::string& path, struct stat& st) const {
+  return ::fstatat(procFd_, path.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 ? 0 : errno;
+}
+
+int LiveProc::readlink(const std::string& path, std::string& out) const {
+  char buf[4096];
+  ssize_t n = ::readlinkat(procFd_, path.c_str(), buf, sizeof buf);
+  if (n < 0) return errno;
+  out.assign(buf, n);
+  return 0;
+}
+
+int LiveProc::open(const std::string& path) const {
+  int fd = ::openat(procFd_, path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+  return fd >= 0 ? fd : -errno;
+}
+
+int LiveProc::list(const std::string& path, std::vector<std::pair<std::string, unsigned char>>& out) const {
+  int fd = ::openat(procFd_, path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return errno;
+  DIR* d = ::fdopendir(fd);
+  if (!d) {
+    int err = errno;
+    ::close(fd);
+    return err;
+  }
+  while (dirent* e = ::readdir(d))
+    if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0) out.emplace_back(e->d_name, e->d_type);
+  ::closedir(d);
+  return 0;
+}
+
+}  // namespace procsnap

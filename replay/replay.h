@@ -1,0 +1,99 @@
+// procsnap replay: a snapshot behaves like the tree it was captured from.
+// A View resolves paths through recorded symlinks (/proc/self, /proc/net)
+// and namespace aliases and answers with recorded bytes or the recorded
+// errno. Export writes a snapshot as a plain folder that never escapes its
+// target; Mount serves it as a read-only FUSE file system; RunInSnapshot
+// runs a command whose /proc is that file system.
+// Thread safety: a View is immutable after Open and may be shared.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "format/archive.h"
+
+namespace procsnap {
+
+class View {
+ public:
+  // `at` picks the snapshot: 0 the first, -1 the last.
+  static Result<View> Open(const std::string& archivePath, long at = -1);
+  View(std::shared_ptr<ArchiveReader> archive, std::shared_ptr<const Snapshot> snap, size_t index);
+
+  const ArchiveReader& archive() const { return *archive_; }
+  const Snapshot& snapshot() const { return *snap_; }
+  size_t index() const { return index_; }
+
+  // The path under the capture root: "/proc/1/status", "1/status" and
+  // "/1/status" all become "1/status" for a capture of /proc.
+  std::string relative(std::string_view path) const;
+  // Resolves a path given as under the root. Symlinks recorded in the
+  // snapshot are followed in every component but the last unless
+  // followLast; a link leading outside the snapshot is an error.
+  Result<NodeId> resolve(std::string_view path, bool followLast) const;
+  // Bytes of a file (following links), or the error recorded at capture.
+  Result<std::string> read(std::string_view path) const;
+  Result<std::string> read(NodeId id) const;
+  // Closest existing path to a missing one, "" if nothing is close.
+  std::string suggest(std::string_view path) const;
+  // Shown to users: the path as it was on the captured machine.
+  std::string display(NodeId id) const;
+
+ private:
+  std::string root() const;  // the capture root without trailing slashes
+
+  std::shared_ptr<ArchiveReader> archive_;
+  std::shared_ptr<const Snapshot> snap_;
+  size_t index_;
+};
+
+// ---- export -------------------------------------------------------------------
+
+// The file at the top of an export that lists what a folder cannot say.
+constexpr const char* kManifestName = ".procsnap-manifest.json";
+
+struct ExportOptions {
+  // Give files the recorded owner (needs root; otherwise the exporter owns them).
+  bool keepOwners = true;
+  std::function<void(uint64_t done, uint64_t total)> progress;
+};
+
+struct ExportReport {
+  uint64_t files = 0, directories = 0, links = 0, hardLinks = 0, bytes = 0;
+  // Entries of the manifest: recorded errors, truncations, skipped files,
+  // and nodes a folder cannot hold (devices, unsafe names).
+  uint64_t manifestEntries = 0, notWritten = 0;
+  std::string manifestPath;
+};
+
+// Writes the snapshot under `dir`, which must be empty or not exist. Every
+// write goes through a directory descriptor opened beneath `dir` without
+// following links, so hostile names or links cannot lead outside it.
+// Namespace aliases become directories of hard links to the first copy.
+Result<ExportReport> Export(const View& view, const std::string& dir, const ExportOptions& opts = {});
+
+// ---- mount and run -------------------------------------------------------------
+
+struct MountOptions {
+  bool foreground = false;   // otherwise detach once mounted
+  bool allowOther = false;   // let other users read (root only)
+  bool debug = false;        // libfuse request tracing
+  // Called once the file system is mounted, before requests are served.
+  std::function<void()> mounted;
+};
+
+// Serves the view read-only at `dir` until it is unmounted (fusermount3 -u,
+// SIGINT or SIGTERM). Modes, owners and procfs sizes are the recorded ones;
+// files are direct_io so readers get every byte whatever size procfs
+// reported; opening a file whose capture failed fails with its errno.
+Status Mount(std::shared_ptr<const View> view, const std::string& dir, const MountOptions& opts = {});
+
+// Runs argv in a private mount namespace whose /proc is the snapshot and
+// returns its exit status (128+signal if killed). Needs CAP_SYS_ADMIN.
+Result<int> RunInSnapshot(std::shared_ptr<const View> view, const std::vector<std::string>& argv);
+
+}  // namespace procsnap

@@ -1,0 +1,87 @@
+// RunInSnapshot: a command whose /proc is the snapshot, in a private mount
+// namespace so that nothing else on the machine sees the change.
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <thread>
+
+#include "fuse_server.h"
+
+namespace procsnap {
+
+namespace {
+
+[[noreturn]] void ExecChild(const std::vector<std::string>& argv, int errFd) {
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  ::signal(SIGINT, SIG_DFL);
+  ::signal(SIGQUIT, SIG_DFL);
+  std::vector<char*> args;
+  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  ::execvp(args[0], args.data());
+  int err = errno;
+  (void)!::write(errFd, &err, sizeof err);
+  ::_exit(127);
+}
+
+}  // namespace
+
+Result<int> RunInSnapshot(std::shared_ptr<const View> view, const std::vector<std::string>& argv) {
+  if (argv.empty()) return Status::InvalidArgument("no command to run");
+  if (::unshare(CLONE_NEWNS) != 0) {
+    int err = errno;
+    return Status::FromErrno(
+        "cannot make a private mount namespace (procsnap run needs root or CAP_SYS_ADMIN; without it, "
+        "`procsnap mount` or `procsnap export` a snapshot and point the tool at that directory)",
+        err);
+  }
+  // Keep our /proc mount from propagating back to the machine.
+  if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
+    return Status::FromErrno("cannot make the mount namespace private", errno);
+  MountOptions opts;
+  opts.allowOther = true;  // the command may change its user
+  auto server = FuseServer::Mount(std::move(view), "/proc", opts);
+  if (!server.ok()) return server.status();
+  std::thread serving([&] { (*server)->loop(); });
+
+  int errPipe[2];
+  if (::pipe2(errPipe, O_CLOEXEC) != 0) {
+    int err = errno;
+    (*server)->unmount();
+    serving.join();
+    return Status::FromErrno("pipe", err);
+  }
+  // Like system(): the terminal's Ctrl-C is for the command.
+  struct sigaction ignore{}, oldInt{}, oldQuit{};
+  ignore.sa_handler = SIG_IGN;
+  ::sigaction(SIGINT, &ignore, &oldInt);
+  ::sigaction(SIGQUIT, &ignore, &oldQuit);
+  pid_t pid = ::fork();
+  if (pid == 0) ExecChild(argv, errPipe[1]);
+  int forkErr = errno;
+  ::close(errPipe[1]);
+  int execErr = 0;
+  ssize_t got = pid > 0 ? ::read(errPipe[0], &execErr, sizeof execErr) : 0;
+  ::close(errPipe[0]);
+  int status = 0;
+  if (pid > 0)
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+  ::sigaction(SIGINT, &oldInt, nullptr);
+  ::sigaction(SIGQUIT, &oldQuit, nullptr);
+  (*server)->unmount();
+  serving.join();
+  if (pid < 0) return Status::FromErrno("cannot start " + argv[0], forkErr);
+  if (got == sizeof execErr) return Status::FromErrno(argv[0] + ": cannot run", execErr);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return WEXITSTATUS(status);
+}
+
+}  // namespace procsnap
