@@ -417,12 +417,10 @@ FuseServer::~FuseServer() {
 }
 
 int FuseServer::loop() {
-  fuse_loop_config* cfg = fuse_loop_cfg_create();
-  fuse_loop_cfg_set_clone_fd(cfg, 0);
-  fuse_loop_cfg_set_idle_threads(cfg, 4);
-  int rc = fuse_session_loop_mt(se_, cfg);
-  fuse_loop_cfg_destroy(cfg);
-  return rc;
+  // One thread: every handler answers from memory or one pread, and on a
+  // 2-CPU VM the multi-threaded loop cost 160 us per open/read/close
+  // against 58 us here (thread hand-offs), with no gain for 8 readers.
+  return fuse_session_loop(se_);
 }
 
 void FuseServer::unmount() {

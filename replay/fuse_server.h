@@ -19,7 +19,7 @@ class FuseServer {
                                                    const MountOptions& opts);
   ~FuseServer();
 
-  // Serves requests on several threads until unmounted or exit() is called.
+  // Serves requests, in arrival order, until unmounted or unmount() is called.
   int loop();
   // Ends loop() from another thread by unmounting.
   void unmount();

@@ -90,6 +90,7 @@ struct MountOptions {
 // SIGINT or SIGTERM). Modes, owners and procfs sizes are the recorded ones;
 // files are direct_io so readers get every byte whatever size procfs
 // reported; opening a file whose capture failed fails with its errno.
+// Any number of processes may read at once; requests are served in order.
 Status Mount(std::shared_ptr<const View> view, const std::string& dir, const MountOptions& opts = {});
 
 // Runs argv in a private mount namespace whose /proc is the snapshot and

@@ -1,0 +1,179 @@
+// Export of hand-made hostile archives: names and links that try to leave
+// the target never lead to a write outside it; what a folder cannot hold
+// is in the manifest; the target must be empty.
+#define BOOST_TEST_MODULE export
+#include <boost/test/unit_test.hpp>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "format/archive.h"
+#include "replay/replay.h"
+#include "test_util.h"
+
+using namespace procsnap;
+using testutil::Run;
+using testutil::TempDir;
+
+namespace {
+
+// Builds a one-level tree: root with the given children, in the given order.
+struct Entry {
+  std::string name;
+  NodeKind kind;
+  std::string data;  // file content or link target
+};
+
+void WriteArchive(const std::string& path, const std::vector<Entry>& entries) {
+  auto w = ArchiveWriter::Create(path);
+  BOOST_REQUIRE(w.ok());
+  Tree t;
+  Node root;
+  root.kind = NodeKind::Directory;
+  root.mode = S_IFDIR | 0555;
+  root.ref = 1;
+  root.aux = static_cast<uint32_t>(entries.size());
+  t.nodes.push_back(root);
+  for (const Entry& e : entries) {
+    Node n;
+    n.name = t.intern(e.name);
+    n.kind = e.kind;
+    if (e.kind == NodeKind::File) {
+      auto ref = (*w)->putBlob(e.data);
+      BOOST_REQUIRE(ref.ok());
+      n.mode = S_IFREG | 0444;
+      n.ref = ref->chunk;
+      n.aux = ref->offset;
+      n.size = e.data.size();
+    } else if (e.kind == NodeKind::Symlink) {
+      n.mode = S_IFLNK | 0777;
+      n.ref = t.intern(e.data);
+    } else {
+      n.mode = S_IFDIR | 0555;
+      n.ref = 1 + static_cast<uint32_t>(entries.size());  // empty: first child past the end
+    }
+    t.nodes.push_back(n);
+  }
+  Metadata m;
+  m.root = "/proc";
+  BOOST_REQUIRE((*w)->addSnapshot(m, std::move(t)).ok());
+  BOOST_REQUIRE((*w)->finish().ok());
+}
+
+// Every path under dir, recursively, without following links.
+std::vector<std::string> Everything(const std::string& dir) {
+  std::vector<std::string> out;
+  namespace fs = std::filesystem;
+  for (auto& e : fs::recursive_directory_iterator(dir, fs::directory_options::none)) out.push_back(e.path());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(export_)
+
+BOOST_AUTO_TEST_CASE(links_are_written_as_links_and_never_followed) {
+  TempDir work;
+  std::string outside = work / "outside";
+  mkdir(outside.c_str(), 0755);
+  std::string archive = work / "hostile.psnap";
+  std::string longName(300, 'n');
+  // Sorted by name, as the format demands.
+  WriteArchive(archive, {
+                            {"abs", NodeKind::Symlink, outside},
+                            {"escape", NodeKind::Symlink, "../../../../../../" + outside.substr(1)},
+                            {"file", NodeKind::File, "inside\n"},
+                            {"loop", NodeKind::Symlink, "loop"},
+                            {longName, NodeKind::File, "too long for any file system\n"},
+                        });
+  std::string target = work / "export";
+  auto before = Everything(work.path);
+  auto res = Run({PROCSNAP_BIN, "export", archive, target});
+  BOOST_REQUIRE_MESSAGE(res.exitCode == 0, res.err);
+  // Nothing changed outside the target.
+  auto after = Everything(work.path);
+  std::vector<std::string> outsideTarget;
+  for (auto& p : after)
+    if (p.rfind(target, 0) != 0) outsideTarget.push_back(p);
+  BOOST_TEST(outsideTarget == before, "entries outside the export changed");
+  BOOST_TEST(testutil::ListDir(outside).empty());
+  // Links are links with the recorded targets.
+  BOOST_TEST(testutil::ReadLink(target + "/abs") == outside);
+  BOOST_TEST(testutil::ReadLink(target + "/loop") == "loop");
+  BOOST_TEST(testutil::ReadFile(target + "/file") == "inside\n");
+  // The name no file system takes is reported, not dropped.
+  std::string manifest = testutil::ReadFile(target + "/" + kManifestName);
+  BOOST_TEST(manifest.find(longName) != std::string::npos);
+  BOOST_TEST(manifest.find("longer than 255") != std::string::npos);
+  BOOST_TEST(res.err.find("1 entries were not written") != std::string::npos, res.err);
+}
+
+BOOST_AUTO_TEST_CASE(names_the_format_forbids_are_refused_before_any_write) {
+  TempDir work;
+  for (const std::vector<Entry>& entries : std::vector<std::vector<Entry>>{
+           {{"..", NodeKind::File, "up\n"}},
+           {{"a/b", NodeKind::File, "slash\n"}},
+           {{"x", NodeKind::Symlink, "/tmp"}, {"x", NodeKind::Directory, ""}},  // one name twice
+       }) {
+    std::string archive = work / "bad.psnap";
+    std::string target = work / "export";
+    WriteArchive(archive, entries);
+    auto res = Run({PROCSNAP_BIN, "export", archive, target});
+    BOOST_TEST(res.exitCode == 2);
+    BOOST_TEST(res.err.find(archive) != std::string::npos, res.err);
+    BOOST_TEST(testutil::ListDir(target).empty());
+    std::filesystem::remove(archive);
+    std::filesystem::remove_all(target);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(target_must_be_empty_or_new) {
+  TempDir work;
+  std::string archive = work / "a.psnap";
+  WriteArchive(archive, {{"file", NodeKind::File, "x\n"}});
+  std::string target = work / "full";
+  mkdir(target.c_str(), 0755);
+  testutil::WriteFile(target + "/precious", "keep me\n");
+  auto res = Run({PROCSNAP_BIN, "export", archive, target});
+  BOOST_TEST(res.exitCode == 2);
+  BOOST_TEST(res.err.find("not empty") != std::string::npos, res.err);
+  BOOST_TEST(testutil::ReadFile(target + "/precious") == "keep me\n");
+  BOOST_TEST(!std::filesystem::exists(target + "/file"));
+  // An empty existing directory is fine.
+  std::string empty = work / "empty";
+  mkdir(empty.c_str(), 0755);
+  BOOST_TEST(Run({PROCSNAP_BIN, "export", archive, empty}).exitCode == 0);
+  BOOST_TEST(testutil::ReadFile(empty + "/file") == "x\n");
+}
+
+BOOST_AUTO_TEST_CASE(shared_namespaces_become_hard_links_and_errors_go_to_the_manifest) {
+  TempDir work;
+  std::string archive = work / "live.psnap";
+  auto cap = Run({PROCSNAP_BIN, "capture", "-o", archive});
+  BOOST_REQUIRE_MESSAGE(cap.exitCode == 0, cap.err);
+  std::string target = work / "export";
+  auto res = Run({PROCSNAP_BIN, "export", "--json", archive, target});
+  BOOST_REQUIRE_MESSAGE(res.exitCode == 0, res.err);
+  auto view = View::Open(archive);
+  BOOST_REQUIRE(view.ok());
+  // A process and its thread share a namespace: one inode for both.
+  struct stat a, b;
+  BOOST_REQUIRE(stat((target + "/thread-self/net/dev").c_str(), &a) == 0);
+  BOOST_REQUIRE(stat((target + "/self/net/dev").c_str(), &b) == 0);
+  BOOST_TEST(a.st_ino == b.st_ino);
+  BOOST_TEST(testutil::ReadFile(target + "/self/net/dev") == *view->read("self/net/dev"));
+  // Every recorded error is in the manifest under its path.
+  std::string manifest = testutil::ReadFile(target + "/" + kManifestName);
+  const Snapshot& s = view->snapshot();
+  for (NodeId i = 0; i < s.nodeCount(); ++i) {
+    if (!s.node(i).error || s.node(i).kind != NodeKind::File) continue;
+    BOOST_TEST_INFO(s.path(i));
+    BOOST_TEST(manifest.find("\"" + s.path(i) + "\"") != std::string::npos);
+  }
+  BOOST_TEST(res.out.find("\"manifest_entries\"") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
