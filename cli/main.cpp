@@ -38,6 +38,15 @@ int main(int argc, char** argv) {
     actions.emplace_back(sub, CommandAction{});
     c.setup(*sub, actions.back().second);
   }
+  // After "--", run's command line is not ours to parse.
+  if (argc > 1 && std::string(argv[1]) == "run") {
+    for (int i = 2; i < argc; ++i) {
+      if (std::string(argv[i]) != "--") continue;
+      SetRunCommand(std::vector<std::string>(argv + i + 1, argv + argc));
+      argc = i;
+      break;
+    }
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,4 +1,5 @@
 // procsnap mount: a snapshot as a read-only FUSE file system.
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -18,6 +19,9 @@ struct MountArgs {
 };
 
 int Run(const MountArgs& a) {
+  struct stat st;
+  if (::stat(a.dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+    return Fail(a.dir + ": not a directory (create the mount point first)");
   auto view = View::Open(a.archive, a.at);
   if (!view.ok()) return Fail(view.status());
   auto shared = std::make_shared<const View>(std::move(*view));

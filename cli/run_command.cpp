@@ -11,13 +11,21 @@ namespace {
 constexpr int kRunTrouble = 125;
 constexpr int kRunNotFound = 127;
 
+std::vector<std::string>& CommandTail() {
+  static std::vector<std::string> tail;
+  return tail;
+}
+
 struct RunArgs {
   std::string archive;
   std::vector<std::string> command;
   long at = -1;
 };
 
-int Run(const RunArgs& a) {
+int Run(RunArgs& a, const std::vector<std::string>& rest) {
+  a.command = rest;
+  a.command.insert(a.command.end(), CommandTail().begin(), CommandTail().end());
+  if (a.command.empty()) return Fail("run: no COMMAND given (procsnap run ARCHIVE -- CMD [ARGS...])"), kRunTrouble;
   auto view = View::Open(a.archive, a.at);
   if (!view.ok()) return Fail(view.status()), kRunTrouble;
   auto status = RunInSnapshot(std::make_shared<const View>(std::move(*view)), a.command);
@@ -30,17 +38,21 @@ int Run(const RunArgs& a) {
 
 }  // namespace
 
+void SetRunCommand(std::vector<std::string> tail) { CommandTail() = std::move(tail); }
+
 void SetupRun(CLI::App& sub, CommandAction& action) {
   auto a = std::make_shared<RunArgs>();
   sub.add_option("ARCHIVE", a->archive, "archive to serve as /proc")->required();
   sub.add_option("--at", a->at, "snapshot N (0 first, -1 last)")->capture_default_str();
-  sub.add_option("COMMAND", a->command, "command and its arguments, after --")->required();
+  // Everything after ARCHIVE belongs to COMMAND, options included: ps -o pid.
+  sub.prefix_command();
   sub.footer(
+      "Usage: procsnap run [--at N] ARCHIVE [--] COMMAND [ARGS...]\n"
       "Example: procsnap run box.psnap -- ps aux\n"
       "Runs COMMAND in a private mount namespace where /proc is the snapshot (nothing else on the machine "
       "sees it). Needs root or CAP_SYS_ADMIN; without, use `procsnap mount` or `procsnap export`.\n"
       "Exit status: COMMAND's own; 125 trouble in procsnap; 127 COMMAND not found or not runnable.");
-  action = [a] { return Run(*a); };
+  action = [a, &sub] { return Run(*a, sub.remaining()); };
 }
 
 }  // namespace procsnap
