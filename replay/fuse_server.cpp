@@ -262,7 +262,9 @@ void OnOpen(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
     return ReplyOpen(req, fi, std::move(file));
   }
   if (!Valid(s, i)) return (void)fuse_reply_err(req, ENOENT);
-  if (i.ctx == kHidden) return (void)fuse_reply_err(req, ENXIO);  // the pipe or socket is gone
+  // A namespace named by ns/net cannot be opened from a snapshot; EACCES is
+  // the refusal tools such as lsns already expect from /proc.
+  if (i.ctx == kHidden) return (void)fuse_reply_err(req, EACCES);
   const Node& n = s.node(i.node);
   if (n.kind != NodeKind::File) return (void)fuse_reply_err(req, n.kind == NodeKind::Other ? ENXIO : EISDIR);
   if (NotCaptured(n)) return (void)fuse_reply_err(req, ENODATA);
@@ -420,7 +422,10 @@ int FuseServer::loop() {
   // One thread: every handler answers from memory or one pread, and on a
   // 2-CPU VM the multi-threaded loop cost 160 us per open/read/close
   // against 58 us here (thread hand-offs), with no gain for 8 readers.
-  return fuse_session_loop(se_);
+  int rc = fuse_session_loop(se_);
+  // libfuse ends the loop on SIGINT/SIGTERM/SIGHUP with the signal number:
+  // that is how a foreground mount is meant to stop.
+  return rc > 0 || rc == -EINTR ? 0 : rc;
 }
 
 void FuseServer::unmount() {

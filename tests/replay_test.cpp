@@ -57,6 +57,7 @@ struct Replay {
     auto ex = Run({PROCSNAP_BIN, "export", archive, exported});
     BOOST_REQUIRE_MESSAGE(ex.exitCode == 0, ex.err);
     mkdir(mounted.c_str(), 0755);
+    chmod(dir.path.c_str(), 0755);  // so that other users can reach the mount
     auto mnt = Run({PROCSNAP_BIN, "mount", archive, mounted});
     BOOST_REQUIRE_MESSAGE(mnt.exitCode == 0, mnt.err);
   }
@@ -307,6 +308,48 @@ BOOST_AUTO_TEST_CASE(run_without_privilege_says_so) {
              err);
 }
 
+BOOST_AUTO_TEST_CASE(other_users_can_read_a_mount_made_by_root) {
+  Replay* r = Shared();
+  if (!r) return;
+  pid_t pid = fork();
+  if (pid == 0) {
+    if (setgid(65534) != 0 || setuid(65534) != 0) _exit(99);
+    int fd = open((r->mounted + "/version").c_str(), O_RDONLY);
+    char c;
+    _exit(fd >= 0 && read(fd, &c, 1) == 1 ? 0 : 1);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  BOOST_TEST((WIFEXITED(status) && WEXITSTATUS(status) == 0));
+}
+
+BOOST_AUTO_TEST_CASE(foreground_mount_ends_cleanly_on_ctrl_c) {
+  Replay* r = Shared();
+  if (!r) return;
+  TempDir tmp;
+  std::string dir = tmp / "mnt";
+  mkdir(dir.c_str(), 0755);
+  pid_t pid = fork();
+  if (pid == 0) {
+    int null = open("/dev/null", O_WRONLY);
+    dup2(null, 2);
+    execl(PROCSNAP_BIN, PROCSNAP_BIN, "mount", "--foreground", r->archive.c_str(), dir.c_str(), (char*)nullptr);
+    _exit(98);
+  }
+  // Poll until the mount answers with the snapshot.
+  std::string version;
+  for (int i = 0; i < 5000 && version.empty(); ++i) {
+    version = testutil::ReadFile(dir + "/version");
+    if (version.empty()) usleep(1000);
+  }
+  BOOST_TEST(!version.empty());
+  kill(pid, SIGINT);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  BOOST_TEST((WIFEXITED(status) && WEXITSTATUS(status) == 0));
+  BOOST_TEST(testutil::ListDir(dir).empty());  // unmounted: the empty directory again
+}
+
 BOOST_AUTO_TEST_CASE(run_exits_with_the_command_status) {
   Replay* r = Shared();
   if (!r) return;
@@ -314,6 +357,10 @@ BOOST_AUTO_TEST_CASE(run_exits_with_the_command_status) {
   auto missing = Run({PROCSNAP_BIN, "run", r->archive, "--", "/no/such/command"});
   BOOST_TEST(missing.exitCode == 127);
   BOOST_TEST(missing.err.find("/no/such/command") != std::string::npos);
+  // Without "--", everything after ARCHIVE is the command, options included.
+  auto ps = Run({PROCSNAP_BIN, "run", r->archive, "ps", "-o", "pid=", "-p", std::to_string(r->a->pid())});
+  BOOST_TEST(ps.exitCode == 0, ps.err);
+  BOOST_TEST(std::stoi(ps.out) == r->a->pid());
 }
 
 BOOST_AUTO_TEST_SUITE_END()
