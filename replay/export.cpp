@@ -48,6 +48,14 @@ struct Fd {
   }
 };
 
+// atime and mtime both set to the recorded mtime.
+struct Times {
+  timespec t[2];
+  explicit Times(const Node& n) {
+    t[0] = t[1] = {n.mtimeNs / 1000000000, n.mtimeNs % 1000000000};
+  }
+};
+
 // Errors that end the export: the target itself is failing.
 bool Fatal(int err) { return err == ENOSPC || err == EDQUOT || err == EROFS || err == EIO; }
 
@@ -93,9 +101,7 @@ class Exporter {
     mode_t mode = n.mode & 07777;
     if (isDir && !opts_.keepOwners) mode |= S_IRUSR | S_IXUSR;  // the exporter must still walk it
     if (::fchmod(fd, mode) != 0) noteErrno(path, "mode not set", errno);
-    timespec times[2] = {{n.mtimeNs / 1000000000, n.mtimeNs % 1000000000},
-                         {n.mtimeNs / 1000000000, n.mtimeNs % 1000000000}};
-    ::futimens(fd, times);
+    ::futimens(fd, Times(n).t);
   }
 
   // Records in the manifest what the folder cannot say about file `id`.
@@ -177,9 +183,7 @@ class Exporter {
     if (::symlinkat(target.c_str(), dirFd, name.c_str()) != 0) return failed(path, "link not created", errno);
     if (opts_.keepOwners && ::fchownat(dirFd, name.c_str(), n.uid, n.gid, AT_SYMLINK_NOFOLLOW) != 0)
       noteErrno(path, "owner not set", errno);
-    timespec times[2] = {{n.mtimeNs / 1000000000, n.mtimeNs % 1000000000},
-                         {n.mtimeNs / 1000000000, n.mtimeNs % 1000000000}};
-    ::utimensat(dirFd, name.c_str(), times, AT_SYMLINK_NOFOLLOW);
+    ::utimensat(dirFd, name.c_str(), Times(n).t, AT_SYMLINK_NOFOLLOW);
     ++report.links;
   }
 
