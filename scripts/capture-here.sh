@@ -8,3 +8,7 @@ rm -f "$OUT"
 build/cli/procsnap capture -o "$OUT"
 build/cli/procsnap info "$OUT"
 build/cli/procsnap verify "$OUT"
+echo
+echo "Replay it with the usual tools, e.g.:"
+echo "  build/cli/procsnap run $OUT -- ps aux"
+echo "  build/cli/procsnap export $OUT ./snapshot-proc   # then psutil.PROCFS_PATH = './snapshot-proc'"
