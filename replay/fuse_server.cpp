@@ -166,7 +166,13 @@ void OnLookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
   FsState& fs = StateOf(req);
   const Snapshot& s = fs.view->snapshot();
   Ino p = Decode(parent);
-  if (p.ctx == kLive) return ReplyLive(req, fs.live.path(p.node + 1) + "/" + name);
+  if (p.ctx == kLive) {
+    // Only ids we handed out, and plain names: never a path that could
+    // leave the live /proc/PID.
+    std::string base = fs.live.path(p.node + 1);
+    if (base.empty() || !std::strcmp(name, "..") || !std::strcmp(name, ".")) return (void)fuse_reply_err(req, ENOENT);
+    return ReplyLive(req, base + "/" + name);
+  }
   if (!Valid(s, p) || p.ctx == kHidden) return (void)fuse_reply_err(req, ENOENT);
   if (!IsDir(s, p.node)) return (void)fuse_reply_err(req, ENOTDIR);
   uint64_t ctx = ChildContext(s, p);

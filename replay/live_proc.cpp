@@ -45,11 +45,17 @@ std::string LiveProc::path(uint32_t id) {
   return id >= 1 && id <= paths_.size() ? paths_[id - 1] : std::string();
 }
 
+// Paths are relative to the live /proc; an empty or absolute one would
+// resolve elsewhere, so it never reaches a syscall.
+static bool Relative(const std::string& path) { return !path.empty() && path[0] != '/'; }
+
 int LiveProc::stat(const std::string& path, struct stat& st) const {
+  if (!Relative(path)) return ENOENT;
   return ::fstatat(procFd_, path.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 ? 0 : errno;
 }
 
 int LiveProc::readlink(const std::string& path, std::string& out) const {
+  if (!Relative(path)) return ENOENT;
   char buf[4096];
   ssize_t n = ::readlinkat(procFd_, path.c_str(), buf, sizeof buf);
   if (n < 0) return errno;
@@ -58,11 +64,13 @@ int LiveProc::readlink(const std::string& path, std::string& out) const {
 }
 
 int LiveProc::open(const std::string& path) const {
+  if (!Relative(path)) return -ENOENT;
   int fd = ::openat(procFd_, path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
   return fd >= 0 ? fd : -errno;
 }
 
 int LiveProc::list(const std::string& path, std::vector<std::pair<std::string, unsigned char>>& out) const {
+  if (!Relative(path)) return ENOENT;
   int fd = ::openat(procFd_, path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) return errno;
   DIR* d = ::fdopendir(fd);
