@@ -39,6 +39,9 @@ class ZstdSink : public kj::OutputStream {
  public:
   ZstdSink(int level, uint64_t pledged) : ctx_(ZSTD_createCCtx()) {
     ZSTD_CCtx_setParameter(ctx_, ZSTD_c_compressionLevel, level);
+    // Tables capped as for chunks: level 9's own would cost 10x the memory.
+    ZSTD_CCtx_setParameter(ctx_, ZSTD_c_hashLog, 20);
+    ZSTD_CCtx_setParameter(ctx_, ZSTD_c_chainLog, 20);
     ZSTD_CCtx_setPledgedSrcSize(ctx_, pledged);
   }
   ~ZstdSink() { ZSTD_freeCCtx(ctx_); }
@@ -67,9 +70,10 @@ class ZstdSink : public kj::OutputStream {
   uint64_t raw_ = 0;
 };
 
-// The snapshot message is large and columnar: a middle level gives nearly
-// all of the gain, higher ones cost far more memory than they save bytes.
-constexpr int kMessageLevel = 6;
+// The snapshot message is large and columnar. Level 9 with capped tables
+// saves 9% of it over level 6 (215 -> 196 KiB with 1000 extra processes)
+// for +5 MiB; higher levels and larger windows gain under 1% more.
+constexpr int kMessageLevel = 9;
 
 class WriterImpl final : public ArchiveWriter {
  public:
