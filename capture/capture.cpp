@@ -5,6 +5,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -29,6 +30,9 @@ struct Entry {
 };
 
 // PIDs that answer to stat() but are missing from readdir: a rootkit trick.
+// Every pid up to the largest listed one is probed; when the root is the
+// procfs of our own pid namespace, kill(pid, 0) answers "no such process"
+// far cheaper than a path lookup, so only live pids cost an open.
 std::vector<std::string> HiddenPids(int rootFd, const std::vector<Entry>& entries) {
   std::set<long> listed;
   long maxPid = 0;
@@ -38,13 +42,15 @@ std::vector<std::string> HiddenPids(int rootFd, const std::vector<Entry>& entrie
       listed.insert(p);
       maxPid = std::max(maxPid, p);
     }
+  char self[32];
+  ssize_t len = ::readlinkat(rootFd, "self", self, sizeof self - 1);
+  bool ourNamespace = len > 0 && std::string(self, len) == std::to_string(::getpid());
   std::vector<std::string> hidden;
   for (long p = 1; p <= maxPid; ++p) {
     if (listed.count(p)) continue;
-    std::string name = std::to_string(p);
-    struct stat st;
-    if (::fstatat(rootFd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+    if (ourNamespace && ::kill(static_cast<pid_t>(p), 0) != 0 && errno == ESRCH) continue;
     // Threads answer too; only a thread-group leader is a hidden process.
+    std::string name = std::to_string(p);
     std::string status = name + "/status";
     int fd = ::openat(rootFd, status.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) continue;
@@ -135,15 +141,67 @@ Result<Metadata> Capture(const CaptureOptions& options, ArchiveWriter& writer,
     }
     ::closedir(dir);
   }
-  if (shared.procfs && !shared.tuning) {
-    for (auto& pid : HiddenPids(rootFd, entries)) {
-      meta.notes.push_back("pid " + pid + " answers to stat() but is missing from the listing of " + options.root +
-                           " (hidden process); captured anyway");
-      entries.push_back({pid, DT_DIR});
-    }
-  }
   std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) { return a.name < b.name; });
 
+  // The scan for hidden pids stats every pid up to the largest listed one:
+  // it runs beside the walk, and what it finds is walked last.
+  std::vector<std::string> hidden;
+  std::thread scan;
+  if (shared.procfs && !shared.tuning) scan = std::thread([&] { hidden = HiddenPids(rootFd, entries); });
+
+  // Big system-wide directories first, so no walker is left with sys/ at the end.
+  std::vector<size_t> order(entries.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_partition(order.begin(), order.end(), [&](size_t i) { return !IsPidName(entries[i].name); });
+
+  // Workers take entry indices from `order`; the index is also the fragment
+  // id that aliases refer to. `entries` grows once, under the lock, when
+  // the scan is done.
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::unique_ptr<Fragment>> done(entries.size());
+  size_t next = 0;
+  bool complete = !scan.joinable();
+  unsigned jobs = options.jobs ? options.jobs : std::max(1u, std::thread::hardware_concurrency());
+  std::vector<std::thread> workers;
+  for (unsigned w = 0; w < jobs; ++w) {
+    workers.emplace_back([&] {
+      Walker walker(shared);
+      for (;;) {
+        size_t i;
+        Entry e;
+        {
+          std::unique_lock<std::mutex> lock(mu);
+          cv.wait(lock, [&] { return next < order.size() || complete; });
+          if (next >= order.size()) return;
+          i = order[next++];
+          e = entries[i];
+        }
+        auto frag = std::make_unique<Fragment>(walker.walkTopLevel(rootFd, e.name, e.dtype, i));
+        std::lock_guard<std::mutex> lock(mu);
+        done[i] = std::move(frag);
+        cv.notify_all();
+      }
+    });
+  }
+  if (scan.joinable()) {
+    scan.join();
+    std::lock_guard<std::mutex> lock(mu);
+    for (auto& pid : hidden) {
+      meta.notes.push_back("pid " + pid + " answers to stat() but is missing from the listing of " + options.root +
+                           " (hidden process); captured anyway");
+      order.push_back(entries.size());
+      entries.push_back({pid, DT_DIR});
+    }
+    done.resize(entries.size());
+    complete = true;
+    cv.notify_all();
+  }
+
+  // Root children in name order: slot j holds entry byName[j].
+  std::vector<size_t> byName(entries.size());
+  for (size_t i = 0; i < byName.size(); ++i) byName[i] = i;
+  std::sort(byName.begin(), byName.end(), [&](size_t a, size_t b) { return entries[a].name < entries[b].name; });
   Tree tree;
   {
     struct stat st;
@@ -158,43 +216,14 @@ Result<Metadata> Capture(const CaptureOptions& options, ArchiveWriter& writer,
     root.ref = entries.empty() ? 0 : 1;
     root.aux = entries.size();
     tree.nodes.push_back(root);
-    for (auto& e : entries) {
+    for (size_t i : byName) {
       tree.nodes.emplace_back();
-      tree.nodes.back().name = tree.intern(e.name);
+      tree.nodes.back().name = tree.intern(entries[i].name);
     }
   }
 
-  // Big system-wide directories first, so no walker is left with sys/ at the end.
-  std::vector<size_t> order(entries.size());
-  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::stable_partition(order.begin(), order.end(), [&](size_t i) { return !IsPidName(entries[i].name); });
-
   CaptureProgress prog;
   for (auto& e : entries) prog.processesTotal += IsPidName(e.name);
-
-  std::mutex mu;
-  std::condition_variable cv;
-  std::vector<std::unique_ptr<Fragment>> done(entries.size());
-  size_t next = 0;
-  unsigned jobs = options.jobs ? options.jobs : std::max(1u, std::thread::hardware_concurrency());
-  std::vector<std::thread> workers;
-  for (unsigned w = 0; w < jobs; ++w) {
-    workers.emplace_back([&] {
-      Walker walker(shared);
-      for (;;) {
-        size_t i;
-        {
-          std::lock_guard<std::mutex> lock(mu);
-          if (next >= order.size()) return;
-          i = order[next++];
-        }
-        auto frag = std::make_unique<Fragment>(walker.walkTopLevel(rootFd, entries[i].name, entries[i].dtype, i));
-        std::lock_guard<std::mutex> lock(mu);
-        done[i] = std::move(frag);
-        cv.notify_all();
-      }
-    });
-  }
 
   // Graft in name order; remember where each fragment went to fix aliases.
   struct Placed {
@@ -203,14 +232,15 @@ Result<Metadata> Capture(const CaptureOptions& options, ArchiveWriter& writer,
   };
   std::vector<Placed> placed(entries.size());
   std::vector<std::pair<NodeId, WalkShared::Where>> aliases;
-  for (size_t i = 0; i < entries.size(); ++i) {
+  for (size_t j = 0; j < byName.size(); ++j) {
+    size_t i = byName[j];
     std::unique_ptr<Fragment> frag;
     {
       std::unique_lock<std::mutex> lock(mu);
       cv.wait(lock, [&] { return done[i] != nullptr; });
       frag = std::move(done[i]);
     }
-    NodeId at = static_cast<NodeId>(i + 1);
+    NodeId at = static_cast<NodeId>(j + 1);
     uint32_t shift = tree.graft(at, frag->tree);
     placed[i] = {at, shift};
     for (auto& a : frag->aliases) aliases.push_back({a.node == 0 ? at : a.node + shift, a.target});
