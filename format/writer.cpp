@@ -101,18 +101,21 @@ class WriterImpl final : public ArchiveWriter {
   Result<BlobRef> putBlob(std::string_view bytes) override {
     if (bytes.empty()) return BlobRef{};
     Digest d = Sha256(bytes);
+    // Encoded before taking the lock: kallsyms takes milliseconds, and
+    // every other walker would wait on it.
+    std::string encoded;
+    bool addressLines = bytes.size() >= kEncodeAtLeast && EncodeAddressLines(bytes, &encoded);
     std::unique_lock<std::mutex> lock(mu_);
     if (!ioStatus_.ok()) return ioStatus_;
     auto it = blobs_.find(d);
     if (it != blobs_.end()) return it->second;
     if (!open_.empty() && open_.size() + bytes.size() > opts_.chunkSize) sealLocked();
     BlobRef ref{openId(), static_cast<uint32_t>(open_.size()), bytes.size()};
-    if (bytes.size() >= kEncodeAtLeast && EncodeAddressLines(bytes, &encoded_)) {
+    if (addressLines) {
       // A chunk of its own, so the encoding applies to the whole chunk.
       if (!open_.empty()) sealLocked();
       ref = BlobRef{openId(), 0, bytes.size()};
-      queue_.push_back({std::move(encoded_), ChunkEncoding::AddressLines, bytes.size()});
-      encoded_.clear();
+      queue_.push_back({std::move(encoded), ChunkEncoding::AddressLines, bytes.size()});
       ++sealed_;
       workCv_.notify_one();
     } else {
@@ -309,7 +312,7 @@ class WriterImpl final : public ArchiveWriter {
   };
   static constexpr size_t kEncodeAtLeast = 256 * 1024;
   std::deque<Pending> queue_;
-  std::string open_, encoded_;
+  std::string open_;
   uint32_t sealed_ = 0;  // sealed chunks not yet in index_.chunks
   bool busy_ = false, stop_ = false;
   Status ioStatus_;
