@@ -160,7 +160,7 @@ Result<Metadata> Capture(const CaptureOptions& options, ArchiveWriter& writer,
   std::mutex mu;
   std::condition_variable cv;
   std::vector<std::unique_ptr<Fragment>> done(entries.size());
-  size_t next = 0;
+  size_t next = 0, walked = 0;
   bool complete = !scan.joinable();
   unsigned jobs = options.jobs ? options.jobs : std::max(1u, std::thread::hardware_concurrency());
   std::vector<std::thread> workers;
@@ -171,8 +171,11 @@ Result<Metadata> Capture(const CaptureOptions& options, ArchiveWriter& writer,
         size_t i;
         Entry e;
         {
+          // Idle workers stay until every entry is walked: /proc/thread-self
+          // names whichever worker read it, and its task/ entry must still
+          // be there when the capturer's own pid directory is listed.
           std::unique_lock<std::mutex> lock(mu);
-          cv.wait(lock, [&] { return next < order.size() || complete; });
+          cv.wait(lock, [&] { return next < order.size() || (complete && walked == order.size()); });
           if (next >= order.size()) return;
           i = order[next++];
           e = entries[i];
@@ -180,6 +183,7 @@ Result<Metadata> Capture(const CaptureOptions& options, ArchiveWriter& writer,
         auto frag = std::make_unique<Fragment>(walker.walkTopLevel(rootFd, e.name, e.dtype, i));
         std::lock_guard<std::mutex> lock(mu);
         done[i] = std::move(frag);
+        ++walked;
         cv.notify_all();
       }
     });
