@@ -27,6 +27,7 @@ void SetupVerify(CLI::App& sub, CommandAction& action);
 void SetupExport(CLI::App& sub, CommandAction& action);
 void SetupMount(CLI::App& sub, CommandAction& action);
 void SetupRun(CLI::App& sub, CommandAction& action);
+void SetupDiff(CLI::App& sub, CommandAction& action);
 // `procsnap run ... -- CMD ARGS`: main() hands over what follows "--" as is.
 void SetRunCommand(std::vector<std::string> tail);
 

@@ -18,6 +18,7 @@ const Command kCommands[] = {
     {"export", "write a snapshot as a plain folder that tools can read as /proc", SetupExport},
     {"mount", "serve a snapshot as a read-only /proc-like file system (FUSE)", SetupMount},
     {"run", "run a command whose /proc is a snapshot (private mount namespace)", SetupRun},
+    {"diff", "what changed between two snapshots: system, sysctls, processes, sockets, files", SetupDiff},
 };
 
 }  // namespace procsnap

@@ -1,7 +1,8 @@
 // A process with known state for the capture tests: argv and environment as
 // given, an open regular file, a pipe, an eventfd, a TCP listener on
 // 127.0.0.1 and extra threads. Prints "ready PORT" when set up, then waits.
-//   child_helper [--threads N] [--netns] [--no-listen] [ARGS...]
+// With --grow, SIGUSR1 makes it start 3 more threads and touch 48 MiB.
+//   child_helper [--threads N] [--netns] [--no-listen] [--grow] [ARGS...]
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <net/if.h>
@@ -13,6 +14,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -20,9 +22,15 @@
 #include <vector>
 
 static void* Idle(void*) {
+  sigset_t all;  // signals are for the main thread (SIGUSR1 must reach its pause())
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, nullptr);
   for (;;) pause();
   return nullptr;
 }
+
+static volatile sig_atomic_t grow = 0;
+static void OnUsr1(int) { grow = 1; }
 
 static bool LoopbackUp() {
   int s = socket(AF_INET, SOCK_DGRAM, 0);
@@ -37,11 +45,12 @@ static bool LoopbackUp() {
 
 int main(int argc, char** argv) {
   int threads = 3;
-  bool netns = false, listen_ = true;
+  bool netns = false, listen_ = true, growable = false;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--threads") && i + 1 < argc) threads = std::atoi(argv[++i]);
     else if (!std::strcmp(argv[i], "--netns")) netns = true;
     else if (!std::strcmp(argv[i], "--no-listen")) listen_ = false;
+    else if (!std::strcmp(argv[i], "--grow")) growable = true;
   }
   if (netns && (unshare(CLONE_NEWNET) != 0 || !LoopbackUp())) {
     std::perror("child_helper: new network namespace");
@@ -67,7 +76,19 @@ int main(int argc, char** argv) {
     pthread_create(&th, nullptr, Idle, nullptr);
     pthread_setname_np(th, ("worker" + std::to_string(t)).c_str());
   }
+  if (growable) signal(SIGUSR1, OnUsr1);
   std::printf("ready %d\n", port);
   std::fflush(stdout);
-  for (;;) pause();
+  for (;;) {
+    pause();
+    if (grow) {
+      grow = 0;
+      char* block = static_cast<char*>(std::malloc(48 << 20));
+      for (size_t i = 0; block && i < (48u << 20); i += 4096) block[i] = 1;
+      for (int t = 0; t < 3; ++t) {
+        pthread_t th;
+        pthread_create(&th, nullptr, Idle, nullptr);
+      }
+    }
+  }
 }

@@ -1,0 +1,136 @@
+// procsnap diff: what changed between two snapshots.
+#include <fnmatch.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+
+#include "command.h"
+#include "common.h"
+#include "diff/diff.h"
+#include "exit_codes.h"
+
+namespace procsnap {
+
+namespace {
+
+struct DiffArgs {
+  std::string a, b;
+  long at = -1;
+  bool all = false, json = false;
+  std::vector<std::string> only, raw;
+};
+
+// "box.psnap@0" names snapshot 0 of box.psnap; a file that exists under
+// the whole name is taken as it is.
+Result<View> OpenSpec(const std::string& spec, long at) {
+  size_t sign = spec.rfind('@');
+  if (sign != std::string::npos && ::access(spec.c_str(), F_OK) != 0) {
+    std::string n = spec.substr(sign + 1);
+    char* end = nullptr;
+    long index = std::strtol(n.c_str(), &end, 10);
+    if (!n.empty() && end && *end == '\0') return View::Open(spec.substr(0, sign), index);
+  }
+  return View::Open(spec, at);
+}
+
+Result<Section> ParseSection(const std::string& name) {
+  for (Section s : {Section::System, Section::Sysctls, Section::Processes, Section::Sockets, Section::Files})
+    if (name == SectionName(s)) return s;
+  return Status::InvalidArgument("--only: no section '" + name +
+                                 "' (system, sysctls, processes, sockets, files)");
+}
+
+// --raw: unified diffs of the matching files, by diff(1).
+int RawDiffs(const View& a, const View& b, const std::vector<std::string>& globs) {
+  std::set<std::string> paths;
+  for (const View* v : {&a, &b}) {
+    const Snapshot& s = v->snapshot();
+    for (NodeId i = 0; i < s.nodeCount(); ++i) {
+      if (s.node(i).kind != NodeKind::File) continue;
+      std::string rel = s.path(i), shown = v->display(i);
+      for (auto& g : globs)
+        if (fnmatch(g.c_str(), rel.c_str(), 0) == 0 || fnmatch(g.c_str(), shown.c_str(), 0) == 0) paths.insert(rel);
+    }
+  }
+  char dir[] = "/tmp/procsnap-diff-XXXXXX";
+  if (!::mkdtemp(dir)) return Fail("cannot make a temporary directory");
+  int status = kExitOk;
+  for (const std::string& rel : paths) {
+    std::string fa = std::string(dir) + "/a", fb = std::string(dir) + "/b";
+    for (auto [view, file] : {std::pair{&a, fa}, std::pair{&b, fb}}) {
+      auto bytes = view->read(rel);
+      FILE* f = std::fopen(file.c_str(), "w");
+      if (f && bytes.ok()) std::fwrite(bytes->data(), 1, bytes->size(), f);
+      if (f) std::fclose(f);
+    }
+    std::fflush(stdout);
+    std::string cmd = "diff -u --label 'a/" + rel + "' --label 'b/" + rel + "' " + fa + " " + fb;
+    int rc = std::system(cmd.c_str());
+    if (rc != 0) status = kExitDifferent;
+  }
+  std::string cleanup = std::string("rm -rf ") + dir;
+  (void)!std::system(cleanup.c_str());
+  return status;
+}
+
+int Run(const DiffArgs& args) {
+  auto a = OpenSpec(args.a, args.at);
+  if (!a.ok()) return Fail(a.status());
+  auto b = OpenSpec(args.b, args.at);
+  if (!b.ok()) return Fail(b.status());
+  if (!args.raw.empty()) return RawDiffs(*a, *b, args.raw);
+  DiffOptions opts;
+  opts.all = args.all;
+  for (const std::string& list : args.only) {
+    size_t start = 0;
+    while (start <= list.size()) {
+      size_t comma = list.find(',', start);
+      if (comma == std::string::npos) comma = list.size();
+      auto s = ParseSection(list.substr(start, comma - start));
+      if (!s.ok()) return Fail(s.status());
+      opts.only.push_back(*s);
+      start = comma + 1;
+    }
+  }
+  auto result = Diff(*a, *b, opts);
+  if (!result.ok()) return Fail(result.status());
+  for (auto& p : result->problems) std::fprintf(stderr, "procsnap: warning: %s\n", p.c_str());
+  if (args.json) {
+    nlohmann::json j = nlohmann::json::array();
+    for (auto& c : result->changes)
+      j.push_back({{"section", SectionName(c.section)}, {"kind", c.kind}, {"subject", c.subject},
+                   {"before", c.before}, {"after", c.after}, {"detail", c.detail}});
+    std::cout << nlohmann::json{{"changes", j}, {"problems", result->problems}}.dump(2) << "\n";
+  } else {
+    const char* current = nullptr;
+    for (auto& c : result->changes) {
+      if (!current || std::strcmp(current, SectionName(c.section)) != 0) {
+        current = SectionName(c.section);
+        std::printf("%s\n", current);
+      }
+      std::string line = "  " + c.kind + std::string(c.kind.size() < 9 ? 9 - c.kind.size() : 1, ' ') + c.subject;
+      if (!c.before.empty() || !c.after.empty()) line += ": " + c.before + " -> " + c.after;
+      if (!c.detail.empty()) line += "  " + c.detail;
+      std::puts(line.c_str());
+    }
+  }
+  return result->changes.empty() ? kExitOk : kExitDifferent;
+}
+
+}  // namespace
+
+void SetupDiff(CLI::App& sub, CommandAction& action) {
+  auto a = std::make_shared<DiffArgs>();
+  sub.add_option("A", a->a, "the earlier snapshot: ARCHIVE or ARCHIVE@N")->required();
+  sub.add_option("B", a->b, "the later snapshot: ARCHIVE or ARCHIVE@N")->required();
+  sub.add_option("--at", a->at, "snapshot of an ARCHIVE given without @N (0 first, -1 last)")->capture_default_str();
+  sub.add_flag("--all", a->all, "also counters that always move (volatile tunables, small memory changes, cpu ticks)");
+  sub.add_option("--only", a->only, "sections to show: system,sysctls,processes,sockets,files");
+  sub.add_option("--raw", a->raw, "unified diffs of the files matching this glob (as under the root, e.g. 'net/tcp')");
+  sub.add_flag("--json", a->json, "the same content as JSON");
+  sub.footer("Exit status as diff(1): 0 no differences, 1 differences, 2 trouble.");
+  action = [a] { return Run(*a); };
+}
+
+}  // namespace procsnap

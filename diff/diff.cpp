@@ -1,0 +1,202 @@
+#include "diff/diff.h"
+
+#include <algorithm>
+#include <cstdio>
+
+#include "model.h"
+
+namespace procsnap {
+
+namespace {
+
+// Tunables that move by themselves: counters and random values. Shown
+// only with --all.
+bool VolatileSysctl(const std::string& name) {
+  for (const char* prefix : {"kernel.random.uuid", "kernel.random.entropy_avail", "kernel.ns_last_pid",
+                             "fs.dentry-state", "fs.dentry-negative", "fs.inode-nr", "fs.inode-state", "fs.file-nr",
+                             "fs.aio-nr", "kernel.pty.nr", "fs.quota.", "net.netfilter.nf_conntrack_count",
+                             "kernel.hung_task_detect_count", "fs.xfs.stats_clear"})
+    if (name.rfind(prefix, 0) == 0) return true;
+  return false;
+}
+
+std::string Kib(int64_t kib) {
+  char buf[32];
+  if (kib >= 1024 * 1024) std::snprintf(buf, sizeof buf, "%.1f GiB", kib / 1048576.0);
+  else if (kib >= 1024) std::snprintf(buf, sizeof buf, "%.1f MiB", kib / 1024.0);
+  else std::snprintf(buf, sizeof buf, "%lld KiB", (long long)kib);
+  return buf;
+}
+
+// A memory size changed enough to matter: 10% and 1 MiB.
+bool Significant(int64_t a, int64_t b) {
+  int64_t d = a > b ? a - b : b - a;
+  return d >= 1024 && d * 10 >= std::max<int64_t>(a, 1);
+}
+
+struct Differ {
+  const Model& a;
+  const Model& b;
+  const DiffOptions& opts;
+  long pageKib;
+  DiffResult out;
+
+  void add(Section s, std::string kind, std::string subject, std::string before = "", std::string after = "",
+           std::string detail = "") {
+    out.changes.push_back({s, std::move(kind), std::move(subject), std::move(before), std::move(after), std::move(detail)});
+  }
+
+  template <class Map, class Show>
+  void compareMaps(Section s, const Map& x, const Map& y, Show show) {
+    for (auto& [k, v] : x) {
+      auto it = y.find(k);
+      if (it == y.end()) {
+        if (show(k)) add(s, "removed", k, v, "");
+      } else if (it->second != v && show(k)) {
+        add(s, "changed", k, v, it->second);
+      }
+    }
+    for (auto& [k, v] : y)
+      if (!x.count(k) && show(k)) add(s, "added", k, "", v);
+  }
+
+  void system() {
+    auto one = [&](const char* what, const std::string& x, const std::string& y) {
+      if (x != y) add(Section::System, "changed", what, x, y);
+    };
+    one("hostname", a.hostname, b.hostname);
+    one("kernel release", a.kernelRelease, b.kernelRelease);
+    one("kernel version", a.kernelVersion, b.kernelVersion);
+    one("boot id", a.bootId, b.bootId);
+    compareMaps(Section::System, a.system, b.system, [](const std::string&) { return true; });
+    for (auto& mod : a.modules)
+      if (!b.modules.count(mod)) add(Section::System, "unloaded", "module " + mod);
+    for (auto& mod : b.modules)
+      if (!a.modules.count(mod)) add(Section::System, "loaded", "module " + mod);
+    std::map<std::string, std::string> ma, mb;
+    for (auto& [k, v] : a.mounts) ma["mount " + k] = v;
+    for (auto& [k, v] : b.mounts) mb["mount " + k] = v;
+    compareMaps(Section::System, ma, mb, [](const std::string&) { return true; });
+  }
+
+  static std::string Who(long pid, const ProcessInfo& p) {
+    return "pid " + std::to_string(pid) + " (" + p.stat.comm + ")";
+  }
+
+  void processes() {
+    bool sameBoot = !a.bootId.empty() && a.bootId == b.bootId;
+    std::vector<std::pair<long, long>> pairs;  // pid in a, pid in b
+    std::set<long> pairedA, pairedB;
+    if (sameBoot) {
+      for (auto& [pid, p] : a.processes) {
+        auto it = b.processes.find(pid);
+        if (it != b.processes.end() && it->second.stat.starttime == p.stat.starttime) {
+          pairs.push_back({pid, pid});
+          pairedA.insert(pid);
+          pairedB.insert(pid);
+        }
+      }
+    } else {
+      // Across boots or machines pids mean nothing: pair by command line.
+      std::multimap<std::string, long> byCmd;
+      for (auto& [pid, p] : b.processes) byCmd.emplace(p.cmdline, pid);
+      for (auto& [pid, p] : a.processes) {
+        auto it = byCmd.find(p.cmdline);
+        if (it == byCmd.end()) continue;
+        pairs.push_back({pid, it->second});
+        pairedA.insert(pid);
+        pairedB.insert(it->second);
+        byCmd.erase(it);
+      }
+    }
+    for (auto& [pid, p] : a.processes)
+      if (!pairedA.count(pid)) add(Section::Processes, "exited", Who(pid, p), "", "", p.cmdline);
+    for (auto& [pid, p] : b.processes)
+      if (!pairedB.count(pid)) add(Section::Processes, "started", Who(pid, p), "", "", p.cmdline);
+    for (auto [pa, pb] : pairs) {
+      const ProcessInfo& x = a.processes.at(pa);
+      const ProcessInfo& y = b.processes.at(pb);
+      std::string who = Who(pb, y);
+      auto field = [&](const char* what, const std::string& u, const std::string& v) {
+        if (u != v) add(Section::Processes, "changed", who + " " + what, u, v);
+      };
+      field("state", std::string(1, x.stat.state), std::string(1, y.stat.state));
+      field("user", x.uid, y.uid);
+      field("nice", std::to_string(x.stat.nice), std::to_string(y.stat.nice));
+      field("threads", std::to_string(x.stat.threads), std::to_string(y.stat.threads));
+      field("parent", std::to_string(x.stat.ppid), std::to_string(y.stat.ppid));
+      // Kernel threads have no command line; kworkers rename themselves.
+      if (x.cmdline.front() != '[' || y.cmdline.front() != '[') field("command line", x.cmdline, y.cmdline);
+      if (x.fds != y.fds) field("open fds", std::to_string(x.fds), std::to_string(y.fds));
+      int64_t rx = x.stat.rssPages * pageKib, ry = y.stat.rssPages * pageKib;
+      if (opts.all ? rx != ry : Significant(rx, ry)) field("rss", Kib(rx), Kib(ry));
+      int64_t vx = int64_t(x.stat.vsize / 1024), vy = int64_t(y.stat.vsize / 1024);
+      if (opts.all ? vx != vy : Significant(vx, vy)) field("vsz", Kib(vx), Kib(vy));
+      if (opts.all && (x.stat.utime != y.stat.utime || x.stat.stime != y.stat.stime))
+        field("cpu ticks", std::to_string(x.stat.utime + x.stat.stime), std::to_string(y.stat.utime + y.stat.stime));
+    }
+  }
+
+  static std::string Key(const NetSocket& s) {
+    return s.proto + " " + s.local + (s.listening() ? " (listening)" : " -> " + s.remote);
+  }
+
+  std::string Owner(const Model& m, const NetSocket& s) {
+    auto it = m.socketOwner.find(s.inode);
+    if (it == m.socketOwner.end()) return "";
+    auto p = m.processes.find(it->second);
+    return p == m.processes.end() ? "pid " + std::to_string(it->second)
+                                  : "pid " + std::to_string(it->second) + " " + p->second.cmdline;
+  }
+
+  void sockets() {
+    std::map<std::string, const NetSocket*> x, y;
+    for (auto& s : a.sockets)
+      if (s.listening() || s.state == 1) x[Key(s)] = &s;  // listeners and established connections
+    for (auto& s : b.sockets)
+      if (s.listening() || s.state == 1) y[Key(s)] = &s;
+    for (auto& [k, s] : x)
+      if (!y.count(k)) add(Section::Sockets, "closed", k, "", "", Owner(a, *s));
+    for (auto& [k, s] : y)
+      if (!x.count(k)) add(Section::Sockets, "opened", k, "", "", Owner(b, *s));
+  }
+
+  void files() {
+    for (auto& f : a.files)
+      if (!b.files.count(f)) add(Section::Files, "removed", f);
+    for (auto& f : b.files)
+      if (!a.files.count(f)) add(Section::Files, "added", f);
+  }
+};
+
+}  // namespace
+
+const char* SectionName(Section s) {
+  switch (s) {
+    case Section::System: return "system";
+    case Section::Sysctls: return "sysctls";
+    case Section::Processes: return "processes";
+    case Section::Sockets: return "sockets";
+    case Section::Files: return "files";
+  }
+  return "?";
+}
+
+Result<DiffResult> Diff(const View& before, const View& after, const DiffOptions& opts) {
+  Model a = BuildModel(before), b = BuildModel(after);
+  long pageKib = std::max<long>(1, after.snapshot().metadata().pageSize / 1024);
+  Differ d{a, b, opts, pageKib, {}};
+  auto wanted = [&](Section s) { return opts.only.empty() || std::count(opts.only.begin(), opts.only.end(), s); };
+  if (wanted(Section::System)) d.system();
+  if (wanted(Section::Sysctls))
+    d.compareMaps(Section::Sysctls, a.sysctls, b.sysctls,
+                  [&](const std::string& k) { return opts.all || !VolatileSysctl(k); });
+  if (wanted(Section::Processes)) d.processes();
+  if (wanted(Section::Sockets)) d.sockets();
+  if (wanted(Section::Files)) d.files();
+  for (auto& p : a.problems) d.out.problems.push_back(before.archive().path() + ": " + p);
+  for (auto& p : b.problems) d.out.problems.push_back(after.archive().path() + ": " + p);
+  return std::move(d.out);
+}
+
+}  // namespace procsnap

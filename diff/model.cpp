@@ -1,0 +1,140 @@
+#include "model.h"
+
+#include <functional>
+
+namespace procsnap {
+
+namespace {
+
+bool IsNumber(std::string_view s) { return !s.empty() && s.find_first_not_of("0123456789") == std::string_view::npos; }
+
+std::string Read(const View& v, const std::string& path) {
+  auto r = v.read(path);
+  return r.ok() ? *r : std::string();
+}
+
+std::string FirstLine(std::string s) {
+  size_t nl = s.find('\n');
+  if (nl != std::string::npos) s.resize(nl);
+  return s;
+}
+
+void ReadSysctls(const View& v, Model& m) {
+  const Snapshot& s = v.snapshot();
+  NodeId sys = s.lookup("sys");
+  if (sys == kNoNode) return;
+  std::function<void(NodeId, const std::string&)> walk = [&](NodeId dir, const std::string& prefix) {
+    auto [lo, hi] = s.children(dir);
+    for (NodeId c = lo; c < hi; ++c) {
+      std::string name = prefix.empty() ? std::string(s.name(c)) : prefix + "." + std::string(s.name(c));
+      const Node& n = s.node(c);
+      if (n.kind == NodeKind::Directory || n.kind == NodeKind::Alias) {
+        walk(c, name);
+      } else if (n.kind == NodeKind::File && n.reason == Reason::None && !n.error) {
+        auto bytes = s.read(c);
+        if (!bytes.ok()) continue;
+        std::string value = *bytes;
+        while (!value.empty() && value.back() == '\n') value.pop_back();
+        for (char& ch : value)
+          if (ch == '\t' || ch == '\n') ch = ' ';
+        m.sysctls[name] = value;
+      }
+    }
+  };
+  walk(sys, "");
+}
+
+void ReadProcess(const View& v, long pid, Model& m) {
+  std::string dir = std::to_string(pid);
+  std::string problem;
+  auto stat = ParsePidStat(Read(v, dir + "/stat"), &problem);
+  if (!stat) {
+    m.problems.push_back(v.display(v.snapshot().lookup(dir)) + "/stat: " + problem);
+    return;
+  }
+  ProcessInfo p;
+  p.stat = *stat;
+  p.cmdline = JoinCmdline(Read(v, dir + "/cmdline"));
+  if (p.cmdline.empty()) p.cmdline = "[" + p.stat.comm + "]";
+  auto status = ParseKeyValue(Read(v, dir + "/status"), ':');
+  p.uid = status.count("Uid") ? status["Uid"].substr(0, status["Uid"].find_first_of(" \t")) : "";
+  const Snapshot& s = v.snapshot();
+  NodeId fd = s.lookup(dir + "/fd");
+  if (fd != kNoNode) {
+    auto [lo, hi] = s.children(fd);
+    p.fds = hi - lo;
+    for (NodeId c = lo; c < hi; ++c) {
+      std::string_view target = s.linkTarget(c);
+      if (target.rfind("socket:[", 0) == 0) {
+        uint64_t inode = std::strtoull(std::string(target.substr(8)).c_str(), nullptr, 10);
+        m.socketOwner.emplace(inode, pid);
+      }
+    }
+  }
+  m.processes.emplace(pid, std::move(p));
+}
+
+}  // namespace
+
+Model BuildModel(const View& v) {
+  Model m;
+  const Snapshot& s = v.snapshot();
+  const Metadata& meta = s.metadata();
+  m.bootId = meta.bootId;
+  m.kernelRelease = meta.kernelRelease;
+  m.kernelVersion = meta.kernelVersion;
+  m.hostname = meta.hostname;
+  m.system["kernel command line"] = FirstLine(Read(v, "cmdline"));
+  unsigned cpus = 0;
+  auto cpuinfo = Read(v, "cpuinfo");
+  for (size_t at = 0; (at = cpuinfo.find("processor", at)) != std::string::npos; at += 9)
+    if (at == 0 || cpuinfo[at - 1] == '\n') ++cpus;
+  m.system["cpus"] = std::to_string(cpus);
+  auto meminfo = ParseKeyValue(Read(v, "meminfo"), ':');
+  for (const char* k : {"MemTotal", "SwapTotal", "HugePages_Total"})
+    if (meminfo.count(k)) m.system[k] = meminfo[k];
+  for (const auto& line : ParseKeyValue(Read(v, "modules"), ' ')) m.modules.insert(line.first);
+  std::string mounts = Read(v, "mounts");
+  for (size_t start = 0; start < mounts.size();) {
+    size_t end = mounts.find('\n', start);
+    if (end == std::string::npos) end = mounts.size();
+    std::string line = mounts.substr(start, end - start);
+    start = end + 1;
+    char dev[512], target[512], type[128], opts[1024];
+    if (std::sscanf(line.c_str(), "%511s %511s %127s %1023s", dev, target, type, opts) == 4)
+      m.mounts[std::string(target) + " (" + type + ")"] = opts;
+  }
+  ReadSysctls(v, m);
+  auto self = v.resolve("self", false);
+  if (self.ok()) m.capturer = std::atol(std::string(s.linkTarget(*self)).c_str());
+  auto [lo, hi] = s.children(0);
+  for (NodeId c = lo; c < hi; ++c) {
+    std::string_view name = s.name(c);
+    if (IsNumber(name)) {
+      long pid = std::atol(std::string(name).c_str());
+      if (pid != m.capturer) ReadProcess(v, pid, m);
+    }
+  }
+  for (const char* proto : {"tcp", "tcp6", "udp", "udp6"}) {
+    auto text = v.read(std::string("net/") + proto);
+    if (!text.ok()) continue;
+    std::vector<std::string> problems;
+    auto sockets = ParseNetTable(*text, proto, &problems);
+    for (auto& p : problems) m.problems.push_back(std::string("net/") + proto + ": " + p);
+    m.sockets.insert(m.sockets.end(), sockets.begin(), sockets.end());
+  }
+  std::function<void(NodeId, const std::string&)> files = [&](NodeId dir, const std::string& prefix) {
+    auto [first, last] = s.children(dir);
+    for (NodeId c = first; c < last; ++c) {
+      std::string name(s.name(c));
+      if (prefix.empty() && (IsNumber(name) || name == "sys")) continue;
+      std::string path = prefix.empty() ? name : prefix + "/" + name;
+      m.files.insert(path);
+      if (s.node(c).kind == NodeKind::Directory) files(c, path);
+    }
+  };
+  files(0, "");
+  return m;
+}
+
+}  // namespace procsnap

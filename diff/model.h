@@ -1,0 +1,37 @@
+// What the diff compares: one snapshot read through the parsers.
+#pragma once
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "parsers.h"
+#include "replay/replay.h"
+
+namespace procsnap {
+
+struct ProcessInfo {
+  PidStat stat;
+  std::string cmdline;  // arguments joined by spaces; [comm] for kernel threads
+  std::string uid;      // real uid from status
+  size_t fds = 0;
+};
+
+struct Model {
+  std::string bootId, kernelRelease, kernelVersion, hostname;
+  std::map<std::string, std::string> system;   // "cpus", "MemTotal", "cmdline"...
+  std::set<std::string> modules;
+  std::map<std::string, std::string> mounts;   // "target (fstype)" -> options
+  std::map<std::string, std::string> sysctls;  // "vm.swappiness" -> "60"
+  std::map<long, ProcessInfo> processes;       // by pid
+  long capturer = 0;                           // procsnap's own pid, left out
+  std::vector<NetSocket> sockets;
+  std::map<uint64_t, long> socketOwner;        // inode -> pid
+  std::set<std::string> files;                 // paths outside pid dirs and sys/
+  std::vector<std::string> problems;
+};
+
+Model BuildModel(const View& view);
+
+}  // namespace procsnap

@@ -1,0 +1,144 @@
+#include "parsers.h"
+
+#include <arpa/inet.h>
+
+#include <charconv>
+#include <cstring>
+
+namespace procsnap {
+
+namespace {
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\n')) s.remove_suffix(1);
+  return s;
+}
+
+std::vector<std::string_view> Fields(std::string_view line) {
+  std::vector<std::string_view> out;
+  size_t i = 0;
+  while (i < line.size()) {
+    while (i < line.size() && (line[i] == ' ' || line[i] == '\t' || line[i] == '\n')) ++i;
+    size_t start = i;
+    while (i < line.size() && line[i] != ' ' && line[i] != '\t' && line[i] != '\n') ++i;
+    if (i > start) out.push_back(line.substr(start, i - start));
+  }
+  return out;
+}
+
+template <class T>
+bool Number(std::string_view s, T& out, int base = 10) {
+  auto r = std::from_chars(s.data(), s.data() + s.size(), out, base);
+  return r.ec == std::errc() && r.ptr == s.data() + s.size();
+}
+
+// "0100007F:1F90" (IPv4) or 32 hex digits (IPv6) as the kernel prints them:
+// 32-bit words in host (little-endian) order.
+bool DecodeAddress(std::string_view hex, bool v6, std::string& out) {
+  size_t colon = hex.find(':');
+  if (colon == std::string_view::npos) return false;
+  std::string_view addr = hex.substr(0, colon), port = hex.substr(colon + 1);
+  unsigned p = 0;
+  if (!Number(port, p, 16) || addr.size() != (v6 ? 32u : 8u)) return false;
+  unsigned char bytes[16];
+  for (size_t w = 0; w < addr.size() / 8; ++w) {
+    uint32_t word = 0;
+    if (!Number(addr.substr(w * 8, 8), word, 16)) return false;
+    std::memcpy(bytes + w * 4, &word, 4);  // the kernel printed the word in host order
+  }
+  char text[INET6_ADDRSTRLEN];
+  if (!inet_ntop(v6 ? AF_INET6 : AF_INET, bytes, text, sizeof text)) return false;
+  out.clear();  // appended piecewise: gcc 12 warns (-Wrestrict) on "[" + string
+  if (v6) out += '[';
+  out += text;
+  if (v6) out += ']';
+  out += ':';
+  out += std::to_string(p);
+  return true;
+}
+
+}  // namespace
+
+std::map<std::string, std::string> ParseKeyValue(std::string_view text, char sep) {
+  std::map<std::string, std::string> out;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view line = text.substr(start, end - start);
+    start = end + 1;
+    size_t at = sep == ' ' ? line.find_first_of(" \t") : line.find(sep);
+    if (at == std::string_view::npos || at == 0) continue;  // not a key-value line: ignored
+    out.emplace(std::string(Trim(line.substr(0, at))), std::string(Trim(line.substr(at + 1))));
+  }
+  return out;
+}
+
+std::optional<PidStat> ParsePidStat(std::string_view text, std::string* problem) {
+  size_t open = text.find('('), close = text.rfind(')');
+  if (open == std::string_view::npos || close == std::string_view::npos || close < open) {
+    if (problem) *problem = "no (command) in stat";
+    return std::nullopt;
+  }
+  PidStat s;
+  if (!Number(Trim(text.substr(0, open)), s.pid)) {
+    if (problem) *problem = "no pid at the start of stat";
+    return std::nullopt;
+  }
+  s.comm = std::string(text.substr(open + 1, close - open - 1));
+  auto f = Fields(text.substr(close + 1));
+  // f[0] is field 3 (state); field N is f[N - 3].
+  if (f.size() < 22) {
+    if (problem) *problem = "stat has " + std::to_string(f.size() + 2) + " fields, expected at least 24";
+    return std::nullopt;
+  }
+  s.state = f[0].empty() ? '?' : f[0][0];
+  bool ok = Number(f[1], s.ppid) && Number(f[11], s.utime) && Number(f[12], s.stime) && Number(f[16], s.nice) &&
+            Number(f[17], s.threads) && Number(f[19], s.starttime) && Number(f[20], s.vsize) &&
+            Number(f[21], s.rssPages);
+  if (!ok) {
+    if (problem) *problem = "stat has a field that is not a number";
+    return std::nullopt;
+  }
+  return s;
+}
+
+bool NetSocket::listening() const {
+  if (proto.rfind("tcp", 0) == 0) return state == 10;
+  return remote.find(":0") == remote.size() - 2 && (remote.rfind("0.0.0.0", 0) == 0 || remote.rfind("[::]", 0) == 0);
+}
+
+std::vector<NetSocket> ParseNetTable(std::string_view text, std::string_view proto, std::vector<std::string>* problems) {
+  std::vector<NetSocket> out;
+  bool v6 = proto.back() == '6';
+  size_t start = text.find('\n');  // the first line is the header
+  unsigned lineNo = 1;
+  while (start != std::string_view::npos && start + 1 < text.size()) {
+    size_t end = text.find('\n', start + 1);
+    std::string_view line = text.substr(start + 1, (end == std::string_view::npos ? text.size() : end) - start - 1);
+    start = end;
+    ++lineNo;
+    auto f = Fields(line);
+    if (f.empty()) continue;
+    NetSocket s;
+    s.proto = std::string(proto);
+    if (f.size() < 10 || !DecodeAddress(f[1], v6, s.local) || !DecodeAddress(f[2], v6, s.remote) ||
+        !Number(f[3], s.state, 16) || !Number(f[7], s.uid) || !Number(f[9], s.inode)) {
+      if (problems) problems->push_back("line " + std::to_string(lineNo) + " is not a socket");
+      continue;
+    }
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+std::string JoinCmdline(std::string_view raw) {
+  std::string out(raw);
+  while (!out.empty() && out.back() == '\0') out.pop_back();
+  for (char& c : out)
+    if (c == '\0') c = ' ';
+  return out;
+}
+
+}  // namespace procsnap

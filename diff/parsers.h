@@ -1,0 +1,44 @@
+// Parsers of the /proc text formats the diff reads. Each tolerates fields
+// and lines it does not know (other kernel versions add them) and reports
+// text it cannot read as a problem string instead of failing.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace procsnap {
+
+// "Key:\tvalue" lines (status, meminfo) or "key value" lines (vmstat):
+// the value is the rest of the line without surrounding blanks.
+std::map<std::string, std::string> ParseKeyValue(std::string_view text, char sep);
+
+// /proc/PID/stat. The command may hold spaces and parentheses, so it runs
+// from the first '(' to the last ')'.
+struct PidStat {
+  long pid = 0, ppid = 0, nice = 0, threads = 0;
+  char state = '?';
+  std::string comm;
+  uint64_t utime = 0, stime = 0, starttime = 0, vsize = 0;
+  int64_t rssPages = 0;
+};
+std::optional<PidStat> ParsePidStat(std::string_view text, std::string* problem);
+
+// net/tcp, tcp6, udp, udp6: one socket per line, addresses decoded.
+struct NetSocket {
+  std::string proto;          // "tcp", "tcp6", "udp", "udp6"
+  std::string local, remote;  // "127.0.0.1:4444", "[::1]:22"
+  unsigned state = 0;         // TCP state number; 10 = LISTEN
+  uint64_t inode = 0;
+  uint32_t uid = 0;
+  bool listening() const;
+};
+std::vector<NetSocket> ParseNetTable(std::string_view text, std::string_view proto, std::vector<std::string>* problems);
+
+// "a\0b\0" -> "a b".
+std::string JoinCmdline(std::string_view raw);
+
+}  // namespace procsnap

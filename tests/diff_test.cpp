@@ -1,0 +1,210 @@
+// Diff: changes planted on the live machine between two captures are each
+// reported once, in the right section, with the right values; synthetic
+// trees cover pid reuse and other machines; parsers survive bad text.
+#define BOOST_TEST_MODULE diff
+#include <boost/test/unit_test.hpp>
+
+#include <unistd.h>
+
+#include "../diff/parsers.h"
+#include "diff/diff.h"
+#include "test_util.h"
+
+using namespace procsnap;
+using testutil::Run;
+using testutil::TempDir;
+
+namespace {
+
+std::string Capture(const TempDir& dir, const std::string& name, const std::vector<std::string>& extra = {}) {
+  std::string out = dir / name;
+  std::vector<std::string> argv = {PROCSNAP_BIN, "capture", "-q", "-o", out};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  auto r = Run(argv);
+  BOOST_REQUIRE_MESSAGE(r.exitCode == 0, r.err);
+  return out;
+}
+
+DiffResult DiffOf(const std::string& a, const std::string& b, DiffOptions opts = {}) {
+  auto va = View::Open(a), vb = View::Open(b);
+  BOOST_REQUIRE(va.ok() && vb.ok());
+  auto d = Diff(*va, *vb, opts);
+  BOOST_REQUIRE_MESSAGE(d.ok(), d.status().message());
+  return *d;
+}
+
+// The changes whose subject contains `needle`.
+std::vector<Change> About(const DiffResult& d, const std::string& needle) {
+  std::vector<Change> out;
+  for (auto& c : d.changes)
+    if (c.subject.find(needle) != std::string::npos) out.push_back(c);
+  return out;
+}
+
+std::string Live(const std::string& path) { return testutil::ReadFile(path); }
+
+bool Grown(pid_t pid) {
+  return Live("/proc/" + std::to_string(pid) + "/status").find("Threads:\t5\n") != std::string::npos;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(diff)
+
+BOOST_AUTO_TEST_CASE(a_snapshot_compared_with_itself_is_empty) {
+  TempDir dir;
+  std::string a = Capture(dir, "a.psnap");
+  auto r = Run({PROCSNAP_BIN, "diff", a, a});
+  BOOST_TEST(r.exitCode == 0, r.err);
+  BOOST_TEST(r.out.empty());
+  BOOST_TEST(DiffOf(a, a).changes.empty());
+}
+
+BOOST_AUTO_TEST_CASE(planted_changes_are_reported_once_in_their_section) {
+  if (geteuid() != 0) {
+    std::printf("SKIPPED: not root (the test writes vm.swappiness)\n");
+    return;
+  }
+  TempDir dir;
+  const std::vector<std::string> env = {"LANG=C"};
+  auto control = std::make_unique<testutil::Child>(std::vector<std::string>{CHILD_HELPER, "--no-listen"}, env);
+  auto exiting = std::make_unique<testutil::Child>(std::vector<std::string>{CHILD_HELPER, "--no-listen"}, env);
+  auto growing =
+      std::make_unique<testutil::Child>(std::vector<std::string>{CHILD_HELPER, "--threads", "2", "--grow"}, env);
+  std::string a = Capture(dir, "a.psnap");
+
+  std::string swappiness = "/proc/sys/vm/swappiness";
+  std::string old = Live(swappiness);
+  while (!old.empty() && old.back() == '\n') old.pop_back();
+  std::string planted = old == "37" ? "38" : "37";
+  testutil::WriteFile(swappiness, planted + "\n");
+  auto started = std::make_unique<testutil::Child>(std::vector<std::string>{CHILD_HELPER, "new child"}, env);
+  pid_t exitedPid = exiting->pid();
+  exiting.reset();
+  pid_t g = growing->pid();
+  kill(g, SIGCONT);
+  kill(g, SIGUSR1);
+  for (int i = 0; i < 10000 && !Grown(g); ++i) usleep(1000);  // polled, bounded
+  BOOST_REQUIRE(Grown(g));
+  kill(g, SIGSTOP);
+  int status;
+  waitpid(g, &status, WUNTRACED);
+  std::string b = Capture(dir, "b.psnap");
+  testutil::WriteFile(swappiness, old + "\n");
+
+  DiffResult d = DiffOf(a, b);
+  auto sw = About(d, "vm.swappiness");
+  BOOST_REQUIRE_EQUAL(sw.size(), 1u);
+  BOOST_TEST((sw[0].section == Section::Sysctls));
+  BOOST_TEST(sw[0].before == old);
+  BOOST_TEST(sw[0].after == planted);
+
+  std::string s = "pid " + std::to_string(started->pid()) + " ";
+  auto st = About(d, s);
+  BOOST_REQUIRE_EQUAL(st.size(), 1u);
+  BOOST_TEST((st[0].section == Section::Processes));
+  BOOST_TEST(st[0].kind == "started");
+  BOOST_TEST(st[0].detail.find("new child") != std::string::npos);
+
+  auto ex = About(d, "pid " + std::to_string(exitedPid) + " ");
+  BOOST_REQUIRE_EQUAL(ex.size(), 1u);
+  BOOST_TEST(ex[0].kind == "exited");
+
+  auto listener = About(d, "tcp 127.0.0.1:" + std::to_string(started->port()) + " (listening)");
+  BOOST_REQUIRE_EQUAL(listener.size(), 1u);
+  BOOST_TEST((listener[0].section == Section::Sockets));
+  BOOST_TEST(listener[0].kind == "opened");
+  BOOST_TEST(listener[0].detail.find("pid " + std::to_string(started->pid())) != std::string::npos);
+
+  std::string gp = "pid " + std::to_string(g) + " ";
+  auto threads = About(d, gp + "(child_helper) threads");
+  BOOST_REQUIRE_EQUAL(threads.size(), 1u);
+  BOOST_TEST(threads[0].before == "2");
+  BOOST_TEST(threads[0].after == "5");
+  BOOST_TEST(About(d, gp + "(child_helper) rss").size() == 1u);
+
+  // The control child was stopped the whole time: nothing about it.
+  BOOST_TEST(About(d, "pid " + std::to_string(control->pid()) + " ").empty());
+
+  // The command line agrees and says "different".
+  auto cli = Run({PROCSNAP_BIN, "diff", "--only", "sysctls", a, b});
+  BOOST_TEST(cli.exitCode == 1);
+  BOOST_TEST(cli.out.find("vm.swappiness: " + old + " -> " + planted) != std::string::npos, cli.out);
+}
+
+BOOST_AUTO_TEST_CASE(a_reused_pid_is_an_exit_and_a_start) {
+  TempDir dir;
+  std::string t1 = dir / "t1", t2 = dir / "t2";
+  BOOST_REQUIRE(Run({"/bin/sh", SAMPLES "/make_fake_proc.sh", t1, "1", "42"}).exitCode == 0);
+  BOOST_REQUIRE(Run({"/usr/bin/env", "START=900", "/bin/sh", SAMPLES "/make_fake_proc.sh", t2, "1", "42"}).exitCode ==
+                0);
+  // pid 1 keeps its start time in both; only 42 is new.
+  testutil::WriteFile(t2 + "/1/stat", testutil::ReadFile(t1 + "/1/stat"));
+  std::string a = Capture(dir, "a.psnap", {"--root", t1}), b = Capture(dir, "b.psnap", {"--root", t2});
+  DiffResult d = DiffOf(a, b);
+  auto p42 = About(d, "pid 42 ");
+  BOOST_REQUIRE_EQUAL(p42.size(), 2u);
+  BOOST_TEST(p42[0].kind == "exited");
+  BOOST_TEST(p42[1].kind == "started");
+  BOOST_TEST(About(d, "pid 1 ").empty());
+}
+
+BOOST_AUTO_TEST_CASE(other_machines_pair_processes_by_command_line) {
+  TempDir dir;
+  std::string t1 = dir / "t1", t2 = dir / "t2";
+  BOOST_REQUIRE(Run({"/bin/sh", SAMPLES "/make_fake_proc.sh", t1, "100", "200"}).exitCode == 0);
+  BOOST_REQUIRE(Run({"/usr/bin/env", "BOOT_ID=11111111-2222-4333-8444-555555555555", "KERNEL=6.9.0-other",
+                     "/bin/sh", SAMPLES "/make_fake_proc.sh", t2, "300", "400"})
+                    .exitCode == 0);
+  // The same programs under other pids: fake100 runs as 300 elsewhere.
+  for (auto [from, to] : {std::pair{"100", "300"}, std::pair{"200", "400"}})
+    testutil::WriteFile(t2 + "/" + to + "/cmdline", testutil::ReadFile(t1 + "/" + from + "/cmdline"));
+  std::string a = Capture(dir, "a.psnap", {"--root", t1}), b = Capture(dir, "b.psnap", {"--root", t2});
+  DiffResult d = DiffOf(a, b);
+  BOOST_TEST(About(d, "kernel release").size() == 1u);
+  BOOST_TEST(About(d, "boot id").size() == 1u);
+  for (auto& c : d.changes) BOOST_TEST(c.kind != "started", c.subject);
+  for (auto& c : d.changes) BOOST_TEST(c.kind != "exited", c.subject);
+}
+
+BOOST_AUTO_TEST_CASE(parsers_read_this_machine_and_survive_bad_text) {
+  std::string problem;
+  auto self = ParsePidStat(Live("/proc/self/stat"), &problem);
+  BOOST_REQUIRE_MESSAGE(self.has_value(), problem);
+  BOOST_TEST(self->pid == getpid());
+  BOOST_TEST(self->threads >= 1);
+  auto odd = ParsePidStat("12 (a) b) (c) R 1 12 12 0 -1 0 0 0 0 0 5 6 0 0 20 0 1 0 99 4096 7", &problem);
+  BOOST_REQUIRE(odd.has_value());
+  BOOST_TEST(odd->comm == "a) b) (c");
+  BOOST_TEST(odd->starttime == 99u);
+  for (const char* bad : {"", "garbage", "12 (x", "12 (x) R 1 2", "x (y) R 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21"})
+    BOOST_TEST(!ParsePidStat(bad, &problem).has_value(), bad);
+
+  auto meminfo = ParseKeyValue(Live("/proc/meminfo"), ':');
+  BOOST_TEST(meminfo.count("MemTotal"));
+  auto vmstat = ParseKeyValue(Live("/proc/vmstat"), ' ');
+  BOOST_TEST(vmstat.count("nr_free_pages"));
+  BOOST_TEST(ParseKeyValue("no separator here\n:\n\n", ':').empty());
+
+  std::vector<std::string> problems;
+  auto tcp = ParseNetTable(Live("/proc/net/tcp"), "tcp", &problems);
+  BOOST_TEST(problems.empty());
+  auto sockets = ParseNetTable(
+      "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
+      "   0: 0100007F:115C 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 4242 1\n"
+      "   1: zz\n",
+      "tcp", &problems);
+  BOOST_REQUIRE_EQUAL(sockets.size(), 1u);
+  BOOST_TEST(sockets[0].local == "127.0.0.1:4444");
+  BOOST_TEST(sockets[0].listening());
+  BOOST_TEST(sockets[0].inode == 4242u);
+  BOOST_TEST(problems.size() == 1u);
+  auto v6 = ParseNetTable(
+      "header\n   0: 00000000000000000000000001000000:0016 00000000000000000000000000000000:0000 0A 0:0 0:0 0 0 0 7 1\n",
+      "tcp6", &problems);
+  BOOST_REQUIRE_EQUAL(v6.size(), 1u);
+  BOOST_TEST(v6[0].local == "[::1]:22");
+  BOOST_TEST(JoinCmdline(std::string("a\0b c\0", 6)) == "a b c");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
