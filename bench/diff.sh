@@ -1,0 +1,55 @@
+#!/bin/sh
+# Diff benchmark: procsnap diff of two full captures of the live machine
+# taken 1 s apart, with N extra processes; wall time and peak memory.
+#   bench/diff.sh [--procs N] [--rounds R] [--record]
+set -eu
+cd "$(dirname "$0")/.."
+PROCS=1000 ROUNDS=3 RECORD=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --procs) PROCS=$2; shift 2 ;;
+    --rounds) ROUNDS=$2; shift 2 ;;
+    --record) RECORD=1; shift ;;
+    *) echo "usage: bench/diff.sh [--procs N] [--rounds R] [--record]" >&2; exit 2 ;;
+  esac
+done
+[ -x build/cli/procsnap ] && [ -x build/bench/load_procs ] || {
+  cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null && cmake --build build -j "$(nproc)" >/dev/null; }
+BIN=build/cli/procsnap
+TMP=$(mktemp -d)
+LOAD=
+cleanup() { [ -n "$LOAD" ] && kill "$LOAD" 2>/dev/null; wait 2>/dev/null; rm -rf "$TMP"; }
+trap cleanup EXIT INT TERM
+if [ "$PROCS" -gt 0 ]; then
+  mkfifo "$TMP/ready"
+  build/bench/load_procs "$PROCS" 3 > "$TMP/ready" &
+  LOAD=$!
+  read -r _ started < "$TMP/ready"
+fi
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+$BIN capture -q -o "$TMP/a.psnap"
+sleep 1
+$BIN capture -q -o "$TMP/b.psnap"
+: > "$TMP/t"; : > "$TMP/rss"
+for r in $(seq "$ROUNDS"); do
+  /usr/bin/time -f "%e %M" -o "$TMP/m" $BIN diff "$TMP/a.psnap" "$TMP/b.psnap" > "$TMP/out" || true
+  awk '{print $1}' "$TMP/m" >> "$TMP/t"; awk '{print $2}' "$TMP/m" >> "$TMP/rss"
+done
+T=$(median < "$TMP/t"); RSS=$(sort -n "$TMP/rss" | tail -1)
+LINES=$(wc -l < "$TMP/out")
+NPROCS=$(ls -d /proc/[0-9]* | wc -l)
+RESULT=$(awk -v p="$PROCS" -v n="$NPROCS" -v t="$T" -v r="$RSS" -v l="$LINES" 'BEGIN {
+  printf "| %d | %d | **%.2f s** | %.1f MiB | %d |\n", p, n, t, r / 1024, l }')
+HEAD="| extra procs | processes | diff time | peak RSS | lines of default output |"
+echo "$HEAD"; echo "$RESULT"
+if [ "$RECORD" = 1 ]; then
+  {
+    echo
+    echo "### diff, $(date -u +%Y-%m-%d), two captures 1 s apart, $ROUNDS rounds (median time)"
+    echo "Machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), $(free -g | awk '/Mem:/ {print $2}') GiB, kernel $(uname -r)"
+    echo
+    echo "$HEAD"
+    echo "|---|---|---|---|---|"
+    echo "$RESULT"
+  } >> bench/RESULTS.md
+fi
