@@ -33,7 +33,8 @@ $BIN capture -q -o "$TMP/b.psnap"
 : > "$TMP/t"; : > "$TMP/rss"
 for r in $(seq "$ROUNDS"); do
   /usr/bin/time -f "%e %M" -o "$TMP/m" $BIN diff "$TMP/a.psnap" "$TMP/b.psnap" > "$TMP/out" || true
-  awk '{print $1}' "$TMP/m" >> "$TMP/t"; awk '{print $2}' "$TMP/m" >> "$TMP/rss"
+  tail -1 "$TMP/m" | awk '{print $1}' >> "$TMP/t"  # GNU time adds a line when the status is not 0
+  tail -1 "$TMP/m" | awk '{print $2}' >> "$TMP/rss"
 done
 T=$(median < "$TMP/t"); RSS=$(sort -n "$TMP/rss" | tail -1)
 LINES=$(wc -l < "$TMP/out")
