@@ -1,9 +1,13 @@
 // procsnap diff: what changed between two snapshots.
 #include <fnmatch.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <iostream>
+#include <set>
 
 #include "command.h"
 #include "common.h"
@@ -41,6 +45,20 @@ Result<Section> ParseSection(const std::string& name) {
                                  "' (system, sysctls, processes, sockets, files)");
 }
 
+// Runs diff(1) without a shell: paths come from a snapshot that may be hostile.
+int DiffFiles(const std::string& labelA, const std::string& labelB, const std::string& fa, const std::string& fb) {
+  std::fflush(stdout);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::execlp("diff", "diff", "-u", "--label", labelA.c_str(), "--label", labelB.c_str(), fa.c_str(), fb.c_str(),
+             (char*)nullptr);
+    ::_exit(127);
+  }
+  int status = 0;
+  if (pid < 0 || ::waitpid(pid, &status, 0) < 0) return 2;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 2;
+}
+
 // --raw: unified diffs of the matching files, by diff(1).
 int RawDiffs(const View& a, const View& b, const std::vector<std::string>& globs) {
   std::set<std::string> paths;
@@ -54,23 +72,24 @@ int RawDiffs(const View& a, const View& b, const std::vector<std::string>& globs
     }
   }
   char dir[] = "/tmp/procsnap-diff-XXXXXX";
-  if (!::mkdtemp(dir)) return Fail("cannot make a temporary directory");
+  if (!::mkdtemp(dir)) return Fail(std::string("cannot make a temporary directory: ") + std::strerror(errno));
+  std::string fa = std::string(dir) + "/a", fb = std::string(dir) + "/b";
   int status = kExitOk;
   for (const std::string& rel : paths) {
-    std::string fa = std::string(dir) + "/a", fb = std::string(dir) + "/b";
     for (auto [view, file] : {std::pair{&a, fa}, std::pair{&b, fb}}) {
       auto bytes = view->read(rel);
       FILE* f = std::fopen(file.c_str(), "w");
       if (f && bytes.ok()) std::fwrite(bytes->data(), 1, bytes->size(), f);
       if (f) std::fclose(f);
     }
-    std::fflush(stdout);
-    std::string cmd = "diff -u --label 'a/" + rel + "' --label 'b/" + rel + "' " + fa + " " + fb;
-    int rc = std::system(cmd.c_str());
-    if (rc != 0) status = kExitDifferent;
+    int rc = DiffFiles("a/" + rel, "b/" + rel, fa, fb);
+    if (rc == 1) status = std::max(status, kExitDifferent);
+    if (rc > 1) status = kExitTrouble;
   }
-  std::string cleanup = std::string("rm -rf ") + dir;
-  (void)!std::system(cleanup.c_str());
+  ::unlink(fa.c_str());
+  ::unlink(fb.c_str());
+  ::rmdir(dir);
+  if (paths.empty()) return Fail("--raw: no file matches");
   return status;
 }
 

@@ -130,6 +130,11 @@ BOOST_AUTO_TEST_CASE(planted_changes_are_reported_once_in_their_section) {
   auto cli = Run({PROCSNAP_BIN, "diff", "--only", "sysctls", a, b});
   BOOST_TEST(cli.exitCode == 1);
   BOOST_TEST(cli.out.find("vm.swappiness: " + old + " -> " + planted) != std::string::npos, cli.out);
+  auto raw = Run({PROCSNAP_BIN, "diff", "--raw", "sys/vm/swappiness", a, b});
+  BOOST_TEST(raw.exitCode == 1);
+  BOOST_TEST(raw.out.find("-" + old + "\n+" + planted + "\n") != std::string::npos, raw.out);
+  auto json = Run({PROCSNAP_BIN, "diff", "--json", "--only", "sysctls", a, b});
+  BOOST_TEST(json.out.find("\"subject\": \"vm.swappiness\"") != std::string::npos, json.out);
 }
 
 BOOST_AUTO_TEST_CASE(a_reused_pid_is_an_exit_and_a_start) {
