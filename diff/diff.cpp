@@ -83,7 +83,14 @@ struct Differ {
     return "pid " + std::to_string(pid) + " (" + p.stat.comm + ")";
   }
 
+  static std::string Percent(double v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.1f%%", v);
+    return buf;
+  }
+
   void processes() {
+    double seconds = a.bootId == b.bootId ? double(b.monoNs - a.monoNs) / 1e9 : 0;
     bool sameBoot = !a.bootId.empty() && a.bootId == b.bootId;
     std::vector<std::pair<long, long>> pairs;  // pid in a, pid in b
     std::set<long> pairedA, pairedB;
@@ -132,8 +139,22 @@ struct Differ {
       if (opts.all ? rx != ry : Significant(rx, ry)) field("rss", Kib(rx), Kib(ry));
       int64_t vx = int64_t(x.stat.vsize / 1024), vy = int64_t(y.stat.vsize / 1024);
       if (opts.all ? vx != vy : Significant(vx, vy)) field("vsz", Kib(vx), Kib(vy));
-      if (opts.all && (x.stat.utime != y.stat.utime || x.stat.stime != y.stat.stime))
-        field("cpu ticks", std::to_string(x.stat.utime + x.stat.stime), std::to_string(y.stat.utime + y.stat.stime));
+      field("cwd", x.cwd, y.cwd);
+      field("exe", x.exe, y.exe);
+      field("cgroup", x.cgroup, y.cgroup);
+      for (auto& [name, value] : y.limits) {
+        auto it = x.limits.find(name);
+        if (it != x.limits.end() && it->second != value) field(std::string("limit ").append(name).c_str(), it->second, value);
+      }
+      // Counters as rates over the interval between the captures.
+      if (seconds > 0) {
+        double cpu = double((y.stat.utime + y.stat.stime) - std::min(y.stat.utime + y.stat.stime,
+                                                                     x.stat.utime + x.stat.stime)) /
+                     b.clockTicks / seconds * 100;
+        if (cpu >= (opts.all ? 0.01 : 5.0)) add(Section::Processes, "busy", who + " cpu", "", Percent(cpu) + " of a CPU");
+        double io = double(y.ioBytes - std::min(y.ioBytes, x.ioBytes)) / seconds;
+        if (io >= (opts.all ? 1.0 : 1048576.0)) add(Section::Processes, "busy", who + " i/o", "", Kib(int64_t(io / 1024)) + "/s");
+      }
     }
   }
 

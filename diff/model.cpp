@@ -59,6 +59,16 @@ void ReadProcess(const View& v, long pid, Model& m) {
   auto status = ParseKeyValue(Read(v, dir + "/status"), ':');
   p.uid = status.count("Uid") ? status["Uid"].substr(0, status["Uid"].find_first_of(" \t")) : "";
   const Snapshot& s = v.snapshot();
+  for (const char* link : {"cwd", "exe"}) {
+    auto id = v.resolve(dir + "/" + link, false);
+    std::string target = id.ok() ? std::string(s.linkTarget(*id)) : "";
+    (std::string(link) == "cwd" ? p.cwd : p.exe) = target;
+  }
+  p.cgroup = Read(v, dir + "/cgroup");
+  while (!p.cgroup.empty() && p.cgroup.back() == '\n') p.cgroup.pop_back();
+  p.limits = ParseLimits(Read(v, dir + "/limits"));
+  auto io = ParseKeyValue(Read(v, dir + "/io"), ':');
+  p.ioBytes = std::strtoull(io["read_bytes"].c_str(), nullptr, 10) + std::strtoull(io["write_bytes"].c_str(), nullptr, 10);
   NodeId fd = s.lookup(dir + "/fd");
   if (fd != kNoNode) {
     auto [lo, hi] = s.children(fd);
@@ -84,6 +94,8 @@ Model BuildModel(const View& v) {
   m.kernelRelease = meta.kernelRelease;
   m.kernelVersion = meta.kernelVersion;
   m.hostname = meta.hostname;
+  m.monoNs = meta.startMonoNs;
+  if (meta.clockTicks) m.clockTicks = meta.clockTicks;
   m.system["kernel command line"] = FirstLine(Read(v, "cmdline"));
   unsigned cpus = 0;
   auto cpuinfo = Read(v, "cpuinfo");

@@ -16,10 +16,15 @@ struct ProcessInfo {
   std::string cmdline;  // arguments joined by spaces; [comm] for kernel threads
   std::string uid;      // real uid from status
   size_t fds = 0;
+  std::string cwd, exe, cgroup;
+  std::map<std::string, std::string> limits;  // "Max open files" -> "1024 4096 files"
+  uint64_t ioBytes = 0;                        // read_bytes + write_bytes from io
 };
 
 struct Model {
   std::string bootId, kernelRelease, kernelVersion, hostname;
+  int64_t monoNs = 0;       // capture start, CLOCK_MONOTONIC
+  unsigned clockTicks = 100;
   std::map<std::string, std::string> system;   // "cpus", "MemTotal", "cmdline"...
   std::set<std::string> modules;
   std::map<std::string, std::string> mounts;   // "target (fstype)" -> options

@@ -133,6 +133,25 @@ std::vector<NetSocket> ParseNetTable(std::string_view text, std::string_view pro
   return out;
 }
 
+std::map<std::string, std::string> ParseLimits(std::string_view text) {
+  std::map<std::string, std::string> out;
+  size_t start = text.find('\n');  // the first line is the header
+  while (start != std::string_view::npos && start + 1 < text.size()) {
+    size_t end = text.find('\n', start + 1);
+    std::string_view line = text.substr(start + 1, (end == std::string_view::npos ? text.size() : end) - start - 1);
+    start = end;
+    size_t gap = line.find("  ");
+    if (gap == std::string_view::npos) continue;
+    std::string values;
+    for (auto f : Fields(line.substr(gap))) {
+      if (!values.empty()) values += ' ';
+      values += f;
+    }
+    if (!values.empty()) out.emplace(std::string(Trim(line.substr(0, gap))), values);
+  }
+  return out;
+}
+
 std::string JoinCmdline(std::string_view raw) {
   std::string out(raw);
   while (!out.empty() && out.back() == '\0') out.pop_back();

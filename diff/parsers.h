@@ -38,6 +38,10 @@ struct NetSocket {
 };
 std::vector<NetSocket> ParseNetTable(std::string_view text, std::string_view proto, std::vector<std::string>* problems);
 
+// /proc/PID/limits: "Max open files  1024  4096  files" -> name -> "1024 4096 files".
+// The name column ends where two blanks start the values.
+std::map<std::string, std::string> ParseLimits(std::string_view text);
+
 // "a\0b\0" -> "a b".
 std::string JoinCmdline(std::string_view raw);
 

@@ -4,6 +4,9 @@
 #define BOOST_TEST_MODULE diff
 #include <boost/test/unit_test.hpp>
 
+#include <sys/mount.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../diff/parsers.h"
@@ -89,7 +92,13 @@ BOOST_AUTO_TEST_CASE(planted_changes_are_reported_once_in_their_section) {
   kill(g, SIGSTOP);
   int status;
   waitpid(g, &status, WUNTRACED);
+  struct rlimit files = {512, 4096};
+  BOOST_REQUIRE(prlimit(g, RLIMIT_NOFILE, &files, nullptr) == 0);
+  std::string mountPoint = dir / "planted-mount";
+  mkdir(mountPoint.c_str(), 0755);
+  BOOST_REQUIRE(mount("procsnap-test", mountPoint.c_str(), "tmpfs", 0, "size=1m") == 0);
   std::string b = Capture(dir, "b.psnap");
+  umount(mountPoint.c_str());
   testutil::WriteFile(swappiness, old + "\n");
 
   DiffResult d = DiffOf(a, b);
@@ -122,6 +131,14 @@ BOOST_AUTO_TEST_CASE(planted_changes_are_reported_once_in_their_section) {
   BOOST_TEST(threads[0].before == "2");
   BOOST_TEST(threads[0].after == "5");
   BOOST_TEST(About(d, gp + "(child_helper) rss").size() == 1u);
+
+  auto limit = About(d, gp + "(child_helper) limit Max open files");
+  BOOST_REQUIRE_EQUAL(limit.size(), 1u);
+  BOOST_TEST(limit[0].after == "512 4096 files");
+  auto mounted = About(d, "mount " + mountPoint + " (tmpfs)");
+  BOOST_REQUIRE_EQUAL(mounted.size(), 1u);
+  BOOST_TEST((mounted[0].section == Section::System));
+  BOOST_TEST(mounted[0].kind == "added");
 
   // The control child was stopped the whole time: nothing about it.
   BOOST_TEST(About(d, "pid " + std::to_string(control->pid()) + " ").empty());
@@ -184,6 +201,12 @@ BOOST_AUTO_TEST_CASE(parsers_read_this_machine_and_survive_bad_text) {
   BOOST_TEST(odd->starttime == 99u);
   for (const char* bad : {"", "garbage", "12 (x", "12 (x) R 1 2", "x (y) R 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21"})
     BOOST_TEST(!ParsePidStat(bad, &problem).has_value(), bad);
+
+  auto limits = ParseLimits(Live("/proc/self/limits"));
+  BOOST_TEST(limits.count("Max open files"));
+  BOOST_TEST(limits["Max cpu time"].find("unlimited") == 0);
+  BOOST_TEST(ParseLimits("header only").empty());
+  BOOST_TEST(ParseLimits("Limit\nno-gap-line\n").empty());
 
   auto meminfo = ParseKeyValue(Live("/proc/meminfo"), ':');
   BOOST_TEST(meminfo.count("MemTotal"));
