@@ -34,7 +34,41 @@ bool Significant(int64_t a, int64_t b) {
   return d >= 1024 && d * 10 >= std::max<int64_t>(a, 1);
 }
 
+// Files the system section already reads.
+bool SystemFile(const std::string& path) {
+  for (const char* f : {"cmdline", "cpuinfo", "modules", "swaps", "version", "meminfo"})
+    if (path == f) return true;
+  return false;
+}
+
+// Kernel allocation lists that reorder with every process start.
+bool VolatileFile(const std::string& path) {
+  for (const char* f : {"vmallocinfo", "slabinfo", "sched_debug", "schedstat", "latency_stats", "timer_list"})
+    if (path == f) return true;
+  return false;
+}
+
+// A file whose text only differs in its numbers is a counter file
+// (interrupts, vmstat, net/dev...): it moves by itself.
+bool OnlyNumbersDiffer(const std::string& x, const std::string& y) {
+  // Digit runs become '#', blank runs one space: right-aligned columns
+  // shift when a number gains a digit.
+  auto mask = [](const std::string& s) {
+    std::string out;
+    out.reserve(s.size());
+    for (char c : s) {
+      char m = (c >= '0' && c <= '9') ? '#' : (c == ' ' || c == '\t') ? ' ' : c;
+      if ((m == '#' || m == ' ') && !out.empty() && out.back() == m) continue;
+      out += m;
+    }
+    return out;
+  };
+  return mask(x) == mask(y);
+}
+
 struct Differ {
+  const View& va;
+  const View& vb;
   const Model& a;
   const Model& b;
   const DiffOptions& opts;
@@ -73,6 +107,10 @@ struct Differ {
       if (!b.modules.count(mod)) add(Section::System, "unloaded", "module " + mod);
     for (auto& mod : b.modules)
       if (!a.modules.count(mod)) add(Section::System, "loaded", "module " + mod);
+    for (auto& sw : a.swaps)
+      if (!b.swaps.count(sw)) add(Section::System, "removed", "swap " + sw);
+    for (auto& sw : b.swaps)
+      if (!a.swaps.count(sw)) add(Section::System, "added", "swap " + sw);
     std::map<std::string, std::string> ma, mb;
     for (auto& [k, v] : a.mounts) ma["mount " + k] = v;
     for (auto& [k, v] : b.mounts) mb["mount " + k] = v;
@@ -183,10 +221,24 @@ struct Differ {
   }
 
   void files() {
-    for (auto& f : a.files)
-      if (!b.files.count(f)) add(Section::Files, "removed", f);
-    for (auto& f : b.files)
-      if (!a.files.count(f)) add(Section::Files, "added", f);
+    for (auto& [f, id] : a.files) {
+      auto it = b.files.find(f);
+      if (SystemFile(f)) continue;
+      if (it == b.files.end()) {
+        add(Section::Files, "removed", f);
+        continue;
+      }
+      const Node& x = va.snapshot().node(id);
+      const Node& y = vb.snapshot().node(it->second);
+      if (x.kind != NodeKind::File || y.kind != NodeKind::File) continue;
+      if (x.size != y.size || opts.all || x.size <= (1u << 20)) {
+        auto cx = va.snapshot().read(id), cy = vb.snapshot().read(it->second);
+        if (!cx.ok() || !cy.ok() || *cx == *cy) continue;
+        if (opts.all || (!VolatileFile(f) && !OnlyNumbersDiffer(*cx, *cy))) add(Section::Files, "changed", f, "", "", "see --raw '" + f + "'");
+      }
+    }
+    for (auto& [f, id] : b.files)
+      if (!a.files.count(f) && !SystemFile(f)) add(Section::Files, "added", f);
   }
 };
 
@@ -206,7 +258,7 @@ const char* SectionName(Section s) {
 Result<DiffResult> Diff(const View& before, const View& after, const DiffOptions& opts) {
   Model a = BuildModel(before), b = BuildModel(after);
   long pageKib = std::max<long>(1, after.snapshot().metadata().pageSize / 1024);
-  Differ d{a, b, opts, pageKib, {}};
+  Differ d{before, after, a, b, opts, pageKib, {}};
   auto wanted = [&](Section s) { return opts.only.empty() || std::count(opts.only.begin(), opts.only.end(), s); };
   if (wanted(Section::System)) d.system();
   if (wanted(Section::Sysctls))

@@ -116,6 +116,14 @@ Model BuildModel(const View& v) {
     if (std::sscanf(line.c_str(), "%511s %511s %127s %1023s", dev, target, type, opts) == 4)
       m.mounts[std::string(target) + " (" + type + ")"] = opts;
   }
+  std::string swaps = Read(v, "swaps");
+  for (size_t start = swaps.find('\n'); start != std::string::npos && start + 1 < swaps.size();) {
+    size_t end = swaps.find('\n', start + 1);
+    std::string line = swaps.substr(start + 1, end == std::string::npos ? std::string::npos : end - start - 1);
+    start = end;
+    char name[512], type[64];
+    if (std::sscanf(line.c_str(), "%511s %63s", name, type) == 2) m.swaps.insert(std::string(name) + " (" + type + ")");
+  }
   ReadSysctls(v, m);
   auto self = v.resolve("self", false);
   if (self.ok()) m.capturer = std::atol(std::string(s.linkTarget(*self)).c_str());
@@ -141,7 +149,7 @@ Model BuildModel(const View& v) {
       std::string name(s.name(c));
       if (prefix.empty() && (IsNumber(name) || name == "sys")) continue;
       std::string path = prefix.empty() ? name : prefix + "/" + name;
-      m.files.insert(path);
+      m.files.emplace(path, c);
       if (s.node(c).kind == NodeKind::Directory) files(c, path);
     }
   };

@@ -33,7 +33,8 @@ struct Model {
   long capturer = 0;                           // procsnap's own pid, left out
   std::vector<NetSocket> sockets;
   std::map<uint64_t, long> socketOwner;        // inode -> pid
-  std::set<std::string> files;                 // paths outside pid dirs and sys/
+  std::map<std::string, NodeId> files;         // paths outside pid dirs and sys/
+  std::set<std::string> swaps;                 // "/dev/vda2 (partition)"
   std::vector<std::string> problems;
 };
 

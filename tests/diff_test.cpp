@@ -189,6 +189,29 @@ BOOST_AUTO_TEST_CASE(other_machines_pair_processes_by_command_line) {
   for (auto& c : d.changes) BOOST_TEST(c.kind != "exited", c.subject);
 }
 
+BOOST_AUTO_TEST_CASE(changed_files_are_named_unless_only_numbers_moved) {
+  TempDir dir;
+  std::string t1 = dir / "t1", t2 = dir / "t2";
+  BOOST_REQUIRE(Run({"/bin/sh", SAMPLES "/make_fake_proc.sh", t1, "1"}).exitCode == 0);
+  BOOST_REQUIRE(Run({"/bin/sh", SAMPLES "/make_fake_proc.sh", t2, "1"}).exitCode == 0);
+  testutil::WriteFile(t1 + "/filesystems", "nodev\tsysfs\n");
+  testutil::WriteFile(t2 + "/filesystems", "nodev\tsysfs\nnodev\tfuse\n");
+  testutil::WriteFile(t1 + "/interrupts", "  0:        120   IO-APIC timer\n");
+  testutil::WriteFile(t2 + "/interrupts", "  0:       9120   IO-APIC timer\n");
+  testutil::WriteFile(t2 + "/cmdline", "root=/dev/vda2 quiet\n");  // the system section's, not a file change
+  std::string a = Capture(dir, "a.psnap", {"--root", t1}), b = Capture(dir, "b.psnap", {"--root", t2});
+  DiffResult d = DiffOf(a, b);
+  auto fs = About(d, "filesystems");
+  BOOST_REQUIRE_EQUAL(fs.size(), 1u);
+  BOOST_TEST(fs[0].kind == "changed");
+  BOOST_TEST(About(d, "interrupts").empty());
+  BOOST_TEST(About(DiffOf(a, b, {true, {}}), "interrupts").size() == 1u);  // --all shows counters
+  BOOST_TEST(About(d, "cmdline").empty());
+  auto cmd = About(d, "kernel command line");
+  BOOST_REQUIRE_EQUAL(cmd.size(), 1u);
+  BOOST_TEST(cmd[0].after == "root=/dev/vda2 quiet");
+}
+
 BOOST_AUTO_TEST_CASE(parsers_read_this_machine_and_survive_bad_text) {
   std::string problem;
   auto self = ParsePidStat(Live("/proc/self/stat"), &problem);
