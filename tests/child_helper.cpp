@@ -21,12 +21,21 @@
 #include <string>
 #include <vector>
 
+// Started with every signal blocked (see StartIdle): signals are for the
+// main thread, whose pause() must see SIGUSR1.
 static void* Idle(void*) {
-  sigset_t all;  // signals are for the main thread (SIGUSR1 must reach its pause())
-  sigfillset(&all);
-  pthread_sigmask(SIG_BLOCK, &all, nullptr);
   for (;;) pause();
   return nullptr;
+}
+
+static void StartIdle(const char* name) {
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, &old);  // the new thread inherits the mask
+  pthread_t th;
+  pthread_create(&th, nullptr, Idle, nullptr);
+  if (name) pthread_setname_np(th, name);
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
 }
 
 static volatile sig_atomic_t grow = 0;
@@ -71,11 +80,7 @@ int main(int argc, char** argv) {
       return 5;
     port = ntohs(a.sin_port);
   }
-  for (int t = 1; t < threads; ++t) {
-    pthread_t th;
-    pthread_create(&th, nullptr, Idle, nullptr);
-    pthread_setname_np(th, ("worker" + std::to_string(t)).c_str());
-  }
+  for (int t = 1; t < threads; ++t) StartIdle(("worker" + std::to_string(t)).c_str());
   if (growable) signal(SIGUSR1, OnUsr1);
   std::printf("ready %d\n", port);
   std::fflush(stdout);
@@ -85,10 +90,7 @@ int main(int argc, char** argv) {
       grow = 0;
       char* block = static_cast<char*>(std::malloc(48 << 20));
       for (size_t i = 0; block && i < (48u << 20); i += 4096) block[i] = 1;
-      for (int t = 0; t < 3; ++t) {
-        pthread_t th;
-        pthread_create(&th, nullptr, Idle, nullptr);
-      }
+      for (int t = 0; t < 3; ++t) StartIdle(nullptr);
     }
   }
 }
