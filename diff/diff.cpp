@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <set>
 
 #include "model.h"
 
@@ -107,6 +108,10 @@ struct Differ {
       if (!b.modules.count(mod)) add(Section::System, "unloaded", "module " + mod);
     for (auto& mod : b.modules)
       if (!a.modules.count(mod)) add(Section::System, "loaded", "module " + mod);
+    for (auto& i : a.interfaces)
+      if (!b.interfaces.count(i)) add(Section::System, "removed", "network interface " + i);
+    for (auto& i : b.interfaces)
+      if (!a.interfaces.count(i)) add(Section::System, "added", "network interface " + i);
     for (auto& sw : a.swaps)
       if (!b.swaps.count(sw)) add(Section::System, "removed", "swap " + sw);
     for (auto& sw : b.swaps)
@@ -180,6 +185,18 @@ struct Differ {
       field("cwd", x.cwd, y.cwd);
       field("exe", x.exe, y.exe);
       field("cgroup", x.cgroup, y.cgroup);
+      std::set<std::string> mx(x.mapped.begin(), x.mapped.end()), my(y.mapped.begin(), y.mapped.end());
+      for (auto& f : my)
+        if (!mx.count(f)) add(Section::Processes, "mapped", who + " " + f);
+      for (auto& f : mx)
+        if (!my.count(f)) add(Section::Processes, "unmapped", who + " " + f);
+      for (auto& [k, v] : y.environ) {
+        auto it = x.environ.find(k);
+        if (it == x.environ.end()) add(Section::Processes, "changed", who + " environment " + k, "", v);
+        else if (it->second != v) add(Section::Processes, "changed", who + " environment " + k, it->second, v);
+      }
+      for (auto& [k, v] : x.environ)
+        if (!y.environ.count(k)) add(Section::Processes, "changed", who + " environment " + k, v, "(unset)");
       for (auto& [name, value] : y.limits) {
         auto it = x.limits.find(name);
         if (it != x.limits.end() && it->second != value) field(std::string("limit ").append(name).c_str(), it->second, value);
@@ -218,6 +235,19 @@ struct Differ {
       if (!y.count(k)) add(Section::Sockets, "closed", k, "", "", Owner(a, *s));
     for (auto& [k, s] : y)
       if (!x.count(k)) add(Section::Sockets, "opened", k, "", "", Owner(b, *s));
+    auto unixOwner = [](const Model& m, uint64_t inode) {
+      auto it = m.socketOwner.find(inode);
+      if (it == m.socketOwner.end()) return std::string();
+      auto p = m.processes.find(it->second);
+      return "pid " + std::to_string(it->second) + (p == m.processes.end() ? "" : " " + p->second.cmdline);
+    };
+    std::map<std::string, uint64_t> ux, uy;
+    for (auto& u : a.unixListeners) ux.emplace("unix " + u.path + " (listening)", u.inode);
+    for (auto& u : b.unixListeners) uy.emplace("unix " + u.path + " (listening)", u.inode);
+    for (auto& [k, inode] : ux)
+      if (!uy.count(k)) add(Section::Sockets, "closed", k, "", "", unixOwner(a, inode));
+    for (auto& [k, inode] : uy)
+      if (!ux.count(k)) add(Section::Sockets, "opened", k, "", "", unixOwner(b, inode));
   }
 
   void files() {

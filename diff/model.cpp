@@ -67,6 +67,16 @@ void ReadProcess(const View& v, long pid, Model& m) {
   p.cgroup = Read(v, dir + "/cgroup");
   while (!p.cgroup.empty() && p.cgroup.back() == '\n') p.cgroup.pop_back();
   p.limits = ParseLimits(Read(v, dir + "/limits"));
+  p.mapped = ParseMappedFiles(Read(v, dir + "/maps"));
+  std::string env = Read(v, dir + "/environ");
+  for (size_t start = 0; start < env.size();) {
+    size_t end = env.find('\0', start);
+    if (end == std::string::npos) end = env.size();
+    std::string var = env.substr(start, end - start);
+    start = end + 1;
+    size_t eq = var.find('=');
+    if (eq != std::string::npos && eq > 0) p.environ.emplace(var.substr(0, eq), var.substr(eq + 1));
+  }
   auto io = ParseKeyValue(Read(v, dir + "/io"), ':');
   p.ioBytes = std::strtoull(io["read_bytes"].c_str(), nullptr, 10) + std::strtoull(io["write_bytes"].c_str(), nullptr, 10);
   NodeId fd = s.lookup(dir + "/fd");
@@ -142,6 +152,12 @@ Model BuildModel(const View& v) {
     auto sockets = ParseNetTable(*text, proto, &problems);
     for (auto& p : problems) m.problems.push_back(std::string("net/") + proto + ": " + p);
     m.sockets.insert(m.sockets.end(), sockets.begin(), sockets.end());
+  }
+  {
+    std::vector<std::string> problems;
+    m.unixListeners = ParseUnixListeners(Read(v, "net/unix"), &problems);
+    for (auto& p : problems) m.problems.push_back("net/unix: " + p);
+    for (auto& name : ParseNetDevNames(Read(v, "net/dev"))) m.interfaces.insert(name);
   }
   std::function<void(NodeId, const std::string&)> files = [&](NodeId dir, const std::string& prefix) {
     auto [first, last] = s.children(dir);

@@ -19,6 +19,8 @@ struct ProcessInfo {
   std::string cwd, exe, cgroup;
   std::map<std::string, std::string> limits;  // "Max open files" -> "1024 4096 files"
   uint64_t ioBytes = 0;                        // read_bytes + write_bytes from io
+  std::vector<std::string> mapped;             // files in maps
+  std::map<std::string, std::string> environ;  // NAME -> value
 };
 
 struct Model {
@@ -32,7 +34,9 @@ struct Model {
   std::map<long, ProcessInfo> processes;       // by pid
   long capturer = 0;                           // procsnap's own pid, left out
   std::vector<NetSocket> sockets;
+  std::vector<UnixListener> unixListeners;
   std::map<uint64_t, long> socketOwner;        // inode -> pid
+  std::set<std::string> interfaces;
   std::map<std::string, NodeId> files;         // paths outside pid dirs and sys/
   std::set<std::string> swaps;                 // "/dev/vda2 (partition)"
   std::vector<std::string> problems;

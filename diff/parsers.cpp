@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstring>
 
@@ -149,6 +150,65 @@ std::map<std::string, std::string> ParseLimits(std::string_view text) {
     }
     if (!values.empty()) out.emplace(std::string(Trim(line.substr(0, gap))), values);
   }
+  return out;
+}
+
+namespace {
+
+// Calls f(line) for each line after the first `skip` lines.
+template <class F>
+void Lines(std::string_view text, unsigned skip, F f) {
+  size_t start = 0;
+  for (unsigned n = 0; start < text.size(); ++n) {
+    size_t end = text.find('\n', start);
+    if (end == std::string_view::npos) end = text.size();
+    if (n >= skip) f(text.substr(start, end - start));
+    start = end + 1;
+  }
+}
+
+}  // namespace
+
+std::vector<std::string> ParseMappedFiles(std::string_view text) {
+  std::vector<std::string> out;
+  Lines(text, 0, [&](std::string_view line) {
+    size_t slash = line.find(" /");
+    if (slash == std::string_view::npos || Fields(line.substr(0, slash)).size() != 5) return;
+    std::string path(Trim(line.substr(slash)));
+    if (out.empty() || out.back() != path) out.push_back(path);
+  });
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+std::vector<UnixListener> ParseUnixListeners(std::string_view text, std::vector<std::string>* problems) {
+  std::vector<UnixListener> out;
+  unsigned lineNo = 1;
+  Lines(text, 1, [&](std::string_view line) {
+    ++lineNo;
+    auto f = Fields(line);
+    if (f.empty()) return;
+    uint32_t flags = 0;
+    UnixListener u;
+    if (f.size() < 7 || !Number(f[3], flags, 16) || !Number(f[6], u.inode)) {
+      if (problems) problems->push_back("line " + std::to_string(lineNo) + " is not a unix socket");
+      return;
+    }
+    if (!(flags & 0x10000) || f.size() < 8) return;  // not listening, or unnamed
+    u.path = std::string(f[7]);
+    out.push_back(std::move(u));
+  });
+  return out;
+}
+
+std::vector<std::string> ParseNetDevNames(std::string_view text) {
+  std::vector<std::string> out;
+  Lines(text, 2, [&](std::string_view line) {
+    size_t colon = line.find(':');
+    if (colon != std::string_view::npos && !Trim(line.substr(0, colon)).empty())
+      out.emplace_back(Trim(line.substr(0, colon)));
+  });
   return out;
 }
 

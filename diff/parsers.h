@@ -42,6 +42,21 @@ std::vector<NetSocket> ParseNetTable(std::string_view text, std::string_view pro
 // The name column ends where two blanks start the values.
 std::map<std::string, std::string> ParseLimits(std::string_view text);
 
+// /proc/PID/maps summarised: the files mapped (deleted ones keep their
+// " (deleted)" mark), without anonymous and [special] mappings.
+std::vector<std::string> ParseMappedFiles(std::string_view text);
+
+// net/unix: paths of listening sockets (flag __SO_ACCEPTCON), "@name" for
+// abstract ones; inode for the owner.
+struct UnixListener {
+  std::string path;
+  uint64_t inode = 0;
+};
+std::vector<UnixListener> ParseUnixListeners(std::string_view text, std::vector<std::string>* problems);
+
+// net/dev: interface names.
+std::vector<std::string> ParseNetDevNames(std::string_view text);
+
 // "a\0b\0" -> "a b".
 std::string JoinCmdline(std::string_view raw);
 

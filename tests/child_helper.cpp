@@ -1,8 +1,9 @@
 // A process with known state for the capture tests: argv and environment as
 // given, an open regular file, a pipe, an eventfd, a TCP listener on
 // 127.0.0.1 and extra threads. Prints "ready PORT" when set up, then waits.
-// With --grow, SIGUSR1 makes it start 3 more threads and touch 48 MiB.
-//   child_helper [--threads N] [--netns] [--no-listen] [--grow] [ARGS...]
+// With --grow, SIGUSR1 makes it start 3 more threads, touch 48 MiB and map
+// /etc/hostname. With --unix it also listens on @procsnap-test-PID.
+//   child_helper [--threads N] [--netns] [--no-listen] [--grow] [--unix] [ARGS...]
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <net/if.h>
@@ -11,10 +12,13 @@
 #include <sched.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <csignal>
+#include <cstddef>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -54,12 +58,13 @@ static bool LoopbackUp() {
 
 int main(int argc, char** argv) {
   int threads = 3;
-  bool netns = false, listen_ = true, growable = false;
+  bool netns = false, listen_ = true, growable = false, unixListen = false;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--threads") && i + 1 < argc) threads = std::atoi(argv[++i]);
     else if (!std::strcmp(argv[i], "--netns")) netns = true;
     else if (!std::strcmp(argv[i], "--no-listen")) listen_ = false;
     else if (!std::strcmp(argv[i], "--grow")) growable = true;
+    else if (!std::strcmp(argv[i], "--unix")) unixListen = true;
   }
   if (netns && (unshare(CLONE_NEWNET) != 0 || !LoopbackUp())) {
     std::perror("child_helper: new network namespace");
@@ -80,6 +85,16 @@ int main(int argc, char** argv) {
       return 5;
     port = ntohs(a.sin_port);
   }
+  if (unixListen) {
+    int u = socket(AF_UNIX, SOCK_STREAM, 0);
+    struct sockaddr_un a{};
+    a.sun_family = AF_UNIX;
+    std::string name = "procsnap-test-" + std::to_string(getpid());
+    std::memcpy(a.sun_path + 1, name.data(), name.size());  // abstract: no file to clean up
+    if (bind(u, (struct sockaddr*)&a, socklen_t(offsetof(struct sockaddr_un, sun_path) + 1 + name.size())) != 0 ||
+        listen(u, 4) != 0)
+      return 6;
+  }
   for (int t = 1; t < threads; ++t) StartIdle(("worker" + std::to_string(t)).c_str());
   if (growable) signal(SIGUSR1, OnUsr1);
   std::printf("ready %d\n", port);
@@ -91,6 +106,7 @@ int main(int argc, char** argv) {
       char* block = static_cast<char*>(std::malloc(48 << 20));
       for (size_t i = 0; block && i < (48u << 20); i += 4096) block[i] = 1;
       for (int t = 0; t < 3; ++t) StartIdle(nullptr);
+      mmap(nullptr, 4096, PROT_READ, MAP_PRIVATE, file, 0);
     }
   }
 }

@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "../diff/parsers.h"
 #include "diff/diff.h"
 #include "test_util.h"
@@ -81,7 +83,8 @@ BOOST_AUTO_TEST_CASE(planted_changes_are_reported_once_in_their_section) {
   while (!old.empty() && old.back() == '\n') old.pop_back();
   std::string planted = old == "37" ? "38" : "37";
   testutil::WriteFile(swappiness, planted + "\n");
-  auto started = std::make_unique<testutil::Child>(std::vector<std::string>{CHILD_HELPER, "new child"}, env);
+  auto started =
+      std::make_unique<testutil::Child>(std::vector<std::string>{CHILD_HELPER, "--unix", "new child"}, env);
   pid_t exitedPid = exiting->pid();
   exiting.reset();
   pid_t g = growing->pid();
@@ -125,7 +128,14 @@ BOOST_AUTO_TEST_CASE(planted_changes_are_reported_once_in_their_section) {
   BOOST_TEST(listener[0].kind == "opened");
   BOOST_TEST(listener[0].detail.find("pid " + std::to_string(started->pid())) != std::string::npos);
 
+  auto unixListener = About(d, "unix @procsnap-test-" + std::to_string(started->pid()) + " (listening)");
+  BOOST_REQUIRE_EQUAL(unixListener.size(), 1u);
+  BOOST_TEST(unixListener[0].detail.find("pid " + std::to_string(started->pid())) != std::string::npos);
+
   std::string gp = "pid " + std::to_string(g) + " ";
+  auto mapped = About(d, gp + "(child_helper) /etc/hostname");
+  BOOST_REQUIRE_EQUAL(mapped.size(), 1u);
+  BOOST_TEST(mapped[0].kind == "mapped");
   auto threads = About(d, gp + "(child_helper) threads");
   BOOST_REQUIRE_EQUAL(threads.size(), 1u);
   BOOST_TEST(threads[0].before == "2");
@@ -256,6 +266,20 @@ BOOST_AUTO_TEST_CASE(parsers_read_this_machine_and_survive_bad_text) {
   BOOST_REQUIRE_EQUAL(v6.size(), 1u);
   BOOST_TEST(v6[0].local == "[::1]:22");
   BOOST_TEST(JoinCmdline(std::string("a\0b c\0", 6)) == "a b c");
+
+  auto maps = ParseMappedFiles(Live("/proc/self/maps"));
+  BOOST_TEST(std::count(maps.begin(), maps.end(), testutil::ReadLink("/proc/self/exe")) == 1);
+  BOOST_TEST(ParseMappedFiles("garbage\n7f00-7f01 r--p 0 0:0 0 [heap]\n").empty());
+  BOOST_TEST(!ParseNetDevNames(Live("/proc/net/dev")).empty());
+  auto unixSockets = ParseUnixListeners(
+      "Num       RefCount Protocol Flags    Type St Inode Path\n"
+      "0000000000000000: 00000002 00000000 00010000 0001 01 77 @listening\n"
+      "0000000000000000: 00000002 00000000 00000000 0001 03 78 /run/connected\n"
+      "bad\n",
+      &problems);
+  BOOST_REQUIRE_EQUAL(unixSockets.size(), 1u);
+  BOOST_TEST(unixSockets[0].path == "@listening");
+  BOOST_TEST(unixSockets[0].inode == 77u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
