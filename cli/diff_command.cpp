@@ -129,7 +129,8 @@ int Run(const DiffArgs& args) {
         std::printf("%s\n", current);
       }
       std::string line = "  " + c.kind + std::string(c.kind.size() < 9 ? 9 - c.kind.size() : 1, ' ') + c.subject;
-      if (!c.before.empty() || !c.after.empty()) line += ": " + c.before + " -> " + c.after;
+      if (!c.before.empty() && !c.after.empty()) line += ": " + c.before + " -> " + c.after;
+      else if (!c.before.empty() || !c.after.empty()) line += ": " + c.before + c.after;
       if (!c.detail.empty()) line += "  " + c.detail;
       std::puts(line.c_str());
     }

@@ -116,6 +116,28 @@ struct Differ {
       if (!b.swaps.count(sw)) add(Section::System, "removed", "swap " + sw);
     for (auto& sw : b.swaps)
       if (!a.swaps.count(sw)) add(Section::System, "added", "swap " + sw);
+    // Counters as rates over the interval. By default only those that
+    // signal trouble whenever they move.
+    double seconds = a.bootId == b.bootId ? double(b.monoNs - a.monoNs) / 1e9 : 0;
+    if (seconds > 0) {
+      for (auto& [name, y] : b.counters) {
+        auto it = a.counters.find(name);
+        if (it == a.counters.end() || y < it->second) continue;
+        double rate = (y - it->second) / seconds;
+        // Thresholds under which an idle machine stays quiet.
+        double alarm = name == "swap-ins" || name == "swap-outs" || name == "oom kills" ? 0
+                       : name == "udp receive errors"                                    ? 0
+                       : name == "tcp retransmitted segments"                            ? 10
+                       : name == "major page faults"                                     ? 100
+                                                                                         : -1;
+        if (opts.all || (alarm >= 0 && rate > alarm)) {
+          char buf[64];
+          std::snprintf(buf, sizeof buf, "%.1f/s", rate);
+          add(Section::System, "rate", name, "", buf);
+        }
+      }
+    }
+    if (opts.all && a.loadavg != b.loadavg) add(Section::System, "changed", "load average", a.loadavg, b.loadavg);
     std::map<std::string, std::string> ma, mb;
     for (auto& [k, v] : a.mounts) ma["mount " + k] = v;
     for (auto& [k, v] : b.mounts) mb["mount " + k] = v;
@@ -147,11 +169,13 @@ struct Differ {
         }
       }
     } else {
-      // Across boots or machines pids mean nothing: pair by command line.
+      // Across boots or machines pids mean nothing: pair by executable and
+      // command line.
+      auto key = [](const ProcessInfo& p) { return p.exe + '\n' + p.cmdline; };
       std::multimap<std::string, long> byCmd;
-      for (auto& [pid, p] : b.processes) byCmd.emplace(p.cmdline, pid);
+      for (auto& [pid, p] : b.processes) byCmd.emplace(key(p), pid);
       for (auto& [pid, p] : a.processes) {
-        auto it = byCmd.find(p.cmdline);
+        auto it = byCmd.find(key(p));
         if (it == byCmd.end()) continue;
         pairs.push_back({pid, it->second});
         pairedA.insert(pid);

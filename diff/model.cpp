@@ -159,6 +159,29 @@ Model BuildModel(const View& v) {
     for (auto& p : problems) m.problems.push_back("net/unix: " + p);
     for (auto& name : ParseNetDevNames(Read(v, "net/dev"))) m.interfaces.insert(name);
   }
+  {
+    auto stat = ParseProcStat(Read(v, "stat"));
+    for (auto [key, name] : {std::pair{"ctxt", "context switches"}, std::pair{"processes", "forks"},
+                             std::pair{"intr", "interrupts"}})
+      if (stat.count(key)) m.counters[name] = double(stat[key]);
+    auto vmstat = ParseKeyValue(Read(v, "vmstat"), ' ');
+    for (auto [key, name] : {std::pair{"pgfault", "page faults"}, std::pair{"pgmajfault", "major page faults"},
+                             std::pair{"pswpin", "swap-ins"}, std::pair{"pswpout", "swap-outs"},
+                             std::pair{"oom_kill", "oom kills"}})
+      if (vmstat.count(key)) m.counters[name] = std::atof(vmstat[key].c_str());
+    std::vector<std::string> problems;
+    auto snmp = ParseSnmp(Read(v, "net/snmp"), &problems);
+    for (auto& p : problems) m.problems.push_back("net/snmp: " + p);
+    for (auto [key, name] : {std::pair{"Tcp.ActiveOpens", "tcp active opens"},
+                             std::pair{"Tcp.PassiveOpens", "tcp passive opens"},
+                             std::pair{"Tcp.RetransSegs", "tcp retransmitted segments"},
+                             std::pair{"Udp.InErrors", "udp receive errors"}})
+      if (snmp.count(key)) m.counters[name] = double(snmp[key]);
+    m.loadavg = FirstLine(Read(v, "loadavg"));
+    size_t cut = 0;
+    for (int i = 0; i < 3 && cut != std::string::npos; ++i) cut = m.loadavg.find(' ', cut + (i > 0));
+    if (cut != std::string::npos) m.loadavg.resize(cut);
+  }
   std::function<void(NodeId, const std::string&)> files = [&](NodeId dir, const std::string& prefix) {
     auto [first, last] = s.children(dir);
     for (NodeId c = first; c < last; ++c) {

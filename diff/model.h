@@ -37,6 +37,8 @@ struct Model {
   std::vector<UnixListener> unixListeners;
   std::map<uint64_t, long> socketOwner;        // inode -> pid
   std::set<std::string> interfaces;
+  std::map<std::string, double> counters;  // ever-growing system counters, by their name in output
+  std::string loadavg;
   std::map<std::string, NodeId> files;         // paths outside pid dirs and sys/
   std::set<std::string> swaps;                 // "/dev/vda2 (partition)"
   std::vector<std::string> problems;

@@ -212,6 +212,46 @@ std::vector<std::string> ParseNetDevNames(std::string_view text) {
   return out;
 }
 
+std::map<std::string, int64_t> ParseSnmp(std::string_view text, std::vector<std::string>* problems) {
+  std::map<std::string, int64_t> out;
+  std::vector<std::string_view> header;
+  std::string_view headerProto;
+  unsigned lineNo = 0;
+  Lines(text, 0, [&](std::string_view line) {
+    ++lineNo;
+    auto f = Fields(line);
+    if (f.size() < 2 || f[0].back() != ':') return;
+    bool numbers = true;
+    int64_t v;
+    for (size_t i = 1; i < f.size() && numbers; ++i) numbers = Number(f[i], v);
+    if (!numbers) {
+      header = f;
+      headerProto = f[0];
+      return;
+    }
+    if (f[0] != headerProto || f.size() != header.size()) {
+      if (problems) problems->push_back("line " + std::to_string(lineNo) + ": values without a matching header");
+      return;
+    }
+    std::string proto(f[0].substr(0, f[0].size() - 1));
+    for (size_t i = 1; i < f.size(); ++i) {
+      Number(f[i], v);
+      out[proto + "." + std::string(header[i])] = v;
+    }
+  });
+  return out;
+}
+
+std::map<std::string, uint64_t> ParseProcStat(std::string_view text) {
+  std::map<std::string, uint64_t> out;
+  Lines(text, 0, [&](std::string_view line) {
+    auto f = Fields(line);
+    uint64_t v;
+    if (f.size() >= 2 && Number(f[1], v)) out.emplace(std::string(f[0]), v);
+  });
+  return out;
+}
+
 std::string JoinCmdline(std::string_view raw) {
   std::string out(raw);
   while (!out.empty() && out.back() == '\0') out.pop_back();

@@ -57,6 +57,13 @@ std::vector<UnixListener> ParseUnixListeners(std::string_view text, std::vector<
 // net/dev: interface names.
 std::vector<std::string> ParseNetDevNames(std::string_view text);
 
+// net/snmp, net/netstat: "Tcp: Name1 Name2" then "Tcp: 1 2" ->
+// "Tcp.Name1" -> 1. A value line that does not match its header is a problem.
+std::map<std::string, int64_t> ParseSnmp(std::string_view text, std::vector<std::string>* problems);
+
+// /proc/stat: "ctxt", "processes", "intr" (its total), "btime"... -> first number.
+std::map<std::string, uint64_t> ParseProcStat(std::string_view text);
+
 // "a\0b\0" -> "a b".
 std::string JoinCmdline(std::string_view raw);
 

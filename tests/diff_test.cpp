@@ -280,6 +280,16 @@ BOOST_AUTO_TEST_CASE(parsers_read_this_machine_and_survive_bad_text) {
   BOOST_REQUIRE_EQUAL(unixSockets.size(), 1u);
   BOOST_TEST(unixSockets[0].path == "@listening");
   BOOST_TEST(unixSockets[0].inode == 77u);
+
+  auto snmp = ParseSnmp(Live("/proc/net/snmp"), &problems);
+  BOOST_TEST(snmp.count("Tcp.ActiveOpens"));
+  problems.clear();
+  auto bad = ParseSnmp("Tcp: A B\nTcp: 1 2 3\nUdp: 5\n", &problems);
+  BOOST_TEST(bad.empty());
+  BOOST_TEST(problems.size() == 2u);
+  auto stat = ParseProcStat(Live("/proc/stat"));
+  BOOST_TEST(stat.count("ctxt"));
+  BOOST_TEST(stat.count("btime"));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
