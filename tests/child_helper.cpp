@@ -96,17 +96,22 @@ int main(int argc, char** argv) {
       return 6;
   }
   for (int t = 1; t < threads; ++t) StartIdle(("worker" + std::to_string(t)).c_str());
+  // SIGUSR1 stays blocked except inside sigsuspend(), so one that arrives
+  // before the wait (say, while the test has us stopped) is not lost.
+  sigset_t usr1, waiting;
+  sigemptyset(&usr1);
+  sigaddset(&usr1, SIGUSR1);
+  sigprocmask(SIG_BLOCK, &usr1, &waiting);
+  sigdelset(&waiting, SIGUSR1);
   if (growable) signal(SIGUSR1, OnUsr1);
   std::printf("ready %d\n", port);
   std::fflush(stdout);
   for (;;) {
-    pause();
-    if (grow) {
-      grow = 0;
-      char* block = static_cast<char*>(std::malloc(48 << 20));
-      for (size_t i = 0; block && i < (48u << 20); i += 4096) block[i] = 1;
-      for (int t = 0; t < 3; ++t) StartIdle(nullptr);
-      mmap(nullptr, 4096, PROT_READ, MAP_PRIVATE, file, 0);
-    }
+    while (!grow) sigsuspend(&waiting);
+    grow = 0;
+    char* block = static_cast<char*>(std::malloc(48 << 20));
+    for (size_t i = 0; block && i < (48u << 20); i += 4096) block[i] = 1;
+    for (int t = 0; t < 3; ++t) StartIdle(nullptr);
+    mmap(nullptr, 4096, PROT_READ, MAP_PRIVATE, file, 0);
   }
 }

@@ -91,7 +91,7 @@ BOOST_AUTO_TEST_CASE(planted_changes_are_reported_once_in_their_section) {
   kill(g, SIGCONT);
   kill(g, SIGUSR1);
   for (int i = 0; i < 10000 && !Grown(g); ++i) usleep(1000);  // polled, bounded
-  BOOST_REQUIRE(Grown(g));
+  BOOST_REQUIRE_MESSAGE(Grown(g), Live("/proc/" + std::to_string(g) + "/status"));
   kill(g, SIGSTOP);
   int status;
   waitpid(g, &status, WUNTRACED);
