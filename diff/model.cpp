@@ -67,6 +67,7 @@ void ReadProcess(const View& v, long pid, Model& m) {
   p.cgroup = Read(v, dir + "/cgroup");
   while (!p.cgroup.empty() && p.cgroup.back() == '\n') p.cgroup.pop_back();
   p.limits = ParseLimits(Read(v, dir + "/limits"));
+  if (auto statm = ParseStatm(Read(v, dir + "/statm"))) p.stat.rssPages = int64_t(statm->resident);
   p.mapped = ParseMappedFiles(Read(v, dir + "/maps"));
   std::string env = Read(v, dir + "/environ");
   for (size_t start = 0; start < env.size();) {
@@ -116,16 +117,10 @@ Model BuildModel(const View& v) {
   for (const char* k : {"MemTotal", "SwapTotal", "HugePages_Total"})
     if (meminfo.count(k)) m.system[k] = meminfo[k];
   for (const auto& line : ParseKeyValue(Read(v, "modules"), ' ')) m.modules.insert(line.first);
-  std::string mounts = Read(v, "mounts");
-  for (size_t start = 0; start < mounts.size();) {
-    size_t end = mounts.find('\n', start);
-    if (end == std::string::npos) end = mounts.size();
-    std::string line = mounts.substr(start, end - start);
-    start = end + 1;
-    char dev[512], target[512], type[128], opts[1024];
-    if (std::sscanf(line.c_str(), "%511s %511s %127s %1023s", dev, target, type, opts) == 4)
-      m.mounts[std::string(target) + " (" + type + ")"] = opts;
-  }
+  std::vector<std::string> mountProblems;
+  for (auto& mi : ParseMountInfo(Read(v, "self/mountinfo"), &mountProblems))
+    m.mounts[mi.target + " (" + mi.fstype + ")"] = mi.options + (mi.propagation.empty() ? "" : " " + mi.propagation);
+  for (auto& p : mountProblems) m.problems.push_back("mountinfo: " + p);
   std::string swaps = Read(v, "swaps");
   for (size_t start = swaps.find('\n'); start != std::string::npos && start + 1 < swaps.size();) {
     size_t end = swaps.find('\n', start + 1);

@@ -212,6 +212,60 @@ std::vector<std::string> ParseNetDevNames(std::string_view text) {
   return out;
 }
 
+std::optional<Statm> ParseStatm(std::string_view text) {
+  auto f = Fields(text);
+  Statm s;
+  if (f.size() < 3 || !Number(f[0], s.size) || !Number(f[1], s.resident) || !Number(f[2], s.shared))
+    return std::nullopt;
+  return s;
+}
+
+namespace {
+
+// mountinfo escapes blanks in paths as \040.
+std::string Unescape(std::string_view s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\\' && i + 3 < s.size() && s[i + 1] >= '0' && s[i + 1] <= '3') {
+      out += char((s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0'));
+      i += 3;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<MountInfo> ParseMountInfo(std::string_view text, std::vector<std::string>* problems) {
+  std::vector<MountInfo> out;
+  unsigned lineNo = 0;
+  Lines(text, 0, [&](std::string_view line) {
+    ++lineNo;
+    auto f = Fields(line);
+    if (f.empty()) return;
+    size_t dash = 6;
+    while (dash < f.size() && f[dash] != "-") ++dash;
+    if (f.size() < 9 || dash + 2 >= f.size()) {
+      if (problems) problems->push_back("line " + std::to_string(lineNo) + " is not a mount");
+      return;
+    }
+    MountInfo m;
+    m.target = Unescape(f[4]);
+    m.options = std::string(f[5]);
+    for (size_t i = 6; i < dash; ++i) {
+      if (!m.propagation.empty()) m.propagation += ' ';
+      m.propagation += f[i];
+    }
+    m.fstype = std::string(f[dash + 1]);
+    m.source = Unescape(f[dash + 2]);
+    if (dash + 3 < f.size()) m.options.append(";").append(f[dash + 3]);
+    out.push_back(std::move(m));
+  });
+  return out;
+}
+
 std::map<std::string, int64_t> ParseSnmp(std::string_view text, std::vector<std::string>* problems) {
   std::map<std::string, int64_t> out;
   std::vector<std::string_view> header;

@@ -57,6 +57,19 @@ std::vector<UnixListener> ParseUnixListeners(std::string_view text, std::vector<
 // net/dev: interface names.
 std::vector<std::string> ParseNetDevNames(std::string_view text);
 
+// /proc/PID/statm: sizes in pages.
+struct Statm {
+  uint64_t size = 0, resident = 0, shared = 0;
+};
+std::optional<Statm> ParseStatm(std::string_view text);
+
+// mountinfo: "36 35 98:0 /root /mnt rw,noatime master:1 - ext3 /dev/sda rw,errors=continue".
+struct MountInfo {
+  std::string target, fstype, source, options;  // options: mount ones; super ones after ';'
+  std::string propagation;                       // "shared:1", "master:2", "" for private
+};
+std::vector<MountInfo> ParseMountInfo(std::string_view text, std::vector<std::string>* problems);
+
 // net/snmp, net/netstat: "Tcp: Name1 Name2" then "Tcp: 1 2" ->
 // "Tcp.Name1" -> 1. A value line that does not match its header is a problem.
 std::map<std::string, int64_t> ParseSnmp(std::string_view text, std::vector<std::string>* problems);

@@ -228,10 +228,10 @@ BOOST_AUTO_TEST_CASE(parsers_read_this_machine_and_survive_bad_text) {
   BOOST_REQUIRE_MESSAGE(self.has_value(), problem);
   BOOST_TEST(self->pid == getpid());
   BOOST_TEST(self->threads >= 1);
-  auto odd = ParsePidStat("12 (a) b) (c) R 1 12 12 0 -1 0 0 0 0 0 5 6 0 0 20 0 1 0 99 4096 7", &problem);
-  BOOST_REQUIRE(odd.has_value());
-  BOOST_TEST(odd->comm == "a) b) (c");
-  BOOST_TEST(odd->starttime == 99u);
+  auto oddStat = ParsePidStat("12 (a) b) (c) R 1 12 12 0 -1 0 0 0 0 0 5 6 0 0 20 0 1 0 99 4096 7", &problem);
+  BOOST_REQUIRE(oddStat.has_value());
+  BOOST_TEST(oddStat->comm == "a) b) (c");
+  BOOST_TEST(oddStat->starttime == 99u);
   for (const char* bad : {"", "garbage", "12 (x", "12 (x) R 1 2", "x (y) R 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21"})
     BOOST_TEST(!ParsePidStat(bad, &problem).has_value(), bad);
 
@@ -281,6 +281,22 @@ BOOST_AUTO_TEST_CASE(parsers_read_this_machine_and_survive_bad_text) {
   BOOST_TEST(unixSockets[0].path == "@listening");
   BOOST_TEST(unixSockets[0].inode == 77u);
 
+  auto statm = ParseStatm(Live("/proc/self/statm"));
+  BOOST_REQUIRE(statm.has_value());
+  BOOST_TEST(statm->resident > 0u);
+  BOOST_TEST(!ParseStatm("1 2").has_value());
+  problems.clear();
+  auto mounts = ParseMountInfo(Live("/proc/self/mountinfo"), &problems);
+  BOOST_TEST(problems.empty());
+  BOOST_TEST(std::count_if(mounts.begin(), mounts.end(), [](auto& m) { return m.target == "/proc"; }) >= 1);
+  auto odd = ParseMountInfo("36 35 98:0 / /mnt/with\\040space rw shared:1 - ext4 /dev/x rw\nshort line\n", &problems);
+  BOOST_REQUIRE_EQUAL(odd.size(), 1u);
+  BOOST_TEST(odd[0].target == "/mnt/with space");
+  BOOST_TEST(odd[0].propagation == "shared:1");
+  BOOST_TEST(odd[0].options == "rw;rw");
+  BOOST_TEST(problems.size() == 1u);
+
+  problems.clear();
   auto snmp = ParseSnmp(Live("/proc/net/snmp"), &problems);
   BOOST_TEST(snmp.count("Tcp.ActiveOpens"));
   problems.clear();
