@@ -15,22 +15,8 @@ while [ $# -gt 0 ]; do
     *) echo "usage: bench/capture.sh [--procs N] [--rounds R] [--record]" >&2; exit 2 ;;
   esac
 done
-[ -x build/cli/procsnap ] && [ -x build/bench/plain_reader ] || {
-  cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null && cmake --build build -j "$(nproc)" >/dev/null; }
-BIN=build/cli/procsnap
-TMP=$(mktemp -d)
-LOAD=
-cleanup() { [ -n "$LOAD" ] && kill "$LOAD" 2>/dev/null; wait 2>/dev/null; rm -rf "$TMP"; }
-trap cleanup EXIT INT TERM
-if [ "$PROCS" -gt 0 ]; then
-  mkfifo "$TMP/ready"
-  build/bench/load_procs "$PROCS" 3 > "$TMP/ready" &
-  LOAD=$!
-  read -r _ started < "$TMP/ready"
-  echo "started $started extra processes with 3 threads each"
-fi
-
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+. bench/common.sh
+start_load "$PROCS"
 
 $BIN capture -q -o "$TMP/warm.psnap"   # warm the caches; its file list is the reader's
 : > "$TMP/plain" ; : > "$TMP/snap" ; : > "$TMP/rss"
@@ -55,7 +41,7 @@ if [ "$RECORD" = 1 ]; then
   {
     echo
     echo "### capture, $(date -u +%Y-%m-%d), $ROUNDS rounds (medians)"
-    echo "Machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), $(free -g | awk '/Mem:/ {print $2}') GiB, kernel $(uname -r), $(ls -d /proc/[0-9]* | wc -l) processes at the time"
+    echo "$(machine), $(ls -d /proc/[0-9]* | wc -l) processes at the time"
     echo
     echo "| extra procs | files | plain reader | procsnap capture | time ratio | concatenated | archive | zstd -19 --long | size ratio | peak RSS |"
     echo "|---|---|---|---|---|---|---|---|---|---|"

@@ -13,20 +13,8 @@ while [ $# -gt 0 ]; do
     *) echo "usage: bench/diff.sh [--procs N] [--rounds R] [--record]" >&2; exit 2 ;;
   esac
 done
-[ -x build/cli/procsnap ] && [ -x build/bench/load_procs ] || {
-  cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null && cmake --build build -j "$(nproc)" >/dev/null; }
-BIN=build/cli/procsnap
-TMP=$(mktemp -d)
-LOAD=
-cleanup() { [ -n "$LOAD" ] && kill "$LOAD" 2>/dev/null; wait 2>/dev/null; rm -rf "$TMP"; }
-trap cleanup EXIT INT TERM
-if [ "$PROCS" -gt 0 ]; then
-  mkfifo "$TMP/ready"
-  build/bench/load_procs "$PROCS" 3 > "$TMP/ready" &
-  LOAD=$!
-  read -r _ started < "$TMP/ready"
-fi
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+. bench/common.sh
+start_load "$PROCS"
 $BIN capture -q -o "$TMP/a.psnap"
 sleep 1
 $BIN capture -q -o "$TMP/b.psnap"
@@ -47,7 +35,7 @@ if [ "$RECORD" = 1 ]; then
   {
     echo
     echo "### diff, $(date -u +%Y-%m-%d), two captures 1 s apart, $ROUNDS rounds (median time)"
-    echo "Machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), $(free -g | awk '/Mem:/ {print $2}') GiB, kernel $(uname -r)"
+    machine
     echo
     echo "$HEAD"
     echo "|---|---|---|---|---|"

@@ -16,13 +16,8 @@ while [ $# -gt 0 ]; do
   esac
 done
 [ "$(id -u)" = 0 ] || { echo "bench/replay.sh: needs root (procsnap run, FUSE mount)" >&2; exit 2; }
-[ -x build/cli/procsnap ] && [ -x build/bench/plain_reader ] || {
-  cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null && cmake --build build -j "$(nproc)" >/dev/null; }
-BIN=$(pwd)/build/cli/procsnap
-TMP=$(mktemp -d)
-cleanup() { fusermount3 -u "$TMP/mnt" 2>/dev/null || true; rm -rf "$TMP"; }
-trap cleanup EXIT INT TERM
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+. bench/common.sh
+cleanup_extra() { fusermount3 -u "$TMP/mnt" 2>/dev/null || true; }
 
 $BIN capture -q -o "$TMP/r.psnap"
 mkdir "$TMP/mnt"
@@ -55,7 +50,7 @@ if [ "$RECORD" = 1 ]; then
   {
     echo
     echo "### replay, $(date -u +%Y-%m-%d), $ROUNDS rounds of $PSRUNS ps aux (medians)"
-    echo "Machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), $(free -g | awk '/Mem:/ {print $2}') GiB, kernel $(uname -r)"
+    machine
     echo
     echo "$HEAD"
     echo "|---|---|---|---|---|---|---|---|"

@@ -1,0 +1,27 @@
+# Shared by the bench scripts (sourced from the repository root): a build,
+# a scratch directory, extra processes, medians, the machine line.
+[ -x build/cli/procsnap ] && [ -x build/bench/plain_reader ] && [ -x build/bench/load_procs ] || {
+  cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null && cmake --build build -j "$(nproc)" >/dev/null; }
+BIN=$(pwd)/build/cli/procsnap
+TMP=$(mktemp -d)
+LOAD=
+# A script may redefine cleanup_extra after sourcing this file.
+cleanup_extra() { :; }
+cleanup() { cleanup_extra; [ -n "$LOAD" ] && kill "$LOAD" 2>/dev/null; wait 2>/dev/null; rm -rf "$TMP"; }
+trap cleanup EXIT INT TERM
+
+# start_load N: N extra processes with 3 threads each, until the script ends.
+start_load() {
+  [ "$1" -gt 0 ] || return 0
+  mkfifo "$TMP/ready"
+  build/bench/load_procs "$1" 3 > "$TMP/ready" &
+  LOAD=$!
+  read -r _ started < "$TMP/ready"
+  echo "started $started extra processes with 3 threads each"
+}
+
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+machine() {
+  echo "Machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), $(free -g | awk '/Mem:/ {print $2}') GiB, kernel $(uname -r)"
+}
