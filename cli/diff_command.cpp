@@ -146,8 +146,8 @@ void SetupDiff(CLI::App& sub, CommandAction& action) {
   sub.add_option("B", a->b, "the later snapshot: ARCHIVE or ARCHIVE@N")->required();
   sub.add_option("--at", a->at, "snapshot of an ARCHIVE given without @N (0 first, -1 last)")->capture_default_str();
   sub.add_flag("--all", a->all, "also counters that always move (volatile tunables, small memory changes, cpu ticks)");
-  sub.add_option("--only", a->only, "sections to show: system,sysctls,processes,sockets,files");
-  sub.add_option("--raw", a->raw, "unified diffs of the files matching this glob (as under the root, e.g. 'net/tcp')");
+  sub.add_option("--only", a->only, "sections to show: system,sysctls,processes,sockets,files")->expected(1)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  sub.add_option("--raw", a->raw, "unified diffs of the files matching this glob (as under the root, e.g. 'net/tcp')")->expected(1)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   sub.add_flag("--json", a->json, "the same content as JSON");
   sub.footer("Exit status as diff(1): 0 no differences, 1 differences, 2 trouble.");
   action = [a] { return Run(*a); };
