@@ -202,9 +202,12 @@ struct Differ {
       // Kernel threads have no command line; kworkers rename themselves.
       if (x.cmdline.front() != '[' || y.cmdline.front() != '[') field("command line", x.cmdline, y.cmdline);
       if (x.fds != y.fds) field("open fds", std::to_string(x.fds), std::to_string(y.fds));
-      int64_t rx = x.stat.rssPages * pageKib, ry = y.stat.rssPages * pageKib;
+      // Clamped: a hostile snapshot may hold any number here.
+      auto kib = [&](int64_t pages) { return std::clamp<int64_t>(pages, 0, int64_t(1) << 36) * pageKib; };
+      int64_t rx = kib(x.stat.rssPages), ry = kib(y.stat.rssPages);
       if (opts.all ? rx != ry : Significant(rx, ry)) field("rss", Kib(rx), Kib(ry));
-      int64_t vx = int64_t(x.stat.vsize / 1024), vy = int64_t(y.stat.vsize / 1024);
+      int64_t vx = int64_t(std::min<uint64_t>(x.stat.vsize, uint64_t(1) << 56) / 1024);
+      int64_t vy = int64_t(std::min<uint64_t>(y.stat.vsize, uint64_t(1) << 56) / 1024);
       if (opts.all ? vx != vy : Significant(vx, vy)) field("vsz", Kib(vx), Kib(vy));
       field("cwd", x.cwd, y.cwd);
       field("exe", x.exe, y.exe);
