@@ -222,6 +222,26 @@ BOOST_AUTO_TEST_CASE(changed_files_are_named_unless_only_numbers_moved) {
   BOOST_TEST(cmd[0].after == "root=/dev/vda2 quiet");
 }
 
+BOOST_AUTO_TEST_CASE(damaged_archives_end_in_an_error_never_a_signal) {
+  TempDir dir;
+  std::string t = dir / "t";
+  BOOST_REQUIRE(Run({"/bin/sh", SAMPLES "/make_fake_proc.sh", t, "1", "42"}).exitCode == 0);
+  std::string good = Capture(dir, "good.psnap", {"--root", t});
+  std::string bytes = testutil::ReadFile(good);
+  std::string bad = dir / "bad.psnap";
+  for (size_t i = 0; i < 150; ++i) {
+    std::string copy = bytes;
+    size_t at = (i * 7919) % copy.size();
+    copy[at] = char(copy[at] ^ 0x5a);
+    testutil::WriteFile(bad, copy);
+    auto r = Run({PROCSNAP_BIN, "diff", good, bad});
+    BOOST_TEST_INFO("flipped byte " << at);
+    BOOST_TEST(r.signal == 0);
+    BOOST_TEST((r.exitCode == 0 || r.exitCode == 1 || r.exitCode == 2));
+    if (r.exitCode == 2) BOOST_TEST(!r.err.empty());
+  }
+}
+
 BOOST_AUTO_TEST_CASE(parsers_read_this_machine_and_survive_bad_text) {
   std::string problem;
   auto self = ParsePidStat(Live("/proc/self/stat"), &problem);
