@@ -37,7 +37,7 @@ std::vector<std::string> HiddenPids(int rootFd, const std::vector<Entry>& entrie
   std::set<long> listed;
   long maxPid = 0;
   for (auto& e : entries)
-    if (IsPidName(e.name)) {
+    if (IsNumberName(e.name)) {
       long p = std::stol(e.name);
       listed.insert(p);
       maxPid = std::max(maxPid, p);
@@ -141,10 +141,9 @@ Result<Metadata> Capture(const CaptureOptions& options, ArchiveWriter& writer,
     }
     ::closedir(dir);
   }
-  std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) { return a.name < b.name; });
-
-  // The scan for hidden pids stats every pid up to the largest listed one:
-  // it runs beside the walk, and what it finds is walked last.
+  // The scan for hidden pids probes every pid up to the largest listed one:
+  // it runs beside the walk, and what it finds is walked last. The root's
+  // children are put in name order once the list is complete (byName).
   std::vector<std::string> hidden;
   std::thread scan;
   if (shared.procfs && !shared.tuning) scan = std::thread([&] { hidden = HiddenPids(rootFd, entries); });
@@ -152,7 +151,7 @@ Result<Metadata> Capture(const CaptureOptions& options, ArchiveWriter& writer,
   // Big system-wide directories first, so no walker is left with sys/ at the end.
   std::vector<size_t> order(entries.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::stable_partition(order.begin(), order.end(), [&](size_t i) { return !IsPidName(entries[i].name); });
+  std::stable_partition(order.begin(), order.end(), [&](size_t i) { return !IsNumberName(entries[i].name); });
 
   // Workers take entry indices from `order`; the index is also the fragment
   // id that aliases refer to. `entries` grows once, under the lock, when
@@ -227,7 +226,7 @@ Result<Metadata> Capture(const CaptureOptions& options, ArchiveWriter& writer,
   }
 
   CaptureProgress prog;
-  for (auto& e : entries) prog.processesTotal += IsPidName(e.name);
+  for (auto& e : entries) prog.processesTotal += IsNumberName(e.name);
 
   // Graft in name order; remember where each fragment went to fix aliases.
   struct Placed {
@@ -250,7 +249,7 @@ Result<Metadata> Capture(const CaptureOptions& options, ArchiveWriter& writer,
     for (auto& a : frag->aliases) aliases.push_back({a.node == 0 ? at : a.node + shift, a.target});
     Add(meta.counts, frag->counts);
     for (auto& n : frag->notes) meta.notes.push_back(std::move(n));
-    if (IsPidName(entries[i].name)) ++prog.processesDone;
+    if (IsNumberName(entries[i].name)) ++prog.processesDone;
     if (progress) {
       prog.entries = shared.entries.load();
       prog.bytes = shared.bytes.load();

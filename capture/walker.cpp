@@ -37,8 +37,8 @@ std::vector<std::string_view> Parts(std::string_view rel) {
 // PID/x or PID/task/TID/x: the per-task entry x, or "" for other paths.
 std::string_view TaskEntry(std::string_view rel) {
   auto p = Parts(rel);
-  if (p.size() == 2 && IsPidName(p[0])) return p[1];
-  if (p.size() == 4 && IsPidName(p[0]) && p[1] == "task" && IsPidName(p[2])) return p[3];
+  if (p.size() == 2 && IsNumberName(p[0])) return p[1];
+  if (p.size() == 4 && IsNumberName(p[0]) && p[1] == "task" && IsNumberName(p[2])) return p[3];
   return "";
 }
 
@@ -78,10 +78,6 @@ uint64_t StartTimeOf(std::string_view stat) {
 
 }  // namespace
 
-bool IsPidName(std::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
-}
-
 Walker::Walker(WalkShared& shared) : shared_(shared) {}
 
 Fragment Walker::walkTopLevel(int rootFd, const std::string& name, unsigned char dtype, uint32_t fragmentId) {
@@ -94,7 +90,7 @@ Fragment Walker::walkTopLevel(int rootFd, const std::string& name, unsigned char
   visit(rootFd, name, name, 0, dtype, 1);
 
   // A PID that vanished or was reused while we walked it is worth knowing.
-  if (shared_.procfs && IsPidName(name) && startTime_ != 0) {
+  if (shared_.procfs && IsNumberName(name) && startTime_ != 0) {
     std::string stat = name + "/stat";
     int fd = ::openat(rootFd, stat.c_str(), O_RDONLY | O_CLOEXEC);
     char buf[1024];
@@ -129,11 +125,11 @@ const char* Walker::exclusion(const std::string& rel) {
   }
   if (!shared_.procfs || (!shared_.tuning && o.threads)) return nullptr;
   auto p = Parts(rel);
-  if (shared_.tuning && IsPidName(p[0])) {
+  if (shared_.tuning && IsNumberName(p[0])) {
     if (p.size() == 1 && p[0] != shared_.selfPid) return "profile tuning captures system-wide files only";
     if (p.size() == 2 && p[1] != "net") return "profile tuning captures system-wide files only";
   }
-  if (!o.threads && p.size() == 3 && IsPidName(p[0]) && p[1] == "task") return "excluded by --no-threads";
+  if (!o.threads && p.size() == 3 && IsNumberName(p[0]) && p[1] == "task") return "excluded by --no-threads";
   return nullptr;
 }
 

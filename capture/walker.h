@@ -17,9 +17,6 @@
 
 namespace procsnap {
 
-// A procfs PID or TID directory name: all digits.
-bool IsPidName(std::string_view name);
-
 // State shared by all walkers of one capture.
 struct WalkShared {
   const CaptureOptions* options = nullptr;

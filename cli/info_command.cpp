@@ -36,7 +36,7 @@ void Groups(const View& v, unsigned examples, std::map<std::string, Group>* erro
       if (g.count++ < examples) g.examples.push_back(v.display(i));
     };
     if (n.error) add(*errors, ErrnoText(n.error));
-    if (n.reason == Reason::Skipped || n.reason == Reason::Excluded || n.reason == Reason::TimeLimit)
+    if (NotRead(n.reason))
       add(*skipped, std::string(ReasonName(n.reason)) + ": " + std::string(s.note(i)));
   }
 }

@@ -76,6 +76,24 @@ struct Differ {
   long pageKib;
   DiffResult out;
 
+  // Seconds between the captures; 0 across boots, where clocks restart.
+  double interval() const { return a.bootId == b.bootId ? double(b.monoNs - a.monoNs) / 1e9 : 0; }
+
+  // What only one side has: `gone` for the first, `came` for the second.
+  // Works on sets of names and on maps from name to socket inode (whose
+  // owner becomes the detail).
+  static const std::string& Name(const std::string& s) { return s; }
+  static const std::string& Name(const std::pair<const std::string, uint64_t>& p) { return p.first; }
+  static std::string Detail(const Model&, const std::string&) { return ""; }
+  static std::string Detail(const Model& m, const std::pair<const std::string, uint64_t>& p) { return Owner(m, p.second); }
+  template <class C>
+  void oneSided(Section s, const C& x, const C& y, const char* gone, const char* came, const std::string& prefix) {
+    for (auto& e : x)
+      if (!y.count(Name(e))) add(s, gone, prefix + Name(e), "", "", Detail(a, e));
+    for (auto& e : y)
+      if (!x.count(Name(e))) add(s, came, prefix + Name(e), "", "", Detail(b, e));
+  }
+
   void add(Section s, std::string kind, std::string subject, std::string before = "", std::string after = "",
            std::string detail = "") {
     out.changes.push_back({s, std::move(kind), std::move(subject), std::move(before), std::move(after), std::move(detail)});
@@ -104,21 +122,12 @@ struct Differ {
     one("kernel version", a.kernelVersion, b.kernelVersion);
     one("boot id", a.bootId, b.bootId);
     compareMaps(Section::System, a.system, b.system, [](const std::string&) { return true; });
-    for (auto& mod : a.modules)
-      if (!b.modules.count(mod)) add(Section::System, "unloaded", "module " + mod);
-    for (auto& mod : b.modules)
-      if (!a.modules.count(mod)) add(Section::System, "loaded", "module " + mod);
-    for (auto& i : a.interfaces)
-      if (!b.interfaces.count(i)) add(Section::System, "removed", "network interface " + i);
-    for (auto& i : b.interfaces)
-      if (!a.interfaces.count(i)) add(Section::System, "added", "network interface " + i);
-    for (auto& sw : a.swaps)
-      if (!b.swaps.count(sw)) add(Section::System, "removed", "swap " + sw);
-    for (auto& sw : b.swaps)
-      if (!a.swaps.count(sw)) add(Section::System, "added", "swap " + sw);
+    oneSided(Section::System, a.modules, b.modules, "unloaded", "loaded", "module ");
+    oneSided(Section::System, a.interfaces, b.interfaces, "removed", "added", "network interface ");
+    oneSided(Section::System, a.swaps, b.swaps, "removed", "added", "swap ");
     // Counters as rates over the interval. By default only those that
     // signal trouble whenever they move.
-    double seconds = a.bootId == b.bootId ? double(b.monoNs - a.monoNs) / 1e9 : 0;
+    double seconds = interval();
     if (seconds > 0) {
       for (auto& [name, y] : b.counters) {
         auto it = a.counters.find(name);
@@ -155,7 +164,7 @@ struct Differ {
   }
 
   void processes() {
-    double seconds = a.bootId == b.bootId ? double(b.monoNs - a.monoNs) / 1e9 : 0;
+    double seconds = interval();
     bool sameBoot = !a.bootId.empty() && a.bootId == b.bootId;
     std::vector<std::pair<long, long>> pairs;  // pid in a, pid in b
     std::set<long> pairedA, pairedB;
@@ -244,37 +253,24 @@ struct Differ {
     return s.proto + " " + s.local + (s.listening() ? " (listening)" : " -> " + s.remote);
   }
 
-  std::string Owner(const Model& m, const NetSocket& s) {
-    auto it = m.socketOwner.find(s.inode);
+  // "pid 812 /tmp/.x -l 4444" for the process holding a socket inode.
+  static std::string Owner(const Model& m, uint64_t inode) {
+    auto it = m.socketOwner.find(inode);
     if (it == m.socketOwner.end()) return "";
     auto p = m.processes.find(it->second);
-    return p == m.processes.end() ? "pid " + std::to_string(it->second)
-                                  : "pid " + std::to_string(it->second) + " " + p->second.cmdline;
+    return "pid " + std::to_string(it->second) + (p == m.processes.end() ? "" : " " + p->second.cmdline);
   }
 
   void sockets() {
-    std::map<std::string, const NetSocket*> x, y;
-    for (auto& s : a.sockets)
-      if (s.listening() || s.state == 1) x[Key(s)] = &s;  // listeners and established connections
-    for (auto& s : b.sockets)
-      if (s.listening() || s.state == 1) y[Key(s)] = &s;
-    for (auto& [k, s] : x)
-      if (!y.count(k)) add(Section::Sockets, "closed", k, "", "", Owner(a, *s));
-    for (auto& [k, s] : y)
-      if (!x.count(k)) add(Section::Sockets, "opened", k, "", "", Owner(b, *s));
-    auto unixOwner = [](const Model& m, uint64_t inode) {
-      auto it = m.socketOwner.find(inode);
-      if (it == m.socketOwner.end()) return std::string();
-      auto p = m.processes.find(it->second);
-      return "pid " + std::to_string(it->second) + (p == m.processes.end() ? "" : " " + p->second.cmdline);
+    // Listeners and established connections, by what they are, with inodes.
+    auto keyed = [](const Model& m) {
+      std::map<std::string, uint64_t> out;
+      for (auto& s : m.sockets)
+        if (s.listening() || s.state == 1) out[Key(s)] = s.inode;
+      for (auto& u : m.unixListeners) out.emplace("unix " + u.path + " (listening)", u.inode);
+      return out;
     };
-    std::map<std::string, uint64_t> ux, uy;
-    for (auto& u : a.unixListeners) ux.emplace("unix " + u.path + " (listening)", u.inode);
-    for (auto& u : b.unixListeners) uy.emplace("unix " + u.path + " (listening)", u.inode);
-    for (auto& [k, inode] : ux)
-      if (!uy.count(k)) add(Section::Sockets, "closed", k, "", "", unixOwner(a, inode));
-    for (auto& [k, inode] : uy)
-      if (!ux.count(k)) add(Section::Sockets, "opened", k, "", "", unixOwner(b, inode));
+    oneSided(Section::Sockets, keyed(a), keyed(b), "closed", "opened", "");
   }
 
   void files() {

@@ -6,8 +6,6 @@ namespace procsnap {
 
 namespace {
 
-bool IsNumber(std::string_view s) { return !s.empty() && s.find_first_not_of("0123456789") == std::string_view::npos; }
-
 std::string Read(const View& v, const std::string& path) {
   auto r = v.read(path);
   return r.ok() ? *r : std::string();
@@ -69,15 +67,7 @@ void ReadProcess(const View& v, long pid, Model& m) {
   p.limits = ParseLimits(Read(v, dir + "/limits"));
   if (auto statm = ParseStatm(Read(v, dir + "/statm"))) p.stat.rssPages = int64_t(statm->resident);
   p.mapped = ParseMappedFiles(Read(v, dir + "/maps"));
-  std::string env = Read(v, dir + "/environ");
-  for (size_t start = 0; start < env.size();) {
-    size_t end = env.find('\0', start);
-    if (end == std::string::npos) end = env.size();
-    std::string var = env.substr(start, end - start);
-    start = end + 1;
-    size_t eq = var.find('=');
-    if (eq != std::string::npos && eq > 0) p.environ.emplace(var.substr(0, eq), var.substr(eq + 1));
-  }
+  p.environ = ParseEnviron(Read(v, dir + "/environ"));
   auto io = ParseKeyValue(Read(v, dir + "/io"), ':');
   p.ioBytes = std::strtoull(io["read_bytes"].c_str(), nullptr, 10) + std::strtoull(io["write_bytes"].c_str(), nullptr, 10);
   NodeId fd = s.lookup(dir + "/fd");
@@ -108,11 +98,7 @@ Model BuildModel(const View& v) {
   m.monoNs = meta.startMonoNs;
   if (meta.clockTicks) m.clockTicks = meta.clockTicks;
   m.system["kernel command line"] = FirstLine(Read(v, "cmdline"));
-  unsigned cpus = 0;
-  auto cpuinfo = Read(v, "cpuinfo");
-  for (size_t at = 0; (at = cpuinfo.find("processor", at)) != std::string::npos; at += 9)
-    if (at == 0 || cpuinfo[at - 1] == '\n') ++cpus;
-  m.system["cpus"] = std::to_string(cpus);
+  m.system["cpus"] = std::to_string(CountCpus(Read(v, "cpuinfo")));
   auto meminfo = ParseKeyValue(Read(v, "meminfo"), ':');
   for (const char* k : {"MemTotal", "SwapTotal", "HugePages_Total"})
     if (meminfo.count(k)) m.system[k] = meminfo[k];
@@ -121,21 +107,14 @@ Model BuildModel(const View& v) {
   for (auto& mi : ParseMountInfo(Read(v, "self/mountinfo"), &mountProblems))
     m.mounts[mi.target + " (" + mi.fstype + ")"] = mi.options + (mi.propagation.empty() ? "" : " " + mi.propagation);
   for (auto& p : mountProblems) m.problems.push_back("mountinfo: " + p);
-  std::string swaps = Read(v, "swaps");
-  for (size_t start = swaps.find('\n'); start != std::string::npos && start + 1 < swaps.size();) {
-    size_t end = swaps.find('\n', start + 1);
-    std::string line = swaps.substr(start + 1, end == std::string::npos ? std::string::npos : end - start - 1);
-    start = end;
-    char name[512], type[64];
-    if (std::sscanf(line.c_str(), "%511s %63s", name, type) == 2) m.swaps.insert(std::string(name) + " (" + type + ")");
-  }
+  for (auto& swap : ParseSwaps(Read(v, "swaps"))) m.swaps.insert(swap);
   ReadSysctls(v, m);
   auto self = v.resolve("self", false);
   if (self.ok()) m.capturer = std::atol(std::string(s.linkTarget(*self)).c_str());
   auto [lo, hi] = s.children(0);
   for (NodeId c = lo; c < hi; ++c) {
     std::string_view name = s.name(c);
-    if (IsNumber(name)) {
+    if (IsNumberName(name)) {
       long pid = std::atol(std::string(name).c_str());
       if (pid != m.capturer) ReadProcess(v, pid, m);
     }
@@ -172,16 +151,13 @@ Model BuildModel(const View& v) {
                              std::pair{"Tcp.RetransSegs", "tcp retransmitted segments"},
                              std::pair{"Udp.InErrors", "udp receive errors"}})
       if (snmp.count(key)) m.counters[name] = double(snmp[key]);
-    m.loadavg = FirstLine(Read(v, "loadavg"));
-    size_t cut = 0;
-    for (int i = 0; i < 3 && cut != std::string::npos; ++i) cut = m.loadavg.find(' ', cut + (i > 0));
-    if (cut != std::string::npos) m.loadavg.resize(cut);
+    m.loadavg = ParseLoadavg(Read(v, "loadavg"));
   }
   std::function<void(NodeId, const std::string&)> files = [&](NodeId dir, const std::string& prefix) {
     auto [first, last] = s.children(dir);
     for (NodeId c = first; c < last; ++c) {
       std::string name(s.name(c));
-      if (prefix.empty() && (IsNumber(name) || name == "sys")) continue;
+      if (prefix.empty() && (IsNumberName(name) || name == "sys")) continue;
       std::string path = prefix.empty() ? name : prefix + "/" + name;
       m.files.emplace(path, c);
       if (s.node(c).kind == NodeKind::Directory) files(c, path);

@@ -306,6 +306,45 @@ std::map<std::string, uint64_t> ParseProcStat(std::string_view text) {
   return out;
 }
 
+std::map<std::string, std::string> ParseEnviron(std::string_view raw) {
+  std::map<std::string, std::string> out;
+  size_t start = 0;
+  while (start < raw.size()) {
+    size_t end = raw.find('\0', start);
+    if (end == std::string_view::npos) end = raw.size();
+    std::string_view var = raw.substr(start, end - start);
+    start = end + 1;
+    size_t eq = var.find('=');
+    if (eq != std::string_view::npos && eq > 0) out.emplace(var.substr(0, eq), var.substr(eq + 1));
+  }
+  return out;
+}
+
+unsigned CountCpus(std::string_view cpuinfo) {
+  unsigned cpus = 0;
+  Lines(cpuinfo, 0, [&](std::string_view line) { cpus += line.rfind("processor", 0) == 0; });
+  return cpus;
+}
+
+std::vector<std::string> ParseSwaps(std::string_view text) {
+  std::vector<std::string> out;
+  Lines(text, 1, [&](std::string_view line) {
+    auto f = Fields(line);
+    if (f.size() >= 2) out.push_back(std::string(f[0]) + " (" + std::string(f[1]) + ")");
+  });
+  return out;
+}
+
+std::string ParseLoadavg(std::string_view text) {
+  std::string out;
+  auto f = Fields(text);
+  for (size_t i = 0; i < f.size() && i < 3; ++i) {
+    if (i) out += ' ';
+    out += f[i];
+  }
+  return out;
+}
+
 std::string JoinCmdline(std::string_view raw) {
   std::string out(raw);
   while (!out.empty() && out.back() == '\0') out.pop_back();

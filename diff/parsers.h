@@ -77,6 +77,18 @@ std::map<std::string, int64_t> ParseSnmp(std::string_view text, std::vector<std:
 // /proc/stat: "ctxt", "processes", "intr" (its total), "btime"... -> first number.
 std::map<std::string, uint64_t> ParseProcStat(std::string_view text);
 
+// environ: "A=1\0B=2\0" -> A -> 1, B -> 2.
+std::map<std::string, std::string> ParseEnviron(std::string_view raw);
+
+// cpuinfo: the number of "processor" entries.
+unsigned CountCpus(std::string_view cpuinfo);
+
+// swaps: "/dev/vda2 (partition)" for each line under the header.
+std::vector<std::string> ParseSwaps(std::string_view text);
+
+// loadavg: its three averages, "0.10 0.20 0.30".
+std::string ParseLoadavg(std::string_view text);
+
 // "a\0b\0" -> "a b".
 std::string JoinCmdline(std::string_view raw);
 

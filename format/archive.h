@@ -82,6 +82,10 @@ enum class Reason : uint8_t {
 };
 const char* KindName(NodeKind k);
 const char* ReasonName(Reason r);
+// Skipped, excluded or out of time: the content was never read.
+inline bool NotRead(Reason r) { return r == Reason::Skipped || r == Reason::Excluded || r == Reason::TimeLimit; }
+// procfs names processes, threads and descriptors by decimal numbers.
+bool IsNumberName(std::string_view name);
 
 using NodeId = uint32_t;
 constexpr NodeId kNoNode = 0xffffffffu;

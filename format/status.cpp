@@ -14,6 +14,10 @@ std::string ErrnoName(int err) {
   return s += std::to_string(err);
 }
 
+bool IsNumberName(std::string_view s) {
+  return !s.empty() && s.find_first_not_of("0123456789") == std::string_view::npos;
+}
+
 const char* KindName(NodeKind k) {
   switch (k) {
     case NodeKind::Directory: return "directory";

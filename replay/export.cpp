@@ -140,7 +140,7 @@ class Exporter {
     Fd fd(::openat(dirFd, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
     if (fd.fd < 0) return failed(path, "file not created", errno);
     describe(path, id);
-    if (n.size && n.reason != Reason::Skipped && n.reason != Reason::Excluded && n.reason != Reason::TimeLimit) {
+    if (n.size && !NotRead(n.reason)) {
       auto bytes = snap_.read(id);
       if (!bytes.ok()) {
         note(path, {{"problem", "content unreadable in the archive; written empty"},
@@ -247,7 +247,7 @@ class Exporter {
       }
     }
     if (n.error) noteErrno(path, "listing failed at capture; written empty", n.error);
-    if (n.reason == Reason::Skipped || n.reason == Reason::Excluded || n.reason == Reason::TimeLimit)
+    if (NotRead(n.reason))
       note(path, {{"problem", "not captured; written empty"},
                   {"reason", ReasonName(n.reason)},
                   {"note", std::string(snap_.note(id))}});

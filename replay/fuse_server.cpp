@@ -62,14 +62,6 @@ using DirList = std::vector<DirEntry>;
 
 bool Valid(const Snapshot& s, Ino i) { return i.ctx != kLive && i.node < s.nodeCount(); }
 
-bool NotCaptured(const Node& n) {
-  return n.reason == Reason::Skipped || n.reason == Reason::Excluded || n.reason == Reason::TimeLimit;
-}
-
-bool IsNumber(std::string_view name) {
-  return !name.empty() && name.find_first_not_of("0123456789") == std::string_view::npos;
-}
-
 // What stat() of a magic link such as fd/3 -> pipe:[123] would have found:
 // the kernel follows the link relative to fd/, so we answer for that name.
 // Anonymous inodes have no file type FUSE can report, so they stay unknown.
@@ -99,6 +91,17 @@ bool MagicTarget(std::string_view target, struct stat& st) {
   return true;
 }
 
+// The recorded mode; where stat failed at capture, one that keeps the kind.
+mode_t ModeOf(const Node& n) {
+  if (n.mode & S_IFMT) return n.mode;
+  switch (n.kind) {
+    case NodeKind::Directory:
+    case NodeKind::Alias: return S_IFDIR | 0555;
+    case NodeKind::Symlink: return S_IFLNK | 0777;
+    default: return S_IFREG | 0444;
+  }
+}
+
 void FillAttr(const Snapshot& s, Ino i, struct stat& st) {
   std::memset(&st, 0, sizeof st);
   if (i.ctx == kHidden) {
@@ -109,15 +112,7 @@ void FillAttr(const Snapshot& s, Ino i, struct stat& st) {
   }
   const Node& n = s.node(i.node);
   st.st_ino = Encode(i.ctx, i.node);
-  st.st_mode = n.mode;
-  if ((st.st_mode & S_IFMT) == 0) {  // stat failed at capture: keep the kind
-    switch (n.kind) {
-      case NodeKind::Directory:
-      case NodeKind::Alias: st.st_mode = S_IFDIR | 0555; break;
-      case NodeKind::Symlink: st.st_mode = S_IFLNK | 0777; break;
-      default: st.st_mode = S_IFREG | 0444; break;
-    }
-  }
+  st.st_mode = ModeOf(n);
   st.st_uid = n.uid;
   st.st_gid = n.gid;
   st.st_size = static_cast<off_t>(n.statSize);
@@ -211,7 +206,7 @@ void OnLookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
     }
   }
   e.ino = 0;  // a negative entry the kernel may cache, unless some caller's pid may match
-  if (p.node == 0 && IsNumber(name)) e.entry_timeout = 0;
+  if (p.node == 0 && IsNumberName(name)) e.entry_timeout = 0;
   fuse_reply_entry(req, &e);
 }
 
@@ -273,7 +268,7 @@ void OnOpen(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
   if (i.ctx == kHidden) return (void)fuse_reply_err(req, EACCES);
   const Node& n = s.node(i.node);
   if (n.kind != NodeKind::File) return (void)fuse_reply_err(req, n.kind == NodeKind::Other ? ENXIO : EISDIR);
-  if (NotCaptured(n)) return (void)fuse_reply_err(req, ENODATA);
+  if (NotRead(n.reason)) return (void)fuse_reply_err(req, ENODATA);
   if (n.error && n.size == 0) return (void)fuse_reply_err(req, n.error);
   auto bytes = s.read(i.node);
   if (!bytes.ok()) return (void)fuse_reply_err(req, EIO);
@@ -304,24 +299,18 @@ void OnRelease(fuse_req_t req, fuse_ino_t, struct fuse_file_info* fi) {
 // ps, lsof and pstree print in that order.
 void ListSnapshotDir(const Snapshot& s, Ino dir, DirList& out) {
   uint64_t ctx = ChildContext(s, dir);
+  auto add = [&](NodeId c) { out.push_back({std::string(s.name(c)), Encode(ctx, c), ModeOf(s.node(c))}); };
   auto [lo, hi] = s.children(dir.node);
   std::vector<std::pair<uint64_t, NodeId>> numbers;
   for (NodeId c = lo; c < hi; ++c) {
     std::string_view name = s.name(c);
-    if (IsNumber(name) && name.size() <= 19) {
+    if (IsNumberName(name) && name.size() <= 19)
       numbers.emplace_back(std::stoull(std::string(name)), c);
-      continue;
-    }
-    struct stat st;
-    FillAttr(s, {ctx, c}, st);
-    out.push_back({std::string(name), Encode(ctx, c), st.st_mode});
+    else
+      add(c);
   }
   std::sort(numbers.begin(), numbers.end());
-  for (auto& [value, c] : numbers) {
-    struct stat st;
-    FillAttr(s, {ctx, c}, st);
-    out.push_back({std::string(s.name(c)), Encode(ctx, c), st.st_mode});
-  }
+  for (auto& [value, c] : numbers) add(c);
 }
 
 void OnOpendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
@@ -342,7 +331,7 @@ void OnOpendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
     const Node& n = s.node(i.node);
     auto [lo, hi] = s.children(i.node);
     if (lo == hi && n.error) return (void)fuse_reply_err(req, n.error);
-    if (lo == hi && NotCaptured(n)) return (void)fuse_reply_err(req, ENODATA);
+    if (lo == hi && NotRead(n.reason)) return (void)fuse_reply_err(req, ENODATA);
     ListSnapshotDir(s, i, *list);
     fi->cache_readdir = 1;
     fi->keep_cache = 1;

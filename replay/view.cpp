@@ -137,7 +137,7 @@ Result<std::string> View::read(NodeId id) const {
   if (n.kind == NodeKind::Directory || n.kind == NodeKind::Alias)
     return Status::InvalidArgument(display(id) + ": is a directory");
   if (n.kind != NodeKind::File) return Status::InvalidArgument(display(id) + ": not a regular file");
-  if (n.reason == Reason::Skipped || n.reason == Reason::Excluded || n.reason == Reason::TimeLimit)
+  if (NotRead(n.reason))
     return Status::NotFound(display(id) + ": not captured: " + std::string(snap_->note(id)));
   if (n.error && n.size == 0)
     return Status::IoError(display(id) + ": reading it failed at capture: " + std::strerror(n.error));
