@@ -7,14 +7,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 PROCS=0 ROUNDS=3 RECORD=0
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --procs) PROCS=$2; shift 2 ;;
-    --rounds) ROUNDS=$2; shift 2 ;;
-    --record) RECORD=1; shift ;;
-    *) echo "usage: bench/capture.sh [--procs N] [--rounds R] [--record]" >&2; exit 2 ;;
-  esac
-done
+USAGE="bench/capture.sh [--procs N] [--rounds R] [--record]"
 . bench/common.sh
 start_load "$PROCS"
 

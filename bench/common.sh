@@ -1,5 +1,17 @@
-# Shared by the bench scripts (sourced from the repository root): a build,
-# a scratch directory, extra processes, medians, the machine line.
+# Shared by the bench scripts (sourced from the repository root): their
+# options, a build, a scratch directory, extra processes, medians, the
+# machine line. A script sets its defaults and USAGE, then sources this.
+
+# Options named in the script's USAGE: --procs N, --rounds R, --ps N, --record.
+while [ $# -gt 0 ]; do
+  case " $USAGE " in *" [$1"*) ;; *) echo "usage: $USAGE" >&2; exit 2 ;; esac
+  case "$1" in
+    --procs) PROCS=$2; shift 2 ;;
+    --rounds) ROUNDS=$2; shift 2 ;;
+    --ps) PSRUNS=$2; shift 2 ;;
+    --record) RECORD=1; shift ;;
+  esac
+done
 [ -x build/cli/procsnap ] && [ -x build/bench/plain_reader ] && [ -x build/bench/load_procs ] || {
   cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null && cmake --build build -j "$(nproc)" >/dev/null; }
 BIN=$(pwd)/build/cli/procsnap

@@ -5,14 +5,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 PROCS=1000 ROUNDS=3 RECORD=0
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --procs) PROCS=$2; shift 2 ;;
-    --rounds) ROUNDS=$2; shift 2 ;;
-    --record) RECORD=1; shift ;;
-    *) echo "usage: bench/diff.sh [--procs N] [--rounds R] [--record]" >&2; exit 2 ;;
-  esac
-done
+USAGE="bench/diff.sh [--procs N] [--rounds R] [--record]"
 . bench/common.sh
 start_load "$PROCS"
 $BIN capture -q -o "$TMP/a.psnap"

@@ -7,14 +7,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 ROUNDS=3 PSRUNS=50 RECORD=0
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --rounds) ROUNDS=$2; shift 2 ;;
-    --ps) PSRUNS=$2; shift 2 ;;
-    --record) RECORD=1; shift ;;
-    *) echo "usage: bench/replay.sh [--rounds R] [--ps N] [--record]" >&2; exit 2 ;;
-  esac
-done
+USAGE="bench/replay.sh [--rounds R] [--ps N] [--record]"
 [ "$(id -u)" = 0 ] || { echo "bench/replay.sh: needs root (procsnap run, FUSE mount)" >&2; exit 2; }
 . bench/common.sh
 cleanup_extra() { fusermount3 -u "$TMP/mnt" 2>/dev/null || true; }

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdint>
 #include <cstring>
 
 namespace procsnap {
@@ -59,20 +60,51 @@ bool DecodeAddress(std::string_view hex, bool v6, std::string& out) {
   return true;
 }
 
+// Calls f(line) for each line after the first `skip` lines.
+template <class F>
+void Lines(std::string_view text, unsigned skip, F f) {
+  size_t start = 0;
+  for (unsigned n = 0; start < text.size(); ++n) {
+    size_t end = text.find('\n', start);
+    if (end == std::string_view::npos) end = text.size();
+    if (n >= skip) f(text.substr(start, end - start));
+    start = end + 1;
+  }
+}
+
+// Fields [from, to) joined by single spaces.
+std::string Join(const std::vector<std::string_view>& f, size_t from, size_t to) {
+  std::string out;
+  for (size_t i = from; i < f.size() && i < to; ++i) {
+    if (i > from) out += ' ';
+    out += f[i];
+  }
+  return out;
+}
+
+// mountinfo escapes blanks in paths as \040.
+std::string Unescape(std::string_view s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\\' && i + 3 < s.size() && s[i + 1] >= '0' && s[i + 1] <= '3') {
+      out += char((s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0'));
+      i += 3;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 std::map<std::string, std::string> ParseKeyValue(std::string_view text, char sep) {
   std::map<std::string, std::string> out;
-  size_t start = 0;
-  while (start < text.size()) {
-    size_t end = text.find('\n', start);
-    if (end == std::string_view::npos) end = text.size();
-    std::string_view line = text.substr(start, end - start);
-    start = end + 1;
+  Lines(text, 0, [&](std::string_view line) {
     size_t at = sep == ' ' ? line.find_first_of(" \t") : line.find(sep);
-    if (at == std::string_view::npos || at == 0) continue;  // not a key-value line: ignored
+    if (at == std::string_view::npos || at == 0) return;  // not a key-value line: ignored
     out.emplace(std::string(Trim(line.substr(0, at))), std::string(Trim(line.substr(at + 1))));
-  }
+  });
   return out;
 }
 
@@ -113,61 +145,33 @@ bool NetSocket::listening() const {
 std::vector<NetSocket> ParseNetTable(std::string_view text, std::string_view proto, std::vector<std::string>* problems) {
   std::vector<NetSocket> out;
   bool v6 = proto.back() == '6';
-  size_t start = text.find('\n');  // the first line is the header
   unsigned lineNo = 1;
-  while (start != std::string_view::npos && start + 1 < text.size()) {
-    size_t end = text.find('\n', start + 1);
-    std::string_view line = text.substr(start + 1, (end == std::string_view::npos ? text.size() : end) - start - 1);
-    start = end;
+  Lines(text, 1, [&](std::string_view line) {  // under the header
     ++lineNo;
     auto f = Fields(line);
-    if (f.empty()) continue;
+    if (f.empty()) return;
     NetSocket s;
     s.proto = std::string(proto);
     if (f.size() < 10 || !DecodeAddress(f[1], v6, s.local) || !DecodeAddress(f[2], v6, s.remote) ||
         !Number(f[3], s.state, 16) || !Number(f[7], s.uid) || !Number(f[9], s.inode)) {
       if (problems) problems->push_back("line " + std::to_string(lineNo) + " is not a socket");
-      continue;
+      return;
     }
     out.push_back(std::move(s));
-  }
+  });
   return out;
 }
 
 std::map<std::string, std::string> ParseLimits(std::string_view text) {
   std::map<std::string, std::string> out;
-  size_t start = text.find('\n');  // the first line is the header
-  while (start != std::string_view::npos && start + 1 < text.size()) {
-    size_t end = text.find('\n', start + 1);
-    std::string_view line = text.substr(start + 1, (end == std::string_view::npos ? text.size() : end) - start - 1);
-    start = end;
+  Lines(text, 1, [&](std::string_view line) {  // under the header
     size_t gap = line.find("  ");
-    if (gap == std::string_view::npos) continue;
-    std::string values;
-    for (auto f : Fields(line.substr(gap))) {
-      if (!values.empty()) values += ' ';
-      values += f;
-    }
+    if (gap == std::string_view::npos) return;
+    std::string values = Join(Fields(line.substr(gap)), 0, SIZE_MAX);
     if (!values.empty()) out.emplace(std::string(Trim(line.substr(0, gap))), values);
-  }
+  });
   return out;
 }
-
-namespace {
-
-// Calls f(line) for each line after the first `skip` lines.
-template <class F>
-void Lines(std::string_view text, unsigned skip, F f) {
-  size_t start = 0;
-  for (unsigned n = 0; start < text.size(); ++n) {
-    size_t end = text.find('\n', start);
-    if (end == std::string_view::npos) end = text.size();
-    if (n >= skip) f(text.substr(start, end - start));
-    start = end + 1;
-  }
-}
-
-}  // namespace
 
 std::vector<std::string> ParseMappedFiles(std::string_view text) {
   std::vector<std::string> out;
@@ -220,24 +224,6 @@ std::optional<Statm> ParseStatm(std::string_view text) {
   return s;
 }
 
-namespace {
-
-// mountinfo escapes blanks in paths as \040.
-std::string Unescape(std::string_view s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '\\' && i + 3 < s.size() && s[i + 1] >= '0' && s[i + 1] <= '3') {
-      out += char((s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0'));
-      i += 3;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
-
-}  // namespace
-
 std::vector<MountInfo> ParseMountInfo(std::string_view text, std::vector<std::string>* problems) {
   std::vector<MountInfo> out;
   unsigned lineNo = 0;
@@ -254,10 +240,7 @@ std::vector<MountInfo> ParseMountInfo(std::string_view text, std::vector<std::st
     MountInfo m;
     m.target = Unescape(f[4]);
     m.options = std::string(f[5]);
-    for (size_t i = 6; i < dash; ++i) {
-      if (!m.propagation.empty()) m.propagation += ' ';
-      m.propagation += f[i];
-    }
+    m.propagation = Join(f, 6, dash);
     m.fstype = std::string(f[dash + 1]);
     m.source = Unescape(f[dash + 2]);
     if (dash + 3 < f.size()) m.options.append(";").append(f[dash + 3]);
@@ -336,13 +319,7 @@ std::vector<std::string> ParseSwaps(std::string_view text) {
 }
 
 std::string ParseLoadavg(std::string_view text) {
-  std::string out;
-  auto f = Fields(text);
-  for (size_t i = 0; i < f.size() && i < 3; ++i) {
-    if (i) out += ' ';
-    out += f[i];
-  }
-  return out;
+  return Join(Fields(text), 0, 3);
 }
 
 std::string JoinCmdline(std::string_view raw) {
