@@ -63,7 +63,7 @@ void SetupCat(CLI::App& sub, CommandAction& action) {
   sub.add_option("ARCHIVE", a->archive, "archive to read")->required();
   sub.add_option("PATH", a->paths, "file as captured, with or without the root (/proc/1/status or 1/status)")
       ->required();
-  sub.add_option("--at", a->at, "snapshot N (0 first, -1 last)")->capture_default_str();
+  AddAtOption(sub, a->at);
   sub.footer("Exit status: 0 ok; 1 the file was captured with an error and has no bytes; 2 trouble.");
   action = [a] { return Run(*a); };
 }

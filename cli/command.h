@@ -28,6 +28,9 @@ void SetupExport(CLI::App& sub, CommandAction& action);
 void SetupMount(CLI::App& sub, CommandAction& action);
 void SetupRun(CLI::App& sub, CommandAction& action);
 void SetupDiff(CLI::App& sub, CommandAction& action);
+// --at N, the snapshot a command reads, as every command spells it.
+void AddAtOption(CLI::App& sub, long& at);
+
 // `procsnap run ... -- CMD ARGS`: main() hands over what follows "--" as is.
 void SetRunCommand(std::vector<std::string> tail);
 

@@ -8,9 +8,14 @@
 #include <ctime>
 #include <iostream>
 
+#include "command.h"
 #include "exit_codes.h"
 
 namespace procsnap {
+
+void AddAtOption(CLI::App& sub, long& at) {
+  sub.add_option("--at", at, "snapshot N (0 first, -1 last)")->capture_default_str();
+}
 
 int Fail(const Status& s) { return Fail(s.message()); }
 

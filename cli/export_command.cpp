@@ -59,7 +59,7 @@ void SetupExport(CLI::App& sub, CommandAction& action) {
   auto a = std::make_shared<ExportArgs>();
   sub.add_option("ARCHIVE", a->archive, "archive to read")->required();
   sub.add_option("DIR", a->dir, "target directory; must be empty or not exist")->required();
-  sub.add_option("--at", a->at, "snapshot N (0 first, -1 last)")->capture_default_str();
+  AddAtOption(sub, a->at);
   sub.add_flag("--no-owners", a->noOwners, "do not give files their recorded owners (only root can)");
   sub.add_flag("--json", a->json, "print the report as JSON");
   sub.footer(

@@ -75,7 +75,7 @@ void SetupLs(CLI::App& sub, CommandAction& action) {
   auto a = std::make_shared<LsArgs>();
   sub.add_option("ARCHIVE", a->archive, "archive to read")->required();
   sub.add_option("PATH", a->path, "path as captured, with or without the root (/proc/1/fd or 1/fd); default the root");
-  sub.add_option("--at", a->at, "snapshot N (0 first, -1 last)")->capture_default_str();
+  AddAtOption(sub, a->at);
   sub.add_flag("-l,--long", a->longFormat, "mode, owner, size, time, link target, recorded error and reason");
   sub.add_flag("-d,--directory", a->directory, "describe a directory itself, not its entries");
   sub.add_flag("--json", a->json, "print JSON: one object per entry with every recorded attribute");

@@ -47,7 +47,7 @@ void SetupMount(CLI::App& sub, CommandAction& action) {
   auto a = std::make_shared<MountArgs>();
   sub.add_option("ARCHIVE", a->archive, "archive to serve")->required();
   sub.add_option("DIR", a->dir, "mount point (an existing directory)")->required();
-  sub.add_option("--at", a->at, "snapshot N (0 first, -1 last)")->capture_default_str();
+  AddAtOption(sub, a->at);
   sub.add_flag("-f,--foreground", a->foreground, "stay in the foreground; Ctrl-C unmounts");
   sub.add_flag("--debug", a->debug, "trace every FUSE request on stderr (implies --foreground)");
   sub.footer(

@@ -43,7 +43,7 @@ void SetRunCommand(std::vector<std::string> tail) { CommandTail() = std::move(ta
 void SetupRun(CLI::App& sub, CommandAction& action) {
   auto a = std::make_shared<RunArgs>();
   sub.add_option("ARCHIVE", a->archive, "archive to serve as /proc")->required();
-  sub.add_option("--at", a->at, "snapshot N (0 first, -1 last)")->capture_default_str();
+  AddAtOption(sub, a->at);
   // Everything after ARCHIVE belongs to COMMAND, options included: ps -o pid.
   sub.prefix_command();
   sub.footer(
