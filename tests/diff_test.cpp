@@ -323,6 +323,18 @@ BOOST_AUTO_TEST_CASE(parsers_read_this_machine_and_survive_bad_text) {
   auto bad = ParseSnmp("Tcp: A B\nTcp: 1 2 3\nUdp: 5\n", &problems);
   BOOST_TEST(bad.empty());
   BOOST_TEST(problems.size() == 2u);
+  auto env = ParseEnviron(Live("/proc/self/environ"));
+  BOOST_TEST(env.count("PATH") + env.count("HOME") >= 1u);
+  BOOST_TEST(ParseEnviron(std::string("=x\0noequals\0A=1=2\0", 19)).at("A") == "1=2");
+  BOOST_TEST(CountCpus(Live("/proc/cpuinfo")) == unsigned(sysconf(_SC_NPROCESSORS_CONF)));
+  BOOST_TEST(CountCpus("garbage\n") == 0u);
+  BOOST_TEST(ParseSwaps("Filename Type Size Used Priority\n/swapfile file 1024 0 -2\nx\n") ==
+             std::vector<std::string>{"/swapfile (file)"});
+  ParseSwaps(Live("/proc/swaps"));  // header only here, or real swaps: no exception either way
+  BOOST_TEST(ParseLoadavg("0.10 0.20 0.30 1/90 1234\n") == "0.10 0.20 0.30");
+  BOOST_TEST(ParseLoadavg(Live("/proc/loadavg")).size() >= 14u);
+  BOOST_TEST(ParseLoadavg("") == "");
+
   auto stat = ParseProcStat(Live("/proc/stat"));
   BOOST_TEST(stat.count("ctxt"));
   BOOST_TEST(stat.count("btime"));
