@@ -29,6 +29,8 @@ struct Entry {
   unsigned char dtype;
 };
 
+constexpr unsigned kThreadsField = 20;  // num_threads in /proc/PID/stat
+
 // PIDs that answer to stat() but are missing from readdir: a rootkit trick.
 // Every pid up to the largest listed one is probed; when the root is the
 // procfs of our own pid namespace, kill(pid, 0) answers "no such process"
@@ -63,6 +65,40 @@ std::vector<std::string> HiddenPids(int rootFd, const std::vector<Entry>& entrie
     if (tgid && std::strtol(tgid + 6, nullptr, 10) == p) hidden.push_back(name);
   }
   return hidden;
+}
+
+// Reads a small file under the root; "" when it cannot.
+std::string ReadSmall(int rootFd, const std::string& path) {
+  int fd = ::openat(rootFd, path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return {};
+  char buf[4096];
+  ssize_t n = ::read(fd, buf, sizeof buf);
+  ::close(fd);
+  return n > 0 ? std::string(buf, n) : std::string();
+}
+
+// The number of tasks on the host: the field after '/' in loadavg; -1 if unknown.
+long HostTasks(int rootFd) {
+  std::string loadavg = ReadSmall(rootFd, "loadavg");
+  size_t slash = loadavg.find('/');
+  return slash == std::string::npos ? -1 : std::strtol(loadavg.c_str() + slash + 1, nullptr, 10);
+}
+
+// Whether the listed processes hold every task of the host, as loadavg
+// counts them before and after their threads are summed: then no process
+// can hide from the listing, and the pid scan (31k probes, 40 ms of CPU
+// once pids have wrapped) is not needed. Any doubt answers false.
+bool EveryTaskListed(int rootFd, const std::vector<Entry>& entries) {
+  long before = HostTasks(rootFd);
+  if (before <= 0) return false;
+  long listed = 0;
+  for (auto& e : entries) {
+    if (!IsNumberName(e.name)) continue;
+    std::string stat = ReadSmall(rootFd, e.name + "/stat");
+    if (stat.empty()) return false;
+    listed += static_cast<long>(StatField(stat, kThreadsField));
+  }
+  return listed == before && HostTasks(rootFd) == before;
 }
 
 void Add(Counts& into, const Counts& c) {
@@ -141,12 +177,14 @@ Result<Metadata> Capture(const CaptureOptions& options, ArchiveWriter& writer,
     }
     ::closedir(dir);
   }
-  // The scan for hidden pids probes every pid up to the largest listed one:
-  // it runs beside the walk, and what it finds is walked last. The root's
-  // children are put in name order once the list is complete (byName).
+  // The scan for hidden pids probes every pid up to the largest listed one,
+  // unless the task count shows nothing can hide: it runs beside the walk,
+  // and what it finds is walked last. The root's children are put in name
+  // order once the list is complete (byName).
   std::vector<std::string> hidden;
   std::thread scan;
-  if (shared.procfs && !shared.tuning) scan = std::thread([&] { hidden = HiddenPids(rootFd, entries); });
+  if (shared.procfs && !shared.tuning && !EveryTaskListed(rootFd, entries))
+    scan = std::thread([&] { hidden = HiddenPids(rootFd, entries); });
 
   // Big system-wide directories first, so no walker is left with sys/ at the end.
   std::vector<size_t> order(entries.size());

@@ -19,7 +19,8 @@ namespace procsnap {
 namespace {
 
 constexpr size_t kInitialBuffer = 256u << 10;  // grows for the rare large file
-constexpr unsigned kMaxDepth = 512;  // readers reject trees deeper than 1024
+constexpr unsigned kMaxDepth = 512;
+constexpr unsigned kStartTimeField = 22;  // of /proc/PID/stat  // readers reject trees deeper than 1024
 
 // Splits "a/b/c" into its parts.
 std::vector<std::string_view> Parts(std::string_view rel) {
@@ -58,24 +59,6 @@ NodeKind KindOfDtype(unsigned char t) {
   }
 }
 
-uint64_t StartTimeOf(std::string_view stat) {
-  // Field 22; the command name (field 2) may hold spaces and ')' so count
-  // from the last ')'.
-  size_t close = stat.rfind(')');
-  if (close == std::string_view::npos) return 0;
-  unsigned field = 2;
-  size_t i = close + 1;
-  while (i < stat.size() && field < 22) {
-    while (i < stat.size() && stat[i] == ' ') ++i;
-    ++field;
-    if (field == 22) break;
-    while (i < stat.size() && stat[i] != ' ') ++i;
-  }
-  uint64_t v = 0;
-  while (i < stat.size() && stat[i] >= '0' && stat[i] <= '9') v = v * 10 + (stat[i++] - '0');
-  return v;
-}
-
 }  // namespace
 
 Walker::Walker(WalkShared& shared) : shared_(shared) {}
@@ -98,12 +81,12 @@ Fragment Walker::walkTopLevel(int rootFd, const std::string& name, unsigned char
     if (fd >= 0) ::close(fd);
     if (n <= 0) {
       frag.notes.push_back("pid " + name + " exited during the capture; its entries may be partial");
-    } else if (uint64_t later = StartTimeOf(std::string_view(buf, n)); later != startTime_) {
+    } else if (uint64_t later = StatField(std::string_view(buf, n), kStartTimeField); later != startTime_) {
       frag.notes.push_back("pid " + name + " was reused during the capture (start time " + std::to_string(startTime_) +
                            " then " + std::to_string(later) + "); its entries may mix two processes");
     }
   }
-  if (buf_.size() > 8 * kInitialBuffer) std::string().swap(buf_);
+  if (buf_.size() > 8 * kInitialBuffer) buf_.release();
   frag_ = nullptr;
   return frag;
 }
@@ -207,26 +190,31 @@ void Walker::readFile(int parentFd, const std::string& name, const std::string& 
     ++frag_->counts.errors;
     return;
   }
-  if (buf_.empty()) buf_.resize(kInitialBuffer);
   size_t len = 0;
-  int err = 0, interrupts = 0;
+  int err = buf_.empty() && !buf_.resize(kInitialBuffer) ? ENOMEM : 0;
+  int interrupts = 0;
   bool truncated = false;
   bool smallReads = false;
   const bool sysctl = rel.rfind("sys/", 0) == 0;
-  for (;;) {
+  while (!err) {
     if (len == buf_.size()) {
       if (buf_.size() >= cap) {
         char probe;
         truncated = ::read(fd, &probe, 1) > 0;
         break;
       }
-      buf_.resize(std::min<uint64_t>(buf_.size() * 2, cap));
+      if (!buf_.resize(std::min<uint64_t>(buf_.size() * 2, cap))) {
+        err = ENOMEM;
+        break;
+      }
     }
     // One large read: maps, smaps and net tables are consistent only within
-    // a call. Sysctl handlers allocate the whole count in the kernel, so
-    // they get a small one (a 1 MiB count costs 10x and can fail ENOMEM).
+    // a call. Sysctl handlers allocate count + 1 bytes in the kernel, so
+    // they get one page (a 1 MiB count costs 10x and can fail ENOMEM; 64 KiB
+    // costs 1.5x, as vmalloc).
     size_t want = buf_.size() - len;
-    if (sysctl || smallReads) want = std::min<size_t>(want, 64 * 1024);
+    if (sysctl) want = std::min<size_t>(want, 4095);
+    if (smallReads) want = std::min<size_t>(want, 64 * 1024);
     ssize_t n = ::read(fd, buf_.data() + len, want);
     if (n < 0) {
       if (errno == ENOMEM && !smallReads) {
@@ -256,7 +244,7 @@ void Walker::readFile(int parentFd, const std::string& name, const std::string& 
   // Only these per-task files need their path parsed.
   bool special = name == "stat" || name == "environ" || name == "cmdline";
   std::string_view entry = shared_.procfs && special ? TaskEntry(rel) : std::string_view();
-  if (entry == "stat" && rel.find('/') == rel.rfind('/')) startTime_ = StartTimeOf(content);
+  if (entry == "stat" && rel.find('/') == rel.rfind('/')) startTime_ = StatField(content, kStartTimeField);
   if (shared_.redact && (entry == "environ" || entry == "cmdline")) {
     redacted.assign(content);
     unsigned count = entry == "environ" ? RedactEnviron(redacted) : RedactCmdline(redacted);
@@ -353,6 +341,23 @@ void Walker::walkDirectory(int parentFd, const std::string& name, const std::str
   for (size_t i = 0; i < entries.size(); ++i)
     visit(::dirfd(dir), entries[i].first, rel + "/" + entries[i].first, first + i, entries[i].second, depth + 1);
   ::closedir(dir);
+}
+
+uint64_t StatField(std::string_view stat, unsigned wanted) {
+  // The command name (field 2) may hold spaces and ')': count from the last ')'.
+  size_t close = stat.rfind(')');
+  if (close == std::string_view::npos || wanted < 3) return 0;
+  unsigned field = 2;
+  size_t i = close + 1;
+  while (i < stat.size() && field < wanted) {
+    while (i < stat.size() && stat[i] == ' ') ++i;
+    ++field;
+    if (field == wanted) break;
+    while (i < stat.size() && stat[i] != ' ') ++i;
+  }
+  uint64_t v = 0;
+  while (i < stat.size() && stat[i] >= '0' && stat[i] <= '9') v = v * 10 + (stat[i++] - '0');
+  return v;
 }
 
 }  // namespace procsnap

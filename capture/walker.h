@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <mutex>
 #include <set>
 #include <string>
@@ -50,6 +51,41 @@ struct Fragment {
   std::vector<std::string> notes;
 };
 
+// A read buffer that grows without zero-filling, and without copying or
+// touching pages it does not use (realloc moves large blocks with mremap):
+// a fresh page costs up to 11 us on some VMs, and kallsyms alone is 5 MiB.
+// Numeric field `field` (1-based, as in proc(5), >= 3) of a /proc/PID/stat
+// line; 0 when it is missing.
+uint64_t StatField(std::string_view stat, unsigned field);
+
+class ReadBuffer {
+ public:
+  ReadBuffer() = default;
+  ReadBuffer(const ReadBuffer&) = delete;
+  ReadBuffer& operator=(const ReadBuffer&) = delete;
+  ~ReadBuffer() { std::free(data_); }
+  char* data() { return data_; }
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  // False, with the buffer unchanged, when memory runs out.
+  bool resize(size_t n) {
+    void* p = std::realloc(data_, n);
+    if (!p) return false;
+    data_ = static_cast<char*>(p);
+    size_ = n;
+    return true;
+  }
+  void release() {
+    std::free(data_);
+    data_ = nullptr;
+    size_ = 0;
+  }
+
+ private:
+  char* data_ = nullptr;
+  size_t size_ = 0;
+};
+
 class Walker {
  public:
   explicit Walker(WalkShared& shared);
@@ -68,7 +104,7 @@ class Walker {
   WalkShared& shared_;
   Fragment* frag_ = nullptr;
   uint32_t fragmentId_ = 0;
-  std::string buf_;
+  ReadBuffer buf_;
   std::string exclusionNote_;
   uint64_t startTime_ = 0;  // field 22 of the PID's stat as read during the walk
 };

@@ -22,9 +22,14 @@ bool EncodeAddressLines(std::string_view plain, std::string* out) {
   if (plain.size() < 4096 || plain.back() != '\n') return false;
   size_t width = plain.find(' ');
   if (width == std::string_view::npos || width == 0 || width > 16) return false;
-  std::string varints, rest;
+  // The text column goes straight into `out` behind the header and the
+  // address column is slipped in before it at the end: the output's pages
+  // are touched once (fresh pages are slow on some VMs).
+  std::string varints;
   varints.reserve(plain.size() / 8);
-  rest.reserve(plain.size());
+  out->clear();
+  out->reserve(kHeader + plain.size() + plain.size() / 8);
+  out->resize(kHeader);
   uint64_t prev = 0, lines = 0;
   for (size_t pos = 0; pos < plain.size();) {
     size_t nl = plain.find('\n', pos);
@@ -42,16 +47,16 @@ bool EncodeAddressLines(std::string_view plain, std::string* out) {
       d >>= 7;
     }
     varints.push_back(static_cast<char>(d));
-    rest.append(plain.substr(pos + width + 1, nl - pos - width));
+    out->append(plain.substr(pos + width + 1, nl - pos - width));
     ++lines;
     pos = nl + 1;
   }
-  out->clear();
-  PutU32(*out, static_cast<uint32_t>(width));
-  PutU64(*out, lines);
-  PutU64(*out, varints.size());
-  out->append(varints);
-  out->append(rest);
+  std::string header;
+  PutU32(header, static_cast<uint32_t>(width));
+  PutU64(header, lines);
+  PutU64(header, varints.size());
+  out->replace(0, kHeader, header);
+  out->insert(kHeader, varints);
   return true;
 }
 

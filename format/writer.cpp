@@ -8,8 +8,10 @@
 #include <zstd.h>
 
 #include <condition_variable>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
@@ -25,49 +27,19 @@ namespace procsnap {
 
 namespace {
 
+// Tables no larger than a 2 MiB chunk needs: level 9's defaults would cost
+// 16 MiB of memory for no gain (and 10x for the snapshot message).
+void SetTableSizes(ZSTD_CCtx* ctx) {
+  ZSTD_CCtx_setParameter(ctx, ZSTD_c_hashLog, 20);
+  ZSTD_CCtx_setParameter(ctx, ZSTD_c_chainLog, 20);
+}
+
 struct DigestHash {
   size_t operator()(const Digest& d) const noexcept {
     size_t v;
     std::memcpy(&v, d.data(), sizeof v);
     return v;
   }
-};
-
-// kj output stream that feeds a zstd stream, so a large snapshot message is
-// never held twice in memory.
-class ZstdSink : public kj::OutputStream {
- public:
-  ZstdSink(int level, uint64_t pledged) : ctx_(ZSTD_createCCtx()) {
-    ZSTD_CCtx_setParameter(ctx_, ZSTD_c_compressionLevel, level);
-    // Tables capped as for chunks: level 9's own would cost 10x the memory.
-    ZSTD_CCtx_setParameter(ctx_, ZSTD_c_hashLog, 20);
-    ZSTD_CCtx_setParameter(ctx_, ZSTD_c_chainLog, 20);
-    ZSTD_CCtx_setPledgedSrcSize(ctx_, pledged);
-  }
-  ~ZstdSink() { ZSTD_freeCCtx(ctx_); }
-  void write(const void* buffer, size_t size) override { feed(buffer, size, ZSTD_e_continue); }
-  std::string finish() {
-    feed(nullptr, 0, ZSTD_e_end);
-    return std::move(out_);
-  }
-  uint64_t rawBytes() const { return raw_; }
-
- private:
-  void feed(const void* data, size_t size, ZSTD_EndDirective mode) {
-    raw_ += size;
-    ZSTD_inBuffer in{data, size, 0};
-    char buf[64 * 1024];
-    for (;;) {
-      ZSTD_outBuffer out{buf, sizeof buf, 0};
-      size_t left = ZSTD_compressStream2(ctx_, &out, &in, mode);
-      if (ZSTD_isError(left)) KJ_FAIL_REQUIRE("zstd compression failed", ZSTD_getErrorName(left));
-      out_.append(buf, out.pos);
-      if (mode == ZSTD_e_end ? left == 0 : in.pos == in.size) break;
-    }
-  }
-  ZSTD_CCtx* ctx_;
-  std::string out_;
-  uint64_t raw_ = 0;
 };
 
 // The snapshot message is large and columnar. Level 9 with capped tables
@@ -119,6 +91,8 @@ class WriterImpl final : public ArchiveWriter {
       ++sealed_;
       workCv_.notify_one();
     } else {
+      // Reserved whole: growth by doubling would copy and touch twice the pages.
+      if (open_.capacity() < opts_.chunkSize) open_.reserve(opts_.chunkSize);
       open_.append(bytes);
     }
     uniqueBytes_ += bytes.size();
@@ -142,23 +116,43 @@ class WriterImpl final : public ArchiveWriter {
     snap.summary.startWallNs = meta.startWallNs;
     snap.summary.hostname = meta.hostname;
     snap.summary.nodeCount = tree.nodes.size();
-    std::string payload;
+    // The message is built in one zeroed buffer with a word in front for
+    // the segment table, so that it compresses in one call with the chunk
+    // context: a streaming context would fault in tables and buffers anew.
+    const unsigned words = EstimateSnapshotWords(tree);
+    std::unique_ptr<capnp::word, decltype(&std::free)> segment(
+        static_cast<capnp::word*>(std::calloc(words + 1, sizeof(capnp::word))), &std::free);
+    if (!segment) return Status::IoError(path_ + ": cannot allocate " + std::to_string(words * 8) + " bytes for the snapshot");
+    std::unique_ptr<char[]> out;
+    size_t outCap = 0;
+    Result<std::string_view> payload = Status::Ok();
     uint64_t raw = 0;
     kj::Maybe<kj::Exception> e = kj::runCatchingExceptions([&]() {
-      // One segment sized for the columns: growth by doubling could hold
-      // twice the message at the moment memory peaks.
-      capnp::MallocMessageBuilder mb(EstimateSnapshotWords(tree), capnp::AllocationStrategy::FIXED_SIZE);
+      // Compressed while `mb` lives: its destructor zeroes the segment.
+      capnp::MallocMessageBuilder mb(kj::arrayPtr(segment.get() + 1, words), capnp::AllocationStrategy::FIXED_SIZE);
       EncodeSnapshot(mb, meta, std::move(tree));
-      uint64_t words = capnp::computeSerializedSizeInWords(mb);
-      ZstdSink sink(kMessageLevel, words * sizeof(capnp::word));
-      capnp::writeMessage(sink, mb);
-      raw = sink.rawBytes();
-      payload = sink.finish();
+      auto segments = mb.getSegmentsForOutput();
+      kj::Array<capnp::word> flat;  // only when the estimate fell short
+      std::string_view message;
+      if (segments.size() == 1 && segments[0].begin() == segment.get() + 1) {
+        // Segment table: segment count - 1, then the size in words (little-endian).
+        uint32_t size = static_cast<uint32_t>(segments[0].size());
+        unsigned char table[8] = {0, 0, 0, 0, static_cast<unsigned char>(size), static_cast<unsigned char>(size >> 8),
+                                  static_cast<unsigned char>(size >> 16), static_cast<unsigned char>(size >> 24)};
+        std::memcpy(segment.get(), table, sizeof table);
+        message = std::string_view(reinterpret_cast<const char*>(segment.get()), (1 + size) * sizeof(capnp::word));
+      } else {
+        flat = capnp::messageToFlatArray(segments);
+        message = std::string_view(reinterpret_cast<const char*>(flat.begin()), flat.asBytes().size());
+      }
+      raw = message.size();
+      payload = compress(message, kMessageLevel, out, outCap);
     });
     KJ_IF_MAYBE(ex, e) {
       return Status::IoError(path_ + ": cannot encode snapshot: " + std::string(ex->getDescription().cStr()));
     }
-    Result<RecordRef> ref = writeRecord(RecordType::Snapshot, payload, raw);
+    if (!payload.ok()) return payload.status();
+    Result<RecordRef> ref = writeRecord(RecordType::Snapshot, *payload, raw);
     if (!ref.ok()) return ref.status();
     snap.record = *ref;
     snap.summary.storedSize = ref->storedSize;
@@ -208,17 +202,18 @@ class WriterImpl final : public ArchiveWriter {
 
   void sealLocked() {
     queue_.push_back({std::move(open_), ChunkEncoding::Plain, 0});
+    open_ = std::move(spare_);
     open_.clear();
+    spare_.clear();
     ++sealed_;
     workCv_.notify_one();
   }
 
   void compressLoop() {
-    // Tables no larger than a chunk needs: level 9's defaults would cost
-    // 16 MiB of memory for no gain on 2 MiB inputs.
-    ZSTD_CCtx* ctx = ZSTD_createCCtx();
-    ZSTD_CCtx_setParameter(ctx, ZSTD_c_hashLog, 20);
-    ZSTD_CCtx_setParameter(ctx, ZSTD_c_chainLog, 20);
+    // The output buffer is kept across chunks and never zero-filled: fresh
+    // pages are what a chunk costs most on VMs with slow page faults.
+    std::unique_ptr<char[]> out;
+    size_t outCap = 0;
     std::unique_lock<std::mutex> lock(mu_);
     for (;;) {
       workCv_.wait(lock, [&] { return !queue_.empty() || stop_; });
@@ -231,16 +226,11 @@ class WriterImpl final : public ArchiveWriter {
       lock.unlock();
       // Encoded chunks are large and already columnar; level 6 gets them
       // within 1% of level 9 in half the time.
-      ZSTD_CCtx_setParameter(ctx, ZSTD_c_compressionLevel,
-                             job.encoding == ChunkEncoding::Plain ? opts_.level : std::min(opts_.level, 6));
-      std::string stored(ZSTD_compressBound(raw.size()), '\0');
-      size_t n = ZSTD_compress2(ctx, stored.data(), stored.size(), raw.data(), raw.size());
-      Status s;
-      if (ZSTD_isError(n)) {
-        s = Status::IoError(path_ + ": zstd compression failed: " + ZSTD_getErrorName(n));
-      } else {
-        stored.resize(n);
-        Result<RecordRef> ref = writeRecord(RecordType::Chunk, stored, raw.size());
+      int level = job.encoding == ChunkEncoding::Plain ? opts_.level : std::min(opts_.level, 6);
+      Result<std::string_view> stored = compress(raw, level, out, outCap);
+      Status s = stored.status();
+      if (s.ok()) {
+        Result<RecordRef> ref = writeRecord(RecordType::Chunk, *stored, raw.size());
         if (ref.ok()) {
           ref->encoding = static_cast<uint32_t>(job.encoding);
           ref->plainSize = job.plainSize;
@@ -253,11 +243,33 @@ class WriterImpl final : public ArchiveWriter {
       }
       lock.lock();
       busy_ = false;
+      // The next open chunk reuses this one's pages.
+      if (job.encoding == ChunkEncoding::Plain && raw.capacity() > spare_.capacity()) {
+        raw.clear();
+        spare_ = std::move(raw);
+      }
       if (!s.ok() && ioStatus_.ok()) ioStatus_ = s;
       spaceCv_.notify_all();
       idleCv_.notify_all();
     }
-    ZSTD_freeCCtx(ctx);
+  }
+
+  // One zstd frame of `raw` in `out` (grown, never zero-filled), made with
+  // the one context that chunks and snapshot messages share.
+  Result<std::string_view> compress(std::string_view raw, int level, std::unique_ptr<char[]>& out, size_t& outCap) {
+    size_t bound = ZSTD_compressBound(raw.size());
+    if (bound > outCap) {
+      out.reset(new char[bound]);
+      outCap = bound;
+    }
+    std::lock_guard<std::mutex> g(cctxMu_);
+    ZSTD_CCtx* ctx = cctx_.get();
+    ZSTD_CCtx_reset(ctx, ZSTD_reset_session_and_parameters);
+    ZSTD_CCtx_setParameter(ctx, ZSTD_c_compressionLevel, level);
+    SetTableSizes(ctx);
+    size_t n = ZSTD_compress2(ctx, out.get(), outCap, raw.data(), raw.size());
+    if (ZSTD_isError(n)) return Status::IoError(path_ + ": zstd compression failed: " + ZSTD_getErrorName(n));
+    return std::string_view(out.get(), n);
   }
 
   void stopCompressor() {
@@ -313,6 +325,7 @@ class WriterImpl final : public ArchiveWriter {
   static constexpr size_t kEncodeAtLeast = 256 * 1024;
   std::deque<Pending> queue_;
   std::string open_;
+  std::string spare_;  // a compressed chunk's buffer, for the next open chunk
   uint32_t sealed_ = 0;  // sealed chunks not yet in index_.chunks
   bool busy_ = false, stop_ = false;
   Status ioStatus_;
@@ -321,6 +334,12 @@ class WriterImpl final : public ArchiveWriter {
   uint64_t offset_ = 0;
   IndexData index_;
   std::thread compressor_;
+  // One compression context for chunks and snapshot messages.
+  struct CCtxFree {
+    void operator()(ZSTD_CCtx* c) const { ZSTD_freeCCtx(c); }
+  };
+  std::mutex cctxMu_;
+  std::unique_ptr<ZSTD_CCtx, CCtxFree> cctx_{ZSTD_createCCtx()};
 };
 
 }  // namespace

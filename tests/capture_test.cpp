@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../capture/walker.h"
 #include "capture/capture.h"
 #include "format/archive.h"
 #include "replay/replay.h"
@@ -71,6 +72,22 @@ BOOST_AUTO_TEST_CASE(stopped_child_comes_back_byte_exact) {
   BOOST_TEST(view->read("/proc/self/status").ok());
   BOOST_TEST(meta.hostname == testutil::ReadFile("/proc/sys/kernel/hostname").substr(0, meta.hostname.size()));
   BOOST_TEST(meta.counts.files > 1000u);
+}
+
+BOOST_AUTO_TEST_CASE(stat_fields_are_counted_after_the_command_name) {
+  // The start time (22) dates pid reuse; num_threads (20) gates the pid scan.
+  std::string stat = "42 (a) b) (c d) S 1 42 42 0 -1 4194560 10 0 0 0 5 6 0 0 20 0 7 0 12345 1000 200";
+  BOOST_TEST(StatField(stat, 3) == 0u);  // the state letter is not a number
+  BOOST_TEST(StatField(stat, 4) == 1u);
+  BOOST_TEST(StatField(stat, 20) == 7u);
+  BOOST_TEST(StatField(stat, 22) == 12345u);
+  BOOST_TEST(StatField(stat, 40) == 0u);  // past the end
+  BOOST_TEST(StatField("no parenthesis 1 2 3", 4) == 0u);
+  // On the live /proc: this process has exactly the threads it lists.
+  std::string self = testutil::ReadFile("/proc/self/stat");
+  size_t tasks = 0;
+  for (auto& e : std::filesystem::directory_iterator("/proc/self/task")) tasks += !e.path().empty();
+  BOOST_TEST(StatField(self, 20) == tasks);
 }
 
 BOOST_AUTO_TEST_CASE(policy_skips_dangerous_files_but_keeps_their_nodes) {

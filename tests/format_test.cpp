@@ -185,6 +185,29 @@ BOOST_AUTO_TEST_CASE(kallsyms_like_files_round_trip_through_the_address_encoding
   BOOST_TEST((*ArchiveReader::Open(archive))->verify().problems.empty());
 }
 
+BOOST_AUTO_TEST_CASE(snapshot_larger_than_its_size_estimate_round_trips) {
+  // The writer builds the message in one buffer sized by an estimate that
+  // leaves notes out; 400 KiB of them overflow it into a second segment.
+  TempDir out;
+  std::string archive = out / "a.psnap";
+  auto w = ArchiveWriter::Create(archive);
+  BOOST_REQUIRE(w.ok());
+  Metadata meta;
+  for (int i = 0; i < 4000; ++i) meta.notes.push_back(std::string(100, 'n') + std::to_string(i));
+  Tree tree;
+  Node root;
+  root.kind = NodeKind::Directory;
+  tree.nodes.push_back(root);
+  BOOST_REQUIRE((*w)->addSnapshot(meta, std::move(tree)).ok());
+  BOOST_REQUIRE((*w)->finish().ok());
+  auto view = View::Open(archive);
+  BOOST_REQUIRE_MESSAGE(view.ok(), view.status().message());
+  const auto& notes = view->snapshot().metadata().notes;
+  BOOST_REQUIRE(notes.size() == 4000u);
+  BOOST_TEST(notes[3999] == std::string(100, 'n') + "3999");
+  BOOST_TEST((*ArchiveReader::Open(archive))->verify().problems.empty());
+}
+
 BOOST_AUTO_TEST_CASE(hostile_bytes_give_errors_not_crashes) {
   TempDir src, out;
   testutil::WriteFile(src / "a", Pseudo(5000, 4));
