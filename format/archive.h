@@ -69,7 +69,7 @@ class Result {
 
 // ---- the data model ---------------------------------------------------------
 
-constexpr uint32_t kFormatVersion = 1;
+constexpr uint32_t kFormatVersion = 2;
 
 enum class NodeKind : uint8_t { Directory = 0, File = 1, Symlink = 2, Alias = 3, Other = 4 };
 enum class Reason : uint8_t {

@@ -348,6 +348,11 @@ Status LoadForAppend(const std::string& path, uint64_t* end, IndexData* index,
   ArchiveReaderImpl r;
   Status s = r.open(path);
   if (!s.ok()) return s;
+  // One archive, one format: an old reader must never meet newer snapshots.
+  if (r.formatVersion() != kFormatVersion)
+    return Status::Unsupported(path + ": archive format " + std::to_string(r.formatVersion()) +
+                               "; this procsnap appends only to format " + std::to_string(kFormatVersion) +
+                               " archives (capture into a new one)");
   *end = r.usedEnd();
   *index = r.index();
   // Contents of the newest snapshot seed deduplication, so a timeline stores

@@ -59,6 +59,8 @@ struct Nodes {
   ref @11 :List(UInt32);      # file: chunk index; directory: first child;
                               # symlink: string index of the target; alias: node it stands for
   aux @12 :List(UInt32);      # file: byte offset in the chunk's raw bytes; directory: child count
+  dirRefsDelta @13 :Bool;     # format 2: a directory with children stores in `ref` its first
+                              # child minus that of the previous such directory (mod 2^32)
 }
 
 struct Metadata {

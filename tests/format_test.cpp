@@ -208,6 +208,37 @@ BOOST_AUTO_TEST_CASE(snapshot_larger_than_its_size_estimate_round_trips) {
   BOOST_TEST((*ArchiveReader::Open(archive))->verify().problems.empty());
 }
 
+BOOST_AUTO_TEST_CASE(format_1_archives_still_read_but_take_no_appends) {
+  // samples/format1.psnap: `samples/make_fake_proc.sh DIR 1 42` captured by
+  // procsnap 0.1.0 in format 1 (absolute directory refs; format 2 stores
+  // differences).
+  const std::string v1 = SAMPLES "/format1.psnap";
+  TempDir src, out;
+  BOOST_REQUIRE(testutil::Run({"/bin/sh", SAMPLES "/make_fake_proc.sh", src.path, "1", "42"}).exitCode == 0);
+  auto reader = ArchiveReader::Open(v1);
+  BOOST_REQUIRE_MESSAGE(reader.ok(), reader.status().message());
+  BOOST_TEST((*reader)->formatVersion() == 1u);
+  BOOST_TEST((*reader)->verify().problems.empty());
+  auto view = View::Open(v1);
+  BOOST_REQUIRE(view.ok());
+  size_t files = 0;
+  for (auto& e : std::filesystem::recursive_directory_iterator(src.path)) {
+    if (!e.is_regular_file() || e.is_symlink()) continue;
+    std::string rel = std::filesystem::relative(e.path(), src.path).string();
+    auto bytes = view->read(rel);
+    BOOST_REQUIRE_MESSAGE(bytes.ok(), rel + ": " + bytes.status().message());
+    BOOST_TEST((*bytes == testutil::ReadFile(e.path())), rel);
+    ++files;
+  }
+  BOOST_TEST(files == 14u);
+  std::string copy = out / "v1.psnap";
+  std::filesystem::copy_file(v1, copy);
+  auto appender = ArchiveWriter::Append(copy);
+  BOOST_REQUIRE(!appender.ok());
+  BOOST_TEST(appender.status().message().find("archive format 1") != std::string::npos);
+  BOOST_TEST(*View::Open(copy)->read("42/status") == testutil::ReadFile(src / "42/status"));  // left as it was
+}
+
 BOOST_AUTO_TEST_CASE(hostile_bytes_give_errors_not_crashes) {
   TempDir src, out;
   testutil::WriteFile(src / "a", Pseudo(5000, 4));
