@@ -4,12 +4,17 @@
 #define FUSE_USE_VERSION 35
 #include "fuse_server.h"
 
+#include <fcntl.h>
 #include <fuse3/fuse_lowlevel.h>
+#include <poll.h>
+#include <sched.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
+#include <cstdlib>
 #include <cstring>
 
 #include "live_proc.h"
@@ -417,10 +422,45 @@ int FuseServer::loop() {
   // One thread: every handler answers from memory or one pread, and on a
   // 2-CPU VM the multi-threaded loop cost 160 us per open/read/close
   // against 58 us here (thread hand-offs), with no gain for 8 readers.
-  int rc = fuse_session_loop(se_);
-  // libfuse ends the loop on SIGINT/SIGTERM/SIGHUP with the signal number:
-  // that is how a foreground mount is meant to stop.
-  return rc > 0 || rc == -EINTR ? 0 : rc;
+  // Between requests it polls the device for a moment before it sleeps: a
+  // tool reading /proc sends the next request within microseconds, and
+  // waking a sleeping server costs an interrupt and a context switch
+  // (`ps aux` took 25 ms on the mount instead of 20 on this 2-CPU VM).
+  using Clock = std::chrono::steady_clock;
+  constexpr auto kSpin = std::chrono::microseconds(100);
+  const int fd = fuse_session_fd(se_);
+  const int flags = ::fcntl(fd, F_GETFL);
+  ::fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+  struct fuse_buf buf{};
+  int rc = 0;
+  Clock::time_point spinUntil;
+  while (!fuse_session_exited(se_)) {
+    int res = fuse_session_receive_buf(se_, &buf);
+    if (res == -EAGAIN) {
+      if (Clock::now() < spinUntil) {
+        ::sched_yield();  // whatever else wants this CPU goes first
+        continue;
+      }
+      struct pollfd p = {fd, POLLIN, 0};
+      if (::poll(&p, 1, -1) < 0 && errno != EINTR) {
+        rc = -errno;
+        break;
+      }
+      continue;
+    }
+    if (res == -EINTR) continue;
+    if (res <= 0) {  // 0: unmounted
+      rc = res;
+      break;
+    }
+    fuse_session_process_buf(se_, &buf);
+    spinUntil = Clock::now() + kSpin;
+  }
+  std::free(buf.mem);
+  ::fcntl(fd, F_SETFL, flags);
+  // A signal (SIGINT/SIGTERM/SIGHUP) ends the loop through
+  // fuse_session_exit: that is how a foreground mount is meant to stop.
+  return rc;
 }
 
 void FuseServer::unmount() {
