@@ -186,10 +186,15 @@ Result<Metadata> Capture(const CaptureOptions& options, ArchiveWriter& writer,
   if (shared.procfs && !shared.tuning && !EveryTaskListed(rootFd, entries))
     scan = std::thread([&] { hidden = HiddenPids(rootFd, entries); });
 
-  // Big system-wide directories first, so no walker is left with sys/ at the end.
+  // Big system-wide directories first, so no walker is left with sys/ at the
+  // end; then the pids in name order ("10" before "9"), the order in which
+  // fragments are grafted: walked in numeric order, every fragment from 101
+  // to 999 waited for 1000's, and with 1000 extra processes the waiting
+  // ones held 30 MiB of malloc arenas.
   std::vector<size_t> order(entries.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::stable_partition(order.begin(), order.end(), [&](size_t i) { return !IsNumberName(entries[i].name); });
+  auto pids = std::stable_partition(order.begin(), order.end(), [&](size_t i) { return !IsNumberName(entries[i].name); });
+  std::sort(pids, order.end(), [&](size_t a, size_t b) { return entries[a].name < entries[b].name; });
 
   // Workers take entry indices from `order`; the index is also the fragment
   // id that aliases refer to. `entries` grows once, under the lock, when

@@ -4,6 +4,7 @@
 #include <capnp/message.h>
 #include <capnp/serialize.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <unistd.h>
 #include <zstd.h>
 
@@ -27,11 +28,12 @@ namespace procsnap {
 
 namespace {
 
-// Tables no larger than a 2 MiB chunk needs: level 9's defaults would cost
-// 16 MiB of memory for no gain (and 10x for the snapshot message).
+// Small tables: on chunks and on a 20 MiB snapshot message, 2^18 entries
+// compress within 0.01% of 2^20 (kallsyms within 0.3%) and take 2 MiB, not
+// 8, of memory that is all touched (16 MiB with level 9's own sizes).
 void SetTableSizes(ZSTD_CCtx* ctx) {
-  ZSTD_CCtx_setParameter(ctx, ZSTD_c_hashLog, 20);
-  ZSTD_CCtx_setParameter(ctx, ZSTD_c_chainLog, 20);
+  ZSTD_CCtx_setParameter(ctx, ZSTD_c_hashLog, 18);
+  ZSTD_CCtx_setParameter(ctx, ZSTD_c_chainLog, 18);
 }
 
 struct DigestHash {
@@ -116,6 +118,9 @@ class WriterImpl final : public ArchiveWriter {
     snap.summary.startWallNs = meta.startWallNs;
     snap.summary.hostname = meta.hostname;
     snap.summary.nodeCount = tree.nodes.size();
+    // The walk's freed memory (fragments, read buffers) goes back before
+    // the message takes as much again as the tree: the peak of a capture.
+    malloc_trim(0);
     // The message is built in one zeroed buffer with a word in front for
     // the segment table, so that it compresses in one call with the chunk
     // context: a streaming context would fault in tables and buffers anew.
