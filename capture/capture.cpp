@@ -278,6 +278,7 @@ Result<Metadata> Capture(const CaptureOptions& options, ArchiveWriter& writer,
   };
   std::vector<Placed> placed(entries.size());
   std::vector<std::pair<NodeId, WalkShared::Where>> aliases;
+  uint64_t fromProcess = 0;
   for (size_t j = 0; j < byName.size(); ++j) {
     size_t i = byName[j];
     std::unique_ptr<Fragment> frag;
@@ -291,6 +292,7 @@ Result<Metadata> Capture(const CaptureOptions& options, ArchiveWriter& writer,
     placed[i] = {at, shift};
     for (auto& a : frag->aliases) aliases.push_back({a.node == 0 ? at : a.node + shift, a.target});
     Add(meta.counts, frag->counts);
+    fromProcess += frag->fromProcess;
     for (auto& n : frag->notes) meta.notes.push_back(std::move(n));
     if (IsNumberName(entries[i].name)) ++prog.processesDone;
     if (progress) {
@@ -300,6 +302,11 @@ Result<Metadata> Capture(const CaptureOptions& options, ArchiveWriter& writer,
     }
   }
   for (auto& w : workers) w.join();
+  if (fromProcess)
+    meta.notes.push_back(std::to_string(fromProcess) +
+                         " files under task/TID/ (auxv, cmdline, environ, maps, numa_maps, smaps, statm: made from "
+                         "the memory map all threads of a process share) were given their process's content, read "
+                         "once");
   for (auto& [node, where] : aliases) {
     const Placed& p = placed[where.fragment];
     tree.nodes[node].ref = where.node == 0 ? p.at : where.node + p.shift;

@@ -43,6 +43,16 @@ std::string_view TaskEntry(std::string_view rel) {
   return "";
 }
 
+// What the kernel makes from a thread group's one memory map (fs/proc/base.c:
+// each goes through the task's mm, shared by every thread of the group): a
+// task/TID/ copy equals its process's, which the walk reads first (names
+// sort before "task"). smaps of a process with hundreds of threads would
+// otherwise be read hundreds of times, milliseconds each.
+bool FromSharedMm(std::string_view name) {
+  static constexpr std::string_view kNames[] = {"auxv", "cmdline", "environ", "maps", "numa_maps", "smaps", "statm"};
+  return std::find(std::begin(kNames), std::end(kNames), name) != std::end(kNames);
+}
+
 NodeKind KindOf(mode_t m) {
   if (S_ISDIR(m)) return NodeKind::Directory;
   if (S_ISREG(m)) return NodeKind::File;
@@ -68,6 +78,7 @@ Fragment Walker::walkTopLevel(int rootFd, const std::string& name, unsigned char
   frag_ = &frag;
   fragmentId_ = fragmentId;
   startTime_ = 0;
+  processFiles_.clear();
   frag.tree.nodes.emplace_back();
   frag.tree.nodes[0].name = frag.tree.intern(name);
   visit(rootFd, name, name, 0, dtype, 1);
@@ -181,8 +192,31 @@ void Walker::visit(int parentFd, const std::string& name, const std::string& rel
   }
 }
 
+// A thread's copy of a file made from the shared memory map is its
+// process's, when that was read whole and the thread's entry has the same
+// owner and mode (so the same access). A process whose leader has exited
+// reads empty there: its threads are read themselves.
+bool Walker::takeFromProcess(const std::string& name, const std::string& rel, NodeId slot) {
+  if (std::count(rel.begin(), rel.end(), '/') != 3 || TaskEntry(rel) != name) return false;
+  for (const auto& [file, p] : processFiles_) {
+    if (file != name) continue;
+    Node& n = frag_->tree.nodes[slot];
+    if (p.error || p.reason != Reason::None || p.size == 0 || n.mode != p.mode || n.uid != p.uid || n.gid != p.gid)
+      return false;
+    n.size = p.size;
+    n.ref = p.ref;
+    n.aux = p.aux;
+    frag_->counts.bytes += p.size;
+    ++frag_->fromProcess;
+    return true;
+  }
+  return false;
+}
+
 void Walker::readFile(int parentFd, const std::string& name, const std::string& rel, NodeId slot) {
   Tree& t = frag_->tree;
+  const bool sharedMm = shared_.procfs && FromSharedMm(name);
+  if (sharedMm && takeFromProcess(name, rel, slot)) return;
   const uint64_t cap = shared_.options->maxFileSize;
   int fd = ::openat(parentFd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
   if (fd < 0) {
@@ -268,6 +302,7 @@ void Walker::readFile(int parentFd, const std::string& name, const std::string& 
   n.aux = ref->offset;
   frag_->counts.bytes += content.size();
   shared_.bytes.fetch_add(content.size(), std::memory_order_relaxed);
+  if (sharedMm && rel.find('/') == rel.rfind('/') && TaskEntry(rel) == name) processFiles_.emplace_back(name, n);
 }
 
 bool Walker::aliasNetns(int parentFd, const std::string& name, const std::string& rel, NodeId slot) {

@@ -49,15 +49,16 @@ struct Fragment {
   };
   std::vector<PendingAlias> aliases;
   std::vector<std::string> notes;
+  uint64_t fromProcess = 0;  // task/TID files given their process's content
 };
 
-// A read buffer that grows without zero-filling, and without copying or
-// touching pages it does not use (realloc moves large blocks with mremap):
-// a fresh page costs up to 11 us on some VMs, and kallsyms alone is 5 MiB.
 // Numeric field `field` (1-based, as in proc(5), >= 3) of a /proc/PID/stat
 // line; 0 when it is missing.
 uint64_t StatField(std::string_view stat, unsigned field);
 
+// A read buffer that grows without zero-filling, and without copying or
+// touching pages it does not use (realloc moves large blocks with mremap):
+// a fresh page costs up to 11 us on some VMs, and kallsyms alone is 5 MiB.
 class ReadBuffer {
  public:
   ReadBuffer() = default;
@@ -95,6 +96,7 @@ class Walker {
   void visit(int parentFd, const std::string& name, const std::string& rel, NodeId slot, unsigned char dtype,
              unsigned depth);
   void readFile(int parentFd, const std::string& name, const std::string& rel, NodeId slot);
+  bool takeFromProcess(const std::string& name, const std::string& rel, NodeId slot);
   void walkDirectory(int parentFd, const std::string& name, const std::string& rel, NodeId slot, unsigned depth);
   bool aliasNetns(int parentFd, const std::string& name, const std::string& rel, NodeId slot);
   // Why the entry is left out (option, profile), or nullptr.
@@ -107,6 +109,7 @@ class Walker {
   ReadBuffer buf_;
   std::string exclusionNote_;
   uint64_t startTime_ = 0;  // field 22 of the PID's stat as read during the walk
+  std::vector<std::pair<std::string, Node>> processFiles_;  // PID/maps... of this fragment
 };
 
 }  // namespace procsnap

@@ -3,6 +3,7 @@
 #define BOOST_TEST_MODULE capture
 #include <boost/test/unit_test.hpp>
 
+#include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -72,6 +73,73 @@ BOOST_AUTO_TEST_CASE(stopped_child_comes_back_byte_exact) {
   BOOST_TEST(view->read("/proc/self/status").ok());
   BOOST_TEST(meta.hostname == testutil::ReadFile("/proc/sys/kernel/hostname").substr(0, meta.hostname.size()));
   BOOST_TEST(meta.counts.files > 1000u);
+}
+
+// Polls (1 ms steps, 5 s at most) until every thread of pid shows a state
+// in `states`, the leader's in `leaderStates`.
+bool WaitForStates(pid_t pid, const std::string& leaderStates, const std::string& states) {
+  std::string live = "/proc/" + std::to_string(pid) + "/task/";
+  for (int i = 0; i < 5000; ++i) {
+    bool all = true;
+    for (auto& tid : testutil::ListDir(live)) {
+      std::string stat = testutil::ReadFile(live + tid + "/stat");
+      size_t close = stat.rfind(')');
+      char state = close != std::string::npos && close + 2 < stat.size() ? stat[close + 2] : '?';
+      const std::string& want = tid == std::to_string(pid) ? leaderStates : states;
+      all = all && want.find(state) != std::string::npos;
+    }
+    if (all) return true;
+    usleep(1000);
+  }
+  return false;
+}
+
+BOOST_AUTO_TEST_CASE(threads_take_their_process_files_unless_its_leader_is_gone) {
+  const char* kShared[] = {"auxv", "cmdline", "environ", "maps", "numa_maps", "smaps", "statm"};
+  TempDir out;
+  {
+    testutil::Child child({CHILD_HELPER, "--threads", "3", "--no-listen"}, kEnv);
+    Metadata meta = CaptureProc(out / "a.psnap");
+    auto view = View::Open(out / "a.psnap");
+    std::string live = "/proc/" + std::to_string(child.pid());
+    // smaps and numa_maps are left out of the live comparison: Pss and
+    // mapmax move whenever another process maps the same libc pages.
+    for (auto& tid : testutil::ListDir(live + "/task"))
+      for (const char* f : kShared) {
+        std::string path = live + "/task/" + tid + "/" + f;
+        auto got = view->read(path);
+        BOOST_REQUIRE_MESSAGE(got.ok(), path + ": " + got.status().message());
+        BOOST_TEST(!got->empty(), path);
+        BOOST_TEST(*got == *view->read(live + "/" + f), path);
+        if (std::string(f) != "smaps" && std::string(f) != "numa_maps")
+          BOOST_TEST(*got == testutil::ReadFile(path), path);
+      }
+    bool noted = false;
+    for (auto& n : meta.notes) noted = noted || n.find("files under task/TID/") != std::string::npos;
+    BOOST_TEST(noted);
+  }
+  // The leader has exited: /proc/PID/maps reads empty, the threads' do not.
+  testutil::Child child({CHILD_HELPER, "--threads", "3", "--no-listen", "--leader-exits"}, kEnv);
+  kill(child.pid(), SIGCONT);
+  BOOST_REQUIRE(WaitForStates(child.pid(), "Z", "SR"));
+  kill(child.pid(), SIGSTOP);
+  BOOST_REQUIRE(WaitForStates(child.pid(), "Z", "T"));
+  CaptureProc(out / "b.psnap");
+  auto view = View::Open(out / "b.psnap");
+  std::string live = "/proc/" + std::to_string(child.pid());
+  BOOST_TEST(view->read(live + "/maps")->empty());
+  size_t threads = 0;
+  for (auto& tid : testutil::ListDir(live + "/task")) {
+    if (tid == std::to_string(child.pid())) continue;
+    ++threads;
+    for (const char* f : {"maps", "environ", "cmdline"}) {
+      std::string path = live + "/task/" + tid + "/" + f;
+      BOOST_TEST(*view->read(path) == testutil::ReadFile(path), path);
+      BOOST_TEST(!view->read(path)->empty(), path);
+    }
+    BOOST_TEST(!view->read(live + "/task/" + tid + "/smaps")->empty());
+  }
+  BOOST_TEST(threads == 2u);
 }
 
 BOOST_AUTO_TEST_CASE(stat_fields_are_counted_after_the_command_name) {

@@ -2,8 +2,9 @@
 // given, an open regular file, a pipe, an eventfd, a TCP listener on
 // 127.0.0.1 and extra threads. Prints "ready PORT" when set up, then waits.
 // With --grow, SIGUSR1 makes it start 3 more threads, touch 48 MiB and map
-// /etc/hostname. With --unix it also listens on @procsnap-test-PID.
-//   child_helper [--threads N] [--netns] [--no-listen] [--grow] [--unix] [ARGS...]
+// /etc/hostname. With --unix it also listens on @procsnap-test-PID. With
+// --leader-exits the main thread exits once ready, leaving the others.
+//   child_helper [--threads N] [--netns] [--no-listen] [--grow] [--unix] [--leader-exits] [ARGS...]
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <net/if.h>
@@ -58,13 +59,14 @@ static bool LoopbackUp() {
 
 int main(int argc, char** argv) {
   int threads = 3;
-  bool netns = false, listen_ = true, growable = false, unixListen = false;
+  bool netns = false, listen_ = true, growable = false, unixListen = false, leaderExits = false;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--threads") && i + 1 < argc) threads = std::atoi(argv[++i]);
     else if (!std::strcmp(argv[i], "--netns")) netns = true;
     else if (!std::strcmp(argv[i], "--no-listen")) listen_ = false;
     else if (!std::strcmp(argv[i], "--grow")) growable = true;
     else if (!std::strcmp(argv[i], "--unix")) unixListen = true;
+    else if (!std::strcmp(argv[i], "--leader-exits")) leaderExits = true;
   }
   if (netns && (unshare(CLONE_NEWNET) != 0 || !LoopbackUp())) {
     std::perror("child_helper: new network namespace");
@@ -106,6 +108,7 @@ int main(int argc, char** argv) {
   if (growable) signal(SIGUSR1, OnUsr1);
   std::printf("ready %d\n", port);
   std::fflush(stdout);
+  if (leaderExits) pthread_exit(nullptr);  // a zombie leader: /proc/PID/maps reads empty
   for (;;) {
     while (!grow) sigsuspend(&waiting);
     grow = 0;
