@@ -31,6 +31,33 @@ struct Entry {
 
 constexpr unsigned kThreadsField = 20;  // num_threads in /proc/PID/stat
 
+// Reads a small file under the root; "" when it cannot.
+std::string ReadSmall(int rootFd, const std::string& path) {
+  int fd = ::openat(rootFd, path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return {};
+  char buf[4096];
+  ssize_t n = ::read(fd, buf, sizeof buf);
+  ::close(fd);
+  return n > 0 ? std::string(buf, n) : std::string();
+}
+
+// The root's entries, "." and ".." left out; 0 or the errno.
+int ListRoot(int rootFd, std::vector<Entry>* entries) {
+  int fd = ::openat(rootFd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);  // an offset of its own
+  DIR* dir = fd >= 0 ? ::fdopendir(fd) : nullptr;
+  if (!dir) {
+    int err = errno;
+    if (fd >= 0) ::close(fd);
+    return err;
+  }
+  while (struct dirent* e = ::readdir(dir)) {
+    if (std::strcmp(e->d_name, ".") == 0 || std::strcmp(e->d_name, "..") == 0) continue;
+    entries->push_back({e->d_name, e->d_type});
+  }
+  ::closedir(dir);
+  return 0;
+}
+
 // PIDs that answer to stat() but are missing from readdir: a rootkit trick.
 // Every pid up to the largest listed one is probed; when the root is the
 // procfs of our own pid namespace, kill(pid, 0) answers "no such process"
@@ -53,28 +80,18 @@ std::vector<std::string> HiddenPids(int rootFd, const std::vector<Entry>& entrie
     if (ourNamespace && ::kill(static_cast<pid_t>(p), 0) != 0 && errno == ESRCH) continue;
     // Threads answer too; only a thread-group leader is a hidden process.
     std::string name = std::to_string(p);
-    std::string status = name + "/status";
-    int fd = ::openat(rootFd, status.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) continue;
-    char buf[4096];
-    ssize_t n = ::read(fd, buf, sizeof buf - 1);
-    ::close(fd);
-    if (n <= 0) continue;
-    buf[n] = 0;
-    const char* tgid = std::strstr(buf, "\nTgid:");
-    if (tgid && std::strtol(tgid + 6, nullptr, 10) == p) hidden.push_back(name);
+    std::string status = ReadSmall(rootFd, name + "/status");
+    size_t tgid = status.find("\nTgid:");
+    if (tgid != std::string::npos && std::strtol(status.c_str() + tgid + 6, nullptr, 10) == p) hidden.push_back(name);
   }
+  // A process started after the first listing is new, not hidden: a second
+  // listing shows it.
+  std::vector<Entry> now;
+  ListRoot(rootFd, &now);
+  std::set<std::string> listedNow;
+  for (auto& e : now) listedNow.insert(e.name);
+  std::erase_if(hidden, [&](const std::string& pid) { return listedNow.count(pid) > 0; });
   return hidden;
-}
-
-// Reads a small file under the root; "" when it cannot.
-std::string ReadSmall(int rootFd, const std::string& path) {
-  int fd = ::openat(rootFd, path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return {};
-  char buf[4096];
-  ssize_t n = ::read(fd, buf, sizeof buf);
-  ::close(fd);
-  return n > 0 ? std::string(buf, n) : std::string();
 }
 
 // The number of tasks on the host: the field after '/' in loadavg; -1 if unknown.
@@ -165,18 +182,8 @@ Result<Metadata> Capture(const CaptureOptions& options, ArchiveWriter& writer,
   meta.options = options.commandLine;
   meta.excludes = options.excludes;
 
-  // The root listing.
   std::vector<Entry> entries;
-  {
-    int fd = ::dup(rootFd);
-    DIR* dir = fd >= 0 ? ::fdopendir(fd) : nullptr;
-    if (!dir) return Status::FromErrno(options.root + ": cannot list", errno);
-    while (struct dirent* e = ::readdir(dir)) {
-      if (std::strcmp(e->d_name, ".") == 0 || std::strcmp(e->d_name, "..") == 0) continue;
-      entries.push_back({e->d_name, e->d_type});
-    }
-    ::closedir(dir);
-  }
+  if (int err = ListRoot(rootFd, &entries)) return Status::FromErrno(options.root + ": cannot list", err);
   // The scan for hidden pids probes every pid up to the largest listed one,
   // unless the task count shows nothing can hide: it runs beside the walk,
   // and what it finds is walked last. The root's children are put in name
@@ -303,10 +310,9 @@ Result<Metadata> Capture(const CaptureOptions& options, ArchiveWriter& writer,
   }
   for (auto& w : workers) w.join();
   if (fromProcess)
-    meta.notes.push_back(std::to_string(fromProcess) +
-                         " files under task/TID/ (auxv, cmdline, environ, maps, numa_maps, smaps, statm: made from "
-                         "the memory map all threads of a process share) were given their process's content, read "
-                         "once");
+    meta.notes.push_back(std::to_string(fromProcess) + " files under task/TID/ (" + SharedMmFileNames() +
+                         ": made from the memory map all threads of a process share) were given their process's "
+                         "content, read once");
   for (auto& [node, where] : aliases) {
     const Placed& p = placed[where.fragment];
     tree.nodes[node].ref = where.node == 0 ? p.at : where.node + p.shift;

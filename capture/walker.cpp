@@ -48,9 +48,10 @@ std::string_view TaskEntry(std::string_view rel) {
 // task/TID/ copy equals its process's, which the walk reads first (names
 // sort before "task"). smaps of a process with hundreds of threads would
 // otherwise be read hundreds of times, milliseconds each.
+constexpr std::string_view kSharedMmFiles[] = {"auxv", "cmdline", "environ", "maps", "numa_maps", "smaps", "statm"};
+
 bool FromSharedMm(std::string_view name) {
-  static constexpr std::string_view kNames[] = {"auxv", "cmdline", "environ", "maps", "numa_maps", "smaps", "statm"};
-  return std::find(std::begin(kNames), std::end(kNames), name) != std::end(kNames);
+  return std::find(std::begin(kSharedMmFiles), std::end(kSharedMmFiles), name) != std::end(kSharedMmFiles);
 }
 
 NodeKind KindOf(mode_t m) {
@@ -376,6 +377,12 @@ void Walker::walkDirectory(int parentFd, const std::string& name, const std::str
   for (size_t i = 0; i < entries.size(); ++i)
     visit(::dirfd(dir), entries[i].first, rel + "/" + entries[i].first, first + i, entries[i].second, depth + 1);
   ::closedir(dir);
+}
+
+std::string SharedMmFileNames() {
+  std::string names;
+  for (std::string_view n : kSharedMmFiles) names += (names.empty() ? "" : ", ") + std::string(n);
+  return names;
 }
 
 uint64_t StatField(std::string_view stat, unsigned wanted) {

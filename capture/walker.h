@@ -52,6 +52,9 @@ struct Fragment {
   uint64_t fromProcess = 0;  // task/TID files given their process's content
 };
 
+// The task/TID/ files that take their process's content ("auxv, cmdline, ...").
+std::string SharedMmFileNames();
+
 // Numeric field `field` (1-based, as in proc(5), >= 3) of a /proc/PID/stat
 // line; 0 when it is missing.
 uint64_t StatField(std::string_view stat, unsigned field);
