@@ -6,6 +6,7 @@
 #include <charconv>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 namespace procsnap {
 
@@ -60,16 +61,26 @@ bool DecodeAddress(std::string_view hex, bool v6, std::string& out) {
   return true;
 }
 
-// Calls f(line) for each line after the first `skip` lines.
+// Calls f(line), or f(line, number), for each line after the first `skip`.
 template <class F>
 void Lines(std::string_view text, unsigned skip, F f) {
   size_t start = 0;
   for (unsigned n = 0; start < text.size(); ++n) {
     size_t end = text.find('\n', start);
     if (end == std::string_view::npos) end = text.size();
-    if (n >= skip) f(text.substr(start, end - start));
+    if (n >= skip) {
+      if constexpr (std::is_invocable_v<F, std::string_view, unsigned>)
+        f(text.substr(start, end - start), n + 1);  // with its 1-based line number
+      else
+        f(text.substr(start, end - start));
+    }
     start = end + 1;
   }
+}
+
+// "line N <what>", for the problems a parser reports.
+void Problem(std::vector<std::string>* problems, unsigned lineNo, const std::string& what) {
+  if (problems) problems->push_back("line " + std::to_string(lineNo) + what);
 }
 
 // Fields [from, to) joined by single spaces.
@@ -145,16 +156,14 @@ bool NetSocket::listening() const {
 std::vector<NetSocket> ParseNetTable(std::string_view text, std::string_view proto, std::vector<std::string>* problems) {
   std::vector<NetSocket> out;
   bool v6 = proto.back() == '6';
-  unsigned lineNo = 1;
-  Lines(text, 1, [&](std::string_view line) {  // under the header
-    ++lineNo;
+  Lines(text, 1, [&](std::string_view line, unsigned lineNo) {  // under the header
     auto f = Fields(line);
     if (f.empty()) return;
     NetSocket s;
     s.proto = std::string(proto);
     if (f.size() < 10 || !DecodeAddress(f[1], v6, s.local) || !DecodeAddress(f[2], v6, s.remote) ||
         !Number(f[3], s.state, 16) || !Number(f[7], s.uid) || !Number(f[9], s.inode)) {
-      if (problems) problems->push_back("line " + std::to_string(lineNo) + " is not a socket");
+      Problem(problems, lineNo, " is not a socket");
       return;
     }
     out.push_back(std::move(s));
@@ -188,15 +197,13 @@ std::vector<std::string> ParseMappedFiles(std::string_view text) {
 
 std::vector<UnixListener> ParseUnixListeners(std::string_view text, std::vector<std::string>* problems) {
   std::vector<UnixListener> out;
-  unsigned lineNo = 1;
-  Lines(text, 1, [&](std::string_view line) {
-    ++lineNo;
+  Lines(text, 1, [&](std::string_view line, unsigned lineNo) {
     auto f = Fields(line);
     if (f.empty()) return;
     uint32_t flags = 0;
     UnixListener u;
     if (f.size() < 7 || !Number(f[3], flags, 16) || !Number(f[6], u.inode)) {
-      if (problems) problems->push_back("line " + std::to_string(lineNo) + " is not a unix socket");
+      Problem(problems, lineNo, " is not a unix socket");
       return;
     }
     if (!(flags & 0x10000) || f.size() < 8) return;  // not listening, or unnamed
@@ -226,15 +233,13 @@ std::optional<Statm> ParseStatm(std::string_view text) {
 
 std::vector<MountInfo> ParseMountInfo(std::string_view text, std::vector<std::string>* problems) {
   std::vector<MountInfo> out;
-  unsigned lineNo = 0;
-  Lines(text, 0, [&](std::string_view line) {
-    ++lineNo;
+  Lines(text, 0, [&](std::string_view line, unsigned lineNo) {
     auto f = Fields(line);
     if (f.empty()) return;
     size_t dash = 6;
     while (dash < f.size() && f[dash] != "-") ++dash;
     if (f.size() < 9 || dash + 2 >= f.size()) {
-      if (problems) problems->push_back("line " + std::to_string(lineNo) + " is not a mount");
+      Problem(problems, lineNo, " is not a mount");
       return;
     }
     MountInfo m;
@@ -253,9 +258,7 @@ std::map<std::string, int64_t> ParseSnmp(std::string_view text, std::vector<std:
   std::map<std::string, int64_t> out;
   std::vector<std::string_view> header;
   std::string_view headerProto;
-  unsigned lineNo = 0;
-  Lines(text, 0, [&](std::string_view line) {
-    ++lineNo;
+  Lines(text, 0, [&](std::string_view line, unsigned lineNo) {
     auto f = Fields(line);
     if (f.size() < 2 || f[0].back() != ':') return;
     bool numbers = true;
@@ -267,7 +270,7 @@ std::map<std::string, int64_t> ParseSnmp(std::string_view text, std::vector<std:
       return;
     }
     if (f[0] != headerProto || f.size() != header.size()) {
-      if (problems) problems->push_back("line " + std::to_string(lineNo) + ": values without a matching header");
+      Problem(problems, lineNo, ": values without a matching header");
       return;
     }
     std::string proto(f[0].substr(0, f[0].size() - 1));
