@@ -31,16 +31,6 @@ struct Entry {
 
 constexpr unsigned kThreadsField = 20;  // num_threads in /proc/PID/stat
 
-// Reads a small file under the root; "" when it cannot.
-std::string ReadSmall(int rootFd, const std::string& path) {
-  int fd = ::openat(rootFd, path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return {};
-  char buf[4096];
-  ssize_t n = ::read(fd, buf, sizeof buf);
-  ::close(fd);
-  return n > 0 ? std::string(buf, n) : std::string();
-}
-
 // The root's entries, "." and ".." left out; 0 or the errno.
 int ListRoot(int rootFd, std::vector<Entry>* entries) {
   int fd = ::openat(rootFd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);  // an offset of its own

@@ -17,18 +17,6 @@ namespace procsnap {
 
 namespace {
 
-std::string ReadSmall(int dirFd, const char* rel) {
-  int fd = ::openat(dirFd, rel, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-  if (fd < 0) return "";
-  char buf[4096];
-  ssize_t n = ::read(fd, buf, sizeof buf);
-  ::close(fd);
-  if (n <= 0) return "";
-  std::string s(buf, n);
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\0')) s.pop_back();
-  return s;
-}
-
 std::string RealPath(const std::string& path) {
   char real[PATH_MAX];
   return ::realpath(path.c_str(), real) ? real : "";
@@ -42,6 +30,18 @@ std::string ProcMountOptions(const std::string& root, const std::vector<MountEnt
 }
 
 }  // namespace
+
+std::string ReadSmall(int dirFd, const std::string& rel) {
+  int fd = ::openat(dirFd, rel.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) return "";
+  char buf[4096];
+  ssize_t n = ::read(fd, buf, sizeof buf);
+  ::close(fd);
+  if (n <= 0) return "";
+  std::string s(buf, n);
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\0')) s.pop_back();
+  return s;
+}
 
 int64_t ClockNs(int clock) {
   struct timespec ts;

@@ -27,6 +27,10 @@ std::set<std::string> UnmountedAutofs(const std::string& root, const std::vector
 
 int64_t ClockNs(int clock);
 
+// The first 4 KiB of dirFd/rel without trailing newlines or NULs; "" when
+// it cannot be read.
+std::string ReadSmall(int dirFd, const std::string& rel);
+
 // True when fd is on a procfs (so pid-specific logic applies).
 bool IsProcfs(int fd);
 

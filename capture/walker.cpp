@@ -19,8 +19,8 @@ namespace procsnap {
 namespace {
 
 constexpr size_t kInitialBuffer = 256u << 10;  // grows for the rare large file
-constexpr unsigned kMaxDepth = 512;
-constexpr unsigned kStartTimeField = 22;  // of /proc/PID/stat  // readers reject trees deeper than 1024
+constexpr unsigned kMaxDepth = 512;  // readers reject trees deeper than 1024
+constexpr unsigned kStartTimeField = 22;  // of /proc/PID/stat
 
 // Splits "a/b/c" into its parts.
 std::vector<std::string_view> Parts(std::string_view rel) {
@@ -86,14 +86,10 @@ Fragment Walker::walkTopLevel(int rootFd, const std::string& name, unsigned char
 
   // A PID that vanished or was reused while we walked it is worth knowing.
   if (shared_.procfs && IsNumberName(name) && startTime_ != 0) {
-    std::string stat = name + "/stat";
-    int fd = ::openat(rootFd, stat.c_str(), O_RDONLY | O_CLOEXEC);
-    char buf[1024];
-    ssize_t n = fd >= 0 ? ::read(fd, buf, sizeof buf) : -1;
-    if (fd >= 0) ::close(fd);
-    if (n <= 0) {
+    std::string stat = ReadSmall(rootFd, name + "/stat");
+    if (stat.empty()) {
       frag.notes.push_back("pid " + name + " exited during the capture; its entries may be partial");
-    } else if (uint64_t later = StatField(std::string_view(buf, n), kStartTimeField); later != startTime_) {
+    } else if (uint64_t later = StatField(stat, kStartTimeField); later != startTime_) {
       frag.notes.push_back("pid " + name + " was reused during the capture (start time " + std::to_string(startTime_) +
                            " then " + std::to_string(later) + "); its entries may mix two processes");
     }
@@ -197,8 +193,7 @@ void Walker::visit(int parentFd, const std::string& name, const std::string& rel
 // process's, when that was read whole and the thread's entry has the same
 // owner and mode (so the same access). A process whose leader has exited
 // reads empty there: its threads are read themselves.
-bool Walker::takeFromProcess(const std::string& name, const std::string& rel, NodeId slot) {
-  if (std::count(rel.begin(), rel.end(), '/') != 3 || TaskEntry(rel) != name) return false;
+bool Walker::takeFromProcess(const std::string& name, NodeId slot) {
   for (const auto& [file, p] : processFiles_) {
     if (file != name) continue;
     Node& n = frag_->tree.nodes[slot];
@@ -216,8 +211,12 @@ bool Walker::takeFromProcess(const std::string& name, const std::string& rel, No
 
 void Walker::readFile(int parentFd, const std::string& name, const std::string& rel, NodeId slot) {
   Tree& t = frag_->tree;
-  const bool sharedMm = shared_.procfs && FromSharedMm(name);
-  if (sharedMm && takeFromProcess(name, rel, slot)) return;
+  // Only these per-task files need their path parsed: PID/x or PID/task/TID/x.
+  const bool sharedMm = FromSharedMm(name);
+  const bool special = sharedMm || name == "stat" || name == "environ" || name == "cmdline";
+  const std::string_view entry = shared_.procfs && special ? TaskEntry(rel) : std::string_view();
+  const bool ofProcess = rel.find('/') == rel.rfind('/');  // PID/x
+  if (sharedMm && !entry.empty() && !ofProcess && takeFromProcess(name, slot)) return;
   const uint64_t cap = shared_.options->maxFileSize;
   int fd = ::openat(parentFd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
   if (fd < 0) {
@@ -276,10 +275,7 @@ void Walker::readFile(int parentFd, const std::string& name, const std::string& 
   }
   std::string_view content(buf_.data(), len);
   std::string redacted;
-  // Only these per-task files need their path parsed.
-  bool special = name == "stat" || name == "environ" || name == "cmdline";
-  std::string_view entry = shared_.procfs && special ? TaskEntry(rel) : std::string_view();
-  if (entry == "stat" && rel.find('/') == rel.rfind('/')) startTime_ = StatField(content, kStartTimeField);
+  if (entry == "stat" && ofProcess) startTime_ = StatField(content, kStartTimeField);
   if (shared_.redact && (entry == "environ" || entry == "cmdline")) {
     redacted.assign(content);
     unsigned count = entry == "environ" ? RedactEnviron(redacted) : RedactCmdline(redacted);
@@ -303,7 +299,7 @@ void Walker::readFile(int parentFd, const std::string& name, const std::string& 
   n.aux = ref->offset;
   frag_->counts.bytes += content.size();
   shared_.bytes.fetch_add(content.size(), std::memory_order_relaxed);
-  if (sharedMm && rel.find('/') == rel.rfind('/') && TaskEntry(rel) == name) processFiles_.emplace_back(name, n);
+  if (sharedMm && !entry.empty() && ofProcess) processFiles_.emplace_back(name, n);
 }
 
 bool Walker::aliasNetns(int parentFd, const std::string& name, const std::string& rel, NodeId slot) {

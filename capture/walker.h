@@ -99,7 +99,7 @@ class Walker {
   void visit(int parentFd, const std::string& name, const std::string& rel, NodeId slot, unsigned char dtype,
              unsigned depth);
   void readFile(int parentFd, const std::string& name, const std::string& rel, NodeId slot);
-  bool takeFromProcess(const std::string& name, const std::string& rel, NodeId slot);
+  bool takeFromProcess(const std::string& name, NodeId slot);
   void walkDirectory(int parentFd, const std::string& name, const std::string& rel, NodeId slot, unsigned depth);
   bool aliasNetns(int parentFd, const std::string& name, const std::string& rel, NodeId slot);
   // Why the entry is left out (option, profile), or nullptr.

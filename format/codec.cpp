@@ -4,16 +4,6 @@
 
 namespace procsnap {
 
-Result<std::string> Compress(std::string_view raw, int level) {
-  std::string out;
-  out.resize(ZSTD_compressBound(raw.size()));
-  size_t n = ZSTD_compress(out.data(), out.size(), raw.data(), raw.size(), level);
-  if (ZSTD_isError(n)) return Status::IoError(std::string("zstd compression failed: ") + ZSTD_getErrorName(n));
-  out.resize(n);
-  out.shrink_to_fit();
-  return out;
-}
-
 Result<std::string> Decompress(std::string_view stored, uint64_t rawSize, const std::string& where) {
   if (rawSize > kMaxRecordRaw || rawSize > stored.size() * kMaxExpansion + 4096)
     return Status::Corruption(where + ": declared size " + std::to_string(rawSize) +

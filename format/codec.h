@@ -1,4 +1,4 @@
-// zstd compression of record payloads, and decompression that never
+// Decompression of record payloads (the writer compresses them) that never
 // allocates more than the record header declares and the stored size can
 // justify.
 #pragma once
@@ -16,7 +16,6 @@ namespace procsnap {
 constexpr uint64_t kMaxExpansion = 32768;
 constexpr uint64_t kMaxRecordRaw = 1ull << 30;  // 1 GiB: far above any real record
 
-Result<std::string> Compress(std::string_view raw, int level);
 // `where` names the record for error messages ("snap.psnap: chunk 3 at offset 812").
 Result<std::string> Decompress(std::string_view stored, uint64_t rawSize, const std::string& where);
 

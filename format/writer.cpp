@@ -19,7 +19,6 @@
 
 #include "blob_codec.h"
 #include "checksum.h"
-#include "codec.h"
 #include "format/archive.h"
 #include "record.h"
 #include "snapshot_codec.h"
@@ -44,9 +43,9 @@ struct DigestHash {
   }
 };
 
-// The snapshot message is large and columnar. Level 9 with capped tables
-// saves 9% of it over level 6 (215 -> 196 KiB with 1000 extra processes)
-// for +5 MiB; higher levels and larger windows gain under 1% more.
+// The snapshot message is large and columnar. Level 9 saves 9% of it over
+// level 6 (215 -> 196 KiB with 1000 extra processes, format 1); higher
+// levels and larger windows gain under 1% more.
 constexpr int kMessageLevel = 9;
 
 class WriterImpl final : public ArchiveWriter {
@@ -173,20 +172,17 @@ class WriterImpl final : public ArchiveWriter {
       if (!ioStatus_.ok()) return ioStatus_;
     }
     stopCompressor();
-    std::string payload;
-    uint64_t raw = 0;
-    {
-      capnp::MallocMessageBuilder mb;
-      EncodeIndex(mb, index_);
-      kj::Array<capnp::word> flat = capnp::messageToFlatArray(mb);
-      raw = flat.asBytes().size();
-      Result<std::string> c = Compress(std::string_view(reinterpret_cast<const char*>(flat.begin()), raw), opts_.level);
-      if (!c.ok()) return c.status();
-      payload = std::move(*c);
-    }
+    capnp::MallocMessageBuilder mb;
+    EncodeIndex(mb, index_);
+    kj::Array<capnp::word> flat = capnp::messageToFlatArray(mb);
+    std::string_view index(reinterpret_cast<const char*>(flat.begin()), flat.asBytes().size());
+    std::unique_ptr<char[]> out;
+    size_t outCap = 0;
+    Result<std::string_view> payload = compress(index, opts_.level, out, outCap);
+    if (!payload.ok()) return payload.status();
     Trailer t;
     t.indexOffset = offset_;
-    Result<RecordRef> ref = writeRecord(RecordType::Index, payload, raw);
+    Result<RecordRef> ref = writeRecord(RecordType::Index, *payload, index.size());
     if (!ref.ok()) return ref.status();
     t.indexEnd = offset_;
     t.snapshotCount = index_.snapshots.size();
