@@ -3,7 +3,7 @@
 # files (bench/plain_reader.cpp), in one run, on this machine's /proc.
 #   bench/capture.sh [--procs N] [--rounds R] [--record]
 # --procs N  first start N extra processes with 3 threads each
-# --record   append the results to bench/RESULTS.md
+# --record   put the results into the table at the top of bench/RESULTS.md
 set -eu
 cd "$(dirname "$0")/.."
 PROCS=0 ROUNDS=3 RECORD=0
@@ -31,13 +31,9 @@ RESULT=$(awk -v p="$PLAIN" -v s="$SNAP" -v a="$ARCH" -v z="$ZST" -v raw="$RAW" -
 echo "| extra procs | files | plain reader | procsnap capture | time ratio | concatenated | archive | zstd -19 --long | size ratio | peak RSS |"
 echo "$RESULT"
 if [ "$RECORD" = 1 ]; then
-  {
-    echo
-    echo "### capture, $(date -u +%Y-%m-%d), $ROUNDS rounds (medians)"
-    echo "$(machine), $(ls -d /proc/[0-9]* | wc -l) processes at the time"
-    echo
-    echo "| extra procs | files | plain reader | procsnap capture | time ratio | concatenated | archive | zstd -19 --long | size ratio | peak RSS |"
-    echo "|---|---|---|---|---|---|---|---|---|---|"
-    echo "$RESULT"
-  } >> bench/RESULTS.md
+  set -- $(awk -v p="$PLAIN" -v s="$SNAP" -v a="$ARCH" -v z="$ZST" -v rss="$RSS" 'BEGIN {
+    printf "%.2f %.2f %.0f %.0f %.1f", s / p, a / z, a / 1024, z / 1024, rss / 1024 }')
+  record "| capture: time, $PROCS extra procs x 3 threads ($FILES files) | procsnap $SNAP s, plain reader $PLAIN s (median of $ROUNDS) | **$1** | <= 0.5 |" "capture-time-$PROCS"
+  record "| capture: size, $PROCS extra procs | archive $3 KiB, zstd -19 --long $4 KiB | **$2** | <= 1.0 |" "capture-size-$PROCS"
+  record "| capture: peak RSS, $PROCS extra procs | **$5 MiB** | | <= 64 MiB |" "capture-rss-$PROCS"
 fi

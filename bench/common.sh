@@ -3,6 +3,8 @@
 # machine line. A script sets its defaults and USAGE, then sources this.
 
 # Options named in the script's USAGE: --procs N, --rounds R, --ps N, --record.
+# --record puts the script's figures into the table at the top of
+# bench/RESULTS.md, replacing the ones they supersede.
 while [ $# -gt 0 ]; do
   case " $USAGE " in *" [$1"*) ;; *) echo "usage: $USAGE" >&2; exit 2 ;; esac
   case "$1" in
@@ -22,14 +24,28 @@ cleanup_extra() { :; }
 cleanup() { cleanup_extra; [ -n "$LOAD" ] && kill "$LOAD" 2>/dev/null; wait 2>/dev/null; rm -rf "$TMP"; }
 trap cleanup EXIT INT TERM
 
-# start_load N: N extra processes with 3 threads each, until the script ends.
+# start_load N [T]: N extra processes with T threads each (default 3),
+# until stop_load or the end of the script.
 start_load() {
   [ "$1" -gt 0 ] || return 0
-  mkfifo "$TMP/ready"
-  build/bench/load_procs "$1" 3 > "$TMP/ready" &
+  rm -f "$TMP/ready"; mkfifo "$TMP/ready"
+  build/bench/load_procs "$1" "${2:-3}" > "$TMP/ready" &
   LOAD=$!
   read -r _ started < "$TMP/ready"
-  echo "started $started extra processes with 3 threads each"
+  echo "started $started extra processes with ${2:-3} threads each"
+}
+stop_load() { [ -n "$LOAD" ] && kill "$LOAD" && wait "$LOAD" 2>/dev/null; LOAD=; }
+
+# record ROW KEY: puts ROW (a markdown table row) into the table of current
+# figures at the top of bench/RESULTS.md, in place of the row marked KEY,
+# and dates the table's machine line.
+record() {
+  row="$1 <!-- $2 -->"
+  awk -v key="<!-- $2 -->" -v row="$row" -v machine="$(machine), measured $(date -u +%Y-%m-%d)" '
+    index($0, key) { if (!done) print row; done = 1; next }
+    /^<!-- end of current -->/ && !done { print row; done = 1 }
+    /^Machine:/ && !m { print machine; m = 1; next }
+    { print }' bench/RESULTS.md > "$TMP/results" && cp "$TMP/results" bench/RESULTS.md
 }
 
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }

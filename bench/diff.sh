@@ -25,13 +25,5 @@ RESULT=$(awk -v p="$PROCS" -v n="$NPROCS" -v t="$T" -v r="$RSS" -v l="$LINES" 'B
 HEAD="| extra procs | processes | diff time | peak RSS | lines of default output |"
 echo "$HEAD"; echo "$RESULT"
 if [ "$RECORD" = 1 ]; then
-  {
-    echo
-    echo "### diff, $(date -u +%Y-%m-%d), two captures 1 s apart, $ROUNDS rounds (median time)"
-    machine
-    echo
-    echo "$HEAD"
-    echo "|---|---|---|---|---|"
-    echo "$RESULT"
-  } >> bench/RESULTS.md
+  record "| diff: two captures 1 s apart, $PROCS extra procs x 3 threads | **$T s**, peak RSS $(awk -v r="$RSS" 'BEGIN {printf "%.1f", r / 1024}') MiB, $LINES lines | | < 2 s |" "diff-$PROCS"
 fi

@@ -1,5 +1,6 @@
 // The read policy: which entries capture must not read, and why. One table in
 // policy.cpp; every skipped entry keeps its node and the rule's reason.
+// It applies to a procfs root only: in a plain folder every file is data.
 #pragma once
 
 #include <string_view>

@@ -154,10 +154,13 @@ void Walker::visit(int parentFd, const std::string& name, const std::string& rel
     skip(slot, Reason::Excluded, why);
     return;
   }
-  PolicyDecision d = ClassifyPath(rel);
-  if (d.action == PolicyAction::Skip) {
-    skip(slot, Reason::Skipped, d.reason);
-    return;
+  // The policy protects a live kernel; in a plain folder every file is data.
+  if (shared_.procfs) {
+    PolicyDecision d = ClassifyPath(rel);
+    if (d.action == PolicyAction::Skip) {
+      skip(slot, Reason::Skipped, d.reason);
+      return;
+    }
   }
   switch (t.nodes[slot].kind) {
     case NodeKind::Symlink: {

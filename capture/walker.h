@@ -22,7 +22,7 @@ namespace procsnap {
 struct WalkShared {
   const CaptureOptions* options = nullptr;
   ArchiveWriter* writer = nullptr;
-  bool procfs = false;     // the root is a real procfs: PID logic applies
+  bool procfs = false;     // the root is a real procfs: PID logic and the read policy apply
   bool redact = false;     // bugreport profile
   bool tuning = false;     // tuning profile
   std::string selfPid;     // the capturing process, kept under the tuning profile for net/

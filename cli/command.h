@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "replay/replay.h"
+
 namespace procsnap {
 
 using CommandAction = std::function<int()>;
@@ -30,6 +32,8 @@ void SetupRun(CLI::App& sub, CommandAction& action);
 void SetupDiff(CLI::App& sub, CommandAction& action);
 // --at N, the snapshot a command reads, as every command spells it.
 void AddAtOption(CLI::App& sub, long& at);
+// --sizes content|procfs, what a mounted file reports as st_size (mount, run).
+void AddSizesOption(CLI::App& sub, FileSizes& sizes);
 
 // `procsnap run ... -- CMD ARGS`: main() hands over what follows "--" as is.
 void SetRunCommand(std::vector<std::string> tail);

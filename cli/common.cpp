@@ -7,6 +7,7 @@
 #include <cstring>
 #include <ctime>
 #include <iostream>
+#include <map>
 
 #include "command.h"
 #include "exit_codes.h"
@@ -15,6 +16,16 @@ namespace procsnap {
 
 void AddAtOption(CLI::App& sub, long& at) {
   sub.add_option("--at", at, "snapshot N (0 first, -1 last)")->capture_default_str();
+}
+
+void AddSizesOption(CLI::App& sub, FileSizes& sizes) {
+  static const std::map<std::string, FileSizes> kNames = {{"content", FileSizes::Content},
+                                                          {"procfs", FileSizes::Procfs}};
+  sub.add_option("--sizes", sizes,
+                 "st_size of files: content (the recorded length; cached, fast) or procfs (as stat() "
+                 "reported at capture, 0 for most files; every read goes to procsnap)")
+      ->transform(CLI::CheckedTransformer(kNames))
+      ->default_str("content");
 }
 
 int Fail(const Status& s) { return Fail(s.message()); }

@@ -1,6 +1,8 @@
 // The snapshot as a read-only FUSE file system, lxcfs-style: inodes map to
-// tree nodes, attributes are the recorded ones, files are direct_io because
-// procfs reports size 0 for files that hold bytes.
+// tree nodes and attributes are the recorded ones. A file whose reported
+// size is its content length is served through the page cache, kept across
+// opens (the snapshot never changes); one reported with procfs's size 0 is
+// direct_io so readers still get every byte.
 #define FUSE_USE_VERSION 35
 #include "fuse_server.h"
 
@@ -45,12 +47,15 @@ Ino Decode(fuse_ino_t ino) { return {ino >> 32, NodeId((ino & 0xffffffffull) - 1
 
 struct FsState {
   std::shared_ptr<const View> view;
+  FileSizes sizes;
   LiveProc live;
 };
 
 FsState& StateOf(fuse_req_t req) { return *static_cast<FsState*>(fuse_req_userdata(req)); }
 
 struct OpenFile {
+  NodeId node = kNoNode;
+  bool loaded = false;  // bytes are fetched at the first read: a cached file is read once per mount
   std::string bytes;
   int fd = -1;  // live files are read where they are
   ~OpenFile() {
@@ -107,7 +112,15 @@ mode_t ModeOf(const Node& n) {
   }
 }
 
-void FillAttr(const Snapshot& s, Ino i, struct stat& st) {
+// Whether opening the file gives its recorded bytes (else it fails with the
+// recorded errno or ENODATA).
+bool HasContent(const Node& n) { return n.kind == NodeKind::File && !NotRead(n.reason) && !(n.error && n.size == 0); }
+
+uint64_t ReportedSize(const Node& n, FileSizes sizes) {
+  return sizes == FileSizes::Content && HasContent(n) ? n.size : n.statSize;
+}
+
+void FillAttr(const Snapshot& s, Ino i, struct stat& st, FileSizes sizes) {
   std::memset(&st, 0, sizeof st);
   if (i.ctx == kHidden) {
     MagicTarget(s.linkTarget(i.node), st);
@@ -120,7 +133,7 @@ void FillAttr(const Snapshot& s, Ino i, struct stat& st) {
   st.st_mode = ModeOf(n);
   st.st_uid = n.uid;
   st.st_gid = n.gid;
-  st.st_size = static_cast<off_t>(n.statSize);
+  st.st_size = static_cast<off_t>(ReportedSize(n, sizes));
   st.st_blksize = 1024;
   st.st_nlink = 1;
   if (S_ISDIR(st.st_mode)) {
@@ -182,7 +195,7 @@ void OnLookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
   NodeId c = s.child(dir, name);
   if (c != kNoNode) {
     e.ino = Encode(ctx, c);
-    FillAttr(s, {ctx, c}, e.attr);
+    FillAttr(s, {ctx, c}, e.attr, fs.sizes);
     return (void)fuse_reply_entry(req, &e);
   }
   // fd/3 -> "pipe:[123]" is followed as fd/pipe:[123]: answer with what
@@ -194,7 +207,7 @@ void OnLookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
       const Node& n = s.node(l);
       if (n.kind == NodeKind::Symlink && n.error == 0 && s.linkTarget(l) == name) {
         e.ino = Encode(kHidden, l);
-        FillAttr(s, {kHidden, l}, e.attr);
+        FillAttr(s, {kHidden, l}, e.attr, fs.sizes);
         return (void)fuse_reply_entry(req, &e);
       }
     }
@@ -206,7 +219,7 @@ void OnLookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
     if (self.ok() && IsDir(s, *self)) {
       e.ino = Encode(kCaller, *self);
       e.entry_timeout = 0;
-      FillAttr(s, {kCaller, *self}, e.attr);
+      FillAttr(s, {kCaller, *self}, e.attr, fs.sizes);
       return (void)fuse_reply_entry(req, &e);
     }
   }
@@ -227,7 +240,7 @@ void OnGetattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info*) {
     return (void)fuse_reply_attr(req, &st, 0);
   }
   if (!Valid(s, i)) return (void)fuse_reply_err(req, ENOENT);
-  FillAttr(s, i, st);
+  FillAttr(s, i, st, fs.sizes);
   fuse_reply_attr(req, &st, kForever);
 }
 
@@ -249,9 +262,10 @@ void OnReadlink(fuse_req_t req, fuse_ino_t ino) {
   fuse_reply_readlink(req, target.c_str());
 }
 
-void ReplyOpen(fuse_req_t req, struct fuse_file_info* fi, std::unique_ptr<OpenFile> file) {
+void ReplyOpen(fuse_req_t req, struct fuse_file_info* fi, std::unique_ptr<OpenFile> file, bool cached) {
   fi->fh = reinterpret_cast<uint64_t>(file.get());
-  fi->direct_io = 1;
+  fi->direct_io = !cached;
+  fi->keep_cache = cached;
   fi->noflush = 1;
   if (fuse_reply_open(req, fi) == 0) file.release();  // else the open was interrupted
 }
@@ -265,7 +279,7 @@ void OnOpen(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
   if (i.ctx == kLive) {
     file->fd = fs.live.open(fs.live.path(i.node + 1));
     if (file->fd < 0) return (void)fuse_reply_err(req, -file->fd);
-    return ReplyOpen(req, fi, std::move(file));
+    return ReplyOpen(req, fi, std::move(file), false);
   }
   if (!Valid(s, i)) return (void)fuse_reply_err(req, ENOENT);
   // A namespace named by ns/net cannot be opened from a snapshot; EACCES is
@@ -275,20 +289,24 @@ void OnOpen(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
   if (n.kind != NodeKind::File) return (void)fuse_reply_err(req, n.kind == NodeKind::Other ? ENXIO : EISDIR);
   if (NotRead(n.reason)) return (void)fuse_reply_err(req, ENODATA);
   if (n.error && n.size == 0) return (void)fuse_reply_err(req, n.error);
-  auto bytes = s.read(i.node);
-  if (!bytes.ok()) return (void)fuse_reply_err(req, EIO);
-  file->bytes = std::move(*bytes);
-  ReplyOpen(req, fi, std::move(file));
+  file->node = i.node;
+  ReplyOpen(req, fi, std::move(file), ReportedSize(n, fs.sizes) == n.size);
 }
 
 void OnRead(fuse_req_t req, fuse_ino_t, size_t size, off_t off, struct fuse_file_info* fi) {
-  const OpenFile& file = *reinterpret_cast<const OpenFile*>(fi->fh);
+  OpenFile& file = *reinterpret_cast<OpenFile*>(fi->fh);
   if (off < 0) return (void)fuse_reply_err(req, EINVAL);
   if (file.fd >= 0) {
     std::string buf(std::min<size_t>(size, 1 << 20), '\0');
     ssize_t n = ::pread(file.fd, buf.data(), buf.size(), off);
     if (n < 0) return (void)fuse_reply_err(req, errno);
     return (void)fuse_reply_buf(req, buf.data(), n);
+  }
+  if (!file.loaded) {
+    auto bytes = StateOf(req).view->snapshot().read(file.node);
+    if (!bytes.ok()) return (void)fuse_reply_err(req, EIO);
+    file.bytes = std::move(*bytes);
+    file.loaded = true;
   }
   const std::string& bytes = file.bytes;
   if (uint64_t(off) >= bytes.size()) return (void)fuse_reply_buf(req, nullptr, 0);
@@ -392,7 +410,7 @@ std::string Label(std::string s) {
 Result<std::unique_ptr<FuseServer>> FuseServer::Mount(std::shared_ptr<const View> view, const std::string& dir,
                                                       const MountOptions& opts) {
   std::unique_ptr<FuseServer> server(new FuseServer);
-  auto state = new FsState{std::move(view), {}};
+  auto state = new FsState{std::move(view), opts.sizes, {}};
   server->state_ = std::shared_ptr<void>(state, [](void* p) { delete static_cast<FsState*>(p); });
   std::string options = "ro,default_permissions,subtype=procsnap,fsname=procsnap:" + Label(state->view->archive().path());
   if (opts.allowOther) options += ",allow_other";
@@ -419,13 +437,11 @@ FuseServer::~FuseServer() {
 }
 
 int FuseServer::loop() {
-  // One thread: every handler answers from memory or one pread, and on a
-  // 2-CPU VM the multi-threaded loop cost 160 us per open/read/close
-  // against 58 us here (thread hand-offs), with no gain for 8 readers.
-  // Between requests it polls the device for a moment before it sleeps: a
-  // tool reading /proc sends the next request within microseconds, and
-  // waking a sleeping server costs an interrupt and a context switch
-  // (`ps aux` took 25 ms on the mount instead of 20 on this 2-CPU VM).
+  // One thread: every handler answers from memory, and thread hand-offs
+  // cost more than they gain on small machines. Between requests it polls
+  // the device for a moment before it sleeps: a tool reading /proc sends
+  // the next request within microseconds, and waking a sleeping server
+  // costs an interrupt and a context switch (figures in bench/RESULTS.md).
   using Clock = std::chrono::steady_clock;
   constexpr auto kSpin = std::chrono::microseconds(100);
   const int fd = fuse_session_fd(se_);

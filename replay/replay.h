@@ -78,7 +78,18 @@ Result<ExportReport> Export(const View& view, const std::string& dir, const Expo
 
 // ---- mount and run -------------------------------------------------------------
 
+// What a mounted file reports as st_size. procfs reports 0 for most files,
+// and a file of size 0 can only be served direct_io: every open then costs
+// a read request and an end-of-file request. Reporting the content length
+// lets the kernel keep the bytes in its page cache for the whole mount
+// (ps aux with 1,000 processes: see bench/RESULTS.md).
+enum class FileSizes {
+  Content,  // st_size = the recorded content length; served from the page cache
+  Procfs,   // st_size = what stat() reported at capture (0 for most of procfs); direct_io
+};
+
 struct MountOptions {
+  FileSizes sizes = FileSizes::Content;
   bool foreground = false;   // otherwise detach once mounted
   bool allowOther = false;   // let other users read (root only)
   bool debug = false;        // libfuse request tracing
@@ -87,14 +98,16 @@ struct MountOptions {
 };
 
 // Serves the view read-only at `dir` until it is unmounted (fusermount3 -u,
-// SIGINT or SIGTERM). Modes, owners and procfs sizes are the recorded ones;
-// files are direct_io so readers get every byte whatever size procfs
-// reported; opening a file whose capture failed fails with its errno.
+// SIGINT or SIGTERM). Modes and owners are the recorded ones, sizes as
+// `opts.sizes` says; readers get every byte whatever size is reported;
+// opening a file whose capture failed fails with its errno.
 // Any number of processes may read at once; requests are served in order.
 Status Mount(std::shared_ptr<const View> view, const std::string& dir, const MountOptions& opts = {});
 
 // Runs argv in a private mount namespace whose /proc is the snapshot and
 // returns its exit status (128+signal if killed). Needs CAP_SYS_ADMIN.
-Result<int> RunInSnapshot(std::shared_ptr<const View> view, const std::vector<std::string>& argv);
+// NotFound means argv[0] could not be executed; other errors are trouble.
+Result<int> RunInSnapshot(std::shared_ptr<const View> view, const std::vector<std::string>& argv,
+                          FileSizes sizes = FileSizes::Content);
 
 }  // namespace procsnap

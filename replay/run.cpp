@@ -33,7 +33,7 @@ namespace {
 
 }  // namespace
 
-Result<int> RunInSnapshot(std::shared_ptr<const View> view, const std::vector<std::string>& argv) {
+Result<int> RunInSnapshot(std::shared_ptr<const View> view, const std::vector<std::string>& argv, FileSizes sizes) {
   if (argv.empty()) return Status::InvalidArgument("no command to run");
   if (::unshare(CLONE_NEWNS) != 0) {
     int err = errno;
@@ -47,6 +47,7 @@ Result<int> RunInSnapshot(std::shared_ptr<const View> view, const std::vector<st
     return Status::FromErrno("cannot make the mount namespace private", errno);
   MountOptions opts;
   opts.allowOther = true;  // the command may change its user
+  opts.sizes = sizes;
   auto server = FuseServer::Mount(std::move(view), "/proc", opts);
   if (!server.ok()) return server.status();
   std::thread serving([&] { (*server)->loop(); });
@@ -79,7 +80,8 @@ Result<int> RunInSnapshot(std::shared_ptr<const View> view, const std::vector<st
   (*server)->unmount();
   serving.join();
   if (pid < 0) return Status::FromErrno("cannot start " + argv[0], forkErr);
-  if (got == sizeof execErr) return Status::FromErrno(argv[0] + ": cannot run", execErr);
+  if (got == sizeof execErr)
+    return Status::NotFound(argv[0] + ": cannot run: " + std::strerror(execErr));
   if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
   return WEXITSTATUS(status);
 }

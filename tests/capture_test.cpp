@@ -6,7 +6,11 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <filesystem>
+#include <map>
 
 #include "../capture/walker.h"
 #include "capture/capture.h"
@@ -287,6 +291,64 @@ BOOST_AUTO_TEST_CASE(no_threads_option_excludes_task_entries) {
   auto id = view->resolve(task, false);
   BOOST_REQUIRE(id.ok());
   BOOST_TEST((view->snapshot().node(*id).reason == Reason::Excluded));
+}
+
+// The names the read policy guards on a live kernel, as plain files of a
+// fixture folder: statfs says it is no procfs, so every one is data.
+BOOST_AUTO_TEST_CASE(plain_folder_comes_back_byte_identical_through_export_cat_and_mount) {
+  const std::vector<std::string> kNames = {
+      "kcore", "kmsg", "1/mem", "1/pagemap", "1/clear_refs", "1/task/1/mem", "sysrq-trigger", "timer_list",
+      "kpagecount", "kpageflags", "kpagecgroup", "acpi/event", "sys/vm/drop_caches", "sys/vm/compact_memory",
+      "sys/net/ipv4/route/flush", "sys/fs/binfmt_misc/register", "sys/fs/binfmt_misc/status",
+      "net/rpc/nfs/channel", "net/rpc/auth.unix.ip/flush", "1/status", "meminfo", "empty"};
+  TempDir tmp;
+  const std::string root = tmp / "fixture";
+  std::map<std::string, std::string> files;
+  for (size_t i = 0; i < kNames.size(); ++i) {
+    std::string bytes = kNames[i] == "empty" ? "" : kNames[i] + " " + std::to_string(i) + std::string(1, '\0') + "\xff\n";
+    if (kNames[i] == "kcore") bytes = std::string(3 << 20, 'k');  // larger than a chunk
+    std::filesystem::create_directories(std::filesystem::path(root + "/" + kNames[i]).parent_path());
+    testutil::WriteFile(root + "/" + kNames[i], bytes);
+    files[kNames[i]] = bytes;
+  }
+  symlink("1", (root + "/self").c_str());
+  const std::string archive = tmp / "fixture.psnap";
+  auto cap = testutil::Run({PROCSNAP_BIN, "capture", "-q", "--root", root, "-o", archive});
+  BOOST_REQUIRE_MESSAGE(cap.exitCode == 0, cap.err);
+
+  auto view = View::Open(archive);
+  BOOST_REQUIRE(view.ok());
+  BOOST_TEST(view->snapshot().metadata().counts.skipped == 0u);
+  const std::string exported = tmp / "export";
+  auto ex = testutil::Run({PROCSNAP_BIN, "export", archive, exported});
+  BOOST_REQUIRE_MESSAGE(ex.exitCode == 0, ex.err);
+  for (auto& [name, bytes] : files) {
+    BOOST_TEST_INFO("file " << name);
+    BOOST_TEST((testutil::ReadFile(exported + "/" + name) == bytes));
+    auto cat = testutil::Run({PROCSNAP_BIN, "cat", archive, name});
+    BOOST_TEST(cat.exitCode == 0);
+    BOOST_TEST((cat.out == bytes));
+  }
+  BOOST_TEST(testutil::ReadLink(exported + "/self") == "1");
+
+  if (geteuid() != 0 || access("/dev/fuse", R_OK | W_OK) != 0) {
+    std::puts("SKIPPED: the mount part needs root and /dev/fuse");
+    return;
+  }
+  for (const char* sizes : {"content", "procfs"}) {
+    const std::string mnt = tmp / ("mnt-" + std::string(sizes));
+    mkdir(mnt.c_str(), 0755);
+    auto m = testutil::Run({PROCSNAP_BIN, "mount", "--sizes", sizes, archive, mnt});
+    BOOST_REQUIRE_MESSAGE(m.exitCode == 0, m.err);
+    for (auto& [name, bytes] : files) {
+      BOOST_TEST_INFO("file " << name << " with --sizes " << sizes);
+      BOOST_TEST((testutil::ReadFile(mnt + "/" + name) == bytes));
+      struct stat st;
+      BOOST_TEST(stat((mnt + "/" + name).c_str(), &st) == 0);
+      BOOST_TEST(uint64_t(st.st_size) == bytes.size());  // a folder's stat size is its length either way
+    }
+    testutil::Run({"/usr/bin/fusermount3", "-u", mnt});
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -43,6 +43,17 @@ struct TempDir {
   std::string operator/(const std::string& name) const { return path + "/" + name; }
 };
 
+// A copy of `file` (mode 0755) in `dir`, which is opened to every user: a
+// child that drops to an unprivileged uid must not depend on where the
+// checkout lives (a clone in /root is mode 0700).
+inline std::string ReachableCopy(const std::string& file, const TempDir& dir) {
+  std::string copy = dir / std::filesystem::path(file).filename().string();
+  std::filesystem::copy_file(file, copy, std::filesystem::copy_options::overwrite_existing);
+  chmod(copy.c_str(), 0755);
+  chmod(dir.path.c_str(), 0755);
+  return copy;
+}
+
 struct RunResult {
   int exitCode = -1;  // -1 when killed by a signal
   int signal = 0;
