@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "replay/replay.h"
+#include "view/view.h"
 
 using namespace procsnap;
 

@@ -6,7 +6,6 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -18,6 +17,7 @@
 #include <thread>
 
 #include "host_facts.h"
+#include "procfs/procfs.h"
 #include "walker.h"
 
 namespace procsnap {
@@ -29,7 +29,6 @@ struct Entry {
   unsigned char dtype;
 };
 
-constexpr unsigned kThreadsField = 20;  // num_threads in /proc/PID/stat
 
 // The root's entries, "." and ".." left out; 0 or the errno.
 int ListRoot(int rootFd, std::vector<Entry>* entries) {
@@ -93,17 +92,17 @@ long HostTasks(int rootFd) {
 
 // Whether the listed processes hold every task of the host, as loadavg
 // counts them before and after their threads are summed: then no process
-// can hide from the listing, and the pid scan (31k probes, 40 ms of CPU
-// once pids have wrapped) is not needed. Any doubt answers false.
+// can hide from the listing, and the pid scan (a probe of every pid up to
+// the largest) is not needed. Any doubt answers false.
 bool EveryTaskListed(int rootFd, const std::vector<Entry>& entries) {
   long before = HostTasks(rootFd);
   if (before <= 0) return false;
   long listed = 0;
   for (auto& e : entries) {
     if (!IsNumberName(e.name)) continue;
-    std::string stat = ReadSmall(rootFd, e.name + "/stat");
-    if (stat.empty()) return false;
-    listed += static_cast<long>(StatField(stat, kThreadsField));
+    auto stat = ParsePidStat(ReadSmall(rootFd, e.name + "/stat"), nullptr);
+    if (!stat) return false;
+    listed += stat->threads;
   }
   return listed == before && HostTasks(rootFd) == before;
 }
@@ -120,28 +119,20 @@ void Add(Counts& into, const Counts& c) {
   into.redactions += c.redactions;
 }
 
-// Deep trees keep one descriptor open per level in every walker.
-void RaiseFileLimit() {
-  struct rlimit rl;
-  if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-    rl.rlim_cur = rl.rlim_max;
-    ::setrlimit(RLIMIT_NOFILE, &rl);
-  }
-}
-
 }  // namespace
 
-const std::vector<std::string>& CaptureProfiles() {
-  static const std::vector<std::string> kProfiles = {"full", "bugreport", "tuning"};
-  return kProfiles;
+const char* ProfileName(Profile p) {
+  switch (p) {
+    case Profile::Full: return "full";
+    case Profile::Bugreport: return "bugreport";
+    case Profile::Tuning: return "tuning";
+  }
+  return "?";
 }
 
 Result<Metadata> Capture(const CaptureOptions& options, ArchiveWriter& writer,
                          const std::function<void(const CaptureProgress&)>& progress) {
-  const auto& profiles = CaptureProfiles();
-  if (std::find(profiles.begin(), profiles.end(), options.profile) == profiles.end())
-    return Status::InvalidArgument("unknown profile '" + options.profile + "' (expected full, bugreport or tuning)");
-  RaiseFileLimit();
+  RaiseFileLimit();  // deep trees keep a descriptor open per level in every walker
 
   Metadata meta;
   meta.startWallNs = ClockNs(CLOCK_REALTIME);
@@ -159,16 +150,14 @@ Result<Metadata> Capture(const CaptureOptions& options, ArchiveWriter& writer,
   shared.options = &options;
   shared.writer = &writer;
   shared.procfs = IsProcfs(rootFd);
-  shared.redact = options.profile == "bugreport";
-  shared.tuning = options.profile == "tuning";
   shared.selfPid = std::to_string(::getpid());
-  const std::vector<MountEntry> mounts = ReadMountInfo();
+  const std::vector<MountInfo> mounts = ReadMountInfo();
   shared.unmountedAutofs = UnmountedAutofs(options.root, mounts);
   if (options.timeLimitSeconds > 0)
     shared.deadlineMonoNs = meta.startMonoNs + static_cast<int64_t>(options.timeLimitSeconds * 1e9);
 
   FillHostFacts(options.root, rootFd, mounts, &meta);
-  meta.profile = options.profile;
+  meta.profile = ProfileName(options.profile);
   meta.options = options.commandLine;
   meta.excludes = options.excludes;
 
@@ -180,14 +169,13 @@ Result<Metadata> Capture(const CaptureOptions& options, ArchiveWriter& writer,
   // order once the list is complete (byName).
   std::vector<std::string> hidden;
   std::thread scan;
-  if (shared.procfs && !shared.tuning && !EveryTaskListed(rootFd, entries))
+  if (shared.procfs && options.profile != Profile::Tuning && !EveryTaskListed(rootFd, entries))
     scan = std::thread([&] { hidden = HiddenPids(rootFd, entries); });
 
   // Big system-wide directories first, so no walker is left with sys/ at the
   // end; then the pids in name order ("10" before "9"), the order in which
-  // fragments are grafted: walked in numeric order, every fragment from 101
-  // to 999 waited for 1000's, and with 1000 extra processes the waiting
-  // ones held 30 MiB of malloc arenas.
+  // fragments are grafted, so that finished fragments do not wait in memory
+  // for one that sorts before them.
   std::vector<size_t> order(entries.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
   auto pids = std::stable_partition(order.begin(), order.end(), [&](size_t i) { return !IsNumberName(entries[i].name); });
@@ -248,7 +236,7 @@ Result<Metadata> Capture(const CaptureOptions& options, ArchiveWriter& writer,
   Tree tree;
   {
     struct stat st;
-    Node root;
+    Node& root = tree.at(tree.add(""));
     root.kind = NodeKind::Directory;
     if (::fstat(rootFd, &st) == 0) {
       root.mode = st.st_mode;
@@ -256,13 +244,8 @@ Result<Metadata> Capture(const CaptureOptions& options, ArchiveWriter& writer,
       root.gid = st.st_gid;
       root.mtimeNs = int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
     }
-    root.ref = entries.empty() ? 0 : 1;
-    root.aux = entries.size();
-    tree.nodes.push_back(root);
-    for (size_t i : byName) {
-      tree.nodes.emplace_back();
-      tree.nodes.back().name = tree.intern(entries[i].name);
-    }
+    tree.setChildren(0, 1, static_cast<uint32_t>(entries.size()));
+    for (size_t i : byName) tree.add(entries[i].name);
   }
 
   CaptureProgress prog;
@@ -305,7 +288,7 @@ Result<Metadata> Capture(const CaptureOptions& options, ArchiveWriter& writer,
                          "content, read once");
   for (auto& [node, where] : aliases) {
     const Placed& p = placed[where.fragment];
-    tree.nodes[node].ref = where.node == 0 ? p.at : where.node + p.shift;
+    tree.setAlias(node, where.node == 0 ? p.at : where.node + p.shift);
   }
   if (shared.deadlineMonoNs && ClockNs(CLOCK_MONOTONIC) > shared.deadlineMonoNs)
     meta.notes.push_back("the capture time limit of " + std::to_string(options.timeLimitSeconds) +

@@ -13,9 +13,16 @@
 
 namespace procsnap {
 
+enum class Profile {
+  Full,       // everything
+  Bugreport,  // environment values and secret-looking arguments redacted
+  Tuning,     // system-wide files, /proc/sys and /proc/net only
+};
+const char* ProfileName(Profile p);  // "full", "bugreport", "tuning": as --profile and the metadata spell it
+
 struct CaptureOptions {
   std::string root = "/proc";
-  std::string profile = "full";        // full | bugreport | tuning
+  Profile profile = Profile::Full;
   std::vector<std::string> excludes;   // globs over the path under root ("*/smaps", "sys/kernel/*")
   bool threads = true;                 // capture PID/task/TID
   unsigned jobs = 0;                   // parallel walkers; 0 = one per CPU
@@ -27,8 +34,6 @@ struct CaptureOptions {
 struct CaptureProgress {
   uint64_t entries = 0, bytes = 0, processesDone = 0, processesTotal = 0;
 };
-
-const std::vector<std::string>& CaptureProfiles();
 
 // Captures options.root into one snapshot of `writer` and returns its
 // metadata. Fails only when the root itself cannot be read or the archive

@@ -22,10 +22,10 @@ std::string RealPath(const std::string& path) {
   return ::realpath(path.c_str(), real) ? real : "";
 }
 
-std::string ProcMountOptions(const std::string& root, const std::vector<MountEntry>& mounts) {
+std::string ProcMountOptions(const std::string& root, const std::vector<MountInfo>& mounts) {
   std::string real = RealPath(root);
-  for (const MountEntry& m : mounts)
-    if (m.mountPoint == real && m.fsType == "proc") return m.options + " " + m.superOptions;
+  for (const MountInfo& m : mounts)
+    if (m.target == real && m.fstype == "proc") return m.options + " " + m.superOptions;
   return "";
 }
 
@@ -54,43 +54,30 @@ bool IsProcfs(int fd) {
   return ::fstatfs(fd, &sf) == 0 && sf.f_type == PROC_SUPER_MAGIC;
 }
 
-std::vector<MountEntry> ReadMountInfo() {
-  std::vector<MountEntry> out;
+std::vector<MountInfo> ReadMountInfo() {
   std::ifstream in("/proc/self/mountinfo");
-  std::string line;
-  while (std::getline(in, line)) {
-    // id parent major:minor root mountpoint options [optional...] - fstype source superoptions
-    std::istringstream ls(line);
-    std::string id, parent, dev, mroot;
-    MountEntry m;
-    ls >> id >> parent >> dev >> mroot >> m.mountPoint >> m.options;
-    size_t dash = line.find(" - ");
-    if (dash == std::string::npos) continue;
-    std::istringstream rest(line.substr(dash + 3));
-    std::string source;
-    rest >> m.fsType >> source >> m.superOptions;
-    out.push_back(std::move(m));
-  }
-  return out;
+  std::stringstream text;
+  text << in.rdbuf();
+  return ParseMountInfo(text.str(), nullptr);
 }
 
-std::set<std::string> UnmountedAutofs(const std::string& root, const std::vector<MountEntry>& mounts) {
+std::set<std::string> UnmountedAutofs(const std::string& root, const std::vector<MountInfo>& mounts) {
   std::set<std::string> out;
   std::string real = RealPath(root);
   if (real.empty()) return out;
   std::string prefix = real + "/";
   std::map<std::string, bool> autofsOnly;  // mount point -> only autofs seen there
-  for (const MountEntry& m : mounts) {
-    if (m.mountPoint.rfind(prefix, 0) != 0) continue;
-    auto [it, inserted] = autofsOnly.emplace(m.mountPoint.substr(prefix.size()), true);
-    it->second = it->second && m.fsType == "autofs";
+  for (const MountInfo& m : mounts) {
+    if (m.target.rfind(prefix, 0) != 0) continue;
+    auto [it, inserted] = autofsOnly.emplace(m.target.substr(prefix.size()), true);
+    it->second = it->second && m.fstype == "autofs";
   }
   for (auto& [rel, only] : autofsOnly)
     if (only) out.insert(rel);
   return out;
 }
 
-void FillHostFacts(const std::string& root, int rootFd, const std::vector<MountEntry>& mounts, Metadata* meta) {
+void FillHostFacts(const std::string& root, int rootFd, const std::vector<MountInfo>& mounts, Metadata* meta) {
   struct utsname u;
   ::uname(&u);
   meta->hostname = ReadSmall(rootFd, "sys/kernel/hostname");

@@ -7,23 +7,21 @@
 #include <vector>
 
 #include "format/archive.h"
+#include "procfs/procfs.h"
 
 namespace procsnap {
 
-// One line of /proc/self/mountinfo, the fields capture uses.
-struct MountEntry {
-  std::string mountPoint, options, fsType, superOptions;
-};
-std::vector<MountEntry> ReadMountInfo();
+// The capturing process's mounts (/proc/self/mountinfo).
+std::vector<MountInfo> ReadMountInfo();
 
 // Fills identity (hostname, kernel, boot and machine ids), the capturer's
 // credentials and the procfs mount options of `root`. Values come from the
 // tree under root where it has them, so a fixture describes itself.
-void FillHostFacts(const std::string& root, int rootFd, const std::vector<MountEntry>& mounts, Metadata* meta);
+void FillHostFacts(const std::string& root, int rootFd, const std::vector<MountInfo>& mounts, Metadata* meta);
 
 // Paths under root that are autofs mount points with nothing mounted on them:
 // opening one would trigger the mount, or hang.
-std::set<std::string> UnmountedAutofs(const std::string& root, const std::vector<MountEntry>& mounts);
+std::set<std::string> UnmountedAutofs(const std::string& root, const std::vector<MountInfo>& mounts);
 
 int64_t ClockNs(int clock);
 

@@ -12,6 +12,7 @@
 
 #include "host_facts.h"
 #include "policy.h"
+#include "procfs/procfs.h"
 #include "redact.h"
 
 namespace procsnap {
@@ -20,24 +21,16 @@ namespace {
 
 constexpr size_t kInitialBuffer = 256u << 10;  // grows for the rare large file
 constexpr unsigned kMaxDepth = 512;  // readers reject trees deeper than 1024
-constexpr unsigned kStartTimeField = 22;  // of /proc/PID/stat
 
-// Splits "a/b/c" into its parts.
-std::vector<std::string_view> Parts(std::string_view rel) {
-  std::vector<std::string_view> out;
-  size_t start = 0;
-  for (;;) {
-    size_t slash = rel.find('/', start);
-    out.push_back(rel.substr(start, slash - start));
-    if (slash == std::string_view::npos) break;
-    start = slash + 1;
-  }
-  return out;
+// Start time of a /proc/PID/stat, 0 when it cannot be read.
+uint64_t StartTime(std::string_view stat) {
+  auto s = ParsePidStat(stat, nullptr);
+  return s ? s->starttime : 0;
 }
 
 // PID/x or PID/task/TID/x: the per-task entry x, or "" for other paths.
 std::string_view TaskEntry(std::string_view rel) {
-  auto p = Parts(rel);
+  auto p = SplitPath(rel);
   if (p.size() == 2 && IsNumberName(p[0])) return p[1];
   if (p.size() == 4 && IsNumberName(p[0]) && p[1] == "task" && IsNumberName(p[2])) return p[3];
   return "";
@@ -80,8 +73,7 @@ Fragment Walker::walkTopLevel(int rootFd, const std::string& name, unsigned char
   fragmentId_ = fragmentId;
   startTime_ = 0;
   processFiles_.clear();
-  frag.tree.nodes.emplace_back();
-  frag.tree.nodes[0].name = frag.tree.intern(name);
+  frag.tree.add(name);
   visit(rootFd, name, name, 0, dtype, 1);
 
   // A PID that vanished or was reused while we walked it is worth knowing.
@@ -89,7 +81,7 @@ Fragment Walker::walkTopLevel(int rootFd, const std::string& name, unsigned char
     std::string stat = ReadSmall(rootFd, name + "/stat");
     if (stat.empty()) {
       frag.notes.push_back("pid " + name + " exited during the capture; its entries may be partial");
-    } else if (uint64_t later = StatField(stat, kStartTimeField); later != startTime_) {
+    } else if (uint64_t later = StartTime(stat); later != startTime_) {
       frag.notes.push_back("pid " + name + " was reused during the capture (start time " + std::to_string(startTime_) +
                            " then " + std::to_string(later) + "); its entries may mix two processes");
     }
@@ -100,7 +92,7 @@ Fragment Walker::walkTopLevel(int rootFd, const std::string& name, unsigned char
 }
 
 void Walker::skip(NodeId slot, Reason reason, std::string_view note) {
-  Node& n = frag_->tree.nodes[slot];
+  Node& n = frag_->tree.at(slot);
   n.reason = reason;
   n.note = frag_->tree.intern(note);
   ++frag_->counts.skipped;
@@ -114,9 +106,9 @@ const char* Walker::exclusion(const std::string& rel) {
       return exclusionNote_.c_str();
     }
   }
-  if (!shared_.procfs || (!shared_.tuning && o.threads)) return nullptr;
-  auto p = Parts(rel);
-  if (shared_.tuning && IsNumberName(p[0])) {
+  if (!shared_.procfs || (o.profile != Profile::Tuning && o.threads)) return nullptr;
+  auto p = SplitPath(rel);
+  if (o.profile == Profile::Tuning && IsNumberName(p[0])) {
     if (p.size() == 1 && p[0] != shared_.selfPid) return "profile tuning captures system-wide files only";
     if (p.size() == 2 && p[1] != "net") return "profile tuning captures system-wide files only";
   }
@@ -129,20 +121,20 @@ void Walker::visit(int parentFd, const std::string& name, const std::string& rel
   Tree& t = frag_->tree;
   shared_.entries.fetch_add(1, std::memory_order_relaxed);
   if (shared_.deadlineMonoNs && ClockNs(CLOCK_MONOTONIC) > shared_.deadlineMonoNs) {
-    t.nodes[slot].kind = KindOfDtype(dtype);
+    t.at(slot).kind = KindOfDtype(dtype);
     skip(slot, Reason::TimeLimit, "not read: the capture time limit was reached");
     return;
   }
   struct stat st;
   if (::fstatat(parentFd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT) != 0) {
-    Node& n = t.nodes[slot];
+    Node& n = t.at(slot);
     n.kind = KindOfDtype(dtype);
     n.error = errno;
     ++frag_->counts.errors;
     return;
   }
   {
-    Node& n = t.nodes[slot];
+    Node& n = t.at(slot);
     n.kind = KindOf(st.st_mode);
     n.mode = st.st_mode;
     n.uid = st.st_uid;
@@ -162,16 +154,16 @@ void Walker::visit(int parentFd, const std::string& name, const std::string& rel
       return;
     }
   }
-  switch (t.nodes[slot].kind) {
+  switch (t.at(slot).kind) {
     case NodeKind::Symlink: {
       ++frag_->counts.links;
       char target[4096];
       ssize_t len = ::readlinkat(parentFd, name.c_str(), target, sizeof target);
       if (len < 0) {
-        t.nodes[slot].error = errno;
+        t.at(slot).error = errno;
         ++frag_->counts.errors;
       } else {
-        t.nodes[slot].ref = t.intern(std::string_view(target, len));
+        t.setLinkTarget(slot, std::string_view(target, len));
       }
       break;
     }
@@ -197,15 +189,14 @@ void Walker::visit(int parentFd, const std::string& name, const std::string& rel
 // owner and mode (so the same access). A process whose leader has exited
 // reads empty there: its threads are read themselves.
 bool Walker::takeFromProcess(const std::string& name, NodeId slot) {
-  for (const auto& [file, p] : processFiles_) {
-    if (file != name) continue;
-    Node& n = frag_->tree.nodes[slot];
-    if (p.error || p.reason != Reason::None || p.size == 0 || n.mode != p.mode || n.uid != p.uid || n.gid != p.gid)
+  for (const ProcessFile& p : processFiles_) {
+    if (p.name != name) continue;
+    const Node& n = frag_->tree.node(slot);
+    const Node& q = p.node;
+    if (q.error || q.reason != Reason::None || q.size == 0 || n.mode != q.mode || n.uid != q.uid || n.gid != q.gid)
       return false;
-    n.size = p.size;
-    n.ref = p.ref;
-    n.aux = p.aux;
-    frag_->counts.bytes += p.size;
+    frag_->tree.setBlob(slot, p.blob);
+    frag_->counts.bytes += q.size;
     ++frag_->fromProcess;
     return true;
   }
@@ -223,7 +214,7 @@ void Walker::readFile(int parentFd, const std::string& name, const std::string& 
   const uint64_t cap = shared_.options->maxFileSize;
   int fd = ::openat(parentFd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
   if (fd < 0) {
-    t.nodes[slot].error = errno;
+    t.at(slot).error = errno;
     ++frag_->counts.errors;
     return;
   }
@@ -247,8 +238,8 @@ void Walker::readFile(int parentFd, const std::string& name, const std::string& 
     }
     // One large read: maps, smaps and net tables are consistent only within
     // a call. Sysctl handlers allocate count + 1 bytes in the kernel, so
-    // they get one page (a 1 MiB count costs 10x and can fail ENOMEM; 64 KiB
-    // costs 1.5x, as vmalloc).
+    // they get one page (a large count costs many times more, goes through
+    // vmalloc and can fail ENOMEM).
     size_t want = buf_.size() - len;
     if (sysctl) want = std::min<size_t>(want, 4095);
     if (smallReads) want = std::min<size_t>(want, 64 * 1024);
@@ -266,7 +257,7 @@ void Walker::readFile(int parentFd, const std::string& name, const std::string& 
     len += n;
   }
   ::close(fd);
-  Node& n = t.nodes[slot];
+  Node& n = t.at(slot);
   if (err) {
     n.error = err;
     ++frag_->counts.errors;
@@ -278,8 +269,8 @@ void Walker::readFile(int parentFd, const std::string& name, const std::string& 
   }
   std::string_view content(buf_.data(), len);
   std::string redacted;
-  if (entry == "stat" && ofProcess) startTime_ = StatField(content, kStartTimeField);
-  if (shared_.redact && (entry == "environ" || entry == "cmdline")) {
+  if (entry == "stat" && ofProcess) startTime_ = StartTime(content);
+  if (shared_.options->profile == Profile::Bugreport && (entry == "environ" || entry == "cmdline")) {
     redacted.assign(content);
     unsigned count = entry == "environ" ? RedactEnviron(redacted) : RedactCmdline(redacted);
     if (count) {
@@ -297,12 +288,10 @@ void Walker::readFile(int parentFd, const std::string& name, const std::string& 
     ++frag_->counts.errors;
     return;
   }
-  n.size = content.size();
-  n.ref = ref->chunk;
-  n.aux = ref->offset;
+  t.setBlob(slot, *ref);
   frag_->counts.bytes += content.size();
   shared_.bytes.fetch_add(content.size(), std::memory_order_relaxed);
-  if (sharedMm && !entry.empty() && ofProcess) processFiles_.emplace_back(name, n);
+  if (sharedMm && !entry.empty() && ofProcess) processFiles_.push_back({name, n, *ref});
 }
 
 bool Walker::aliasNetns(int parentFd, const std::string& name, const std::string& rel, NodeId slot) {
@@ -318,7 +307,7 @@ bool Walker::aliasNetns(int parentFd, const std::string& name, const std::string
     if (inserted) return false;
     where = it->second;
   }
-  frag_->tree.nodes[slot].kind = NodeKind::Alias;
+  frag_->tree.setAlias(slot, kNoNode);  // its target is known once every fragment is grafted
   frag_->aliases.push_back({slot, where});
   ++frag_->counts.aliases;
   --frag_->counts.directories;
@@ -337,13 +326,13 @@ void Walker::walkDirectory(int parentFd, const std::string& name, const std::str
   }
   int fd = ::openat(parentFd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) {
-    t.nodes[slot].error = errno;
+    t.at(slot).error = errno;
     ++frag_->counts.errors;
     return;
   }
   DIR* dir = ::fdopendir(fd);
   if (!dir) {
-    t.nodes[slot].error = errno;
+    t.at(slot).error = errno;
     ++frag_->counts.errors;
     ::close(fd);
     return;
@@ -354,7 +343,7 @@ void Walker::walkDirectory(int parentFd, const std::string& name, const std::str
     struct dirent* e = ::readdir(dir);
     if (!e) {
       if (errno) {
-        t.nodes[slot].error = errno;  // partial listing: keep what we got
+        t.at(slot).error = errno;  // partial listing: keep what we got
         ++frag_->counts.errors;
       }
       break;
@@ -366,13 +355,9 @@ void Walker::walkDirectory(int parentFd, const std::string& name, const std::str
   entries.erase(std::unique(entries.begin(), entries.end(),
                             [](const auto& a, const auto& b) { return a.first == b.first; }),
                 entries.end());
-  const NodeId first = static_cast<NodeId>(t.nodes.size());
-  t.nodes[slot].ref = entries.empty() ? 0 : first;
-  t.nodes[slot].aux = static_cast<uint32_t>(entries.size());
-  for (auto& [childName, type] : entries) {
-    t.nodes.emplace_back();
-    t.nodes.back().name = t.intern(childName);
-  }
+  const NodeId first = static_cast<NodeId>(t.size());
+  t.setChildren(slot, first, static_cast<uint32_t>(entries.size()));
+  for (auto& [childName, type] : entries) t.add(childName);
   for (size_t i = 0; i < entries.size(); ++i)
     visit(::dirfd(dir), entries[i].first, rel + "/" + entries[i].first, first + i, entries[i].second, depth + 1);
   ::closedir(dir);
@@ -382,23 +367,6 @@ std::string SharedMmFileNames() {
   std::string names;
   for (std::string_view n : kSharedMmFiles) names += (names.empty() ? "" : ", ") + std::string(n);
   return names;
-}
-
-uint64_t StatField(std::string_view stat, unsigned wanted) {
-  // The command name (field 2) may hold spaces and ')': count from the last ')'.
-  size_t close = stat.rfind(')');
-  if (close == std::string_view::npos || wanted < 3) return 0;
-  unsigned field = 2;
-  size_t i = close + 1;
-  while (i < stat.size() && field < wanted) {
-    while (i < stat.size() && stat[i] == ' ') ++i;
-    ++field;
-    if (field == wanted) break;
-    while (i < stat.size() && stat[i] != ' ') ++i;
-  }
-  uint64_t v = 0;
-  while (i < stat.size() && stat[i] >= '0' && stat[i] <= '9') v = v * 10 + (stat[i++] - '0');
-  return v;
 }
 
 }  // namespace procsnap

@@ -23,8 +23,6 @@ struct WalkShared {
   const CaptureOptions* options = nullptr;
   ArchiveWriter* writer = nullptr;
   bool procfs = false;     // the root is a real procfs: PID logic and the read policy apply
-  bool redact = false;     // bugreport profile
-  bool tuning = false;     // tuning profile
   std::string selfPid;     // the capturing process, kept under the tuning profile for net/
   int64_t deadlineMonoNs = 0;  // 0 = no time limit
   std::set<std::string> unmountedAutofs;  // paths under root not to open
@@ -55,13 +53,9 @@ struct Fragment {
 // The task/TID/ files that take their process's content ("auxv, cmdline, ...").
 std::string SharedMmFileNames();
 
-// Numeric field `field` (1-based, as in proc(5), >= 3) of a /proc/PID/stat
-// line; 0 when it is missing.
-uint64_t StatField(std::string_view stat, unsigned field);
-
 // A read buffer that grows without zero-filling, and without copying or
 // touching pages it does not use (realloc moves large blocks with mremap):
-// a fresh page costs up to 11 us on some VMs, and kallsyms alone is 5 MiB.
+// fresh pages are costly on some VMs, and kallsyms alone is megabytes.
 class ReadBuffer {
  public:
   ReadBuffer() = default;
@@ -112,7 +106,12 @@ class Walker {
   ReadBuffer buf_;
   std::string exclusionNote_;
   uint64_t startTime_ = 0;  // field 22 of the PID's stat as read during the walk
-  std::vector<std::pair<std::string, Node>> processFiles_;  // PID/maps... of this fragment
+  struct ProcessFile {
+    std::string name;
+    Node node;
+    BlobRef blob;
+  };
+  std::vector<ProcessFile> processFiles_;  // PID/maps... of this fragment
 };
 
 }  // namespace procsnap

@@ -107,8 +107,9 @@ void SetupCapture(CLI::App& sub, CommandAction& action) {
   sub.add_option("--profile", a->options.profile,
                  "full: everything; bugreport: environment values and secret-looking arguments redacted; "
                  "tuning: system-wide files and /proc/sys only")
-      ->check(CLI::IsMember(CaptureProfiles()))
-      ->capture_default_str();
+      ->transform(CLI::CheckedTransformer(std::map<std::string, Profile>{
+          {"full", Profile::Full}, {"bugreport", Profile::Bugreport}, {"tuning", Profile::Tuning}}))
+      ->default_str("full");
   sub.add_option("--exclude", a->options.excludes,
                  "leave out paths matching GLOB (under the root, '*' crosses '/'), e.g. '*/smaps'; repeatable")
       ->type_name("GLOB");

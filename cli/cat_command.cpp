@@ -33,18 +33,10 @@ int Run(const CatArgs& a) {
     auto bytes = view->read(*id);
     if (!bytes.ok()) {
       Fail(bytes.status());
-      status = std::max(status, bytes.status().code() == StatusCode::IoError ? kExitDifferent : kExitTrouble);
+      status = std::max(status, bytes.status().code() == StatusCode::NotCaptured ? kExitDifferent : kExitTrouble);
       continue;
     }
-    std::string_view out = *bytes;
-    while (!out.empty()) {
-      ssize_t n = ::write(1, out.data(), out.size());
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        return Fail(std::string("standard output: ") + std::strerror(errno));
-      }
-      out.remove_prefix(n);
-    }
+    if (Status s = WriteAll(1, *bytes, "standard output"); !s.ok()) return Fail(s);
     const Node& n = view->snapshot().node(*id);
     if (n.reason == Reason::Truncated)
       std::fprintf(stderr, "procsnap: note: %s was %s\n", view->display(*id).c_str(),
@@ -64,7 +56,8 @@ void SetupCat(CLI::App& sub, CommandAction& action) {
   sub.add_option("PATH", a->paths, "file as captured, with or without the root (/proc/1/status or 1/status)")
       ->required();
   AddAtOption(sub, a->at);
-  sub.footer("Exit status: 0 ok; 1 the file was captured with an error and has no bytes; 2 trouble.");
+  sub.footer("Exit status: 0 ok; 1 the archive holds no bytes for a file (its read failed at capture, or capture did "
+      "not read it: the reason is printed); 2 trouble (unknown path, damaged archive...).");
   action = [a] { return Run(*a); };
 }
 

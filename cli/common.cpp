@@ -136,7 +136,7 @@ nlohmann::json NodeJson(const View& view, NodeId id) {
       {"mtime_ns", n.mtimeNs},
   };
   if (n.kind == NodeKind::Symlink) j["target"] = std::string(s.linkTarget(id));
-  if (n.kind == NodeKind::Alias) j["alias_of"] = view.display(n.ref);
+  if (n.kind == NodeKind::Alias) j["alias_of"] = view.display(s.resolveAlias(id));
   if (n.error) j["error"] = ErrnoName(n.error);
   if (n.reason != Reason::None) j["reason"] = ReasonName(n.reason);
   if (n.note) j["note"] = std::string(s.note(id));

@@ -38,13 +38,6 @@ Result<View> OpenSpec(const std::string& spec, long at) {
   return View::Open(spec, at);
 }
 
-Result<Section> ParseSection(const std::string& name) {
-  for (Section s : {Section::System, Section::Sysctls, Section::Processes, Section::Sockets, Section::Files})
-    if (name == SectionName(s)) return s;
-  return Status::InvalidArgument("--only: no section '" + name +
-                                 "' (system, sysctls, processes, sockets, files)");
-}
-
 // Runs diff(1) without a shell: paths come from a snapshot that may be hostile.
 int DiffFiles(const std::string& labelA, const std::string& labelB, const std::string& fa, const std::string& fb) {
   std::fflush(stdout);
@@ -107,7 +100,7 @@ int Run(const DiffArgs& args) {
       size_t comma = list.find(',', start);
       if (comma == std::string::npos) comma = list.size();
       auto s = ParseSection(list.substr(start, comma - start));
-      if (!s.ok()) return Fail(s.status());
+      if (!s.ok()) return Fail("--only: " + s.status().message());
       opts.only.push_back(*s);
       start = comma + 1;
     }
@@ -118,7 +111,7 @@ int Run(const DiffArgs& args) {
   if (args.json) {
     nlohmann::json j = nlohmann::json::array();
     for (auto& c : result->changes)
-      j.push_back({{"section", SectionName(c.section)}, {"kind", c.kind}, {"subject", c.subject},
+      j.push_back({{"section", SectionName(c.section)}, {"kind", ChangeKindName(c.kind)}, {"subject", c.subject},
                    {"before", c.before}, {"after", c.after}, {"detail", c.detail}});
     std::cout << nlohmann::json{{"changes", j}, {"problems", result->problems}}.dump(2) << "\n";
   } else {
@@ -128,7 +121,8 @@ int Run(const DiffArgs& args) {
         current = SectionName(c.section);
         std::printf("%s\n", current);
       }
-      std::string line = "  " + c.kind + std::string(c.kind.size() < 9 ? 9 - c.kind.size() : 1, ' ') + c.subject;
+      const std::string kind = ChangeKindName(c.kind);
+      std::string line = "  " + kind + std::string(kind.size() < 9 ? 9 - kind.size() : 1, ' ') + c.subject;
       if (!c.before.empty() && !c.after.empty()) line += ": " + c.before + " -> " + c.after;
       else if (!c.before.empty() || !c.after.empty()) line += ": " + c.before + c.after;
       if (!c.detail.empty()) line += "  " + c.detail;
@@ -146,10 +140,15 @@ void SetupDiff(CLI::App& sub, CommandAction& action) {
   sub.add_option("B", a->b, "the later snapshot: ARCHIVE or ARCHIVE@N")->required();
   sub.add_option("--at", a->at, "snapshot of an ARCHIVE given without @N (0 first, -1 last)")->capture_default_str();
   sub.add_flag("--all", a->all, "also counters that always move (volatile tunables, small memory changes, cpu ticks)");
-  sub.add_option("--only", a->only, "sections to show: system,sysctls,processes,sockets,files")->expected(1)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  std::string names, sections;
+  for (const SectionInfo& i : Sections()) {
+    names += (names.empty() ? "" : ",") + std::string(i.name);
+    sections += "\n  " + std::string(i.name) + ": " + i.summary;
+  }
+  sub.add_option("--only", a->only, "sections to show: " + names)->expected(1)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   sub.add_option("--raw", a->raw, "unified diffs of the files matching this glob (as under the root, e.g. 'net/tcp')")->expected(1)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   sub.add_flag("--json", a->json, "the same content as JSON");
-  sub.footer("Exit status as diff(1): 0 no differences, 1 differences, 2 trouble.");
+  sub.footer("Sections:" + sections + "\nExit status as diff(1): 0 no differences, 1 differences, 2 trouble.");
   action = [a] { return Run(*a); };
 }
 

@@ -16,7 +16,7 @@ namespace {
 struct InfoArgs {
   std::string archive;
   bool json = false;
-  long at = -2;  // -2 = all snapshots
+  std::optional<long> at;  // unset: every snapshot
   unsigned examples = 3;
 };
 
@@ -80,10 +80,10 @@ int Run(const InfoArgs& a) {
   }
   long count = r.snapshotCount();
   long first = 0, last = count - 1;
-  if (a.at != -2) {
-    long i = a.at < 0 ? count + a.at : a.at;
+  if (a.at) {
+    long i = *a.at < 0 ? count + *a.at : *a.at;
     if (i < 0 || i >= count)
-      return Fail(a.archive + ": no snapshot " + std::to_string(a.at) + " (the archive holds " + std::to_string(count) + ")");
+      return Fail(a.archive + ": no snapshot " + std::to_string(*a.at) + " (the archive holds " + std::to_string(count) + ")");
     first = last = i;
   }
   for (long i = first; i <= last; ++i) {

@@ -29,7 +29,7 @@ void PrintLong(const View& v, NodeId id) {
   line += WallTime(n.mtimeNs).substr(0, 19) + " ";
   line += s.name(id);
   if (n.kind == NodeKind::Symlink && n.error == 0) line += " -> " + std::string(s.linkTarget(id));
-  if (n.kind == NodeKind::Alias) line += "  (same namespace as " + v.display(n.ref) + ")";
+  if (n.kind == NodeKind::Alias) line += "  (same namespace as " + v.display(s.resolveAlias(id)) + ")";
   if (n.error) line += "  [" + ErrnoText(n.error) + "]";
   if (n.reason != Reason::None) line += "  [" + std::string(ReasonName(n.reason)) + ": " + std::string(s.note(id)) + "]";
   std::puts(line.c_str());

@@ -87,16 +87,16 @@ struct Differ {
   static std::string Detail(const Model&, const std::string&) { return ""; }
   static std::string Detail(const Model& m, const std::pair<const std::string, uint64_t>& p) { return Owner(m, p.second); }
   template <class C>
-  void oneSided(Section s, const C& x, const C& y, const char* gone, const char* came, const std::string& prefix) {
+  void oneSided(Section s, const C& x, const C& y, ChangeKind gone, ChangeKind came, const std::string& prefix) {
     for (auto& e : x)
       if (!y.count(Name(e))) add(s, gone, prefix + Name(e), "", "", Detail(a, e));
     for (auto& e : y)
       if (!x.count(Name(e))) add(s, came, prefix + Name(e), "", "", Detail(b, e));
   }
 
-  void add(Section s, std::string kind, std::string subject, std::string before = "", std::string after = "",
+  void add(Section s, ChangeKind kind, std::string subject, std::string before = "", std::string after = "",
            std::string detail = "") {
-    out.changes.push_back({s, std::move(kind), std::move(subject), std::move(before), std::move(after), std::move(detail)});
+    out.changes.push_back({s, kind, std::move(subject), std::move(before), std::move(after), std::move(detail)});
   }
 
   template <class Map, class Show>
@@ -104,27 +104,31 @@ struct Differ {
     for (auto& [k, v] : x) {
       auto it = y.find(k);
       if (it == y.end()) {
-        if (show(k)) add(s, "removed", k, v, "");
+        if (show(k)) add(s, ChangeKind::Removed, k, v, "");
       } else if (it->second != v && show(k)) {
-        add(s, "changed", k, v, it->second);
+        add(s, ChangeKind::Changed, k, v, it->second);
       }
     }
     for (auto& [k, v] : y)
-      if (!x.count(k) && show(k)) add(s, "added", k, "", v);
+      if (!x.count(k) && show(k)) add(s, ChangeKind::Added, k, "", v);
+  }
+
+  void sysctls() {
+    compareMaps(Section::Sysctls, a.sysctls, b.sysctls, [&](const std::string& k) { return opts.all || !VolatileSysctl(k); });
   }
 
   void system() {
     auto one = [&](const char* what, const std::string& x, const std::string& y) {
-      if (x != y) add(Section::System, "changed", what, x, y);
+      if (x != y) add(Section::System, ChangeKind::Changed, what, x, y);
     };
     one("hostname", a.hostname, b.hostname);
     one("kernel release", a.kernelRelease, b.kernelRelease);
     one("kernel version", a.kernelVersion, b.kernelVersion);
     one("boot id", a.bootId, b.bootId);
     compareMaps(Section::System, a.system, b.system, [](const std::string&) { return true; });
-    oneSided(Section::System, a.modules, b.modules, "unloaded", "loaded", "module ");
-    oneSided(Section::System, a.interfaces, b.interfaces, "removed", "added", "network interface ");
-    oneSided(Section::System, a.swaps, b.swaps, "removed", "added", "swap ");
+    oneSided(Section::System, a.modules, b.modules, ChangeKind::Unloaded, ChangeKind::Loaded, "module ");
+    oneSided(Section::System, a.interfaces, b.interfaces, ChangeKind::Removed, ChangeKind::Added, "network interface ");
+    oneSided(Section::System, a.swaps, b.swaps, ChangeKind::Removed, ChangeKind::Added, "swap ");
     // Counters as rates over the interval. By default only those that
     // signal trouble whenever they move.
     double seconds = interval();
@@ -142,11 +146,11 @@ struct Differ {
         if (opts.all || (alarm >= 0 && rate > alarm)) {
           char buf[64];
           std::snprintf(buf, sizeof buf, "%.1f/s", rate);
-          add(Section::System, "rate", name, "", buf);
+          add(Section::System, ChangeKind::Rate, name, "", buf);
         }
       }
     }
-    if (opts.all && a.loadavg != b.loadavg) add(Section::System, "changed", "load average", a.loadavg, b.loadavg);
+    if (opts.all && a.loadavg != b.loadavg) add(Section::System, ChangeKind::Changed, "load average", a.loadavg, b.loadavg);
     std::map<std::string, std::string> ma, mb;
     for (auto& [k, v] : a.mounts) ma["mount " + k] = v;
     for (auto& [k, v] : b.mounts) mb["mount " + k] = v;
@@ -193,15 +197,15 @@ struct Differ {
       }
     }
     for (auto& [pid, p] : a.processes)
-      if (!pairedA.count(pid)) add(Section::Processes, "exited", Who(pid, p), "", "", p.cmdline);
+      if (!pairedA.count(pid)) add(Section::Processes, ChangeKind::Exited, Who(pid, p), "", "", p.cmdline);
     for (auto& [pid, p] : b.processes)
-      if (!pairedB.count(pid)) add(Section::Processes, "started", Who(pid, p), "", "", p.cmdline);
+      if (!pairedB.count(pid)) add(Section::Processes, ChangeKind::Started, Who(pid, p), "", "", p.cmdline);
     for (auto [pa, pb] : pairs) {
       const ProcessInfo& x = a.processes.at(pa);
       const ProcessInfo& y = b.processes.at(pb);
       std::string who = Who(pb, y);
       auto field = [&](const char* what, const std::string& u, const std::string& v) {
-        if (u != v) add(Section::Processes, "changed", who + " " + what, u, v);
+        if (u != v) add(Section::Processes, ChangeKind::Changed, who + " " + what, u, v);
       };
       field("state", std::string(1, x.stat.state), std::string(1, y.stat.state));
       field("user", x.uid, y.uid);
@@ -223,16 +227,16 @@ struct Differ {
       field("cgroup", x.cgroup, y.cgroup);
       std::set<std::string> mx(x.mapped.begin(), x.mapped.end()), my(y.mapped.begin(), y.mapped.end());
       for (auto& f : my)
-        if (!mx.count(f)) add(Section::Processes, "mapped", who + " " + f);
+        if (!mx.count(f)) add(Section::Processes, ChangeKind::Mapped, who + " " + f);
       for (auto& f : mx)
-        if (!my.count(f)) add(Section::Processes, "unmapped", who + " " + f);
+        if (!my.count(f)) add(Section::Processes, ChangeKind::Unmapped, who + " " + f);
       for (auto& [k, v] : y.environ) {
         auto it = x.environ.find(k);
-        if (it == x.environ.end()) add(Section::Processes, "changed", who + " environment " + k, "", v);
-        else if (it->second != v) add(Section::Processes, "changed", who + " environment " + k, it->second, v);
+        if (it == x.environ.end()) add(Section::Processes, ChangeKind::Changed, who + " environment " + k, "", v);
+        else if (it->second != v) add(Section::Processes, ChangeKind::Changed, who + " environment " + k, it->second, v);
       }
       for (auto& [k, v] : x.environ)
-        if (!y.environ.count(k)) add(Section::Processes, "changed", who + " environment " + k, v, "(unset)");
+        if (!y.environ.count(k)) add(Section::Processes, ChangeKind::Changed, who + " environment " + k, v, "(unset)");
       for (auto& [name, value] : y.limits) {
         auto it = x.limits.find(name);
         if (it != x.limits.end() && it->second != value) field(std::string("limit ").append(name).c_str(), it->second, value);
@@ -242,9 +246,9 @@ struct Differ {
         double cpu = double((y.stat.utime + y.stat.stime) - std::min(y.stat.utime + y.stat.stime,
                                                                      x.stat.utime + x.stat.stime)) /
                      b.clockTicks / seconds * 100;
-        if (cpu >= (opts.all ? 0.01 : 5.0)) add(Section::Processes, "busy", who + " cpu", "", Percent(cpu) + " of a CPU");
+        if (cpu >= (opts.all ? 0.01 : 5.0)) add(Section::Processes, ChangeKind::Busy, who + " cpu", "", Percent(cpu) + " of a CPU");
         double io = double(y.ioBytes - std::min(y.ioBytes, x.ioBytes)) / seconds;
-        if (io >= (opts.all ? 1.0 : 1048576.0)) add(Section::Processes, "busy", who + " i/o", "", Kib(int64_t(io / 1024)) + "/s");
+        if (io >= (opts.all ? 1.0 : 1048576.0)) add(Section::Processes, ChangeKind::Busy, who + " i/o", "", Kib(int64_t(io / 1024)) + "/s");
       }
     }
   }
@@ -270,7 +274,7 @@ struct Differ {
       for (auto& u : m.unixListeners) out.emplace("unix " + u.path + " (listening)", u.inode);
       return out;
     };
-    oneSided(Section::Sockets, keyed(a), keyed(b), "closed", "opened", "");
+    oneSided(Section::Sockets, keyed(a), keyed(b), ChangeKind::Closed, ChangeKind::Opened, "");
   }
 
   void files() {
@@ -278,7 +282,7 @@ struct Differ {
       auto it = b.files.find(f);
       if (SystemFile(f)) continue;
       if (it == b.files.end()) {
-        add(Section::Files, "removed", f);
+        add(Section::Files, ChangeKind::Removed, f);
         continue;
       }
       const Node& x = va.snapshot().node(id);
@@ -287,23 +291,74 @@ struct Differ {
       if (x.size != y.size || opts.all || x.size <= (1u << 20)) {
         auto cx = va.snapshot().read(id), cy = vb.snapshot().read(it->second);
         if (!cx.ok() || !cy.ok() || *cx == *cy) continue;
-        if (opts.all || (!VolatileFile(f) && !OnlyNumbersDiffer(*cx, *cy))) add(Section::Files, "changed", f, "", "", "see --raw '" + f + "'");
+        if (opts.all || (!VolatileFile(f) && !OnlyNumbersDiffer(*cx, *cy))) add(Section::Files, ChangeKind::Changed, f, "", "", "see --raw '" + f + "'");
       }
     }
     for (auto& [f, id] : b.files)
-      if (!a.files.count(f) && !SystemFile(f)) add(Section::Files, "added", f);
+      if (!a.files.count(f) && !SystemFile(f)) add(Section::Files, ChangeKind::Added, f);
   }
+};
+
+struct SectionEntry {
+  SectionInfo info;
+  void (Differ::*compare)();
+};
+
+const SectionEntry kSections[] = {
+    {{Section::System, "system",
+      "kernel, command line, CPUs, memory totals, modules, mounts, swaps, interfaces; counters as rates"},
+     &Differ::system},
+    {{Section::Sysctls, "sysctls", "tunables, old -> new (volatile ones with --all)"}, &Differ::sysctls},
+    {{Section::Processes, "processes",
+      "started, exited, changed: state, user, threads, memory, fds, limits, cgroup, cwd, exe, maps, environment; "
+      "cpu and i/o as rates"},
+     &Differ::processes},
+    {{Section::Sockets, "sockets", "listeners and connections opened or closed, with their owning process"},
+     &Differ::sockets},
+    {{Section::Files, "files", "other files added, removed or changed in more than their numbers"}, &Differ::files},
 };
 
 }  // namespace
 
+const std::vector<SectionInfo>& Sections() {
+  static const std::vector<SectionInfo> kInfo = [] {
+    std::vector<SectionInfo> v;
+    for (const SectionEntry& e : kSections) v.push_back(e.info);
+    return v;
+  }();
+  return kInfo;
+}
+
 const char* SectionName(Section s) {
-  switch (s) {
-    case Section::System: return "system";
-    case Section::Sysctls: return "sysctls";
-    case Section::Processes: return "processes";
-    case Section::Sockets: return "sockets";
-    case Section::Files: return "files";
+  for (const SectionEntry& e : kSections)
+    if (e.info.section == s) return e.info.name;
+  return "?";
+}
+
+Result<Section> ParseSection(std::string_view name) {
+  std::string names;
+  for (const SectionEntry& e : kSections) {
+    if (name == e.info.name) return e.info.section;
+    names += (names.empty() ? "" : ", ") + std::string(e.info.name);
+  }
+  return Status::InvalidArgument("no section '" + std::string(name) + "' (" + names + ")");
+}
+
+const char* ChangeKindName(ChangeKind k) {
+  switch (k) {
+    case ChangeKind::Changed: return "changed";
+    case ChangeKind::Added: return "added";
+    case ChangeKind::Removed: return "removed";
+    case ChangeKind::Started: return "started";
+    case ChangeKind::Exited: return "exited";
+    case ChangeKind::Opened: return "opened";
+    case ChangeKind::Closed: return "closed";
+    case ChangeKind::Loaded: return "loaded";
+    case ChangeKind::Unloaded: return "unloaded";
+    case ChangeKind::Mapped: return "mapped";
+    case ChangeKind::Unmapped: return "unmapped";
+    case ChangeKind::Rate: return "rate";
+    case ChangeKind::Busy: return "busy";
   }
   return "?";
 }
@@ -312,14 +367,8 @@ Result<DiffResult> Diff(const View& before, const View& after, const DiffOptions
   Model a = BuildModel(before), b = BuildModel(after);
   long pageKib = std::max<long>(1, after.snapshot().metadata().pageSize / 1024);
   Differ d{before, after, a, b, opts, pageKib, {}};
-  auto wanted = [&](Section s) { return opts.only.empty() || std::count(opts.only.begin(), opts.only.end(), s); };
-  if (wanted(Section::System)) d.system();
-  if (wanted(Section::Sysctls))
-    d.compareMaps(Section::Sysctls, a.sysctls, b.sysctls,
-                  [&](const std::string& k) { return opts.all || !VolatileSysctl(k); });
-  if (wanted(Section::Processes)) d.processes();
-  if (wanted(Section::Sockets)) d.sockets();
-  if (wanted(Section::Files)) d.files();
+  for (const SectionEntry& e : kSections)
+    if (opts.only.empty() || std::count(opts.only.begin(), opts.only.end(), e.info.section)) (d.*e.compare)();
   for (auto& p : a.problems) d.out.problems.push_back(before.archive().path() + ": " + p);
   for (auto& p : b.problems) d.out.problems.push_back(after.archive().path() + ": " + p);
   return std::move(d.out);

@@ -6,18 +6,33 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
-#include "replay/replay.h"
+#include "view/view.h"
 
 namespace procsnap {
 
 enum class Section { System, Sysctls, Processes, Sockets, Files };
-const char* SectionName(Section s);  // "system", "sysctls", ...
+
+// One entry per section, in output order: the one list that --only, help
+// texts and the diff itself read. A new section is one entry in diff.cpp.
+struct SectionInfo {
+  Section section;
+  const char* name;     // "system", "sysctls", ... as --only and --json spell it
+  const char* summary;  // what it compares, for help texts
+};
+const std::vector<SectionInfo>& Sections();
+const char* SectionName(Section s);
+// The section named `name`; InvalidArgument listing the names otherwise.
+Result<Section> ParseSection(std::string_view name);
+
+enum class ChangeKind { Changed, Added, Removed, Started, Exited, Opened, Closed, Loaded, Unloaded, Mapped, Unmapped, Rate, Busy };
+const char* ChangeKindName(ChangeKind k);  // "changed", "added", ... as printed
 
 struct Change {
   Section section;
-  std::string kind;     // "changed", "added", "removed", "started", "exited", "opened", "closed"
+  ChangeKind kind;
   std::string subject;  // what changed: "vm.swappiness", "pid 812 (nc)", "tcp 127.0.0.1:4444"
   std::string before, after;  // values where there are two
   std::string detail;   // owner of a socket, command line of a process...

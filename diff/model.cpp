@@ -65,7 +65,6 @@ void ReadProcess(const View& v, long pid, Model& m) {
   p.cgroup = Read(v, dir + "/cgroup");
   while (!p.cgroup.empty() && p.cgroup.back() == '\n') p.cgroup.pop_back();
   p.limits = ParseLimits(Read(v, dir + "/limits"));
-  if (auto statm = ParseStatm(Read(v, dir + "/statm"))) p.stat.rssPages = int64_t(statm->resident);
   p.mapped = ParseMappedFiles(Read(v, dir + "/maps"));
   p.environ = ParseEnviron(Read(v, dir + "/environ"));
   auto io = ParseKeyValue(Read(v, dir + "/io"), ':');
@@ -105,7 +104,9 @@ Model BuildModel(const View& v) {
   for (const auto& line : ParseKeyValue(Read(v, "modules"), ' ')) m.modules.insert(line.first);
   std::vector<std::string> mountProblems;
   for (auto& mi : ParseMountInfo(Read(v, "self/mountinfo"), &mountProblems))
-    m.mounts[mi.target + " (" + mi.fstype + ")"] = mi.options + (mi.propagation.empty() ? "" : " " + mi.propagation);
+    m.mounts[mi.target + " (" + mi.fstype + ")"] =
+        mi.options + (mi.superOptions.empty() ? "" : ";" + mi.superOptions) +
+        (mi.propagation.empty() ? "" : " " + mi.propagation);
   for (auto& p : mountProblems) m.problems.push_back("mountinfo: " + p);
   for (auto& swap : ParseSwaps(Read(v, "swaps"))) m.swaps.insert(swap);
   ReadSysctls(v, m);

@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "parsers.h"
-#include "replay/replay.h"
+#include "procfs/procfs.h"
+#include "view/view.h"
 
 namespace procsnap {
 

@@ -21,7 +21,9 @@ namespace procsnap {
 
 // ---- errors as values -------------------------------------------------------
 
-enum class StatusCode { Ok, NotFound, InvalidArgument, IoError, Corruption, Unsupported };
+// NotCaptured: the archive is sound but holds no bytes for the file (its
+// read failed at capture, or capture did not read it); the message says why.
+enum class StatusCode { Ok, NotFound, InvalidArgument, IoError, Corruption, Unsupported, NotCaptured };
 
 class Status {
  public:
@@ -32,6 +34,7 @@ class Status {
   static Status IoError(std::string m) { return {StatusCode::IoError, std::move(m)}; }
   static Status Corruption(std::string m) { return {StatusCode::Corruption, std::move(m)}; }
   static Status Unsupported(std::string m) { return {StatusCode::Unsupported, std::move(m)}; }
+  static Status NotCaptured(std::string m) { return {StatusCode::NotCaptured, std::move(m)}; }
   // An IoError whose message ends with strerror(err).
   static Status FromErrno(std::string what, int err);
 
@@ -67,6 +70,18 @@ class Result {
   std::variant<T, Status> v_;
 };
 
+// ---- helpers every library shares --------------------------------------------
+
+// "a//b/./c/" -> {"a", "b", "c"}: the parts of a path, empty and "." parts
+// left out ("..", which needs a directory stack to mean anything, is kept).
+std::vector<std::string_view> SplitPath(std::string_view path);
+// Writes all of bytes to fd, retrying short writes and EINTR; `what` names
+// the destination in the error; errno is left as the failed write set it.
+Status WriteAll(int fd, std::string_view bytes, const std::string& what);
+// Raises the soft limit on open descriptors to the hard limit: walks and
+// exports of deep trees hold a descriptor per level.
+void RaiseFileLimit();
+
 // ---- the data model ---------------------------------------------------------
 
 constexpr uint32_t kFormatVersion = 2;
@@ -90,22 +105,41 @@ bool IsNumberName(std::string_view name);
 using NodeId = uint32_t;
 constexpr NodeId kNoNode = 0xffffffffu;
 
-// One node of a snapshot tree. The meaning of ref/aux depends on kind (see
-// schema.capnp): file = chunk/offset, directory = first child/count,
-// symlink = target string, alias = the node it stands for.
+// Where a file's bytes are: an offset into one chunk's raw bytes.
+struct BlobRef {
+  uint32_t chunk = 0;
+  uint32_t offset = 0;
+  uint64_t size = 0;
+};
+
+// One node of a snapshot tree: its recorded attributes. What it links to
+// (a file's bytes, a directory's children, a link's target, the directory
+// an alias stands for) is read and set through Tree, by kind.
 struct Node {
   uint32_t name = 0;  // string index
   uint32_t uid = 0, gid = 0;
   int32_t error = 0;
   uint32_t note = 0;  // string index, 0 = none
-  uint32_t ref = 0, aux = 0;
   uint16_t mode = 0;  // st_mode: type and permission bits fit in 16
   NodeKind kind = NodeKind::Other;
   Reason reason = Reason::None;
-  uint64_t size = 0, statSize = 0;
+  uint64_t size = 0, statSize = 0;  // size: bytes recorded; statSize: st_size at capture
   int64_t mtimeNs = 0;
+
+ private:
+  friend class Tree;
+  friend struct TreeAccess;  // the snapshot codec, inside format/
+  // By kind (schema.capnp): file = chunk, offset; directory = first child,
+  // count; symlink = target string; alias = the node it stands for.
+  uint32_t ref_ = 0, aux_ = 0;
 };
 static_assert(sizeof(Node) == 56, "Node is stored by the hundred thousand");
+
+// What opening a recorded file gives: 0 when its bytes are there, else the
+// errno a reader meets: the one recorded at capture, or ENODATA for a file
+// capture never read (policy, exclusion, time limit). Every reader (View,
+// the FUSE server, export) asks this one function.
+int OpenError(const Node& n);
 
 struct Counts {
   uint64_t files = 0, directories = 0, links = 0, aliases = 0, bytes = 0;
@@ -126,8 +160,9 @@ struct Metadata {
   std::vector<std::string> notes;
 };
 
-// A tree of nodes plus its string table. Capture builds one; a reader loads
-// one. Node 0 is the root; children of a directory are contiguous and sorted.
+// A tree of nodes plus its string table. Node 0 is the root; children of a
+// directory are contiguous and sorted by name. Readers get a const Tree
+// from a Snapshot; capture and tests build one with the calls below.
 class Tree {
  public:
   Tree();
@@ -135,41 +170,53 @@ class Tree {
   Tree& operator=(Tree&&) noexcept;
   ~Tree();
 
-  // Index of s in the string table, adding it if new.
-  uint32_t intern(std::string_view s);
+  size_t size() const { return nodes_.size(); }
+  const Node& node(NodeId id) const { return nodes_[id]; }
   std::string_view str(uint32_t i) const { return strings_[i]; }
   size_t stringCount() const { return strings_.size(); }
-  // Appends a string without deduplication (used by readers).
-  void pushString(std::string s) { strings_.push_back(std::move(s)); }
 
-  // A deque, not a vector: a capture of thousands of processes grows it to
-  // hundreds of thousands of nodes, and doubling a vector would briefly
-  // hold three copies.
-  std::deque<Node> nodes;
+  // Typed links. Each answers for its own kind and is empty otherwise.
+  BlobRef blob(NodeId file) const;                      // {0,0,0} unless a file with bytes
+  std::pair<NodeId, NodeId> children(NodeId dir) const;  // [first, last), no alias resolution
+  std::string_view linkTarget(NodeId link) const;
+  NodeId aliasTarget(NodeId alias) const;                // kNoNode unless an alias
+
+  // ---- building --------------------------------------------------------------
+  // Index of s in the string table, adding it if new.
+  uint32_t intern(std::string_view s);
+  // A new node (attributes zero), named; returns its id.
+  NodeId add(std::string_view name);
+  // Attributes of a node being built.
+  Node& at(NodeId id) { return nodes_[id]; }
+  void setBlob(NodeId file, const BlobRef& ref);
+  // `count` children starting at node `first` (added in name order).
+  void setChildren(NodeId dir, NodeId first, uint32_t count);
+  void setLinkTarget(NodeId link, std::string_view target);
+  // Makes the node an alias of directory `target`.
+  void setAlias(NodeId alias, NodeId target);
 
   // Copies `part` into this tree: part's root takes the place of node `at`
   // (already allocated here, its attributes are overwritten), the rest is
-  // appended. Names, targets and notes are re-interned; directory refs are
-  // shifted. Alias refs are left for the caller, who knows what they mean.
+  // appended. Names, targets and notes are re-interned; directory links are
+  // shifted. Alias targets are left for the caller, who knows what they mean.
   // Returns the index that part's node i (i >= 1) now has minus i.
   uint32_t graft(NodeId at, const Tree& part);
 
  private:
+  friend struct TreeAccess;
+  // A deque, not a vector: a capture of thousands of processes grows it to
+  // hundreds of thousands of nodes, and doubling a vector would briefly
+  // hold three copies.
+  std::deque<Node> nodes_;
   std::vector<std::string> strings_;
   struct Index;
   std::unique_ptr<Index> index_;  // built on first intern()
 };
 
-struct BlobRef {
-  uint32_t chunk = 0;
-  uint32_t offset = 0;
-  uint64_t size = 0;
-};
-
 // ---- writing ----------------------------------------------------------------
 
 struct WriterOptions {
-  int level = 9;                    // zstd level for chunks
+  int level = 9;                    // zstd level for chunks, snapshot records and the index
   size_t chunkSize = 2u << 20;      // raw bytes per chunk before it is sealed
 };
 
@@ -209,11 +256,11 @@ class Snapshot {
  public:
   const Metadata& metadata() const { return meta_; }
   const Tree& tree() const { return tree_; }
-  size_t nodeCount() const { return tree_.nodes.size(); }
-  const Node& node(NodeId id) const { return tree_.nodes[id]; }
-  std::string_view name(NodeId id) const { return tree_.str(tree_.nodes[id].name); }
-  std::string_view linkTarget(NodeId id) const;  // "" unless a symlink
-  std::string_view note(NodeId id) const { return tree_.str(tree_.nodes[id].note); }
+  size_t nodeCount() const { return tree_.size(); }
+  const Node& node(NodeId id) const { return tree_.node(id); }
+  std::string_view name(NodeId id) const { return tree_.str(tree_.node(id).name); }
+  std::string_view linkTarget(NodeId id) const { return tree_.linkTarget(id); }  // "" unless a symlink
+  std::string_view note(NodeId id) const { return tree_.str(tree_.node(id).note); }
   NodeId parent(NodeId id) const { return parents_[id]; }
   std::string path(NodeId id) const;  // "/"-joined from the root, "" for the root
 

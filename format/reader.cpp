@@ -6,265 +6,232 @@
 
 #include <algorithm>
 #include <cstring>
-#include <list>
-#include <mutex>
 #include <set>
 
 #include "blob_codec.h"
 #include "checksum.h"
 #include "codec.h"
-#include "format/archive.h"
-#include "record.h"
-#include "snapshot_codec.h"
+#include "reader_impl.h"
 
 namespace procsnap {
 
-class ArchiveReaderImpl final : public ArchiveReader {
- public:
-  ~ArchiveReaderImpl() override {
-    if (fd_ >= 0) ::close(fd_);
-  }
+ArchiveReaderImpl::~ArchiveReaderImpl() {
+  if (fd_ >= 0) ::close(fd_);
+}
 
-  Status open(const std::string& path) {
-    path_ = path;
-    fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd_ < 0) {
-      if (errno == ENOENT) return Status::NotFound(path + ": no such file");
-      return Status::FromErrno(path + ": cannot open", errno);
+Status ArchiveReaderImpl::open(const std::string& path) {
+  path_ = path;
+  fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd_ < 0) {
+    if (errno == ENOENT) return Status::NotFound(path + ": no such file");
+    return Status::FromErrno(path + ": cannot open", errno);
+  }
+  struct stat st;
+  if (::fstat(fd_, &st) != 0) return Status::FromErrno(path + ": cannot stat", errno);
+  if (!S_ISREG(st.st_mode)) return Status::InvalidArgument(path + ": not a regular file");
+  size_ = st.st_size;
+  std::string header;
+  Status s = readAt(0, std::min<uint64_t>(kFileHeaderSize, size_), &header);
+  if (!s.ok()) return s;
+  std::string why;
+  auto version = DecodeFileHeader(header, &why);
+  if (!version) return Status::Corruption(path + ": " + why);
+  if (*version == 0 || *version > kFormatVersion)
+    return Status::Unsupported(path + ": archive format version " + std::to_string(*version) +
+                               " is newer than this procsnap reads (" + std::to_string(kFormatVersion) +
+                               "); upgrade procsnap");
+  version_ = *version;
+
+  // The newest trailer is at the very end; if it is damaged, an earlier one
+  // (left by an append) may still describe a sound archive.
+  std::string firstProblem;
+  if (size_ < kFileHeaderSize + kTrailerSize)
+    return Status::Corruption(path + ": file is too short (" + std::to_string(size_) + " bytes) to hold a trailer");
+  s = tryTrailer(size_ - kTrailerSize);
+  if (s.ok()) return s;
+  firstProblem = s.message();
+  for (uint64_t pos : trailerCandidates()) {
+    if (pos + kTrailerSize == size_) continue;
+    index_ = IndexData{};
+    if (tryTrailer(pos).ok()) {
+      recovery_ = path + ": damaged tail ignored: " + firstProblem + "; using the trailer at offset " +
+                  std::to_string(pos) + " (" + std::to_string(size_ - pos - kTrailerSize) + " bytes after it lost)";
+      return Status::Ok();
     }
-    struct stat st;
-    if (::fstat(fd_, &st) != 0) return Status::FromErrno(path + ": cannot stat", errno);
-    if (!S_ISREG(st.st_mode)) return Status::InvalidArgument(path + ": not a regular file");
-    size_ = st.st_size;
-    std::string header;
-    Status s = readAt(0, std::min<uint64_t>(kFileHeaderSize, size_), &header);
-    if (!s.ok()) return s;
-    std::string why;
-    auto version = DecodeFileHeader(header, &why);
-    if (!version) return Status::Corruption(path + ": " + why);
-    if (*version == 0 || *version > kFormatVersion)
-      return Status::Unsupported(path + ": archive format version " + std::to_string(*version) +
-                                 " is newer than this procsnap reads (" + std::to_string(kFormatVersion) +
-                                 "); upgrade procsnap");
-    version_ = *version;
+  }
+  return Status::Corruption(firstProblem);
+}
 
-    // The newest trailer is at the very end; if it is damaged, an earlier one
-    // (left by an append) may still describe a sound archive.
-    std::string firstProblem;
-    if (size_ < kFileHeaderSize + kTrailerSize)
-      return Status::Corruption(path + ": file is too short (" + std::to_string(size_) + " bytes) to hold a trailer");
-    s = tryTrailer(size_ - kTrailerSize);
-    if (s.ok()) return s;
-    firstProblem = s.message();
-    for (uint64_t pos : trailerCandidates()) {
-      if (pos + kTrailerSize == size_) continue;
-      index_ = IndexData{};
-      if (tryTrailer(pos).ok()) {
-        recovery_ = path + ": damaged tail ignored: " + firstProblem + "; using the trailer at offset " +
-                    std::to_string(pos) + " (" + std::to_string(size_ - pos - kTrailerSize) + " bytes after it lost)";
-        return Status::Ok();
-      }
+uint64_t ArchiveReaderImpl::chunkStoredBytes() const {
+  uint64_t t = 0;
+  for (auto& c : index_.chunks) t += c.storedSize;
+  return t;
+}
+
+uint64_t ArchiveReaderImpl::chunkRawBytes() const {
+  uint64_t t = 0;
+  for (auto& c : index_.chunks) t += c.contentSize();
+  return t;
+}
+
+Result<std::shared_ptr<const Snapshot>> ArchiveReaderImpl::snapshot(size_t i) const {
+  if (i >= index_.snapshots.size())
+    return Status::NotFound(path_ + ": no snapshot " + std::to_string(i) + " (the archive holds " +
+                            std::to_string(index_.snapshots.size()) + ")");
+  std::lock_guard<std::mutex> lock(snapMu_);
+  if (snapCache_.size() != index_.snapshots.size()) snapCache_.resize(index_.snapshots.size());
+  if (snapCache_[i]) return std::shared_ptr<const Snapshot>(snapCache_[i]);
+  std::string where = path_ + ": snapshot " + std::to_string(i);
+  Result<std::string> raw = readRecord(index_.snapshots[i].record, RecordType::Snapshot, where);
+  if (!raw.ok()) return raw.status();
+  auto snap = std::make_shared<Snapshot>();
+  Status s = DecodeSnapshot(*raw, index_.chunks, where, &snap->meta_, &snap->tree_, &snap->parents_);
+  if (!s.ok()) return s;
+  snap->archive_ = this;
+  snapCache_[i] = snap;
+  return std::shared_ptr<const Snapshot>(snap);
+}
+
+Result<std::string> ArchiveReaderImpl::readBlob(const BlobRef& ref) const {
+  if (ref.size == 0) return std::string();
+  auto chunk = loadChunk(ref.chunk);
+  if (!chunk.ok()) return chunk.status();
+  const std::string& raw = **chunk;
+  if (uint64_t(ref.offset) + ref.size > raw.size())
+    return Status::Corruption(path_ + ": blob at chunk " + std::to_string(ref.chunk) + " offset " +
+                              std::to_string(ref.offset) + " runs past the chunk");
+  return raw.substr(ref.offset, ref.size);
+}
+
+Status ArchiveReaderImpl::readAt(uint64_t off, uint64_t len, std::string* out) const {
+  if (off > size_ || len > size_ - off)
+    return Status::Corruption(path_ + ": " + std::to_string(len) + " bytes at offset " + std::to_string(off) +
+                              " lie beyond the end of the file (" + std::to_string(size_) + " bytes)");
+  out->resize(len);
+  uint64_t done = 0;
+  while (done < len) {
+    ssize_t n = ::pread(fd_, out->data() + done, len - done, off + done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Status::FromErrno(path_ + ": read at offset " + std::to_string(off + done), errno);
     }
-    return Status::Corruption(firstProblem);
+    if (n == 0) return Status::Corruption(path_ + ": file shrank while reading at offset " + std::to_string(off + done));
+    done += n;
   }
+  return Status::Ok();
+}
 
-  const std::string& path() const override { return path_; }
-  uint64_t fileSize() const override { return size_; }
-  uint32_t formatVersion() const override { return version_; }
-  size_t snapshotCount() const override { return index_.snapshots.size(); }
-  const SnapshotSummary& summary(size_t i) const override { return index_.snapshots.at(i).summary; }
-  uint64_t chunkCount() const override { return index_.chunks.size(); }
-  uint64_t chunkStoredBytes() const override {
-    uint64_t t = 0;
-    for (auto& c : index_.chunks) t += c.storedSize;
-    return t;
-  }
-  uint64_t chunkRawBytes() const override {
-    uint64_t t = 0;
-    for (auto& c : index_.chunks) t += c.contentSize();
-    return t;
-  }
-  const std::string& recoveryWarning() const override { return recovery_; }
-  uint64_t usedEnd() const { return usedEnd_; }
-  const IndexData& index() const { return index_; }
+Result<std::string> ArchiveReaderImpl::readRecord(const RecordRef& ref, RecordType want, const std::string& whereIn) const {
+  std::string where = whereIn + " at offset " + std::to_string(ref.offset);
+  if (ref.offset < kFileHeaderSize || ref.storedSize > usedEnd_ || ref.offset + kRecordHeaderSize > usedEnd_ ||
+      ref.storedSize > usedEnd_ - ref.offset - kRecordHeaderSize)
+    return Status::Corruption(where + ": record lies outside the file");
+  std::string header, payload;
+  Status s = readAt(ref.offset, kRecordHeaderSize, &header);
+  if (!s.ok()) return s;
+  std::string why;
+  auto h = DecodeRecordHeader(header, &why);
+  if (!h) return Status::Corruption(where + ": " + why);
+  if (h->type != want)
+    return Status::Corruption(where + ": expected a " + RecordTypeName(want) + " record, found a " +
+                              RecordTypeName(h->type) + " record");
+  if (h->storedSize != ref.storedSize || h->rawSize != ref.rawSize || h->checksum != ref.checksum)
+    return Status::Corruption(where + ": record header disagrees with the index");
+  s = readAt(ref.offset + kRecordHeaderSize, h->storedSize, &payload);
+  if (!s.ok()) return s;
+  if (!RecordChecksumHolds(header, payload)) return Status::Corruption(where + ": checksum mismatch");
+  return Decompress(payload, h->rawSize, where);
+}
 
-  Result<std::shared_ptr<const Snapshot>> snapshot(size_t i) const override {
-    if (i >= index_.snapshots.size())
-      return Status::NotFound(path_ + ": no snapshot " + std::to_string(i) + " (the archive holds " +
-                              std::to_string(index_.snapshots.size()) + ")");
-    std::lock_guard<std::mutex> lock(snapMu_);
-    if (snapCache_.size() != index_.snapshots.size()) snapCache_.resize(index_.snapshots.size());
-    if (snapCache_[i]) return std::shared_ptr<const Snapshot>(snapCache_[i]);
-    std::string where = path_ + ": snapshot " + std::to_string(i);
-    Result<std::string> raw = readRecord(index_.snapshots[i].record, RecordType::Snapshot, where);
+Result<std::shared_ptr<const std::string>> ArchiveReaderImpl::loadChunk(uint32_t id) const {
+  if (id >= index_.chunks.size()) return Status::Corruption(path_ + ": no chunk " + std::to_string(id));
+  std::lock_guard<std::mutex> lock(chunkMu_);
+  for (auto it = chunkCache_.begin(); it != chunkCache_.end(); ++it) {
+    if (it->first == id) {
+      chunkCache_.splice(chunkCache_.begin(), chunkCache_, it);
+      return chunkCache_.front().second;
+    }
+  }
+  const RecordRef& ref = index_.chunks[id];
+  std::string where = path_ + ": chunk " + std::to_string(id);
+  Result<std::string> raw = readRecord(ref, RecordType::Chunk, where);
+  if (!raw.ok()) return raw.status();
+  if (ref.encoding == static_cast<uint32_t>(ChunkEncoding::AddressLines)) {
+    raw = DecodeAddressLines(*raw, ref.plainSize, where);
     if (!raw.ok()) return raw.status();
-    auto snap = std::make_shared<Snapshot>();
-    Status s = DecodeSnapshot(*raw, index_.chunks, where, &snap->meta_, &snap->tree_, &snap->parents_);
-    if (!s.ok()) return s;
-    snap->archive_ = this;
-    snapCache_[i] = snap;
-    return std::shared_ptr<const Snapshot>(snap);
   }
+  chunkCache_.emplace_front(id, std::make_shared<const std::string>(std::move(*raw)));
+  if (chunkCache_.size() > 8) chunkCache_.pop_back();
+  return chunkCache_.front().second;
+}
 
-  Result<std::string> readBlob(const BlobRef& ref) const override {
-    if (ref.size == 0) return std::string();
-    auto chunk = loadChunk(ref.chunk);
-    if (!chunk.ok()) return chunk.status();
-    const std::string& raw = **chunk;
-    if (uint64_t(ref.offset) + ref.size > raw.size())
-      return Status::Corruption(path_ + ": blob at chunk " + std::to_string(ref.chunk) + " offset " +
-                                std::to_string(ref.offset) + " runs past the chunk");
-    return raw.substr(ref.offset, ref.size);
-  }
+Status ArchiveReaderImpl::tryTrailer(uint64_t pos) {
+  std::string bytes, why;
+  Status s = readAt(pos, kTrailerSize, &bytes);
+  if (!s.ok()) return s;
+  std::string where = path_ + ": trailer at offset " + std::to_string(pos);
+  auto t = DecodeTrailer(bytes, &why);
+  if (!t) return Status::Corruption(where + ": " + why);
+  if (t->indexEnd != pos || t->indexOffset < kFileHeaderSize || t->indexOffset + kRecordHeaderSize > pos)
+    return Status::Corruption(where + ": index position " + std::to_string(t->indexOffset) + " is impossible");
+  if (t->formatVersion != version_)
+    return Status::Corruption(where + ": format version " + std::to_string(t->formatVersion) +
+                              " differs from the header's " + std::to_string(version_));
+  usedEnd_ = pos;
+  RecordRef ref;
+  ref.offset = t->indexOffset;
+  ref.storedSize = pos - t->indexOffset - kRecordHeaderSize;
+  std::string header;
+  s = readAt(ref.offset, kRecordHeaderSize, &header);
+  if (!s.ok()) return s;
+  auto h = DecodeRecordHeader(header, &why);
+  if (!h) return Status::Corruption(path_ + ": index at offset " + std::to_string(ref.offset) + ": " + why);
+  ref.rawSize = h->rawSize;
+  ref.checksum = h->checksum;
+  Result<std::string> raw = readRecord(ref, RecordType::Index, path_ + ": index");
+  if (!raw.ok()) return raw.status();
+  s = DecodeIndex(*raw, path_ + ": index", &index_);
+  if (!s.ok()) return s;
+  if (index_.formatVersion != version_)
+    return Status::Corruption(path_ + ": index format version differs from the header's");
+  if (index_.snapshots.size() != t->snapshotCount)
+    return Status::Corruption(path_ + ": index lists " + std::to_string(index_.snapshots.size()) +
+                              " snapshots, trailer says " + std::to_string(t->snapshotCount));
+  auto inside = [&](const RecordRef& r) {
+    return r.offset >= kFileHeaderSize && r.offset < t->indexOffset && r.storedSize <= t->indexOffset &&
+           r.offset + kRecordHeaderSize + r.storedSize <= t->indexOffset && r.rawSize <= kMaxRecordRaw &&
+           r.encoding <= 1 && r.plainSize <= kMaxRecordRaw;
+  };
+  for (size_t i = 0; i < index_.chunks.size(); ++i)
+    if (!inside(index_.chunks[i]))
+      return Status::Corruption(path_ + ": index: chunk " + std::to_string(i) + " lies outside the file");
+  for (size_t i = 0; i < index_.snapshots.size(); ++i)
+    if (!inside(index_.snapshots[i].record))
+      return Status::Corruption(path_ + ": index: snapshot " + std::to_string(i) + " lies outside the file");
+  usedEnd_ = pos + kTrailerSize;
+  return Status::Ok();
+}
 
-  VerifyReport verify(const std::function<void(uint64_t, uint64_t)>& progress) const override;
-
- private:
-  Status readAt(uint64_t off, uint64_t len, std::string* out) const {
-    if (off > size_ || len > size_ - off)
-      return Status::Corruption(path_ + ": " + std::to_string(len) + " bytes at offset " + std::to_string(off) +
-                                " lie beyond the end of the file (" + std::to_string(size_) + " bytes)");
-    out->resize(len);
-    uint64_t done = 0;
-    while (done < len) {
-      ssize_t n = ::pread(fd_, out->data() + done, len - done, off + done);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        return Status::FromErrno(path_ + ": read at offset " + std::to_string(off + done), errno);
-      }
-      if (n == 0) return Status::Corruption(path_ + ": file shrank while reading at offset " + std::to_string(off + done));
-      done += n;
-    }
-    return Status::Ok();
-  }
-
-  // Reads and checks one record that the index describes.
-  Result<std::string> readRecord(const RecordRef& ref, RecordType want, const std::string& whereIn) const {
-    std::string where = whereIn + " at offset " + std::to_string(ref.offset);
-    if (ref.offset < kFileHeaderSize || ref.storedSize > usedEnd_ || ref.offset + kRecordHeaderSize > usedEnd_ ||
-        ref.storedSize > usedEnd_ - ref.offset - kRecordHeaderSize)
-      return Status::Corruption(where + ": record lies outside the file");
-    std::string header, payload;
-    Status s = readAt(ref.offset, kRecordHeaderSize, &header);
-    if (!s.ok()) return s;
-    std::string why;
-    auto h = DecodeRecordHeader(header, &why);
-    if (!h) return Status::Corruption(where + ": " + why);
-    if (h->type != want)
-      return Status::Corruption(where + ": expected a " + RecordTypeName(want) + " record, found a " +
-                                RecordTypeName(h->type) + " record");
-    if (h->storedSize != ref.storedSize || h->rawSize != ref.rawSize || h->checksum != ref.checksum)
-      return Status::Corruption(where + ": record header disagrees with the index");
-    s = readAt(ref.offset + kRecordHeaderSize, h->storedSize, &payload);
-    if (!s.ok()) return s;
-    if (!RecordChecksumHolds(header, payload)) return Status::Corruption(where + ": checksum mismatch");
-    return Decompress(payload, h->rawSize, where);
-  }
-
-  Result<std::shared_ptr<const std::string>> loadChunk(uint32_t id) const {
-    if (id >= index_.chunks.size()) return Status::Corruption(path_ + ": no chunk " + std::to_string(id));
-    std::lock_guard<std::mutex> lock(chunkMu_);
-    for (auto it = chunkCache_.begin(); it != chunkCache_.end(); ++it) {
-      if (it->first == id) {
-        chunkCache_.splice(chunkCache_.begin(), chunkCache_, it);
-        return chunkCache_.front().second;
+std::vector<uint64_t> ArchiveReaderImpl::trailerCandidates() const {
+  std::vector<uint64_t> out;
+  const uint64_t block = 1 << 20;
+  std::string buf;
+  for (uint64_t end = size_; end > kFileHeaderSize && out.size() < 64;) {
+    uint64_t start = end > block ? end - block : 0;
+    if (!readAt(start, end - start, &buf).ok()) break;
+    for (size_t i = buf.size(); i-- > 0;) {
+      if (i + sizeof kEndMagic <= buf.size() && std::memcmp(buf.data() + i, kEndMagic, sizeof kEndMagic) == 0) {
+        uint64_t magicAt = start + i;
+        if (magicAt >= kFileHeaderSize + 32) out.push_back(magicAt - 32);
       }
     }
-    const RecordRef& ref = index_.chunks[id];
-    std::string where = path_ + ": chunk " + std::to_string(id);
-    Result<std::string> raw = readRecord(ref, RecordType::Chunk, where);
-    if (!raw.ok()) return raw.status();
-    if (ref.encoding == static_cast<uint32_t>(ChunkEncoding::AddressLines)) {
-      raw = DecodeAddressLines(*raw, ref.plainSize, where);
-      if (!raw.ok()) return raw.status();
-    }
-    chunkCache_.emplace_front(id, std::make_shared<const std::string>(std::move(*raw)));
-    if (chunkCache_.size() > 8) chunkCache_.pop_back();
-    return chunkCache_.front().second;
+    if (start == 0) break;
+    end = start + sizeof kEndMagic - 1;  // overlap so a magic across blocks is seen
   }
-
-  Status tryTrailer(uint64_t pos) {
-    std::string bytes, why;
-    Status s = readAt(pos, kTrailerSize, &bytes);
-    if (!s.ok()) return s;
-    std::string where = path_ + ": trailer at offset " + std::to_string(pos);
-    auto t = DecodeTrailer(bytes, &why);
-    if (!t) return Status::Corruption(where + ": " + why);
-    if (t->indexEnd != pos || t->indexOffset < kFileHeaderSize || t->indexOffset + kRecordHeaderSize > pos)
-      return Status::Corruption(where + ": index position " + std::to_string(t->indexOffset) + " is impossible");
-    if (t->formatVersion != version_)
-      return Status::Corruption(where + ": format version " + std::to_string(t->formatVersion) +
-                                " differs from the header's " + std::to_string(version_));
-    usedEnd_ = pos;
-    RecordRef ref;
-    ref.offset = t->indexOffset;
-    ref.storedSize = pos - t->indexOffset - kRecordHeaderSize;
-    std::string header;
-    s = readAt(ref.offset, kRecordHeaderSize, &header);
-    if (!s.ok()) return s;
-    auto h = DecodeRecordHeader(header, &why);
-    if (!h) return Status::Corruption(path_ + ": index at offset " + std::to_string(ref.offset) + ": " + why);
-    ref.rawSize = h->rawSize;
-    ref.checksum = h->checksum;
-    Result<std::string> raw = readRecord(ref, RecordType::Index, path_ + ": index");
-    if (!raw.ok()) return raw.status();
-    s = DecodeIndex(*raw, path_ + ": index", &index_);
-    if (!s.ok()) return s;
-    if (index_.formatVersion != version_)
-      return Status::Corruption(path_ + ": index format version differs from the header's");
-    if (index_.snapshots.size() != t->snapshotCount)
-      return Status::Corruption(path_ + ": index lists " + std::to_string(index_.snapshots.size()) +
-                                " snapshots, trailer says " + std::to_string(t->snapshotCount));
-    auto inside = [&](const RecordRef& r) {
-      return r.offset >= kFileHeaderSize && r.offset < t->indexOffset && r.storedSize <= t->indexOffset &&
-             r.offset + kRecordHeaderSize + r.storedSize <= t->indexOffset && r.rawSize <= kMaxRecordRaw &&
-             r.encoding <= 1 && r.plainSize <= kMaxRecordRaw;
-    };
-    for (size_t i = 0; i < index_.chunks.size(); ++i)
-      if (!inside(index_.chunks[i]))
-        return Status::Corruption(path_ + ": index: chunk " + std::to_string(i) + " lies outside the file");
-    for (size_t i = 0; i < index_.snapshots.size(); ++i)
-      if (!inside(index_.snapshots[i].record))
-        return Status::Corruption(path_ + ": index: snapshot " + std::to_string(i) + " lies outside the file");
-    usedEnd_ = pos + kTrailerSize;
-    return Status::Ok();
-  }
-
-  // Offsets of byte sequences that look like trailers, newest first.
-  std::vector<uint64_t> trailerCandidates() const {
-    std::vector<uint64_t> out;
-    const uint64_t block = 1 << 20;
-    std::string buf;
-    for (uint64_t end = size_; end > kFileHeaderSize && out.size() < 64;) {
-      uint64_t start = end > block ? end - block : 0;
-      if (!readAt(start, end - start, &buf).ok()) break;
-      for (size_t i = buf.size(); i-- > 0;) {
-        if (i + sizeof kEndMagic <= buf.size() && std::memcmp(buf.data() + i, kEndMagic, sizeof kEndMagic) == 0) {
-          uint64_t magicAt = start + i;
-          if (magicAt >= kFileHeaderSize + 32) out.push_back(magicAt - 32);
-        }
-      }
-      if (start == 0) break;
-      end = start + sizeof kEndMagic - 1;  // overlap so a magic across blocks is seen
-    }
-    std::sort(out.begin(), out.end(), std::greater<>());
-    out.erase(std::unique(out.begin(), out.end()), out.end());
-    return out;
-  }
-
-  friend Status LoadForAppend(const std::string&, uint64_t*, IndexData*, std::vector<std::pair<Digest, BlobRef>>*);
-
-  std::string path_;
-  int fd_ = -1;
-  uint64_t size_ = 0;
-  uint64_t usedEnd_ = 0;
-  uint32_t version_ = 0;
-  IndexData index_;
-  std::string recovery_;
-  mutable std::mutex chunkMu_, snapMu_;
-  mutable std::list<std::pair<uint32_t, std::shared_ptr<const std::string>>> chunkCache_;
-  mutable std::vector<std::shared_ptr<Snapshot>> snapCache_;
-};
+  std::sort(out.begin(), out.end(), std::greater<>());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
 
 VerifyReport ArchiveReaderImpl::verify(const std::function<void(uint64_t, uint64_t)>& progress) const {
   VerifyReport rep;
@@ -327,8 +294,8 @@ VerifyReport ArchiveReaderImpl::verify(const std::function<void(uint64_t, uint64
       continue;
     }
     ++rep.snapshots;
-    for (const Node& n : (*snap)->tree().nodes)
-      if (n.kind == NodeKind::File && n.size > 0) ++rep.blobsChecked;  // ranges checked at decode
+    const Tree& tree = (*snap)->tree();
+    for (NodeId n = 0; n < tree.size(); ++n) rep.blobsChecked += tree.blob(n).size > 0;  // ranges checked at decode
   }
   if (progress) progress(size_, size_);
   return rep;
@@ -341,94 +308,6 @@ Result<std::shared_ptr<ArchiveReader>> ArchiveReader::Open(const std::string& pa
   Status s = r->open(path);
   if (!s.ok()) return s;
   return std::shared_ptr<ArchiveReader>(r);
-}
-
-Status LoadForAppend(const std::string& path, uint64_t* end, IndexData* index,
-                     std::vector<std::pair<Digest, BlobRef>>* blobs) {
-  ArchiveReaderImpl r;
-  Status s = r.open(path);
-  if (!s.ok()) return s;
-  // One archive, one format: an old reader must never meet newer snapshots.
-  if (r.formatVersion() != kFormatVersion)
-    return Status::Unsupported(path + ": archive format " + std::to_string(r.formatVersion()) +
-                               "; this procsnap appends only to format " + std::to_string(kFormatVersion) +
-                               " archives (capture into a new one)");
-  *end = r.usedEnd();
-  *index = r.index();
-  // Contents of the newest snapshot seed deduplication, so a timeline stores
-  // only what changed.
-  if (r.snapshotCount() == 0) return Status::Ok();
-  auto snap = r.snapshot(r.snapshotCount() - 1);
-  if (!snap.ok()) return snap.status();
-  std::set<std::pair<uint32_t, uint32_t>> seen;
-  for (const Node& n : (*snap)->tree().nodes) {
-    if (n.kind != NodeKind::File || n.size == 0 || !seen.insert({n.ref, n.aux}).second) continue;
-    BlobRef ref{n.ref, n.aux, n.size};
-    auto bytes = r.readBlob(ref);
-    if (!bytes.ok()) return bytes.status();
-    blobs->emplace_back(Sha256(*bytes), ref);
-  }
-  return Status::Ok();
-}
-
-// ---- Snapshot ---------------------------------------------------------------
-
-std::string_view Snapshot::linkTarget(NodeId id) const {
-  const Node& n = tree_.nodes[id];
-  return n.kind == NodeKind::Symlink ? tree_.str(n.ref) : std::string_view();
-}
-
-std::string Snapshot::path(NodeId id) const {
-  std::vector<std::string_view> parts;
-  for (NodeId n = id; n != 0 && n != kNoNode; n = parents_[n]) parts.push_back(name(n));
-  std::string out;
-  for (auto it = parts.rbegin(); it != parts.rend(); ++it) {
-    if (!out.empty()) out += '/';
-    out += *it;
-  }
-  return out;
-}
-
-NodeId Snapshot::resolveAlias(NodeId id) const {
-  const Node& n = tree_.nodes[id];
-  return n.kind == NodeKind::Alias ? n.ref : id;
-}
-
-std::pair<NodeId, NodeId> Snapshot::children(NodeId dir) const {
-  const Node& n = tree_.nodes[resolveAlias(dir)];
-  if (n.kind != NodeKind::Directory) return {0, 0};
-  return {n.ref, n.ref + n.aux};
-}
-
-NodeId Snapshot::child(NodeId dir, std::string_view name) const {
-  auto [lo, hi] = children(dir);
-  while (lo < hi) {
-    NodeId mid = lo + (hi - lo) / 2;
-    std::string_view m = this->name(mid);
-    if (m == name) return mid;
-    if (m < name) lo = mid + 1;
-    else hi = mid;
-  }
-  return kNoNode;
-}
-
-NodeId Snapshot::lookup(std::string_view path) const {
-  NodeId cur = 0;
-  while (!path.empty()) {
-    size_t slash = path.find('/');
-    std::string_view part = path.substr(0, slash);
-    path = slash == std::string_view::npos ? std::string_view() : path.substr(slash + 1);
-    if (part.empty() || part == ".") continue;
-    cur = child(cur, part);
-    if (cur == kNoNode) return kNoNode;
-  }
-  return cur;
-}
-
-Result<std::string> Snapshot::read(NodeId id) const {
-  const Node& n = tree_.nodes[id];
-  if (n.kind != NodeKind::File) return Status::InvalidArgument(path(id) + ": not a regular file");
-  return archive_->readBlob(BlobRef{n.ref, n.aux, n.size});
 }
 
 }  // namespace procsnap

@@ -1,4 +1,5 @@
 #include "snapshot_codec.h"
+#include "tree_access.h"
 
 #include <capnp/message.h>
 #include <capnp/serialize.h>
@@ -8,6 +9,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <deque>
 
 #include "schema.capnp.h"
 
@@ -114,6 +116,11 @@ Status WithMessage(const std::string& raw, const std::string& where, Fn fn) {
   return result;
 }
 
+uint32_t& Ref(Node& n) { return TreeAccess::ref(n); }
+uint32_t& Aux(Node& n) { return TreeAccess::aux(n); }
+uint32_t Ref(const Node& n) { return TreeAccess::ref(n); }
+uint32_t Aux(const Node& n) { return TreeAccess::aux(n); }
+
 bool BadName(std::string_view n) {
   return n.empty() || n == "." || n == ".." || n.find('/') != std::string_view::npos ||
          n.find('\0') != std::string_view::npos;
@@ -123,7 +130,7 @@ bool BadName(std::string_view n) {
 
 unsigned EstimateSnapshotWords(const Tree& tree) {
   uint64_t bytes = 64 * 1024;  // metadata and list headers
-  bytes += tree.nodes.size() * (4 + 1 + 4 + 4 + 4 + 8 + 8 + 8 + 4 + 1 + 4 + 4 + 4) + 13 * 8;
+  bytes += tree.size() * (4 + 1 + 4 + 4 + 4 + 8 + 8 + 8 + 4 + 1 + 4 + 4 + 4) + 13 * 8;
   for (size_t i = 0; i < tree.stringCount(); ++i) bytes += 8 + ((tree.str(i).size() + 1 + 7) & ~size_t(7));
   return static_cast<unsigned>(std::min<uint64_t>(bytes / 8 + 1024, 1u << 28));
 }
@@ -134,7 +141,7 @@ void EncodeSnapshot(capnp::MessageBuilder& mb, const Metadata& meta, Tree&& tree
   auto strings = snap.initStrings(tree.stringCount());
   for (unsigned i = 0; i < tree.stringCount(); ++i) strings.set(i, std::string(tree.str(i)));
   auto nodes = snap.initNodes();
-  const unsigned n = tree.nodes.size();
+  const unsigned n = tree.size();
   auto name = nodes.initName(n);
   auto kind = nodes.initKind(n);
   auto mode = nodes.initMode(n);
@@ -156,7 +163,7 @@ void EncodeSnapshot(capnp::MessageBuilder& mb, const Metadata& meta, Tree&& tree
   // Row by row, releasing each node once copied: the tree shrinks as the
   // message grows, so the two are never both whole in memory.
   for (unsigned i = 0; i < n; ++i) {
-    const Node& x = tree.nodes.front();
+    const Node& x = TreeAccess::nodes(tree).front();
     name.set(i, x.name);
     kind.set(i, static_cast<uint8_t>(x.kind));
     mode.set(i, x.mode);
@@ -168,14 +175,14 @@ void EncodeSnapshot(capnp::MessageBuilder& mb, const Metadata& meta, Tree&& tree
     error.set(i, x.error);
     reason.set(i, static_cast<uint8_t>(x.reason));
     note.set(i, x.note);
-    if (x.kind == NodeKind::Directory && x.aux > 0) {
-      ref.set(i, x.ref - previousDirRef);
-      previousDirRef = x.ref;
+    if (x.kind == NodeKind::Directory && Aux(x) > 0) {
+      ref.set(i, Ref(x) - previousDirRef);
+      previousDirRef = Ref(x);
     } else {
-      ref.set(i, x.ref);
+      ref.set(i, Ref(x));
     }
-    aux.set(i, x.aux);
-    tree.nodes.pop_front();
+    aux.set(i, Aux(x));
+    TreeAccess::nodes(tree).pop_front();
     // Freed nodes stay resident in malloc's free lists unless handed back.
     if ((i & 0xffff) == 0xffff) malloc_trim(0);
   }
@@ -190,7 +197,8 @@ Status DecodeSnapshot(const std::string& raw, const std::vector<RecordRef>& chun
     auto strings = snap.getStrings();
     if (strings.size() == 0 || strings[0].size() != 0)
       return Status::Corruption(where + ": string table must start with the empty string");
-    for (unsigned i = 1; i < strings.size(); ++i) tree->pushString(std::string(strings[i].cStr(), strings[i].size()));
+    for (unsigned i = 1; i < strings.size(); ++i)
+      TreeAccess::pushString(*tree, std::string(strings[i].cStr(), strings[i].size()));
     auto nodes = snap.getNodes();
     auto name = nodes.getName();
     const unsigned n = name.size();
@@ -213,9 +221,10 @@ Status DecodeSnapshot(const std::string& raw, const std::vector<RecordRef>& chun
     const uint32_t nstrings = tree->stringCount();
     const bool dirRefsDelta = nodes.getDirRefsDelta();
     uint32_t previousDirRef = 0;
-    tree->nodes.resize(n);
+    std::deque<Node>& tn = TreeAccess::nodes(*tree);
+    tn.resize(n);
     for (unsigned i = 0; i < n; ++i) {
-      Node& x = tree->nodes[i];
+      Node& x = tn[i];
       x.name = name[i];
       x.kind = static_cast<NodeKind>(kind[i]);
       x.mode = mode[i];
@@ -227,11 +236,11 @@ Status DecodeSnapshot(const std::string& raw, const std::vector<RecordRef>& chun
       x.error = error[i];
       x.reason = static_cast<Reason>(reason[i]);
       x.note = note[i];
-      x.ref = ref[i];
-      x.aux = aux[i];
-      if (dirRefsDelta && x.kind == NodeKind::Directory && x.aux > 0) {
-        x.ref += previousDirRef;  // wraps back what the writer's subtraction wrapped
-        previousDirRef = x.ref;
+      Ref(x) = ref[i];
+      Aux(x) = aux[i];
+      if (dirRefsDelta && x.kind == NodeKind::Directory && Aux(x) > 0) {
+        Ref(x) += previousDirRef;  // wraps back what the writer's subtraction wrapped
+        previousDirRef = Ref(x);
       }
     }
     // Structural checks: every reference in range, one parent per node,
@@ -241,40 +250,44 @@ Status DecodeSnapshot(const std::string& raw, const std::vector<RecordRef>& chun
       return Status::Corruption(where + ": node " + std::to_string(i) + " " + what);
     };
     for (unsigned i = 0; i < n; ++i) {
-      const Node& x = tree->nodes[i];
+      const Node& x = tn[i];
       if (kind[i] > 4) return bad(i, "has unknown kind " + std::to_string(kind[i]));
       if (reason[i] > 5) return bad(i, "has unknown reason " + std::to_string(reason[i]));
       if (x.name >= nstrings || x.note >= nstrings) return bad(i, "names a string outside the table");
       if (i > 0 && BadName(tree->str(x.name))) return bad(i, "has an invalid name");
       switch (x.kind) {
         case NodeKind::Directory:
-          if (x.aux > 0) {
-            if (x.ref <= i || uint64_t(x.ref) + x.aux > n) return bad(i, "has children outside the tree");
-            for (uint32_t c = x.ref; c < x.ref + x.aux; ++c) {
+          if (Aux(x) > 0) {
+            if (Ref(x) <= i || uint64_t(Ref(x)) + Aux(x) > n)
+              return bad(i, "has children outside the tree");
+            for (uint32_t c = Ref(x); c < Ref(x) + Aux(x); ++c) {
               if ((*parents)[c] != kNoNode) return bad(c, "has two parents");
               (*parents)[c] = i;
-              if (c > x.ref && !(tree->str(tree->nodes[c - 1].name) < tree->str(tree->nodes[c].name)))
+              if (c > Ref(x) && !(tree->str(tn[c - 1].name) < tree->str(tn[c].name)))
                 return bad(c, "is out of order among its siblings");
             }
           }
           break;
         case NodeKind::File:
           if (x.size > 0) {
-            if (x.ref >= chunks.size()) return bad(i, "refers to chunk " + std::to_string(x.ref) + " which does not exist");
-            if (uint64_t(x.aux) + x.size > chunks[x.ref].contentSize()) return bad(i, "content lies outside its chunk");
+            if (Ref(x) >= chunks.size())
+              return bad(i, "refers to chunk " + std::to_string(Ref(x)) + " which does not exist");
+            const uint64_t chunkSize = chunks[Ref(x)].contentSize();  // no sum: a size near 2^64 would wrap
+            if (x.size > chunkSize || Aux(x) > chunkSize - x.size) return bad(i, "content lies outside its chunk");
           }
           break;
         case NodeKind::Symlink:
-          if (x.ref >= nstrings) return bad(i, "has a link target outside the string table");
+          if (Ref(x) >= nstrings) return bad(i, "has a link target outside the string table");
           break;
         case NodeKind::Alias:
-          if (x.ref >= n || tree->nodes[x.ref].kind != NodeKind::Directory) return bad(i, "is an alias of a non-directory");
+          if (Ref(x) >= n || tn[Ref(x)].kind != NodeKind::Directory)
+            return bad(i, "is an alias of a non-directory");
           break;
         case NodeKind::Other:
           break;
       }
     }
-    if (tree->nodes[0].kind != NodeKind::Directory) return Status::Corruption(where + ": root node is not a directory");
+    if (tn[0].kind != NodeKind::Directory) return Status::Corruption(where + ": root node is not a directory");
     for (unsigned i = 1; i < n; ++i)
       if ((*parents)[i] == kNoNode) return bad(i, "has no parent");
     // Depth is bounded so that recursive walkers stay bounded too.
@@ -288,9 +301,9 @@ Status DecodeSnapshot(const std::string& raw, const std::vector<RecordRef>& chun
     // aliases (or one aliasing its own ancestor) could make the tree infinite.
     std::vector<uint8_t> aliasBelow(n, 0);
     for (unsigned i = n; i-- > 1;)
-      if (tree->nodes[i].kind == NodeKind::Alias || aliasBelow[i]) aliasBelow[(*parents)[i]] = 1;
+      if (tn[i].kind == NodeKind::Alias || aliasBelow[i]) aliasBelow[(*parents)[i]] = 1;
     for (unsigned i = 0; i < n; ++i)
-      if (tree->nodes[i].kind == NodeKind::Alias && aliasBelow[tree->nodes[i].ref])
+      if (tn[i].kind == NodeKind::Alias && aliasBelow[Ref(tn[i])])
         return bad(i, "is an alias of a directory that itself holds aliases");
     return Status::Ok();
   });

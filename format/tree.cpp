@@ -3,6 +3,8 @@
 // thousands of names cost little more than the names themselves.
 #include "format/archive.h"
 
+#include <cerrno>
+
 namespace procsnap {
 
 struct Tree::Index {
@@ -49,22 +51,76 @@ uint32_t Tree::intern(std::string_view s) {
   return id;
 }
 
+NodeId Tree::add(std::string_view name) {
+  nodes_.emplace_back();
+  nodes_.back().name = intern(name);
+  return static_cast<NodeId>(nodes_.size() - 1);
+}
+
+BlobRef Tree::blob(NodeId id) const {
+  const Node& n = nodes_[id];
+  if (n.kind != NodeKind::File || n.size == 0) return {};
+  return {n.ref_, n.aux_, n.size};
+}
+
+std::pair<NodeId, NodeId> Tree::children(NodeId dir) const {
+  const Node& n = nodes_[dir];
+  if (n.kind != NodeKind::Directory || n.aux_ == 0) return {0, 0};
+  return {n.ref_, n.ref_ + n.aux_};
+}
+
+std::string_view Tree::linkTarget(NodeId id) const {
+  const Node& n = nodes_[id];
+  return n.kind == NodeKind::Symlink ? str(n.ref_) : std::string_view();
+}
+
+NodeId Tree::aliasTarget(NodeId id) const {
+  const Node& n = nodes_[id];
+  return n.kind == NodeKind::Alias ? n.ref_ : kNoNode;
+}
+
+void Tree::setBlob(NodeId id, const BlobRef& ref) {
+  Node& n = nodes_[id];
+  n.ref_ = ref.chunk;
+  n.aux_ = ref.offset;
+  n.size = ref.size;
+}
+
+void Tree::setChildren(NodeId dir, NodeId first, uint32_t count) {
+  nodes_[dir].ref_ = count ? first : 0;
+  nodes_[dir].aux_ = count;
+}
+
+void Tree::setLinkTarget(NodeId id, std::string_view target) { nodes_[id].ref_ = intern(target); }
+
+void Tree::setAlias(NodeId id, NodeId target) {
+  nodes_[id].kind = NodeKind::Alias;
+  nodes_[id].ref_ = target;
+  nodes_[id].aux_ = 0;
+}
+
 uint32_t Tree::graft(NodeId at, const Tree& part) {
-  const uint32_t shift = static_cast<uint32_t>(nodes.size()) - 1;
-  for (size_t i = 0; i < part.nodes.size(); ++i) {
-    Node n = part.nodes[i];
+  const uint32_t shift = static_cast<uint32_t>(nodes_.size()) - 1;
+  for (size_t i = 0; i < part.nodes_.size(); ++i) {
+    Node n = part.nodes_[i];
     n.name = intern(part.str(n.name));
     n.note = intern(part.str(n.note));
-    if (n.kind == NodeKind::Directory && n.aux > 0) n.ref += shift;
-    if (n.kind == NodeKind::Symlink) n.ref = intern(part.str(n.ref));
+    if (n.kind == NodeKind::Directory && n.aux_ > 0) n.ref_ += shift;
+    if (n.kind == NodeKind::Symlink) n.ref_ = intern(part.str(n.ref_));
     if (i == 0) {
-      n.name = nodes[at].name;  // the slot keeps the name its parent gave it
-      nodes[at] = n;
+      n.name = nodes_[at].name;  // the slot keeps the name its parent gave it
+      nodes_[at] = n;
     } else {
-      nodes.push_back(n);
+      nodes_.push_back(n);
     }
   }
   return shift;
+}
+
+int OpenError(const Node& n) {
+  if (NotRead(n.reason)) return ENODATA;
+  if (n.error && n.size == 0) return n.error;
+  return 0;
 }
 
 }  // namespace procsnap

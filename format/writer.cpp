@@ -17,6 +17,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "append.h"
 #include "blob_codec.h"
 #include "checksum.h"
 #include "format/archive.h"
@@ -27,9 +28,8 @@ namespace procsnap {
 
 namespace {
 
-// Small tables: on chunks and on a 20 MiB snapshot message, 2^18 entries
-// compress within 0.01% of 2^20 (kallsyms within 0.3%) and take 2 MiB, not
-// 8, of memory that is all touched (16 MiB with level 9's own sizes).
+// Small tables: 2^18 entries compress chunks and snapshot messages about as
+// well as level 9's own sizes, and touch a quarter of the memory.
 void SetTableSizes(ZSTD_CCtx* ctx) {
   ZSTD_CCtx_setParameter(ctx, ZSTD_c_hashLog, 18);
   ZSTD_CCtx_setParameter(ctx, ZSTD_c_chainLog, 18);
@@ -42,11 +42,6 @@ struct DigestHash {
     return v;
   }
 };
-
-// The snapshot message is large and columnar. Level 9 saves 9% of it over
-// level 6 (215 -> 196 KiB with 1000 extra processes, format 1); higher
-// levels and larger windows gain under 1% more.
-constexpr int kMessageLevel = 9;
 
 class WriterImpl final : public ArchiveWriter {
  public:
@@ -116,7 +111,7 @@ class WriterImpl final : public ArchiveWriter {
     IndexData::Snap snap;
     snap.summary.startWallNs = meta.startWallNs;
     snap.summary.hostname = meta.hostname;
-    snap.summary.nodeCount = tree.nodes.size();
+    snap.summary.nodeCount = tree.size();
     // The walk's freed memory (fragments, read buffers) goes back before
     // the message takes as much again as the tree: the peak of a capture.
     malloc_trim(0);
@@ -150,7 +145,7 @@ class WriterImpl final : public ArchiveWriter {
         message = std::string_view(reinterpret_cast<const char*>(flat.begin()), flat.asBytes().size());
       }
       raw = message.size();
-      payload = compress(message, kMessageLevel, out, outCap);
+      payload = compress(message, opts_.level, out, outCap);
     });
     KJ_IF_MAYBE(ex, e) {
       return Status::IoError(path_ + ": cannot encode snapshot: " + std::string(ex->getDescription().cStr()));
@@ -298,16 +293,10 @@ class WriterImpl final : public ArchiveWriter {
   }
 
   Status writeAll(std::string_view data) {
-    while (!data.empty()) {
-      ssize_t n = ::write(fd_, data.data(), data.size());
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        return Status::FromErrno(path_ + ": write failed", errno);
-      }
-      data.remove_prefix(n);
-      std::lock_guard<std::mutex> lock(mu_);
-      offset_ += n;
-    }
+    Status s = WriteAll(fd_, data, path_);
+    if (!s.ok()) return s;
+    std::lock_guard<std::mutex> lock(mu_);
+    offset_ += data.size();
     return Status::Ok();
   }
 
@@ -364,10 +353,6 @@ Result<std::unique_ptr<ArchiveWriter>> ArchiveWriter::Create(const std::string& 
   if (!s.ok()) return s;
   return std::unique_ptr<ArchiveWriter>(std::move(w));
 }
-
-// Declared in reader.cpp: what an appender needs from the existing archive.
-Status LoadForAppend(const std::string& path, uint64_t* end, IndexData* index,
-                     std::vector<std::pair<Digest, BlobRef>>* blobs);
 
 Result<std::unique_ptr<ArchiveWriter>> ArchiveWriter::Append(const std::string& path, WriterOptions opts) {
   uint64_t end = 0;

@@ -4,7 +4,6 @@
 // hostile name nor a recorded link can make a write land outside the target.
 #include <dirent.h>
 #include <fcntl.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -140,21 +139,13 @@ class Exporter {
     Fd fd(::openat(dirFd, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
     if (fd.fd < 0) return failed(path, "file not created", errno);
     describe(path, id);
-    if (n.size && !NotRead(n.reason)) {
+    if (n.size && OpenError(n) == 0) {
       auto bytes = snap_.read(id);
       if (!bytes.ok()) {
         note(path, {{"problem", "content unreadable in the archive; written empty"},
                     {"message", bytes.status().message()}});
       } else {
-        std::string_view rest = *bytes;
-        while (!rest.empty()) {
-          ssize_t w = ::write(fd.fd, rest.data(), rest.size());
-          if (w < 0) {
-            if (errno == EINTR) continue;
-            return failed(path, "content not written", errno);
-          }
-          rest.remove_prefix(w);
-        }
+        if (!WriteAll(fd.fd, *bytes, path).ok()) return failed(path, "content not written", errno);
         report.bytes += bytes->size();
       }
     }
@@ -259,13 +250,9 @@ class Exporter {
   // following a link.
   Fd openBeneath(const std::string& path) {
     Fd cur(::dup(rootFd_));
-    size_t start = 0;
-    while (cur.fd >= 0 && start < path.size()) {
-      size_t slash = path.find('/', start);
-      if (slash == std::string::npos) slash = path.size();
-      std::string part = path.substr(start, slash - start);
-      cur = Fd(::openat(cur.fd, part.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-      start = slash + 1;
+    for (std::string_view part : SplitPath(path)) {
+      if (cur.fd < 0) break;
+      cur = Fd(::openat(cur.fd, std::string(part).c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     }
     return cur;
   }
@@ -278,15 +265,6 @@ class Exporter {
   std::unordered_set<NodeId> aliasTargets_;
   std::unordered_map<NodeId, std::string> primaryPath_;
 };
-
-// Each directory level holds up to two descriptors; a snapshot may be 1024
-// levels deep.
-void RaiseFileLimit() {
-  rlimit lim{};
-  if (::getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur >= 4096) return;
-  lim.rlim_cur = std::min<rlim_t>(lim.rlim_max, 4096);
-  ::setrlimit(RLIMIT_NOFILE, &lim);
-}
 
 Result<int> OpenEmptyTarget(const std::string& dir) {
   if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) return Status::FromErrno(dir + ": cannot create", errno);
@@ -311,7 +289,7 @@ Result<int> OpenEmptyTarget(const std::string& dir) {
 }  // namespace
 
 Result<ExportReport> Export(const View& view, const std::string& dir, const ExportOptions& opts) {
-  RaiseFileLimit();
+  RaiseFileLimit();  // two descriptors a level, and a snapshot may be 1024 levels deep
   auto rootFd = OpenEmptyTarget(dir);
   if (!rootFd.ok()) return rootFd.status();
   Fd root(*rootFd);
@@ -341,13 +319,8 @@ Result<ExportReport> Export(const View& view, const std::string& dir, const Expo
   Fd mf(::openat(root.fd, kManifestName, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
   if (mf.fd < 0) return Status::FromErrno(dir + "/" + kManifestName + ": cannot create", errno);
   std::string text = manifest.dump(1) + "\n";
-  std::string_view rest = text;
-  while (!rest.empty()) {
-    ssize_t w = ::write(mf.fd, rest.data(), rest.size());
-    if (w < 0 && errno == EINTR) continue;
-    if (w < 0) return Status::FromErrno(dir + "/" + kManifestName + ": cannot write", errno);
-    rest.remove_prefix(w);
-  }
+  Status written = WriteAll(mf.fd, text, dir + "/" + kManifestName);
+  if (!written.ok()) return written;
   report.manifestPath = dir + "/" + kManifestName;
   exporter.finishRoot();
   if (opts.progress) opts.progress(snap.nodeCount(), snap.nodeCount());

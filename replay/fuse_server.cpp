@@ -114,7 +114,7 @@ mode_t ModeOf(const Node& n) {
 
 // Whether opening the file gives its recorded bytes (else it fails with the
 // recorded errno or ENODATA).
-bool HasContent(const Node& n) { return n.kind == NodeKind::File && !NotRead(n.reason) && !(n.error && n.size == 0); }
+bool HasContent(const Node& n) { return n.kind == NodeKind::File && OpenError(n) == 0; }
 
 uint64_t ReportedSize(const Node& n, FileSizes sizes) {
   return sizes == FileSizes::Content && HasContent(n) ? n.size : n.statSize;
@@ -287,8 +287,7 @@ void OnOpen(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
   if (i.ctx == kHidden) return (void)fuse_reply_err(req, EACCES);
   const Node& n = s.node(i.node);
   if (n.kind != NodeKind::File) return (void)fuse_reply_err(req, n.kind == NodeKind::Other ? ENXIO : EISDIR);
-  if (NotRead(n.reason)) return (void)fuse_reply_err(req, ENODATA);
-  if (n.error && n.size == 0) return (void)fuse_reply_err(req, n.error);
+  if (int err = OpenError(n)) return (void)fuse_reply_err(req, err);
   file->node = i.node;
   ReplyOpen(req, fi, std::move(file), ReportedSize(n, fs.sizes) == n.size);
 }

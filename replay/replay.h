@@ -1,10 +1,8 @@
 // procsnap replay: a snapshot behaves like the tree it was captured from.
-// A View resolves paths through recorded symlinks (/proc/self, /proc/net)
-// and namespace aliases and answers with recorded bytes or the recorded
-// errno. Export writes a snapshot as a plain folder that never escapes its
-// target; Mount serves it as a read-only FUSE file system; RunInSnapshot
-// runs a command whose /proc is that file system.
-// Thread safety: a View is immutable after Open and may be shared.
+// Export writes a snapshot as a plain folder that never escapes its target;
+// Mount serves it as a read-only FUSE file system; RunInSnapshot runs a
+// command whose /proc is that file system. All three read through a View.
+// Thread safety: Export and Mount only read the View they are given.
 #pragma once
 
 #include <cstdint>
@@ -15,41 +13,9 @@
 #include <vector>
 
 #include "format/archive.h"
+#include "view/view.h"
 
 namespace procsnap {
-
-class View {
- public:
-  // `at` picks the snapshot: 0 the first, -1 the last.
-  static Result<View> Open(const std::string& archivePath, long at = -1);
-  View(std::shared_ptr<ArchiveReader> archive, std::shared_ptr<const Snapshot> snap, size_t index);
-
-  const ArchiveReader& archive() const { return *archive_; }
-  const Snapshot& snapshot() const { return *snap_; }
-  size_t index() const { return index_; }
-
-  // The path under the capture root: "/proc/1/status", "1/status" and
-  // "/1/status" all become "1/status" for a capture of /proc.
-  std::string relative(std::string_view path) const;
-  // Resolves a path given as under the root. Symlinks recorded in the
-  // snapshot are followed in every component but the last unless
-  // followLast; a link leading outside the snapshot is an error.
-  Result<NodeId> resolve(std::string_view path, bool followLast) const;
-  // Bytes of a file (following links), or the error recorded at capture.
-  Result<std::string> read(std::string_view path) const;
-  Result<std::string> read(NodeId id) const;
-  // Closest existing path to a missing one, "" if nothing is close.
-  std::string suggest(std::string_view path) const;
-  // Shown to users: the path as it was on the captured machine.
-  std::string display(NodeId id) const;
-
- private:
-  std::string root() const;  // the capture root without trailing slashes
-
-  std::shared_ptr<ArchiveReader> archive_;
-  std::shared_ptr<const Snapshot> snap_;
-  size_t index_;
-};
 
 // ---- export -------------------------------------------------------------------
 

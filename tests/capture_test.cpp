@@ -15,6 +15,7 @@
 #include "../capture/walker.h"
 #include "capture/capture.h"
 #include "format/archive.h"
+#include "procfs/procfs.h"
 #include "replay/replay.h"
 #include "test_util.h"
 
@@ -146,20 +147,20 @@ BOOST_AUTO_TEST_CASE(threads_take_their_process_files_unless_its_leader_is_gone)
   BOOST_TEST(threads == 2u);
 }
 
-BOOST_AUTO_TEST_CASE(stat_fields_are_counted_after_the_command_name) {
+BOOST_AUTO_TEST_CASE(stat_fields_capture_relies_on_are_counted_after_the_command_name) {
   // The start time (22) dates pid reuse; num_threads (20) gates the pid scan.
-  std::string stat = "42 (a) b) (c d) S 1 42 42 0 -1 4194560 10 0 0 0 5 6 0 0 20 0 7 0 12345 1000 200";
-  BOOST_TEST(StatField(stat, 3) == 0u);  // the state letter is not a number
-  BOOST_TEST(StatField(stat, 4) == 1u);
-  BOOST_TEST(StatField(stat, 20) == 7u);
-  BOOST_TEST(StatField(stat, 22) == 12345u);
-  BOOST_TEST(StatField(stat, 40) == 0u);  // past the end
-  BOOST_TEST(StatField("no parenthesis 1 2 3", 4) == 0u);
+  auto stat = ParsePidStat("42 (a) b) (c d) S 1 42 42 0 -1 4194560 10 0 0 0 5 6 0 0 20 0 7 0 12345 1000 200", nullptr);
+  BOOST_REQUIRE(stat.has_value());
+  BOOST_TEST(stat->ppid == 1);
+  BOOST_TEST(stat->threads == 7);
+  BOOST_TEST(stat->starttime == 12345u);
+  BOOST_TEST(!ParsePidStat("no parenthesis 1 2 3", nullptr).has_value());
   // On the live /proc: this process has exactly the threads it lists.
-  std::string self = testutil::ReadFile("/proc/self/stat");
   size_t tasks = 0;
   for (auto& e : std::filesystem::directory_iterator("/proc/self/task")) tasks += !e.path().empty();
-  BOOST_TEST(StatField(self, 20) == tasks);
+  auto self = ParsePidStat(testutil::ReadFile("/proc/self/stat"), nullptr);
+  BOOST_REQUIRE(self.has_value());
+  BOOST_TEST(size_t(self->threads) == tasks);
 }
 
 BOOST_AUTO_TEST_CASE(policy_skips_dangerous_files_but_keeps_their_nodes) {
@@ -245,7 +246,7 @@ BOOST_AUTO_TEST_CASE(bugreport_profile_redacts_secrets_and_counts_them) {
   TempDir out;
   std::string archive = out / "bug.psnap";
   CaptureOptions o;
-  o.profile = "bugreport";
+  o.profile = Profile::Bugreport;
   Metadata meta = CaptureProc(archive, o);
   auto view = View::Open(archive);
   std::string live = "/proc/" + std::to_string(child.pid());
@@ -265,7 +266,7 @@ BOOST_AUTO_TEST_CASE(tuning_profile_and_options_leave_traces) {
   TempDir out;
   std::string archive = out / "tuning.psnap";
   CaptureOptions o;
-  o.profile = "tuning";
+  o.profile = Profile::Tuning;
   o.excludes = {"sys/kernel/*"};
   CaptureProc(archive, o);
   auto view = View::Open(archive);

@@ -120,7 +120,7 @@ BOOST_AUTO_TEST_CASE(one_file_needs_only_its_own_chunk) {
     std::string name = std::string("f").append(std::to_string(i));
     auto id = view->resolve(name, false);
     BOOST_REQUIRE(id.ok());
-    (view->snapshot().node(*id).ref == 0 ? inFirst : elsewhere) = name;
+    (view->snapshot().tree().blob(*id).chunk == 0 ? inFirst : elsewhere) = name;
   }
   BOOST_REQUIRE(!inFirst.empty());
   BOOST_REQUIRE(!elsewhere.empty());
@@ -195,9 +195,7 @@ BOOST_AUTO_TEST_CASE(snapshot_larger_than_its_size_estimate_round_trips) {
   Metadata meta;
   for (int i = 0; i < 4000; ++i) meta.notes.push_back(std::string(100, 'n') + std::to_string(i));
   Tree tree;
-  Node root;
-  root.kind = NodeKind::Directory;
-  tree.nodes.push_back(root);
+  tree.at(tree.add("")).kind = NodeKind::Directory;
   BOOST_REQUIRE((*w)->addSnapshot(meta, std::move(tree)).ok());
   BOOST_REQUIRE((*w)->finish().ok());
   auto view = View::Open(archive);

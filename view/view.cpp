@@ -1,4 +1,4 @@
-#include "replay/replay.h"
+#include "view/view.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -11,14 +11,7 @@ namespace {
 
 std::vector<std::string> Split(std::string_view path) {
   std::vector<std::string> out;
-  size_t start = 0;
-  while (start <= path.size()) {
-    size_t slash = path.find('/', start);
-    if (slash == std::string_view::npos) slash = path.size();
-    std::string_view part = path.substr(start, slash - start);
-    if (!part.empty() && part != ".") out.emplace_back(part);
-    start = slash + 1;
-  }
+  for (std::string_view part : SplitPath(path)) out.emplace_back(part);
   return out;
 }
 
@@ -137,11 +130,15 @@ Result<std::string> View::read(NodeId id) const {
   if (n.kind == NodeKind::Directory || n.kind == NodeKind::Alias)
     return Status::InvalidArgument(display(id) + ": is a directory");
   if (n.kind != NodeKind::File) return Status::InvalidArgument(display(id) + ": not a regular file");
-  if (NotRead(n.reason))
-    return Status::NotFound(display(id) + ": not captured: " + std::string(snap_->note(id)));
-  if (n.error && n.size == 0)
-    return Status::IoError(display(id) + ": reading it failed at capture: " + std::strerror(n.error));
-  return snap_->read(id);
+  switch (int err = OpenError(n)) {
+    case 0: return snap_->read(id);
+    case ENODATA:
+      if (NotRead(n.reason)) return Status::NotCaptured(display(id) + ": not captured: " + std::string(snap_->note(id)));
+      [[fallthrough]];
+    default:
+      return Status::NotCaptured(display(id) + ": reading it failed at capture: " + ErrnoName(err) + " (" +
+                                 std::strerror(err) + ")");
+  }
 }
 
 std::string View::suggest(std::string_view path) const {

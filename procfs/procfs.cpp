@@ -1,4 +1,4 @@
-#include "parsers.h"
+#include "procfs/procfs.h"
 
 #include <arpa/inet.h>
 
@@ -162,7 +162,7 @@ std::vector<NetSocket> ParseNetTable(std::string_view text, std::string_view pro
     NetSocket s;
     s.proto = std::string(proto);
     if (f.size() < 10 || !DecodeAddress(f[1], v6, s.local) || !DecodeAddress(f[2], v6, s.remote) ||
-        !Number(f[3], s.state, 16) || !Number(f[7], s.uid) || !Number(f[9], s.inode)) {
+        !Number(f[3], s.state, 16) || !Number(f[9], s.inode)) {
       Problem(problems, lineNo, " is not a socket");
       return;
     }
@@ -223,14 +223,6 @@ std::vector<std::string> ParseNetDevNames(std::string_view text) {
   return out;
 }
 
-std::optional<Statm> ParseStatm(std::string_view text) {
-  auto f = Fields(text);
-  Statm s;
-  if (f.size() < 3 || !Number(f[0], s.size) || !Number(f[1], s.resident) || !Number(f[2], s.shared))
-    return std::nullopt;
-  return s;
-}
-
 std::vector<MountInfo> ParseMountInfo(std::string_view text, std::vector<std::string>* problems) {
   std::vector<MountInfo> out;
   Lines(text, 0, [&](std::string_view line, unsigned lineNo) {
@@ -247,8 +239,7 @@ std::vector<MountInfo> ParseMountInfo(std::string_view text, std::vector<std::st
     m.options = std::string(f[5]);
     m.propagation = Join(f, 6, dash);
     m.fstype = std::string(f[dash + 1]);
-    m.source = Unescape(f[dash + 2]);
-    if (dash + 3 < f.size()) m.options.append(";").append(f[dash + 3]);
+    if (dash + 3 < f.size()) m.superOptions = std::string(f[dash + 3]);
     out.push_back(std::move(m));
   });
   return out;

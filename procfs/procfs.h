@@ -1,6 +1,8 @@
-// Parsers of the /proc text formats the diff reads. Each tolerates fields
-// and lines it does not know (other kernel versions add them) and reports
-// text it cannot read as a problem string instead of failing.
+// procsnap procfs: parsers of the /proc text formats, one per format for
+// the whole project (capture, diff and what reads snapshots next). Each
+// tolerates fields and lines it does not know (other kernel versions add
+// them) and reports text it cannot read as a problem instead of failing.
+// Thread safety: pure functions.
 #pragma once
 
 #include <cstdint>
@@ -33,7 +35,6 @@ struct NetSocket {
   std::string local, remote;  // "127.0.0.1:4444", "[::1]:22"
   unsigned state = 0;         // TCP state number; 10 = LISTEN
   uint64_t inode = 0;
-  uint32_t uid = 0;
   bool listening() const;
 };
 std::vector<NetSocket> ParseNetTable(std::string_view text, std::string_view proto, std::vector<std::string>* problems);
@@ -57,15 +58,10 @@ std::vector<UnixListener> ParseUnixListeners(std::string_view text, std::vector<
 // net/dev: interface names.
 std::vector<std::string> ParseNetDevNames(std::string_view text);
 
-// /proc/PID/statm: sizes in pages.
-struct Statm {
-  uint64_t size = 0, resident = 0, shared = 0;
-};
-std::optional<Statm> ParseStatm(std::string_view text);
-
 // mountinfo: "36 35 98:0 /root /mnt rw,noatime master:1 - ext3 /dev/sda rw,errors=continue".
 struct MountInfo {
-  std::string target, fstype, source, options;  // options: mount ones; super ones after ';'
+  std::string target, fstype;  // target unescaped (\040 is a space)
+  std::string options, superOptions;
   std::string propagation;                       // "shared:1", "master:2", "" for private
 };
 std::vector<MountInfo> ParseMountInfo(std::string_view text, std::vector<std::string>* problems);

@@ -1,0 +1,40 @@
+// LoadForAppend: where an archive ends and what its newest snapshot holds.
+#include "append.h"
+
+#include <set>
+
+#include "checksum.h"
+#include "reader_impl.h"
+
+namespace procsnap {
+
+Status LoadForAppend(const std::string& path, uint64_t* end, IndexData* index,
+                     std::vector<std::pair<Digest, BlobRef>>* blobs) {
+  ArchiveReaderImpl r;
+  Status s = r.open(path);
+  if (!s.ok()) return s;
+  // One archive, one format: an old reader must never meet newer snapshots.
+  if (r.formatVersion() != kFormatVersion)
+    return Status::Unsupported(path + ": archive format " + std::to_string(r.formatVersion()) +
+                               "; this procsnap appends only to format " + std::to_string(kFormatVersion) +
+                               " archives (capture into a new one)");
+  *end = r.usedEnd();
+  *index = r.index();
+  // Contents of the newest snapshot seed deduplication, so a timeline stores
+  // only what changed.
+  if (r.snapshotCount() == 0) return Status::Ok();
+  auto snap = r.snapshot(r.snapshotCount() - 1);
+  if (!snap.ok()) return snap.status();
+  const Tree& tree = (*snap)->tree();
+  std::set<std::pair<uint32_t, uint32_t>> seen;
+  for (NodeId i = 0; i < tree.size(); ++i) {
+    BlobRef ref = tree.blob(i);
+    if (ref.size == 0 || !seen.insert({ref.chunk, ref.offset}).second) continue;
+    auto bytes = r.readBlob(ref);
+    if (!bytes.ok()) return bytes.status();
+    blobs->emplace_back(Sha256(*bytes), ref);
+  }
+  return Status::Ok();
+}
+
+}  // namespace procsnap

@@ -1,0 +1,67 @@
+// Inside format/ only: the reader behind ArchiveReader::Open, which append
+// (format/append.cpp) also opens to find where an archive ends.
+#pragma once
+
+#include <cstdint>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "format/archive.h"
+#include "record.h"
+#include "snapshot_codec.h"
+
+namespace procsnap {
+
+class ArchiveReaderImpl final : public ArchiveReader {
+ public:
+  ~ArchiveReaderImpl() override;
+
+  Status open(const std::string& path);
+
+  const std::string& path() const override { return path_; }
+  uint64_t fileSize() const override { return size_; }
+  uint32_t formatVersion() const override { return version_; }
+  size_t snapshotCount() const override { return index_.snapshots.size(); }
+  const SnapshotSummary& summary(size_t i) const override { return index_.snapshots.at(i).summary; }
+  uint64_t chunkCount() const override { return index_.chunks.size(); }
+  uint64_t chunkStoredBytes() const override;
+  uint64_t chunkRawBytes() const override;
+  const std::string& recoveryWarning() const override { return recovery_; }
+  uint64_t usedEnd() const { return usedEnd_; }  // end of the trailer in use
+  const IndexData& index() const { return index_; }
+
+  Result<std::shared_ptr<const Snapshot>> snapshot(size_t i) const override;
+
+  Result<std::string> readBlob(const BlobRef& ref) const override;
+
+  VerifyReport verify(const std::function<void(uint64_t, uint64_t)>& progress) const override;
+
+ private:
+  Status readAt(uint64_t off, uint64_t len, std::string* out) const;
+
+  // Reads and checks one record that the index describes.
+  Result<std::string> readRecord(const RecordRef& ref, RecordType want, const std::string& whereIn) const;
+
+  Result<std::shared_ptr<const std::string>> loadChunk(uint32_t id) const;
+
+  Status tryTrailer(uint64_t pos);
+
+  // Offsets of byte sequences that look like trailers, newest first.
+  std::vector<uint64_t> trailerCandidates() const;
+
+  std::string path_;
+  int fd_ = -1;
+  uint64_t size_ = 0;
+  uint64_t usedEnd_ = 0;
+  uint32_t version_ = 0;
+  IndexData index_;
+  std::string recovery_;
+  mutable std::mutex chunkMu_, snapMu_;
+  mutable std::list<std::pair<uint32_t, std::shared_ptr<const std::string>>> chunkCache_;
+  mutable std::vector<std::shared_ptr<Snapshot>> snapCache_;
+};
+
+}  // namespace procsnap

@@ -1,0 +1,50 @@
+// Snapshot: one loaded tree, walked by name and read through its archive.
+#include "format/archive.h"
+
+namespace procsnap {
+
+std::string Snapshot::path(NodeId id) const {
+  std::vector<std::string_view> parts;
+  for (NodeId n = id; n != 0 && n != kNoNode; n = parents_[n]) parts.push_back(name(n));
+  std::string out;
+  for (auto it = parts.rbegin(); it != parts.rend(); ++it) {
+    if (!out.empty()) out += '/';
+    out += *it;
+  }
+  return out;
+}
+
+NodeId Snapshot::resolveAlias(NodeId id) const {
+  NodeId target = tree_.aliasTarget(id);
+  return target == kNoNode ? id : target;
+}
+
+std::pair<NodeId, NodeId> Snapshot::children(NodeId dir) const { return tree_.children(resolveAlias(dir)); }
+
+NodeId Snapshot::child(NodeId dir, std::string_view name) const {
+  auto [lo, hi] = children(dir);
+  while (lo < hi) {
+    NodeId mid = lo + (hi - lo) / 2;
+    std::string_view m = this->name(mid);
+    if (m == name) return mid;
+    if (m < name) lo = mid + 1;
+    else hi = mid;
+  }
+  return kNoNode;
+}
+
+NodeId Snapshot::lookup(std::string_view path) const {
+  NodeId cur = 0;
+  for (std::string_view part : SplitPath(path)) {
+    cur = child(cur, part);
+    if (cur == kNoNode) return kNoNode;
+  }
+  return cur;
+}
+
+Result<std::string> Snapshot::read(NodeId id) const {
+  if (tree_.node(id).kind != NodeKind::File) return Status::InvalidArgument(path(id) + ": not a regular file");
+  return archive_->readBlob(tree_.blob(id));
+}
+
+}  // namespace procsnap
