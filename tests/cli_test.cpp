@@ -118,6 +118,21 @@ BOOST_AUTO_TEST_CASE(capture_to_stdout_and_append) {
   auto info = Run({kBin, "info", "--json", out});
   BOOST_TEST(info.out.find("\"snapshot_count\": 2") != std::string::npos);
   BOOST_TEST(Run({kBin, "cat", "--at", "0", out, "/proc/version"}).out == testutil::ReadFile("/proc/version"));
+  // Any index picks one snapshot, -2 (the first of two) included.
+  auto second = Run({kBin, "info", "--at", "-2", "--json", out});
+  BOOST_TEST(second.exitCode == 0, second.err);
+  BOOST_TEST(second.out.find("\"index\": 0") != std::string::npos, second.out);
+  BOOST_TEST(second.out.find("\"index\": 1") == std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(cat_tells_a_file_without_bytes_from_trouble) {
+  LiveArchive a({"--exclude", "[0-9]*", "--exclude", "kallsyms"});
+  // The policy skipped kmsg: the archive is sound and holds no bytes for it.
+  auto skipped = Run({kBin, "cat", a.path, "/proc/kmsg"});
+  BOOST_TEST(skipped.exitCode == 1);
+  BOOST_TEST(skipped.err.find("not captured") != std::string::npos, skipped.err);
+  // An unknown path is trouble.
+  BOOST_TEST(Run({kBin, "cat", a.path, "/proc/no-such-file"}).exitCode == 2);
 }
 
 BOOST_AUTO_TEST_CASE(damaged_archives_exit_2_never_a_signal) {
