@@ -57,7 +57,7 @@ void SetupMount(CLI::App& sub, CommandAction& action) {
       "Serves the snapshot like the /proc it came from: recorded modes and owners, every byte of every file, "
       "the errno recorded at capture on open, EROFS on any write. Files report their content length as "
       "st_size and are kept in the page cache; --sizes procfs reports the sizes stat() gave at capture (0 "
-      "for most of /proc) at the cost of a read request per read (ps aux 1.3x slower).\n"
+      "for most of /proc) at the cost of read requests on every open (ps aux about twice as slow).\n"
       "As root, other users may read it (allow_other, with the recorded permissions enforced).\n"
       "Exit status: 0 after a clean unmount; 2 trouble.");
   action = [a] { return Run(*a); };
