@@ -135,6 +135,11 @@ struct Node {
 };
 static_assert(sizeof(Node) == 56, "Node is stored by the hundred thousand");
 
+// The permission bits a replay (export, mount) gives a node. A real /proc
+// has no setuid, setgid or sticky bits, and a hostile archive must not make
+// export create a setuid-root file: they are dropped.
+inline uint32_t ReplayPermissions(const Node& n) { return n.mode & 0777u; }
+
 // What opening a recorded file gives: 0 when its bytes are there, else the
 // errno a reader meets: the one recorded at capture, or ENODATA for a file
 // capture never read (policy, exclusion, time limit). Every reader (View,

@@ -101,9 +101,10 @@ bool MagicTarget(std::string_view target, struct stat& st) {
   return true;
 }
 
-// The recorded mode; where stat failed at capture, one that keeps the kind.
+// The recorded type and permissions (no setuid, setgid or sticky bit);
+// where stat failed at capture, a mode that keeps the kind.
 mode_t ModeOf(const Node& n) {
-  if (n.mode & S_IFMT) return n.mode;
+  if (n.mode & S_IFMT) return (n.mode & S_IFMT) | ReplayPermissions(n);
   switch (n.kind) {
     case NodeKind::Directory:
     case NodeKind::Alias: return S_IFDIR | 0555;
@@ -411,7 +412,7 @@ Result<std::unique_ptr<FuseServer>> FuseServer::Mount(std::shared_ptr<const View
   std::unique_ptr<FuseServer> server(new FuseServer);
   auto state = new FsState{std::move(view), opts.sizes, {}};
   server->state_ = std::shared_ptr<void>(state, [](void* p) { delete static_cast<FsState*>(p); });
-  std::string options = "ro,default_permissions,subtype=procsnap,fsname=procsnap:" + Label(state->view->archive().path());
+  std::string options = "ro,nosuid,nodev,noexec,default_permissions,subtype=procsnap,fsname=procsnap:" + Label(state->view->archive().path());
   if (opts.allowOther) options += ",allow_other";
   std::vector<std::string> argv = {"procsnap", "-o", options};
   if (opts.debug) argv.push_back("-d");
