@@ -97,7 +97,7 @@ Result<std::string> ArchiveReaderImpl::readBlob(const BlobRef& ref) const {
   auto chunk = loadChunk(ref.chunk);
   if (!chunk.ok()) return chunk.status();
   const std::string& raw = **chunk;
-  if (uint64_t(ref.offset) + ref.size > raw.size())
+  if (ref.size > raw.size() || ref.offset > raw.size() - ref.size)  // no sum: a size near 2^64 would wrap
     return Status::Corruption(path_ + ": blob at chunk " + std::to_string(ref.chunk) + " offset " +
                               std::to_string(ref.offset) + " runs past the chunk");
   return raw.substr(ref.offset, ref.size);

@@ -237,6 +237,46 @@ BOOST_AUTO_TEST_CASE(format_1_archives_still_read_but_take_no_appends) {
   BOOST_TEST(*View::Open(copy)->read("42/status") == testutil::ReadFile(src / "42/status"));  // left as it was
 }
 
+// Checksums hold (the writer made the archive), so the decoder's own checks
+// are what stands between a crafted size and a wrapped bounds check.
+BOOST_AUTO_TEST_CASE(a_file_size_that_would_wrap_is_corruption_everywhere) {
+  TempDir out;
+  std::string archive = out / "wrap.psnap";
+  {
+    auto w = ArchiveWriter::Create(archive);
+    BOOST_REQUIRE(w.ok());
+    auto real = (*w)->putBlob(std::string(1000, 'x'));
+    BOOST_REQUIRE(real.ok());
+    Tree t;
+    t.at(t.add("")).kind = NodeKind::Directory;
+    t.setChildren(0, 1, 1);
+    NodeId f = t.add("status");
+    t.at(f).kind = NodeKind::File;
+    t.at(f).mode = S_IFREG | 0444;
+    t.setBlob(f, BlobRef{real->chunk, 16, ~uint64_t(0) - 8});  // 16 + size wraps to 7
+    Metadata m;
+    m.root = "/proc";
+    BOOST_REQUIRE((*w)->addSnapshot(m, std::move(t)).ok());
+    BOOST_REQUIRE((*w)->finish().ok());
+  }
+  auto reader = ArchiveReader::Open(archive);
+  BOOST_REQUIRE(reader.ok());
+  auto snap = (*reader)->snapshot(0);
+  BOOST_REQUIRE(!snap.ok());
+  BOOST_TEST(snap.status().message().find("outside its chunk") != std::string::npos, snap.status().message());
+  BOOST_TEST(!(*reader)->verify().problems.empty());  // verify no longer calls it sound
+  for (std::vector<std::string> cmd : {std::vector<std::string>{"cat", archive, "status"},
+                                       {"export", archive, out / "x"}, {"ls", archive}, {"verify", archive},
+                                       {"diff", archive, archive}}) {
+    cmd.insert(cmd.begin(), PROCSNAP_BIN);
+    auto r = testutil::Run(cmd);
+    BOOST_TEST(r.signal == 0, cmd[1]);
+    BOOST_TEST(r.exitCode == 2, cmd[1] << ": " << r.err);
+  }
+  // The reader's own bounds check, without the decoder in front of it.
+  BOOST_TEST(!(*reader)->readBlob(BlobRef{0, 16, ~uint64_t(0) - 8}).ok());
+}
+
 BOOST_AUTO_TEST_CASE(hostile_bytes_give_errors_not_crashes) {
   TempDir src, out;
   testutil::WriteFile(src / "a", Pseudo(5000, 4));
