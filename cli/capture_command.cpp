@@ -88,7 +88,7 @@ int Run(CaptureArgs& a) {
     nlohmann::json j = MetadataJson(*meta);
     j["archive"] = a.output;
     j["archive_bytes"] = (*writer)->bytesWritten();
-    (a.output == "-" ? std::cerr : std::cout) << j.dump(2) << "\n";
+    (a.output == "-" ? std::cerr : std::cout) << JsonText(j) << "\n";
   } else if (!a.quiet) {
     PrintSummary(a.output, *meta, (*writer)->bytesWritten());
   }

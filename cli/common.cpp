@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdarg>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
@@ -31,7 +32,7 @@ void AddSizesOption(CLI::App& sub, FileSizes& sizes) {
 int Fail(const Status& s) { return Fail(s.message()); }
 
 int Fail(const std::string& message) {
-  std::cerr << "procsnap: " << message << "\n";
+  std::cerr << "procsnap: " << Printable(message) << "\n";
   return kExitTrouble;
 }
 
@@ -77,6 +78,67 @@ std::string WallTime(int64_t ns) {
 }
 
 bool StderrIsTerminal() { return ::isatty(2); }
+
+std::string Printable(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  auto escape = [&](unsigned char c) {
+    char buf[8];
+    std::snprintf(buf, sizeof buf, "\\x%02x", c);
+    out += buf;
+  };
+  for (size_t i = 0; i < s.size();) {
+    const unsigned char c = s[i];
+    if (c < 0x20 || c == 0x7f) {
+      escape(c);
+      ++i;
+      continue;
+    }
+    if (c < 0x80) {
+      out += char(c);
+      ++i;
+      continue;
+    }
+    // A well-formed UTF-8 sequence passes, except C1 controls (U+0080..U+009F).
+    size_t len = c >= 0xf0 && c < 0xf5 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 ? 2 : 0;
+    bool ok = len > 0 && c < 0xf5 && i + len <= s.size();
+    for (size_t k = 1; ok && k < len; ++k) ok = (static_cast<unsigned char>(s[i + k]) & 0xc0) == 0x80;
+    if (ok && len == 2 && c == 0xc2 && static_cast<unsigned char>(s[i + 1]) < 0xa0) ok = false;
+    if (!ok) {
+      escape(c);
+      ++i;
+      continue;
+    }
+    out.append(s.substr(i, len));
+    i += len;
+  }
+  return out;
+}
+
+void PrintLine(const char* format, ...) {
+  va_list args;
+  va_start(args, format);
+  char small[512];
+  va_list again;
+  va_copy(again, args);
+  int n = std::vsnprintf(small, sizeof small, format, args);
+  va_end(args);
+  std::string text;
+  if (n >= 0 && size_t(n) < sizeof small) {
+    text.assign(small, n);
+  } else if (n >= 0) {
+    text.resize(n + 1);
+    std::vsnprintf(text.data(), text.size(), format, again);
+    text.resize(n);
+  }
+  va_end(again);
+  if (!text.empty() && text.back() == '\n') text.pop_back();
+  std::fputs((Printable(text) + "\n").c_str(), stdout);
+}
+
+std::string JsonText(const nlohmann::json& j) {
+  return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
+}
 
 nlohmann::json MetadataJson(const Metadata& m) {
   const Counts& c = m.counts;

@@ -21,6 +21,19 @@ std::string ErrnoText(int err);         // "EACCES (Permission denied)"
 std::string WallTime(int64_t ns);       // ISO 8601 UTC with milliseconds
 bool StderrIsTerminal();
 
+// Text safe for a terminal: control characters (C0, DEL, C1), and bytes
+// that are not UTF-8, are written as \xNN, so a hostile process name or
+// argument cannot move the cursor or retitle the window. Text output of
+// ls, info and diff goes through it; `cat` gives the exact bytes.
+std::string Printable(std::string_view s);
+// printf to standard output with every argument's text made Printable.
+// The format must end in "\n", which stays.
+void PrintLine(const char* format, ...) __attribute__((format(printf, 1, 2)));
+
+// JSON text of j. Bytes that are not UTF-8 (a process may put any bytes in
+// its name, arguments or environment) become U+FFFD, so the output is
+// always valid JSON; `cat` gives the exact bytes.
+std::string JsonText(const nlohmann::json& j);
 nlohmann::json MetadataJson(const Metadata& m);
 nlohmann::json NodeJson(const View& view, NodeId id);
 

@@ -107,26 +107,26 @@ int Run(const DiffArgs& args) {
   }
   auto result = Diff(*a, *b, opts);
   if (!result.ok()) return Fail(result.status());
-  for (auto& p : result->problems) std::fprintf(stderr, "procsnap: warning: %s\n", p.c_str());
+  for (auto& p : result->problems) std::fprintf(stderr, "procsnap: warning: %s\n", Printable(p).c_str());
   if (args.json) {
     nlohmann::json j = nlohmann::json::array();
     for (auto& c : result->changes)
       j.push_back({{"section", SectionName(c.section)}, {"kind", ChangeKindName(c.kind)}, {"subject", c.subject},
                    {"before", c.before}, {"after", c.after}, {"detail", c.detail}});
-    std::cout << nlohmann::json{{"changes", j}, {"problems", result->problems}}.dump(2) << "\n";
+    std::cout << JsonText({{"changes", j}, {"problems", result->problems}}) << "\n";
   } else {
     const char* current = nullptr;
     for (auto& c : result->changes) {
       if (!current || std::strcmp(current, SectionName(c.section)) != 0) {
         current = SectionName(c.section);
-        std::printf("%s\n", current);
+        std::printf("%s\n", current);  // a section name: plain text
       }
       const std::string kind = ChangeKindName(c.kind);
       std::string line = "  " + kind + std::string(kind.size() < 9 ? 9 - kind.size() : 1, ' ') + c.subject;
       if (!c.before.empty() && !c.after.empty()) line += ": " + c.before + " -> " + c.after;
       else if (!c.before.empty() || !c.after.empty()) line += ": " + c.before + c.after;
       if (!c.detail.empty()) line += "  " + c.detail;
-      std::puts(line.c_str());
+      std::puts(Printable(line).c_str());
     }
   }
   return result->changes.empty() ? kExitOk : kExitDifferent;

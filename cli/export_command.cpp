@@ -36,7 +36,7 @@ int Run(const ExportArgs& a) {
                         {"files", r.files},         {"directories", r.directories}, {"links", r.links},
                         {"hard_links", r.hardLinks}, {"bytes", r.bytes},            {"manifest", r.manifestPath},
                         {"manifest_entries", r.manifestEntries}, {"not_written", r.notWritten}};
-    std::cout << j.dump(2) << "\n";
+    std::cout << JsonText(j) << "\n";
   } else {
     std::printf("exported snapshot %zu of %s to %s: %llu files (%s), %llu directories, %llu links, "
                 "%llu hard links for shared namespaces\n",

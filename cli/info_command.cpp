@@ -50,10 +50,10 @@ nlohmann::json GroupsJson(const std::map<std::string, Group>& m) {
 void PrintGroups(const char* title, const std::map<std::string, Group>& m) {
   uint64_t total = 0;
   for (auto& [k, g] : m) total += g.count;
-  std::printf("  %s: %llu\n", title, (unsigned long long)total);
+  PrintLine("  %s: %llu\n", title, (unsigned long long)total);
   for (auto& [k, g] : m) {
-    std::printf("    %6llu  %s\n", (unsigned long long)g.count, k.c_str());
-    for (auto& e : g.examples) std::printf("            %s\n", e.c_str());
+    PrintLine("    %6llu  %s\n", (unsigned long long)g.count, k.c_str());
+    for (auto& e : g.examples) PrintLine("            %s\n", e.c_str());
   }
 }
 
@@ -71,12 +71,12 @@ int Run(const InfoArgs& a) {
                       {"snapshots", nlohmann::json::array()}};
   if (!r.recoveryWarning().empty()) j["warning"] = r.recoveryWarning();
   if (!a.json) {
-    std::printf("archive %s: format %u, %s, %zu snapshot(s)\n", a.archive.c_str(), r.formatVersion(),
+    PrintLine("archive %s: format %u, %s, %zu snapshot(s)\n", a.archive.c_str(), r.formatVersion(),
                 HumanBytes(r.fileSize()).c_str(), r.snapshotCount());
-    std::printf("  %llu chunks: %s of unique content stored in %s (%.1fx)\n", (unsigned long long)r.chunkCount(),
+    PrintLine("  %llu chunks: %s of unique content stored in %s (%.1fx)\n", (unsigned long long)r.chunkCount(),
                 HumanBytes(r.chunkRawBytes()).c_str(), HumanBytes(r.chunkStoredBytes()).c_str(),
                 r.chunkStoredBytes() ? double(r.chunkRawBytes()) / r.chunkStoredBytes() : 0.0);
-    if (!r.recoveryWarning().empty()) std::printf("  warning: %s\n", r.recoveryWarning().c_str());
+    if (!r.recoveryWarning().empty()) PrintLine("  warning: %s\n", r.recoveryWarning().c_str());
   }
   long count = r.snapshotCount();
   long first = 0, last = count - 1;
@@ -104,26 +104,26 @@ int Run(const InfoArgs& a) {
       continue;
     }
     const Counts& c = m.counts;
-    std::printf("snapshot %ld: %s  %s  kernel %s  (%.2f s)\n", i, WallTime(m.startWallNs).c_str(), m.hostname.c_str(),
+    PrintLine("snapshot %ld: %s  %s  kernel %s  (%.2f s)\n", i, WallTime(m.startWallNs).c_str(), m.hostname.c_str(),
                 m.kernelRelease.c_str(), (m.endMonoNs - m.startMonoNs) / 1e9);
-    std::printf("  root %s, profile %s, capturer uid %u gid %u, CapEff %#llx, procfs %s\n", m.root.c_str(),
+    PrintLine("  root %s, profile %s, capturer uid %u gid %u, CapEff %#llx, procfs %s\n", m.root.c_str(),
                 m.profile.c_str(), m.capturerUid, m.capturerGid, (unsigned long long)m.capEffective,
                 m.procMountOptions.empty() ? "-" : m.procMountOptions.c_str());
-    std::printf("  boot id %s, machine id %s, procsnap %s\n", m.bootId.c_str(), m.machineId.c_str(),
+    PrintLine("  boot id %s, machine id %s, procsnap %s\n", m.bootId.c_str(), m.machineId.c_str(),
                 m.toolVersion.c_str());
-    std::printf("  %llu files, %llu directories, %llu links, %llu aliases, %zu nodes\n", (unsigned long long)c.files,
+    PrintLine("  %llu files, %llu directories, %llu links, %llu aliases, %zu nodes\n", (unsigned long long)c.files,
                 (unsigned long long)c.directories, (unsigned long long)c.links, (unsigned long long)c.aliases,
                 view->snapshot().nodeCount());
-    std::printf("  content %s read, %s new in this snapshot; tree record %s\n", HumanBytes(c.bytes).c_str(),
+    PrintLine("  content %s read, %s new in this snapshot; tree record %s\n", HumanBytes(c.bytes).c_str(),
                 HumanBytes(c.uniqueBytes).c_str(), HumanBytes(r.summary(i).storedSize).c_str());
     if (c.truncated || c.redactions)
-      std::printf("  %llu truncated, %llu values redacted\n", (unsigned long long)c.truncated,
+      PrintLine("  %llu truncated, %llu values redacted\n", (unsigned long long)c.truncated,
                   (unsigned long long)c.redactions);
     PrintGroups("errors", errors);
     PrintGroups("not read", skipped);
-    for (auto& n : m.notes) std::printf("  note: %s\n", n.c_str());
+    for (auto& n : m.notes) PrintLine("  note: %s\n", n.c_str());
   }
-  if (a.json) std::cout << j.dump(2) << "\n";
+  if (a.json) std::cout << JsonText(j) << "\n";
   return kExitOk;
 }
 

@@ -32,7 +32,7 @@ void PrintLong(const View& v, NodeId id) {
   if (n.kind == NodeKind::Alias) line += "  (same namespace as " + v.display(s.resolveAlias(id)) + ")";
   if (n.error) line += "  [" + ErrnoText(n.error) + "]";
   if (n.reason != Reason::None) line += "  [" + std::string(ReasonName(n.reason)) + ": " + std::string(s.note(id)) + "]";
-  std::puts(line.c_str());
+  std::puts(Printable(line).c_str());
 }
 
 int Run(const LsArgs& a) {
@@ -55,11 +55,11 @@ int Run(const LsArgs& a) {
   if (a.json) {
     nlohmann::json j = nlohmann::json::array();
     for (NodeId c : ids) j.push_back(NodeJson(*view, c));
-    std::cout << j.dump(2) << "\n";
+    std::cout << JsonText(j) << "\n";
   } else {
     for (NodeId c : ids) {
       if (a.longFormat) PrintLong(*view, c);
-      else std::puts(std::string(s.name(c)).c_str());
+      else std::puts(Printable(s.name(c)).c_str());
     }
   }
   const Node& dir = s.node(s.resolveAlias(*id));

@@ -20,7 +20,7 @@ struct VerifyArgs {
 int Run(const VerifyArgs& a) {
   auto archive = ArchiveReader::Open(a.archive);
   if (!archive.ok()) {
-    if (a.json) std::cout << nlohmann::json{{"archive", a.archive}, {"ok", false}, {"problems", {archive.status().message()}}}.dump(2) << "\n";
+    if (a.json) std::cout << JsonText({{"archive", a.archive}, {"ok", false}, {"problems", {archive.status().message()}}}) << "\n";
     return Fail(archive.status());
   }
   bool tty = !a.quiet && StderrIsTerminal();
@@ -34,11 +34,14 @@ int Run(const VerifyArgs& a) {
   if (tty) std::fprintf(stderr, "\r\033[K");
   bool ok = rep.problems.empty();
   if (a.json) {
-    std::cout << nlohmann::json{{"archive", a.archive},         {"ok", ok},
-                                {"records", rep.records},       {"chunks", rep.chunks},
-                                {"snapshots", rep.snapshots},   {"blobs", rep.blobsChecked},
-                                {"bytes", rep.bytesChecked},    {"problems", rep.problems}}
-                     .dump(2)
+    std::cout << JsonText({{"archive", a.archive},
+                           {"ok", ok},
+                           {"records", rep.records},
+                           {"chunks", rep.chunks},
+                           {"snapshots", rep.snapshots},
+                           {"blobs", rep.blobsChecked},
+                           {"bytes", rep.bytesChecked},
+                           {"problems", rep.problems}})
               << "\n";
   }
   for (auto& p : rep.problems) std::fprintf(stderr, "procsnap: %s\n", p.c_str());

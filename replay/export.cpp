@@ -319,7 +319,8 @@ Result<ExportReport> Export(const View& view, const std::string& dir, const Expo
   report.manifestEntries = manifest["entries"].size();
   Fd mf(::openat(root.fd, kManifestName, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
   if (mf.fd < 0) return Status::FromErrno(dir + "/" + kManifestName + ": cannot create", errno);
-  std::string text = manifest.dump(1) + "\n";
+  // Names and messages may hold any bytes: those that are not UTF-8 become U+FFFD.
+  std::string text = manifest.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   Status written = WriteAll(mf.fd, text, dir + "/" + kManifestName);
   if (!written.ok()) return written;
   report.manifestPath = dir + "/" + kManifestName;

@@ -16,6 +16,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <csignal>
@@ -67,6 +68,7 @@ int main(int argc, char** argv) {
     else if (!std::strcmp(argv[i], "--grow")) growable = true;
     else if (!std::strcmp(argv[i], "--unix")) unixListen = true;
     else if (!std::strcmp(argv[i], "--leader-exits")) leaderExits = true;
+    else if (!std::strcmp(argv[i], "--comm") && i + 1 < argc) prctl(PR_SET_NAME, argv[++i]);
   }
   if (netns && (unshare(CLONE_NEWNET) != 0 || !LoopbackUp())) {
     std::perror("child_helper: new network namespace");

@@ -5,6 +5,8 @@
 
 #include <filesystem>
 
+#include <nlohmann/json.hpp>
+
 #include "test_util.h"
 
 using testutil::Run;
@@ -164,6 +166,47 @@ BOOST_AUTO_TEST_CASE(damaged_archives_exit_2_never_a_signal) {
     BOOST_TEST(c.signal == 0);
     BOOST_TEST(c.exitCode == 2);
   }
+}
+
+// A process may put any bytes in its name, arguments and environment: text
+// output escapes them, JSON stays valid.
+BOOST_AUTO_TEST_CASE(hostile_process_text_is_escaped_and_json_stays_valid) {
+  TempDir dir;
+  std::string before = dir / "before.psnap", after = dir / "after.psnap";
+  BOOST_REQUIRE(Run({kBin, "capture", "-q", "-o", before, "--exclude", "*/task"}).exitCode == 0);
+  const std::string esc = "\x1b]0;pwned\x07\x1b[2J";
+  testutil::Child child({CHILD_HELPER, "--threads", "1", "--comm", "\x1b[31m) x\n", "arg" + esc + "\xff\xfe"},
+                        {"BAD=" + esc + "\xff", "PROCSNAP_TEST=hostile"});
+  BOOST_REQUIRE(Run({kBin, "capture", "-q", "-o", after, "--exclude", "*/task"}).exitCode == 0);
+  const std::string pid = std::to_string(child.pid());
+
+  auto text = Run({kBin, "diff", "--only", "processes", before, after});
+  BOOST_TEST(text.exitCode == 1, text.err);
+  BOOST_TEST(text.out.find("pid " + pid) != std::string::npos, text.out);
+  BOOST_TEST(text.out.find('\x1b') == std::string::npos);
+  BOOST_TEST(text.out.find("\\x1b") != std::string::npos);  // shown escaped
+  auto json = Run({kBin, "diff", "--json", before, after});
+  BOOST_TEST(json.exitCode == 1, json.err);
+  BOOST_CHECK_NO_THROW(nlohmann::json::parse(json.out));
+  BOOST_TEST(json.out.find('\x1b') == std::string::npos);  // JSON escapes control characters
+
+  auto lsText = Run({kBin, "ls", "-l", after, pid});
+  BOOST_TEST(lsText.exitCode == 0);
+  BOOST_TEST(lsText.out.find('\x1b') == std::string::npos);
+  auto lsJson = Run({kBin, "ls", "--json", after, pid});
+  BOOST_CHECK_NO_THROW(nlohmann::json::parse(lsJson.out));
+  auto info = Run({kBin, "info", after});
+  BOOST_TEST(info.out.find('\x1b') == std::string::npos);
+  auto infoJson = Run({kBin, "info", "--json", after});
+  BOOST_CHECK_NO_THROW(nlohmann::json::parse(infoJson.out));
+  // cat still gives the bytes as they were.
+  BOOST_TEST(Run({kBin, "cat", after, pid + "/environ"}).out.find("BAD=" + esc + "\xff") != std::string::npos);
+
+  // Export: the manifest is valid JSON whatever the names in it.
+  std::string target = dir / "export";
+  auto ex = Run({kBin, "export", after, target});
+  BOOST_REQUIRE_MESSAGE(ex.exitCode == 0, ex.err);
+  BOOST_CHECK_NO_THROW(nlohmann::json::parse(testutil::ReadFile(target + "/.procsnap-manifest.json")));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
