@@ -75,6 +75,7 @@ struct Differ {
   const DiffOptions& opts;
   long pageKib;
   DiffResult out;
+  Status damage;  // a read the archive failed: the diff fails
 
   // Seconds between the captures; 0 across boots, where clocks restart.
   double interval() const { return a.bootId == b.bootId ? double(b.monoNs - a.monoNs) / 1e9 : 0; }
@@ -290,6 +291,8 @@ struct Differ {
       if (x.kind != NodeKind::File || y.kind != NodeKind::File) continue;
       if (x.size != y.size || opts.all || x.size <= (1u << 20)) {
         auto cx = va.snapshot().read(id), cy = vb.snapshot().read(it->second);
+        for (const auto* r : {&cx, &cy})
+          if (!r->ok() && damage.ok()) damage = r->status();
         if (!cx.ok() || !cy.ok() || *cx == *cy) continue;
         if (opts.all || (!VolatileFile(f) && !OnlyNumbersDiffer(*cx, *cy))) add(Section::Files, ChangeKind::Changed, f, "", "", "see --raw '" + f + "'");
       }
@@ -365,10 +368,13 @@ const char* ChangeKindName(ChangeKind k) {
 
 Result<DiffResult> Diff(const View& before, const View& after, const DiffOptions& opts) {
   Model a = BuildModel(before), b = BuildModel(after);
+  if (!a.damage.ok()) return a.damage;
+  if (!b.damage.ok()) return b.damage;
   long pageKib = std::max<long>(1, after.snapshot().metadata().pageSize / 1024);
-  Differ d{before, after, a, b, opts, pageKib, {}};
+  Differ d{before, after, a, b, opts, pageKib, {}, {}};
   for (const SectionEntry& e : kSections)
     if (opts.only.empty() || std::count(opts.only.begin(), opts.only.end(), e.info.section)) (d.*e.compare)();
+  if (!d.damage.ok()) return d.damage;
   for (auto& p : a.problems) d.out.problems.push_back(before.archive().path() + ": " + p);
   for (auto& p : b.problems) d.out.problems.push_back(after.archive().path() + ": " + p);
   return std::move(d.out);

@@ -48,6 +48,8 @@ struct DiffResult {
   std::vector<std::string> problems;  // malformed text met while parsing, with the path
 };
 
+// Fails when either archive cannot be read (damage is never taken for a
+// change); files the capture could not read are compared as absent.
 Result<DiffResult> Diff(const View& before, const View& after, const DiffOptions& opts = {});
 
 }  // namespace procsnap

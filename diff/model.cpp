@@ -6,9 +6,14 @@ namespace procsnap {
 
 namespace {
 
-std::string Read(const View& v, const std::string& path) {
+// The bytes of a file, or "" when the snapshot has none (a read that failed
+// at capture, a file not captured). Damage to the archive itself is kept in
+// m.damage: the diff then fails rather than invent changes from empty text.
+std::string Read(const View& v, Model& m, const std::string& path) {
   auto r = v.read(path);
-  return r.ok() ? *r : std::string();
+  if (r.ok()) return std::move(*r);
+  if (ArchiveDamage(r.status()) && m.damage.ok()) m.damage = r.status();
+  return std::string();
 }
 
 std::string FirstLine(std::string s) {
@@ -30,7 +35,10 @@ void ReadSysctls(const View& v, Model& m) {
         walk(c, name);
       } else if (n.kind == NodeKind::File && n.reason == Reason::None && !n.error) {
         auto bytes = s.read(c);
-        if (!bytes.ok()) continue;
+        if (!bytes.ok()) {
+          if (m.damage.ok()) m.damage = bytes.status();
+          continue;
+        }
         std::string value = *bytes;
         while (!value.empty() && value.back() == '\n') value.pop_back();
         for (char& ch : value)
@@ -45,16 +53,16 @@ void ReadSysctls(const View& v, Model& m) {
 void ReadProcess(const View& v, long pid, Model& m) {
   std::string dir = std::to_string(pid);
   std::string problem;
-  auto stat = ParsePidStat(Read(v, dir + "/stat"), &problem);
+  auto stat = ParsePidStat(Read(v, m, dir + "/stat"), &problem);
   if (!stat) {
     m.problems.push_back(v.display(v.snapshot().lookup(dir)) + "/stat: " + problem);
     return;
   }
   ProcessInfo p;
   p.stat = *stat;
-  p.cmdline = JoinCmdline(Read(v, dir + "/cmdline"));
+  p.cmdline = JoinCmdline(Read(v, m, dir + "/cmdline"));
   if (p.cmdline.empty()) p.cmdline = "[" + p.stat.comm + "]";
-  auto status = ParseKeyValue(Read(v, dir + "/status"), ':');
+  auto status = ParseKeyValue(Read(v, m, dir + "/status"), ':');
   p.uid = status.count("Uid") ? status["Uid"].substr(0, status["Uid"].find_first_of(" \t")) : "";
   const Snapshot& s = v.snapshot();
   for (const char* link : {"cwd", "exe"}) {
@@ -62,12 +70,12 @@ void ReadProcess(const View& v, long pid, Model& m) {
     std::string target = id.ok() ? std::string(s.linkTarget(*id)) : "";
     (std::string(link) == "cwd" ? p.cwd : p.exe) = target;
   }
-  p.cgroup = Read(v, dir + "/cgroup");
+  p.cgroup = Read(v, m, dir + "/cgroup");
   while (!p.cgroup.empty() && p.cgroup.back() == '\n') p.cgroup.pop_back();
-  p.limits = ParseLimits(Read(v, dir + "/limits"));
-  p.mapped = ParseMappedFiles(Read(v, dir + "/maps"));
-  p.environ = ParseEnviron(Read(v, dir + "/environ"));
-  auto io = ParseKeyValue(Read(v, dir + "/io"), ':');
+  p.limits = ParseLimits(Read(v, m, dir + "/limits"));
+  p.mapped = ParseMappedFiles(Read(v, m, dir + "/maps"));
+  p.environ = ParseEnviron(Read(v, m, dir + "/environ"));
+  auto io = ParseKeyValue(Read(v, m, dir + "/io"), ':');
   p.ioBytes = std::strtoull(io["read_bytes"].c_str(), nullptr, 10) + std::strtoull(io["write_bytes"].c_str(), nullptr, 10);
   NodeId fd = s.lookup(dir + "/fd");
   if (fd != kNoNode) {
@@ -96,19 +104,19 @@ Model BuildModel(const View& v) {
   m.hostname = meta.hostname;
   m.monoNs = meta.startMonoNs;
   if (meta.clockTicks) m.clockTicks = meta.clockTicks;
-  m.system["kernel command line"] = FirstLine(Read(v, "cmdline"));
-  m.system["cpus"] = std::to_string(CountCpus(Read(v, "cpuinfo")));
-  auto meminfo = ParseKeyValue(Read(v, "meminfo"), ':');
+  m.system["kernel command line"] = FirstLine(Read(v, m, "cmdline"));
+  m.system["cpus"] = std::to_string(CountCpus(Read(v, m, "cpuinfo")));
+  auto meminfo = ParseKeyValue(Read(v, m, "meminfo"), ':');
   for (const char* k : {"MemTotal", "SwapTotal", "HugePages_Total"})
     if (meminfo.count(k)) m.system[k] = meminfo[k];
-  for (const auto& line : ParseKeyValue(Read(v, "modules"), ' ')) m.modules.insert(line.first);
+  for (const auto& line : ParseKeyValue(Read(v, m, "modules"), ' ')) m.modules.insert(line.first);
   std::vector<std::string> mountProblems;
-  for (auto& mi : ParseMountInfo(Read(v, "self/mountinfo"), &mountProblems))
+  for (auto& mi : ParseMountInfo(Read(v, m, "self/mountinfo"), &mountProblems))
     m.mounts[mi.target + " (" + mi.fstype + ")"] =
         mi.options + (mi.superOptions.empty() ? "" : ";" + mi.superOptions) +
         (mi.propagation.empty() ? "" : " " + mi.propagation);
   for (auto& p : mountProblems) m.problems.push_back("mountinfo: " + p);
-  for (auto& swap : ParseSwaps(Read(v, "swaps"))) m.swaps.insert(swap);
+  for (auto& swap : ParseSwaps(Read(v, m, "swaps"))) m.swaps.insert(swap);
   ReadSysctls(v, m);
   auto self = v.resolve("self", false);
   if (self.ok()) m.capturer = std::atol(std::string(s.linkTarget(*self)).c_str());
@@ -122,7 +130,10 @@ Model BuildModel(const View& v) {
   }
   for (const char* proto : {"tcp", "tcp6", "udp", "udp6"}) {
     auto text = v.read(std::string("net/") + proto);
-    if (!text.ok()) continue;
+    if (!text.ok()) {
+      if (ArchiveDamage(text.status()) && m.damage.ok()) m.damage = text.status();
+      continue;
+    }
     std::vector<std::string> problems;
     auto sockets = ParseNetTable(*text, proto, &problems);
     for (auto& p : problems) m.problems.push_back(std::string("net/") + proto + ": " + p);
@@ -130,29 +141,29 @@ Model BuildModel(const View& v) {
   }
   {
     std::vector<std::string> problems;
-    m.unixListeners = ParseUnixListeners(Read(v, "net/unix"), &problems);
+    m.unixListeners = ParseUnixListeners(Read(v, m, "net/unix"), &problems);
     for (auto& p : problems) m.problems.push_back("net/unix: " + p);
-    for (auto& name : ParseNetDevNames(Read(v, "net/dev"))) m.interfaces.insert(name);
+    for (auto& name : ParseNetDevNames(Read(v, m, "net/dev"))) m.interfaces.insert(name);
   }
   {
-    auto stat = ParseProcStat(Read(v, "stat"));
+    auto stat = ParseProcStat(Read(v, m, "stat"));
     for (auto [key, name] : {std::pair{"ctxt", "context switches"}, std::pair{"processes", "forks"},
                              std::pair{"intr", "interrupts"}})
       if (stat.count(key)) m.counters[name] = double(stat[key]);
-    auto vmstat = ParseKeyValue(Read(v, "vmstat"), ' ');
+    auto vmstat = ParseKeyValue(Read(v, m, "vmstat"), ' ');
     for (auto [key, name] : {std::pair{"pgfault", "page faults"}, std::pair{"pgmajfault", "major page faults"},
                              std::pair{"pswpin", "swap-ins"}, std::pair{"pswpout", "swap-outs"},
                              std::pair{"oom_kill", "oom kills"}})
       if (vmstat.count(key)) m.counters[name] = std::atof(vmstat[key].c_str());
     std::vector<std::string> problems;
-    auto snmp = ParseSnmp(Read(v, "net/snmp"), &problems);
+    auto snmp = ParseSnmp(Read(v, m, "net/snmp"), &problems);
     for (auto& p : problems) m.problems.push_back("net/snmp: " + p);
     for (auto [key, name] : {std::pair{"Tcp.ActiveOpens", "tcp active opens"},
                              std::pair{"Tcp.PassiveOpens", "tcp passive opens"},
                              std::pair{"Tcp.RetransSegs", "tcp retransmitted segments"},
                              std::pair{"Udp.InErrors", "udp receive errors"}})
       if (snmp.count(key)) m.counters[name] = double(snmp[key]);
-    m.loadavg = ParseLoadavg(Read(v, "loadavg"));
+    m.loadavg = ParseLoadavg(Read(v, m, "loadavg"));
   }
   std::function<void(NodeId, const std::string&)> files = [&](NodeId dir, const std::string& prefix) {
     auto [first, last] = s.children(dir);

@@ -42,7 +42,13 @@ struct Model {
   std::map<std::string, NodeId> files;         // paths outside pid dirs and sys/
   std::set<std::string> swaps;                 // "/dev/vda2 (partition)"
   std::vector<std::string> problems;
+  Status damage;  // the first read the archive itself failed (corruption, I/O)
 };
+
+// A read that failed because of the archive, not because of the capture.
+inline bool ArchiveDamage(const Status& s) {
+  return s.code() == StatusCode::Corruption || s.code() == StatusCode::IoError || s.code() == StatusCode::Unsupported;
+}
 
 Model BuildModel(const View& view);
 

@@ -241,4 +241,22 @@ BOOST_AUTO_TEST_CASE(damaged_archives_end_in_an_error_never_a_signal) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(a_chunk_that_cannot_be_read_is_trouble_not_a_change) {
+  TempDir dir;
+  std::string t = dir / "t";
+  BOOST_REQUIRE(Run({"/bin/sh", SAMPLES "/make_fake_proc.sh", t, "1", "42"}).exitCode == 0);
+  std::string good = Capture(dir, "good.psnap", {"--root", t});
+  // The first chunk's payload starts after the 16-byte file header and its
+  // 32-byte record header; the snapshot record after it stays sound.
+  std::string bytes = testutil::ReadFile(good);
+  bytes[16 + 32 + 10] = char(bytes[16 + 32 + 10] ^ 0x5a);
+  std::string bad = dir / "bad.psnap";
+  testutil::WriteFile(bad, bytes);
+  BOOST_REQUIRE(Run({PROCSNAP_BIN, "ls", bad}).exitCode == 0);  // the tree still loads
+  auto r = Run({PROCSNAP_BIN, "diff", good, bad});
+  BOOST_TEST(r.exitCode == 2, r.out);
+  BOOST_TEST(r.err.find("checksum") != std::string::npos, r.err);
+  BOOST_TEST(r.out.empty());
+}
+
 BOOST_AUTO_TEST_SUITE_END()
