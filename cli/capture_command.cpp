@@ -19,7 +19,7 @@ namespace {
 struct CaptureArgs {
   CaptureOptions options;
   std::string output;
-  bool append = false;
+  bool append = false, cutDamagedTail = false;
   bool json = false;
   bool quiet = false;
   int level = 9;
@@ -62,6 +62,7 @@ int Run(CaptureArgs& a) {
   a.options.maxFileSize = a.maxFileMiB << 20;
   WriterOptions wo;
   wo.level = a.level;
+  wo.cutDamagedTail = a.cutDamagedTail;
   auto writer = a.append ? ArchiveWriter::Append(a.output, wo) : ArchiveWriter::Create(a.output, wo);
   if (!writer.ok()) return Fail(writer.status());
 
@@ -102,6 +103,9 @@ void SetupCapture(CLI::App& sub, CommandAction& action) {
   sub.add_option("-o,--output", a->output,
                  "archive to write; '-' for standard output (default: HOST-YYYYmmddTHHMMSS.psnap)");
   sub.add_flag("--append", a->append, "add a snapshot to an existing archive instead of creating one");
+  sub.add_flag("--cut-damaged-tail", a->cutDamagedTail,
+               "with --append: when the end of the archive is damaged, cut it and append after the last sound "
+               "trailer (what the damaged end held is lost)");
   sub.add_option("--root", a->options.root, "directory to capture: /proc, a container's /proc, or a fixture tree")
       ->capture_default_str();
   sub.add_option("--profile", a->options.profile,

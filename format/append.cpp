@@ -9,10 +9,11 @@
 namespace procsnap {
 
 Status LoadForAppend(const std::string& path, uint64_t* end, IndexData* index,
-                     std::vector<std::pair<Digest, BlobRef>>* blobs) {
+                     std::vector<std::pair<Digest, BlobRef>>* blobs, std::string* damage) {
   ArchiveReaderImpl r;
   Status s = r.open(path);
   if (!s.ok()) return s;
+  *damage = r.recoveryWarning();
   // One archive, one format: an old reader must never meet newer snapshots.
   if (r.formatVersion() != kFormatVersion)
     return Status::Unsupported(path + ": archive format " + std::to_string(r.formatVersion()) +

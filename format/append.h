@@ -15,7 +15,8 @@ namespace procsnap {
 // Where the sound part of the archive ends (the trailer in use), its index,
 // and the digest of every blob of the newest snapshot, which seeds
 // deduplication so that a timeline stores only what changed.
+// `damage` says what is wrong with the end of the file ("" when nothing).
 Status LoadForAppend(const std::string& path, uint64_t* end, IndexData* index,
-                     std::vector<std::pair<Digest, BlobRef>>* blobs);
+                     std::vector<std::pair<Digest, BlobRef>>* blobs, std::string* damage);
 
 }  // namespace procsnap

@@ -223,13 +223,18 @@ class Tree {
 struct WriterOptions {
   int level = 9;                    // zstd level for chunks, snapshot records and the index
   size_t chunkSize = 2u << 20;      // raw bytes per chunk before it is sealed
+  // Append only: when the end of the archive is damaged (a torn tail, a bad
+  // last trailer), cut it and append after the last sound trailer. Without
+  // it Append refuses, since what the damaged end held would be lost.
+  bool cutDamagedTail = false;
 };
 
 class ArchiveWriter {
  public:
-  // path "-" writes to standard output. create() refuses an existing file;
-  // append() adds snapshots to an existing archive, keeping its old trailer
-  // as a fallback.
+  // path "-" writes to standard output. Create refuses an existing file;
+  // Append adds snapshots to an existing archive, keeping its old trailer
+  // as a fallback. Both hold an exclusive flock on the file while the
+  // writer lives: a second writer of the same file is refused.
   static Result<std::unique_ptr<ArchiveWriter>> Create(const std::string& path, WriterOptions opts = {});
   static Result<std::unique_ptr<ArchiveWriter>> Append(const std::string& path, WriterOptions opts = {});
   virtual ~ArchiveWriter();

@@ -4,6 +4,7 @@
 #include <capnp/message.h>
 #include <capnp/serialize.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <malloc.h>
 #include <unistd.h>
 #include <zstd.h>
@@ -346,6 +347,7 @@ Result<std::unique_ptr<ArchiveWriter>> ArchiveWriter::Create(const std::string& 
         return Status::InvalidArgument(path + ": already exists (use --append to add a snapshot, or remove it)");
       return Status::FromErrno(path + ": cannot create", errno);
     }
+    ::flock(fd, LOCK_EX | LOCK_NB);  // new and ours: only an Append racing us could hold it, and it will fail
     owns = true;
   }
   auto w = std::make_unique<WriterImpl>(path == "-" ? "<stdout>" : path, fd, owns, opts);
@@ -355,14 +357,31 @@ Result<std::unique_ptr<ArchiveWriter>> ArchiveWriter::Create(const std::string& 
 }
 
 Result<std::unique_ptr<ArchiveWriter>> ArchiveWriter::Append(const std::string& path, WriterOptions opts) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return Status::NotFound(path + ": no such file (capture without --append to create it)");
+    return Status::FromErrno(path + ": cannot open for append", errno);
+  }
+  // Locked before the archive is read, so that what is read stays the end.
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    int e = errno;
+    ::close(fd);
+    if (e == EWOULDBLOCK) return Status::InvalidArgument(path + ": another procsnap is writing this archive");
+    return Status::FromErrno(path + ": cannot lock", e);
+  }
   uint64_t end = 0;
   IndexData index;
   std::vector<std::pair<Digest, BlobRef>> blobs;
-  Status s = LoadForAppend(path, &end, &index, &blobs);
-  if (!s.ok()) return s;
-  int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
-  if (fd < 0) return Status::FromErrno(path + ": cannot open for append", errno);
-  // A torn tail after the last good trailer is cut off before appending.
+  std::string damage;
+  Status s = LoadForAppend(path, &end, &index, &blobs, &damage);
+  if (s.ok() && !damage.empty() && !opts.cutDamagedTail)
+    s = Status::Corruption(damage + ". Appending would cut what follows the last sound trailer; `procsnap verify " +
+                           path + "` shows the damage, and `capture --append --cut-damaged-tail` appends anyway");
+  if (!s.ok()) {
+    ::close(fd);
+    return s;
+  }
+  // The damaged tail after the last sound trailer is cut off before appending.
   if (::ftruncate(fd, end) != 0 || ::lseek(fd, end, SEEK_SET) < 0) {
     int e = errno;
     ::close(fd);

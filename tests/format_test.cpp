@@ -163,6 +163,30 @@ BOOST_AUTO_TEST_CASE(torn_tail_falls_back_to_the_previous_trailer) {
   BOOST_TEST(!(*r)->recoveryWarning().empty());
   BOOST_TEST(*View::Open(archive, 0)->read("a") == "one\n");
   BOOST_TEST(!(*r)->verify().problems.empty());  // verify still reports the damage
+  // Appending would cut the damaged end: refused unless asked for.
+  testutil::WriteFile(src / "a", "three\n");
+  auto refused = ArchiveWriter::Append(archive);
+  BOOST_REQUIRE(!refused.ok());
+  BOOST_TEST(refused.status().message().find("--cut-damaged-tail") != std::string::npos, refused.status().message());
+  BOOST_TEST(std::filesystem::file_size(archive) == size - 7);  // untouched
+  WriterOptions cut;
+  cut.cutDamagedTail = true;
+  auto w = ArchiveWriter::Append(archive, cut);
+  BOOST_REQUIRE_MESSAGE(w.ok(), w.status().message());
+}
+
+BOOST_AUTO_TEST_CASE(a_second_writer_of_one_archive_is_refused) {
+  TempDir src, out;
+  testutil::WriteFile(src / "a", "one\n");
+  std::string archive = out / "a.psnap";
+  CaptureTree(src.path, archive);
+  auto first = ArchiveWriter::Append(archive);
+  BOOST_REQUIRE(first.ok());
+  auto second = ArchiveWriter::Append(archive);
+  BOOST_REQUIRE(!second.ok());
+  BOOST_TEST(second.status().message().find("another procsnap is writing") != std::string::npos);
+  first->reset();  // lock released with the writer
+  BOOST_TEST(ArchiveWriter::Append(archive).ok());
 }
 
 BOOST_AUTO_TEST_CASE(kallsyms_like_files_round_trip_through_the_address_encoding) {
