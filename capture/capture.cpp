@@ -30,7 +30,8 @@ struct Entry {
 };
 
 
-// The root's entries, "." and ".." left out; 0 or the errno.
+// The root's entries, "." and ".." left out; 0 or the errno. A listing that
+// fails part way keeps what it got and returns the errno too.
 int ListRoot(int rootFd, std::vector<Entry>* entries) {
   int fd = ::openat(rootFd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);  // an offset of its own
   DIR* dir = fd >= 0 ? ::fdopendir(fd) : nullptr;
@@ -39,12 +40,19 @@ int ListRoot(int rootFd, std::vector<Entry>* entries) {
     if (fd >= 0) ::close(fd);
     return err;
   }
-  while (struct dirent* e = ::readdir(dir)) {
+  int err = 0;
+  for (;;) {
+    errno = 0;
+    struct dirent* e = ::readdir(dir);
+    if (!e) {
+      err = errno;
+      break;
+    }
     if (std::strcmp(e->d_name, ".") == 0 || std::strcmp(e->d_name, "..") == 0) continue;
     entries->push_back({e->d_name, e->d_type});
   }
   ::closedir(dir);
-  return 0;
+  return err;
 }
 
 // PIDs that answer to stat() but are missing from readdir: a rootkit trick.
@@ -162,7 +170,11 @@ Result<Metadata> Capture(const CaptureOptions& options, ArchiveWriter& writer,
   meta.excludes = options.excludes;
 
   std::vector<Entry> entries;
-  if (int err = ListRoot(rootFd, &entries)) return Status::FromErrno(options.root + ": cannot list", err);
+  const int listError = ListRoot(rootFd, &entries);
+  if (listError && entries.empty()) return Status::FromErrno(options.root + ": cannot list", listError);
+  if (listError)
+    meta.notes.push_back("listing " + options.root + " failed part way (" + ErrnoName(listError) +
+                         "); the entries listed before it are captured");
   // The scan for hidden pids probes every pid up to the largest listed one,
   // unless the task count shows nothing can hide: it runs beside the walk,
   // and what it finds is walked last. The root's children are put in name
@@ -238,6 +250,7 @@ Result<Metadata> Capture(const CaptureOptions& options, ArchiveWriter& writer,
     struct stat st;
     Node& root = tree.at(tree.add(""));
     root.kind = NodeKind::Directory;
+    root.error = listError;  // a partial listing, as walkers record one below
     if (::fstat(rootFd, &st) == 0) {
       root.mode = st.st_mode;
       root.uid = st.st_uid;

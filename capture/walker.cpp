@@ -157,13 +157,20 @@ void Walker::visit(int parentFd, const std::string& name, const std::string& rel
   switch (t.at(slot).kind) {
     case NodeKind::Symlink: {
       ++frag_->counts.links;
-      char target[4096];
+      // procfs builds magic link targets with d_path, which may exceed
+      // PATH_MAX; a target that fills the buffer is marked as cut.
+      char target[8192];
       ssize_t len = ::readlinkat(parentFd, name.c_str(), target, sizeof target);
       if (len < 0) {
         t.at(slot).error = errno;
         ++frag_->counts.errors;
       } else {
         t.setLinkTarget(slot, std::string_view(target, len));
+        if (size_t(len) == sizeof target) {
+          t.at(slot).reason = Reason::Truncated;
+          t.at(slot).note = t.intern("link target cut at " + std::to_string(sizeof target) + " bytes");
+          ++frag_->counts.truncated;
+        }
       }
       break;
     }
@@ -208,7 +215,10 @@ void Walker::readFile(int parentFd, const std::string& name, const std::string& 
   // Only these per-task files need their path parsed: PID/x or PID/task/TID/x.
   const bool sharedMm = FromSharedMm(name);
   const bool special = sharedMm || name == "stat" || name == "environ" || name == "cmdline";
-  const std::string_view entry = shared_.procfs && special ? TaskEntry(rel) : std::string_view();
+  // PID/x in a plain folder is still a process's file to redact, but not
+  // one whose content a thread shares: only procfs promises that.
+  const std::string_view named = special ? TaskEntry(rel) : std::string_view();
+  const std::string_view entry = shared_.procfs ? named : std::string_view();
   const bool ofProcess = rel.find('/') == rel.rfind('/');  // PID/x
   if (sharedMm && !entry.empty() && !ofProcess && takeFromProcess(name, slot)) return;
   const uint64_t cap = shared_.options->maxFileSize;
@@ -270,13 +280,13 @@ void Walker::readFile(int parentFd, const std::string& name, const std::string& 
   std::string_view content(buf_.data(), len);
   std::string redacted;
   if (entry == "stat" && ofProcess) startTime_ = StartTime(content);
-  if (shared_.options->profile == Profile::Bugreport && (entry == "environ" || entry == "cmdline")) {
+  if (shared_.options->profile == Profile::Bugreport && (named == "environ" || named == "cmdline")) {
     redacted.assign(content);
-    unsigned count = entry == "environ" ? RedactEnviron(redacted) : RedactCmdline(redacted);
+    unsigned count = named == "environ" ? RedactEnviron(redacted) : RedactCmdline(redacted);
     if (count) {
       content = redacted;
       n.reason = Reason::Redacted;
-      n.note = t.intern(std::to_string(count) + (entry == "environ" ? " environment values" : " argument values") +
+      n.note = t.intern(std::to_string(count) + (named == "environ" ? " environment values" : " argument values") +
                         " redacted by profile bugreport");
       frag_->counts.redactions += count;
     }

@@ -21,6 +21,7 @@
 #include "append.h"
 #include "blob_codec.h"
 #include "checksum.h"
+#include "codec.h"
 #include "format/archive.h"
 #include "record.h"
 #include "snapshot_codec.h"
@@ -146,7 +147,13 @@ class WriterImpl final : public ArchiveWriter {
         message = std::string_view(reinterpret_cast<const char*>(flat.begin()), flat.asBytes().size());
       }
       raw = message.size();
-      payload = compress(message, opts_.level, out, outCap);
+      // Readers refuse records over kMaxRecordRaw: never write one.
+      if (raw > kMaxRecordRaw)
+        payload = Status::InvalidArgument(path_ + ": the snapshot record would be " + std::to_string(raw) +
+                                          " bytes, over the " + std::to_string(kMaxRecordRaw) +
+                                          " a reader accepts; capture less (--exclude, --no-threads)");
+      else
+        payload = compress(message, opts_.level, out, outCap);
     });
     KJ_IF_MAYBE(ex, e) {
       return Status::IoError(path_ + ": cannot encode snapshot: " + std::string(ex->getDescription().cStr()));

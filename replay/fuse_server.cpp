@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <fuse3/fuse_lowlevel.h>
 #include <poll.h>
+#include <sys/eventfd.h>
 #include <sched.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -213,7 +214,9 @@ void OnLookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
       }
     }
   }
-  bool callerPid = p.node == 0 && p.ctx == 0 && std::to_string(fuse_req_ctx(req)->pid) == name;
+  // The kernel names the calling thread; a tool looks up its process.
+  bool callerPid = p.node == 0 && p.ctx == 0 && IsNumberName(name) &&
+                   std::to_string(fs.live.available() ? fs.live.tgid(fuse_req_ctx(req)->pid) : fuse_req_ctx(req)->pid) == name;
   if (callerPid && fs.live.available()) return ReplyLive(req, name);
   if (callerPid) {  // no live procfs: the snapshot's self stands in, as /proc/self does
     auto self = fs.view->resolve("self", true);
@@ -227,6 +230,13 @@ void OnLookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
   e.ino = 0;  // a negative entry the kernel may cache, unless some caller's pid may match
   if (p.node == 0 && IsNumberName(name)) e.entry_timeout = 0;
   fuse_reply_entry(req, &e);
+}
+
+// The kernel drops its references to an inode: live paths give back their number.
+void OnForget(fuse_req_t req, fuse_ino_t ino, uint64_t lookups) {
+  Ino i = Decode(ino);
+  if (i.ctx == kLive) StateOf(req).live.forget(i.node + 1, lookups);
+  fuse_reply_none(req);
 }
 
 void OnGetattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info*) {
@@ -387,6 +397,7 @@ const fuse_lowlevel_ops kOps = [] {
   fuse_lowlevel_ops ops{};
   ops.init = OnInit;
   ops.lookup = OnLookup;
+  ops.forget = OnForget;
   ops.getattr = OnGetattr;
   ops.readlink = OnReadlink;
   ops.open = OnOpen;
@@ -426,10 +437,13 @@ Result<std::unique_ptr<FuseServer>> FuseServer::Mount(std::shared_ptr<const View
     return Status::IoError(dir + ": cannot mount (is /dev/fuse there, and is fuse3 installed? "
                            "libfuse printed the reason above)");
   server->mounted_ = true;
+  server->wakeFd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (server->wakeFd_ < 0) return Status::FromErrno(dir + ": eventfd", errno);
   return server;
 }
 
 FuseServer::~FuseServer() {
+  if (wakeFd_ >= 0) ::close(wakeFd_);
   if (!se_) return;
   if (signals_) fuse_remove_signal_handlers(se_);
   if (mounted_) fuse_session_unmount(se_);
@@ -457,8 +471,8 @@ int FuseServer::loop() {
         ::sched_yield();  // whatever else wants this CPU goes first
         continue;
       }
-      struct pollfd p = {fd, POLLIN, 0};
-      if (::poll(&p, 1, -1) < 0 && errno != EINTR) {
+      struct pollfd p[2] = {{fd, POLLIN, 0}, {wakeFd_, POLLIN, 0}};
+      if (::poll(p, 2, -1) < 0 && errno != EINTR) {
         rc = -errno;
         break;
       }
@@ -479,10 +493,10 @@ int FuseServer::loop() {
   return rc;
 }
 
-void FuseServer::unmount() {
+void FuseServer::stop() {
   fuse_session_exit(se_);
-  if (mounted_) fuse_session_unmount(se_);
-  mounted_ = false;
+  uint64_t one = 1;
+  (void)!::write(wakeFd_, &one, sizeof one);
 }
 
 void FuseServer::handleSignals() {

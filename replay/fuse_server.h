@@ -19,10 +19,12 @@ class FuseServer {
                                                    const MountOptions& opts);
   ~FuseServer();
 
-  // Serves requests, in arrival order, until unmounted or unmount() is called.
+  // Serves requests, in arrival order, until unmounted or stop() is called.
   int loop();
-  // Ends loop() from another thread by unmounting.
-  void unmount();
+  // Makes loop() return soon, from another thread; the caller joins the
+  // thread that runs loop(), and the destructor then unmounts. Only the
+  // loop's thread touches the session's device while it runs.
+  void stop();
   // Installs SIGINT/SIGTERM/SIGHUP handlers that end loop().
   void handleSignals();
 
@@ -30,6 +32,7 @@ class FuseServer {
   FuseServer() = default;
   std::shared_ptr<void> state_;  // what the request handlers see
   struct fuse_session* se_ = nullptr;
+  int wakeFd_ = -1;  // an eventfd that stop() writes and loop() polls
   bool mounted_ = false, signals_ = false;
 };
 

@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
+#include <cstdlib>
 #include <cstring>
 
 namespace procsnap {
@@ -32,17 +34,50 @@ LiveProc::~LiveProc() {
 uint32_t LiveProc::intern(const std::string& path) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = ids_.find(path);
-  if (it != ids_.end()) return it->second;
-  if (paths_.size() >= kMaxPaths) return 0;
-  paths_.push_back(path);
-  uint32_t id = static_cast<uint32_t>(paths_.size());
+  if (it != ids_.end()) {
+    ++entries_[it->second - 1].lookups;
+    return it->second;
+  }
+  uint32_t id;
+  if (!free_.empty()) {
+    id = free_.back();
+    free_.pop_back();
+  } else if (entries_.size() < kMaxPaths) {
+    entries_.emplace_back();
+    id = static_cast<uint32_t>(entries_.size());
+  } else {
+    return 0;
+  }
+  entries_[id - 1] = {path, 1};
   ids_.emplace(path, id);
   return id;
 }
 
+void LiveProc::forget(uint32_t id, uint64_t lookups) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (id < 1 || id > entries_.size() || entries_[id - 1].path.empty()) return;
+  Entry& e = entries_[id - 1];
+  e.lookups -= std::min(e.lookups, lookups);
+  if (e.lookups) return;
+  ids_.erase(e.path);
+  e.path.clear();
+  free_.push_back(id);
+}
+
 std::string LiveProc::path(uint32_t id) {
   std::lock_guard<std::mutex> lock(mu_);
-  return id >= 1 && id <= paths_.size() ? paths_[id - 1] : std::string();
+  return id >= 1 && id <= entries_.size() ? entries_[id - 1].path : std::string();
+}
+
+long LiveProc::tgid(long tid) const {
+  std::string status(512, '\0');
+  int fd = ::openat(procFd_, (std::to_string(tid) + "/status").c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return tid;
+  ssize_t n = ::read(fd, status.data(), status.size());
+  ::close(fd);
+  status.resize(n > 0 ? size_t(n) : 0);
+  size_t at = status.find("\nTgid:");
+  return at == std::string::npos ? tid : std::strtol(status.c_str() + at + 6, nullptr, 10);
 }
 
 // Paths are relative to the live /proc; an empty or absolute one would

@@ -21,10 +21,14 @@ class LiveProc {
   ~LiveProc();
   bool available() const { return procFd_ >= 0; }
 
-  // A stable number for a path under /proc ("123/fd/3"); 0 when the table
-  // is full.
+  // A number for a path under /proc ("123/fd/3"), counted as one kernel
+  // lookup; 0 when the table is full. forget() gives back lookups as the
+  // kernel forgets the inode, and a path no lookup holds frees its number.
   uint32_t intern(const std::string& path);
+  void forget(uint32_t id, uint64_t lookups);
   std::string path(uint32_t id);
+  // The thread group (process) of a thread id; the id itself if unknown.
+  long tgid(long tid) const;
 
   int stat(const std::string& path, struct stat& st) const;       // 0 or errno
   int readlink(const std::string& path, std::string& out) const;  // 0 or errno
@@ -34,7 +38,12 @@ class LiveProc {
  private:
   int procFd_ = -1;
   std::mutex mu_;
-  std::vector<std::string> paths_;
+  struct Entry {
+    std::string path;
+    uint64_t lookups = 0;
+  };
+  std::vector<Entry> entries_;  // id - 1 -> entry; an empty path is free
+  std::vector<uint32_t> free_;
   std::unordered_map<std::string, uint32_t> ids_;
 };
 

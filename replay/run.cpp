@@ -55,7 +55,7 @@ Result<int> RunInSnapshot(std::shared_ptr<const View> view, const std::vector<st
   int errPipe[2];
   if (::pipe2(errPipe, O_CLOEXEC) != 0) {
     int err = errno;
-    (*server)->unmount();
+    (*server)->stop();
     serving.join();
     return Status::FromErrno("pipe", err);
   }
@@ -77,8 +77,11 @@ Result<int> RunInSnapshot(std::shared_ptr<const View> view, const std::vector<st
     }
   ::sigaction(SIGINT, &oldInt, nullptr);
   ::sigaction(SIGQUIT, &oldQuit, nullptr);
-  (*server)->unmount();
+  // Stopped and joined before the destructor unmounts: a descendant that
+  // still holds a file open then meets ENOTCONN, and run does not wait.
+  (*server)->stop();
   serving.join();
+  server->reset();
   if (pid < 0) return Status::FromErrno("cannot start " + argv[0], forkErr);
   if (got == sizeof execErr)
     return Status::NotFound(argv[0] + ": cannot run: " + std::strerror(execErr));

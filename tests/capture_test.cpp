@@ -262,6 +262,24 @@ BOOST_AUTO_TEST_CASE(bugreport_profile_redacts_secrets_and_counts_them) {
   BOOST_TEST(meta.profile == "bugreport");
 }
 
+BOOST_AUTO_TEST_CASE(bugreport_profile_redacts_a_plain_folder_too) {
+  TempDir tree, out;
+  std::filesystem::create_directories(tree / "7/task/7");
+  testutil::WriteFile(tree / "7/environ", std::string("API_TOKEN=abc123\0HOME=/root\0", 29));
+  testutil::WriteFile(tree / "7/cmdline", std::string("db\0--password=hunter2\0", 23));
+  testutil::WriteFile(tree / "7/task/7/environ", std::string("API_TOKEN=abc123\0", 17));
+  CaptureOptions o;
+  o.root = tree.path;
+  o.profile = Profile::Bugreport;
+  Metadata meta = CaptureProc(out / "bug.psnap", o);
+  auto view = View::Open(out / "bug.psnap");
+  for (const char* f : {"7/environ", "7/cmdline", "7/task/7/environ"}) {
+    BOOST_TEST(view->read(f)->find("abc123") == std::string::npos, f);
+    BOOST_TEST(view->read(f)->find("hunter2") == std::string::npos, f);
+  }
+  BOOST_TEST(meta.counts.redactions >= 3u);
+}
+
 BOOST_AUTO_TEST_CASE(tuning_profile_and_options_leave_traces) {
   TempDir out;
   std::string archive = out / "tuning.psnap";

@@ -378,4 +378,29 @@ BOOST_AUTO_TEST_CASE(run_exits_with_the_command_status) {
   BOOST_TEST(std::stoi(ps.out) == r->a->pid());
 }
 
+BOOST_AUTO_TEST_CASE(run_returns_while_a_descendant_still_holds_a_file_open) {
+  Replay* r = Shared();
+  if (!r) return;
+  TempDir tmp;
+  std::string pidFile = tmp / "sleeper";
+  auto res = r->inRun("sleep 600 < /proc/version & echo $! > " + pidFile);
+  BOOST_TEST(res.exitCode == 0, res.err);
+  pid_t sleeper = std::atoi(testutil::ReadFile(pidFile).c_str());
+  BOOST_REQUIRE(sleeper > 0);
+  BOOST_TEST(kill(sleeper, 0) == 0);  // still running: run did not wait for it
+  kill(sleeper, SIGKILL);
+}
+
+BOOST_AUTO_TEST_CASE(a_thread_looking_up_its_own_process_gets_the_live_one) {
+  Replay* r = Shared();
+  if (!r) return;
+  // The kernel names the calling thread, not its process.
+  auto res = r->inRun(
+      "python3 -c \"import os, threading; out = []\n"
+      "t = threading.Thread(target=lambda: out.append(open('/proc/%d/status' % os.getpid()).read()))\n"
+      "t.start(); t.join(); print('Tgid:\\t%d' % os.getpid() in out[0])\"");
+  BOOST_TEST(res.exitCode == 0, res.err);
+  BOOST_TEST(res.out == "True\n", res.out << res.err);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
