@@ -252,6 +252,20 @@ class ArchiveWriter {
 
 // ---- reading ----------------------------------------------------------------
 
+// The bytes of one file, kept alive by `holder` (the decompressed chunk they
+// lie in), so that a reader can serve them without copying them.
+struct BlobBytes {
+  std::shared_ptr<const std::string> holder;
+  std::string_view bytes;
+};
+
+// What an ArchiveReader keeps between calls: the trees of at most
+// kSnapshotCacheCount snapshots, and decompressed chunks up to
+// kChunkCacheBytes (the newest stays, however large: at most one record's
+// raw size, 1 GiB). Callers hold what they keep themselves.
+constexpr size_t kSnapshotCacheCount = 4;
+constexpr uint64_t kChunkCacheBytes = 64ull << 20;
+
 struct SnapshotSummary {
   int64_t startWallNs = 0;
   std::string hostname;
@@ -285,6 +299,8 @@ class Snapshot {
 
   // The bytes of a file node as captured (empty for a failed read).
   Result<std::string> read(NodeId id) const;
+  // The same without a copy.
+  Result<BlobBytes> bytes(NodeId id) const;
 
  private:
   friend class ArchiveReaderImpl;
@@ -317,6 +333,7 @@ class ArchiveReader {
 
   virtual Result<std::shared_ptr<const Snapshot>> snapshot(size_t i) const = 0;
   virtual Result<std::string> readBlob(const BlobRef& ref) const = 0;
+  virtual Result<BlobBytes> blobBytes(const BlobRef& ref) const = 0;
   // Reads every record, checks every checksum and every reference.
   virtual VerifyReport verify(const std::function<void(uint64_t done, uint64_t total)>& progress = {}) const = 0;
 };

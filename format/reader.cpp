@@ -79,8 +79,11 @@ Result<std::shared_ptr<const Snapshot>> ArchiveReaderImpl::snapshot(size_t i) co
     return Status::NotFound(path_ + ": no snapshot " + std::to_string(i) + " (the archive holds " +
                             std::to_string(index_.snapshots.size()) + ")");
   std::lock_guard<std::mutex> lock(snapMu_);
-  if (snapCache_.size() != index_.snapshots.size()) snapCache_.resize(index_.snapshots.size());
-  if (snapCache_[i]) return std::shared_ptr<const Snapshot>(snapCache_[i]);
+  for (auto it = snapCache_.begin(); it != snapCache_.end(); ++it) {
+    if (it->first != i) continue;
+    snapCache_.splice(snapCache_.begin(), snapCache_, it);
+    return snapCache_.front().second;
+  }
   std::string where = path_ + ": snapshot " + std::to_string(i);
   Result<std::string> raw = readRecord(index_.snapshots[i].record, RecordType::Snapshot, where);
   if (!raw.ok()) return raw.status();
@@ -88,19 +91,26 @@ Result<std::shared_ptr<const Snapshot>> ArchiveReaderImpl::snapshot(size_t i) co
   Status s = DecodeSnapshot(*raw, index_.chunks, where, &snap->meta_, &snap->tree_, &snap->parents_);
   if (!s.ok()) return s;
   snap->archive_ = this;
-  snapCache_[i] = snap;
+  snapCache_.emplace_front(i, snap);
+  if (snapCache_.size() > kSnapshotCacheCount) snapCache_.pop_back();
   return std::shared_ptr<const Snapshot>(snap);
 }
 
-Result<std::string> ArchiveReaderImpl::readBlob(const BlobRef& ref) const {
-  if (ref.size == 0) return std::string();
+Result<BlobBytes> ArchiveReaderImpl::blobBytes(const BlobRef& ref) const {
+  if (ref.size == 0) return BlobBytes{};
   auto chunk = loadChunk(ref.chunk);
   if (!chunk.ok()) return chunk.status();
   const std::string& raw = **chunk;
   if (ref.size > raw.size() || ref.offset > raw.size() - ref.size)  // no sum: a size near 2^64 would wrap
     return Status::Corruption(path_ + ": blob at chunk " + std::to_string(ref.chunk) + " offset " +
                               std::to_string(ref.offset) + " runs past the chunk");
-  return raw.substr(ref.offset, ref.size);
+  return BlobBytes{*chunk, std::string_view(raw).substr(ref.offset, ref.size)};
+}
+
+Result<std::string> ArchiveReaderImpl::readBlob(const BlobRef& ref) const {
+  auto b = blobBytes(ref);
+  if (!b.ok()) return b.status();
+  return std::string(b->bytes);
 }
 
 Status ArchiveReaderImpl::readAt(uint64_t off, uint64_t len, std::string* out) const {
@@ -160,8 +170,12 @@ Result<std::shared_ptr<const std::string>> ArchiveReaderImpl::loadChunk(uint32_t
     raw = DecodeAddressLines(*raw, ref.plainSize, where);
     if (!raw.ok()) return raw.status();
   }
+  chunkCacheBytes_ += raw->size();
   chunkCache_.emplace_front(id, std::make_shared<const std::string>(std::move(*raw)));
-  if (chunkCache_.size() > 8) chunkCache_.pop_back();
+  while (chunkCache_.size() > 1 && chunkCacheBytes_ > kChunkCacheBytes) {
+    chunkCacheBytes_ -= chunkCache_.back().second->size();
+    chunkCache_.pop_back();
+  }
   return chunkCache_.front().second;
 }
 

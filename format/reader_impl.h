@@ -36,6 +36,7 @@ class ArchiveReaderImpl final : public ArchiveReader {
   Result<std::shared_ptr<const Snapshot>> snapshot(size_t i) const override;
 
   Result<std::string> readBlob(const BlobRef& ref) const override;
+  Result<BlobBytes> blobBytes(const BlobRef& ref) const override;
 
   VerifyReport verify(const std::function<void(uint64_t, uint64_t)>& progress) const override;
 
@@ -60,8 +61,10 @@ class ArchiveReaderImpl final : public ArchiveReader {
   IndexData index_;
   std::string recovery_;
   mutable std::mutex chunkMu_, snapMu_;
+  // Most recently used first.
   mutable std::list<std::pair<uint32_t, std::shared_ptr<const std::string>>> chunkCache_;
-  mutable std::vector<std::shared_ptr<Snapshot>> snapCache_;
+  mutable uint64_t chunkCacheBytes_ = 0;
+  mutable std::list<std::pair<size_t, std::shared_ptr<const Snapshot>>> snapCache_;
 };
 
 }  // namespace procsnap

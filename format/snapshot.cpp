@@ -42,6 +42,11 @@ NodeId Snapshot::lookup(std::string_view path) const {
   return cur;
 }
 
+Result<BlobBytes> Snapshot::bytes(NodeId id) const {
+  if (tree_.node(id).kind != NodeKind::File) return Status::InvalidArgument(path(id) + ": not a regular file");
+  return archive_->blobBytes(tree_.blob(id));
+}
+
 Result<std::string> Snapshot::read(NodeId id) const {
   if (tree_.node(id).kind != NodeKind::File) return Status::InvalidArgument(path(id) + ": not a regular file");
   return archive_->readBlob(tree_.blob(id));

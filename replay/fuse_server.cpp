@@ -56,8 +56,10 @@ FsState& StateOf(fuse_req_t req) { return *static_cast<FsState*>(fuse_req_userda
 
 struct OpenFile {
   NodeId node = kNoNode;
-  bool loaded = false;  // bytes are fetched at the first read: a cached file is read once per mount
-  std::string bytes;
+  // Fetched at the first read (a cached file is read once per mount), and
+  // held without a copy: the chunk they lie in stays alive while open.
+  bool loaded = false;
+  BlobBytes bytes;
   int fd = -1;  // live files are read where they are
   ~OpenFile() {
     if (fd >= 0) ::close(fd);
@@ -313,12 +315,12 @@ void OnRead(fuse_req_t req, fuse_ino_t, size_t size, off_t off, struct fuse_file
     return (void)fuse_reply_buf(req, buf.data(), n);
   }
   if (!file.loaded) {
-    auto bytes = StateOf(req).view->snapshot().read(file.node);
+    auto bytes = StateOf(req).view->snapshot().bytes(file.node);
     if (!bytes.ok()) return (void)fuse_reply_err(req, EIO);
     file.bytes = std::move(*bytes);
     file.loaded = true;
   }
-  const std::string& bytes = file.bytes;
+  std::string_view bytes = file.bytes.bytes;
   if (uint64_t(off) >= bytes.size()) return (void)fuse_reply_buf(req, nullptr, 0);
   fuse_reply_buf(req, bytes.data() + off, std::min<size_t>(size, bytes.size() - off));
 }

@@ -301,6 +301,53 @@ BOOST_AUTO_TEST_CASE(a_file_size_that_would_wrap_is_corruption_everywhere) {
   BOOST_TEST(!(*reader)->readBlob(BlobRef{0, 16, ~uint64_t(0) - 8}).ok());
 }
 
+// info and verify walk every snapshot, mount and cat read many chunks: what
+// the reader keeps between calls stays bounded however many there are.
+BOOST_AUTO_TEST_CASE(a_reader_keeps_a_bounded_number_of_snapshots_and_chunk_bytes) {
+  TempDir out;
+  std::string archive = out / "many.psnap";
+  const int kFiles = 30, kSnapshots = 3 * int(kSnapshotCacheCount);
+  const size_t kFileSize = 3u << 20;  // a chunk each: chunks seal at 2 MiB
+  std::vector<BlobRef> refs;
+  {
+    WriterOptions fast;
+    fast.level = 1;
+    auto w = ArchiveWriter::Create(archive, fast);
+    BOOST_REQUIRE(w.ok());
+    for (int i = 0; i < kFiles; ++i) {
+      auto ref = (*w)->putBlob("file " + std::to_string(i) + "\n" + std::string(kFileSize, 'a'));
+      BOOST_REQUIRE(ref.ok());
+      refs.push_back(*ref);
+    }
+    for (int i = 0; i < kSnapshots; ++i) {
+      Tree t;
+      t.at(t.add("")).kind = NodeKind::Directory;
+      Metadata m;
+      BOOST_REQUIRE((*w)->addSnapshot(m, std::move(t)).ok());
+    }
+    BOOST_REQUIRE((*w)->finish().ok());
+  }
+  auto reader = ArchiveReader::Open(archive);
+  BOOST_REQUIRE(reader.ok());
+  std::vector<std::weak_ptr<const Snapshot>> snaps;
+  for (int i = 0; i < kSnapshots; ++i) snaps.push_back(*(*reader)->snapshot(i));
+  size_t alive = 0;
+  for (auto& s : snaps) alive += !s.expired();
+  BOOST_TEST(alive <= kSnapshotCacheCount);
+  std::vector<std::weak_ptr<const std::string>> chunks;
+  for (const BlobRef& ref : refs) {
+    auto b = (*reader)->blobBytes(ref);
+    BOOST_REQUIRE(b.ok());
+    BOOST_TEST(b->bytes.size() == kFileSize + std::string("file " + std::to_string(&ref - refs.data()) + "\n").size());
+    chunks.push_back(b->holder);
+  }
+  uint64_t held = 0;
+  for (auto& c : chunks)
+    if (auto p = c.lock()) held += p->size();
+  BOOST_TEST(held <= kChunkCacheBytes + kFileSize + 64);
+  BOOST_TEST(held > 0u);
+}
+
 BOOST_AUTO_TEST_CASE(hostile_bytes_give_errors_not_crashes) {
   TempDir src, out;
   testutil::WriteFile(src / "a", Pseudo(5000, 4));
