@@ -92,6 +92,13 @@ class Exporter {
   void tick() {
     ++done_;
     if (opts_.progress && (done_ & 4095) == 0) opts_.progress(done_, snap_.nodeCount());
+    // Each alias repeats its directory: a real capture writes a fraction
+    // more entries than it has nodes, a hostile one could ask for billions.
+    if (done_ > budget_ && fatal_.ok())
+      fatal_ = Status::InvalidArgument("export stopped after " + std::to_string(budget_) + " entries: the snapshot's " +
+                                       std::to_string(aliasTargets_.size()) + " aliased directories would repeat "
+                                       "far more entries than its " + std::to_string(snap_.nodeCount()) +
+                                       " nodes (a damaged or hostile archive?)");
   }
 
   // Mode, owner and time of an entry once its content is in place.
@@ -263,6 +270,7 @@ class Exporter {
   int rootFd_;
   Status fatal_;
   uint64_t done_ = 0;
+  const uint64_t budget_ = 16 * uint64_t(snap_.nodeCount()) + 65536;
   std::unordered_set<NodeId> aliasTargets_;
   std::unordered_map<NodeId, std::string> primaryPath_;
 };

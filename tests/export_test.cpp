@@ -222,4 +222,42 @@ BOOST_AUTO_TEST_CASE(setuid_setgid_and_sticky_bits_never_reach_a_replay) {
   Run({"/usr/bin/fusermount3", "-u", mnt});
 }
 
+BOOST_AUTO_TEST_CASE(aliases_cannot_make_an_export_write_without_end) {
+  // One directory of 100 files and 2,000 aliases of it: 200,000 entries
+  // from 2,102 nodes.
+  TempDir work;
+  std::string archive = work / "aliases.psnap";
+  {
+    auto w = ArchiveWriter::Create(archive);
+    BOOST_REQUIRE(w.ok());
+    auto blob = (*w)->putBlob("x\n");
+    BOOST_REQUIRE(blob.ok());
+    const uint32_t kAliases = 2000, kFiles = 100;
+    Tree t;
+    t.at(t.add("")).kind = NodeKind::Directory;
+    t.setChildren(0, 1, kAliases + 1);
+    std::vector<std::string> names = {"a"};
+    for (uint32_t i = 0; i < kAliases; ++i) names.push_back(std::string("b").append(std::to_string(100000 + i)));
+    for (auto& n : names) t.add(n);
+    NodeId dir = 1;
+    t.at(dir).kind = NodeKind::Directory;
+    t.at(dir).mode = S_IFDIR | 0555;
+    t.setChildren(dir, NodeId(t.size()), kFiles);
+    for (uint32_t i = 0; i < kFiles; ++i) {
+      NodeId f = t.add(std::string("f").append(std::to_string(1000 + i)));
+      t.at(f).kind = NodeKind::File;
+      t.at(f).mode = S_IFREG | 0444;
+      t.setBlob(f, *blob);
+    }
+    for (NodeId a = 2; a <= kAliases + 1; ++a) t.setAlias(a, dir);
+    Metadata m;
+    m.root = "/proc";
+    BOOST_REQUIRE((*w)->addSnapshot(m, std::move(t)).ok());
+    BOOST_REQUIRE((*w)->finish().ok());
+  }
+  auto res = Run({PROCSNAP_BIN, "export", archive, work / "out"});
+  BOOST_TEST(res.exitCode == 2);
+  BOOST_TEST(res.err.find("export stopped after") != std::string::npos, res.err);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
