@@ -10,6 +10,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <optional>
+#include <utility>
 #include <condition_variable>
 #include <cstring>
 #include <mutex>
@@ -127,6 +131,46 @@ void Add(Counts& into, const Counts& c) {
   into.redactions += c.redactions;
 }
 
+// A descriptor owned by a lambda that may outlive the capture.
+struct OwnedFd {
+  int fd = -1;
+  explicit OwnedFd(int f) : fd(f) {}
+  OwnedFd(OwnedFd&& o) noexcept : fd(std::exchange(o.fd, -1)) {}
+  OwnedFd(const OwnedFd&) = delete;
+  ~OwnedFd() {
+    if (fd >= 0) ::close(fd);
+  }
+  int get() const { return fd; }
+};
+OwnedFd Dup(int fd) { return OwnedFd(::fcntl(fd, F_DUPFD_CLOEXEC, 0)); }
+
+// Runs fn on a thread of its own and waits at most `limit` for it; a call
+// that does not return is left behind with everything it owns.
+template <class T, class Fn>
+std::optional<T> Bounded(std::chrono::nanoseconds limit, Fn fn) {
+  struct Job {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::optional<T> result;
+  };
+  auto job = std::make_shared<Job>();
+  std::thread([job, fn = std::move(fn)]() mutable {
+    T value = fn();
+    std::lock_guard<std::mutex> lock(job->mu);
+    job->result = std::move(value);
+    job->cv.notify_all();
+  }).detach();
+  std::unique_lock<std::mutex> lock(job->mu);
+  job->cv.wait_for(lock, limit, [&] { return job->result.has_value(); });
+  return std::move(job->result);
+}
+
+std::string FormatSeconds(double s) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", s);
+  return buf;
+}
+
 }  // namespace
 
 const char* ProfileName(Profile p) {
@@ -147,8 +191,32 @@ Result<Metadata> Capture(const CaptureOptions& options, ArchiveWriter& writer,
   meta.startMonoNs = ClockNs(CLOCK_MONOTONIC);
   meta.startBootNs = ClockNs(CLOCK_BOOTTIME);
 
-  int rootFd = ::open(options.root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (rootFd < 0) return Status::FromErrno(options.root + ": cannot open the capture root", errno);
+  const int64_t fileTimeoutNs = static_cast<int64_t>(std::max(0.05, options.fileTimeoutSeconds) * 1e9);
+  const std::vector<MountInfo> mounts = ReadMountInfo();
+  // Opening the root asks its file system too: bounded like every call.
+  struct RootInfo {
+    int fd = -1, err = 0;
+    bool procfs = false, statOk = false;
+    struct stat st {};
+    std::set<std::string> unmountedAutofs;
+  };
+  auto rootInfo = Bounded<RootInfo>(std::chrono::nanoseconds(fileTimeoutNs), [root = options.root, mounts] {
+    RootInfo r;
+    r.fd = ::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (r.fd < 0) {
+      r.err = errno;
+      return r;
+    }
+    r.procfs = IsProcfs(r.fd);
+    r.statOk = ::fstat(r.fd, &r.st) == 0;
+    r.unmountedAutofs = UnmountedAutofs(root, mounts);
+    return r;
+  });
+  if (!rootInfo)
+    return Status::IoError(options.root + ": opening the capture root did not return within " +
+                           FormatSeconds(options.fileTimeoutSeconds) + " s");
+  if (rootInfo->fd < 0) return Status::FromErrno(options.root + ": cannot open the capture root", rootInfo->err);
+  const int rootFd = rootInfo->fd;
   struct Closer {
     int fd;
     ~Closer() { ::close(fd); }
@@ -157,20 +225,46 @@ Result<Metadata> Capture(const CaptureOptions& options, ArchiveWriter& writer,
   WalkShared shared;
   shared.options = &options;
   shared.writer = &writer;
-  shared.procfs = IsProcfs(rootFd);
+  shared.procfs = rootInfo->procfs;
   shared.selfPid = std::to_string(::getpid());
-  const std::vector<MountInfo> mounts = ReadMountInfo();
-  shared.unmountedAutofs = UnmountedAutofs(options.root, mounts);
+  shared.unmountedAutofs = std::move(rootInfo->unmountedAutofs);
   if (options.timeLimitSeconds > 0)
     shared.deadlineMonoNs = meta.startMonoNs + static_cast<int64_t>(options.timeLimitSeconds * 1e9);
+  // How long a call before the walk may take: the file timeout, cut short
+  // by the time limit.
+  auto callBudget = [&] {
+    int64_t budget = fileTimeoutNs;
+    if (shared.deadlineMonoNs) budget = std::min(budget, std::max<int64_t>(0, shared.deadlineMonoNs - ClockNs(CLOCK_MONOTONIC)));
+    return std::chrono::nanoseconds(budget);
+  };
 
-  FillHostFacts(options.root, rootFd, mounts, &meta);
+  // Identity files and the root's listing are read before any walker runs;
+  // a tree that does not answer must not stop the capture here either.
+  {
+    auto facts = Bounded<Metadata>(callBudget(), [root = options.root, fd = Dup(rootFd), mounts, meta]() mutable {
+      FillHostFacts(root, fd.get(), mounts, &meta);
+      return meta;
+    });
+    if (facts) {
+      meta = std::move(*facts);
+    } else {
+      meta.root = options.root;
+      meta.notes.push_back("the identity files under " + options.root + " (hostname, kernel, boot id) did not answer");
+    }
+  }
   meta.profile = ProfileName(options.profile);
   meta.options = options.commandLine;
   meta.excludes = options.excludes;
 
-  std::vector<Entry> entries;
-  const int listError = ListRoot(rootFd, &entries);
+  using Listing = std::pair<int, std::vector<Entry>>;
+  auto listing = Bounded<Listing>(callBudget(), [fd = Dup(rootFd)] {
+    Listing l;
+    l.first = ListRoot(fd.get(), &l.second);
+    return l;
+  });
+  if (!listing) return Status::IoError(options.root + ": listing it did not return within the time allowed");
+  const int listError = listing->first;
+  std::vector<Entry> entries = std::move(listing->second);
   if (listError && entries.empty()) return Status::FromErrno(options.root + ": cannot list", listError);
   if (listError)
     meta.notes.push_back("listing " + options.root + " failed part way (" + ErrnoName(listError) +
@@ -179,10 +273,25 @@ Result<Metadata> Capture(const CaptureOptions& options, ArchiveWriter& writer,
   // unless the task count shows nothing can hide: it runs beside the walk,
   // and what it finds is walked last. The root's children are put in name
   // order once the list is complete (byName).
-  std::vector<std::string> hidden;
-  std::thread scan;
-  if (shared.procfs && options.profile != Profile::Tuning && !EveryTaskListed(rootFd, entries))
-    scan = std::thread([&] { hidden = HiddenPids(rootFd, entries); });
+  struct Scan {
+    std::mutex mu;
+    bool done = false;
+    std::vector<std::string> hidden;
+  };
+  auto scan = std::make_shared<Scan>();
+  bool scanning = false;
+  if (shared.procfs && options.profile != Profile::Tuning) {
+    auto everyTask = Bounded<bool>(callBudget(), [fd = Dup(rootFd), entries] { return EveryTaskListed(fd.get(), entries); });
+    if (!everyTask || !*everyTask) {
+      scanning = true;
+      std::thread([scan, fd = Dup(rootFd), entries] {
+        auto hidden = HiddenPids(fd.get(), entries);
+        std::lock_guard<std::mutex> lock(scan->mu);
+        scan->hidden = std::move(hidden);
+        scan->done = true;
+      }).detach();  // waited for below, within the time limit
+    }
+  }
 
   // Big system-wide directories first, so no walker is left with sys/ at the
   // end; then the pids in name order ("10" before "9"), the order in which
@@ -200,37 +309,114 @@ Result<Metadata> Capture(const CaptureOptions& options, ArchiveWriter& writer,
   std::condition_variable cv;
   std::vector<std::unique_ptr<Fragment>> done(entries.size());
   size_t next = 0, walked = 0;
-  bool complete = !scan.joinable();
+  bool complete = !scanning;
   unsigned jobs = options.jobs ? options.jobs : std::max(1u, std::thread::hardware_concurrency());
-  std::vector<std::thread> workers;
-  for (unsigned w = 0; w < jobs; ++w) {
-    workers.emplace_back([&] {
-      Walker walker(shared);
-      for (;;) {
-        size_t i;
-        Entry e;
-        {
-          // Idle workers stay until every entry is walked: /proc/thread-self
-          // names whichever worker read it, and its task/ entry must still
-          // be there when the capturer's own pid directory is listed.
-          std::unique_lock<std::mutex> lock(mu);
-          cv.wait(lock, [&] { return next < order.size() || (complete && walked == order.size()); });
-          if (next >= order.size()) return;
-          i = order[next++];
-          e = entries[i];
-        }
-        auto frag = std::make_unique<Fragment>(walker.walkTopLevel(rootFd, e.name, e.dtype, i));
-        std::lock_guard<std::mutex> lock(mu);
-        done[i] = std::move(frag);
-        ++walked;
-        cv.notify_all();
+  struct Worker {
+    std::thread thread;
+    std::shared_ptr<WalkerWatch> watch;
+  };
+  std::vector<Worker> workers;
+  auto startWorker = [&] {
+    auto watch = std::make_shared<WalkerWatch>();
+    workers.push_back({std::thread([&, watch] {
+                         Walker walker(shared, watch);
+                         try {
+                           for (;;) {
+                             size_t i;
+                             Entry e;
+                             {
+                               // Idle workers stay until every entry is walked:
+                               // /proc/thread-self names whichever worker read it,
+                               // and its task/ entry must still be there when the
+                               // capturer's own pid directory is listed.
+                               std::unique_lock<std::mutex> lock(mu);
+                               cv.wait(lock, [&] { return next < order.size() || (complete && walked == order.size()); });
+                               if (next >= order.size()) return;
+                               i = order[next++];
+                               e = entries[i];
+                               watch->fragment = std::make_unique<Fragment>();
+                               watch->entry = i;
+                             }
+                             walker.walkTopLevel(rootFd, e.name, e.dtype, i, *watch->fragment);
+                             std::lock_guard<std::mutex> lock(mu);
+                             done[i] = std::move(watch->fragment);
+                             ++walked;
+                             cv.notify_all();
+                           }
+                         } catch (const WalkerAbandoned&) {
+                           // The supervisor took the fragment; nothing here is ours any more.
+                         }
+                       }),
+                       watch});
+  };
+  for (unsigned w = 0; w < jobs; ++w) startWorker();
+
+  // Under `mu`, every 100 ms while waiting: a walker blocked in one call past
+  // the file timeout (or past the time limit) is abandoned, its fragment
+  // taken as it is, and a new worker takes its place.
+  uint64_t abandoned = 0;
+  auto supervise = [&](std::unique_lock<std::mutex>& lock) {
+    (void)lock;
+    const int64_t now = ClockNs(CLOCK_MONOTONIC);
+    if (options.interrupt && options.interrupt->load() && !shared.stopped.load()) {
+      shared.stopNote = "not read: the capture was interrupted";
+      shared.stopped.store(true, std::memory_order_release);
+    }
+    const bool late = shared.outOfTime();
+    const size_t count = workers.size();
+    for (size_t k = 0; k < count; ++k) {
+      WalkerWatch& w = *workers[k].watch;
+      const uint64_t calls = w.calls.load(std::memory_order_relaxed);
+      if (w.state.load(std::memory_order_acquire) != WalkerWatch::InCall || calls != w.seenCalls) {
+        w.seenCalls = calls;
+        w.seenSinceNs = now;
+        continue;
       }
-    });
-  }
-  if (scan.joinable()) {
-    scan.join();
+      if (!late && now - w.seenSinceNs < fileTimeoutNs) continue;
+      int expected = WalkerWatch::InCall;
+      if (!w.state.compare_exchange_strong(expected, WalkerWatch::Abandoned, std::memory_order_acq_rel)) continue;
+      std::unique_ptr<Fragment> frag = std::move(w.fragment);
+      const std::string why = late ? shared.stopNote
+                                   : "not read: no answer within " + FormatSeconds(options.fileTimeoutSeconds) +
+                                         " s (a process stuck in the kernel, or a stuck file system)";
+      // A process stuck in the kernel blocks every read of its memory map:
+      // its walk ends at the first call that does not return.
+      const std::string rest = late ? shared.stopNote
+                                    : "not read: the walk of " + entries[w.entry].name +
+                                          " stopped at an earlier call that did not return";
+      MarkUnvisited(*frag, w.slot.load(std::memory_order_relaxed), why, rest);
+      done[w.entry] = std::move(frag);
+      ++walked;
+      ++abandoned;
+      workers[k].thread.detach();  // it returns, if ever, only to unwind
+      startWorker();  // past the time limit it records what is left as unread, without reading
+      cv.notify_all();
+    }
+  };
+  auto waitFor = [&](std::unique_lock<std::mutex>& lock, const auto& ready) {
+    while (!ready()) {
+      cv.wait_for(lock, std::chrono::milliseconds(100));
+      if (!ready()) supervise(lock);
+    }
+  };
+
+  if (scanning) {
+    // Wait for the scan, as long as the time limit allows.
+    for (;;) {
+      {
+        std::lock_guard<std::mutex> scanLock(scan->mu);
+        if (scan->done) break;
+      }
+      std::unique_lock<std::mutex> lock(mu);
+      cv.wait_for(lock, std::chrono::milliseconds(20));
+      supervise(lock);
+      if (shared.outOfTime()) break;
+    }
+    std::lock_guard<std::mutex> scanLock(scan->mu);
     std::lock_guard<std::mutex> lock(mu);
-    for (auto& pid : hidden) {
+    if (!scan->done)
+      meta.notes.push_back("the scan for hidden pids did not finish within the time limit");
+    for (auto& pid : scan->hidden) {
       meta.notes.push_back("pid " + pid + " answers to stat() but is missing from the listing of " + options.root +
                            " (hidden process); captured anyway");
       order.push_back(entries.size());
@@ -247,11 +433,11 @@ Result<Metadata> Capture(const CaptureOptions& options, ArchiveWriter& writer,
   std::sort(byName.begin(), byName.end(), [&](size_t a, size_t b) { return entries[a].name < entries[b].name; });
   Tree tree;
   {
-    struct stat st;
+    const struct stat& st = rootInfo->st;
     Node& root = tree.at(tree.add(""));
     root.kind = NodeKind::Directory;
     root.error = listError;  // a partial listing, as walkers record one below
-    if (::fstat(rootFd, &st) == 0) {
+    if (rootInfo->statOk) {
       root.mode = st.st_mode;
       root.uid = st.st_uid;
       root.gid = st.st_gid;
@@ -277,7 +463,7 @@ Result<Metadata> Capture(const CaptureOptions& options, ArchiveWriter& writer,
     std::unique_ptr<Fragment> frag;
     {
       std::unique_lock<std::mutex> lock(mu);
-      cv.wait(lock, [&] { return done[i] != nullptr; });
+      waitFor(lock, [&] { return done[i] != nullptr; });
       frag = std::move(done[i]);
     }
     NodeId at = static_cast<NodeId>(j + 1);
@@ -294,7 +480,15 @@ Result<Metadata> Capture(const CaptureOptions& options, ArchiveWriter& writer,
       progress(prog);
     }
   }
-  for (auto& w : workers) w.join();
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    cv.notify_all();
+  }
+  for (auto& w : workers)
+    if (w.thread.joinable()) w.thread.join();
+  if (abandoned)
+    meta.notes.push_back(std::to_string(abandoned) + " walk(s) stopped at a call that did not return within " +
+                         FormatSeconds(options.fileTimeoutSeconds) + " s; the entries left are recorded unread");
   if (fromProcess)
     meta.notes.push_back(std::to_string(fromProcess) + " files under task/TID/ (" + SharedMmFileNames() +
                          ": made from the memory map all threads of a process share) were given their process's "
@@ -303,9 +497,11 @@ Result<Metadata> Capture(const CaptureOptions& options, ArchiveWriter& writer,
     const Placed& p = placed[where.fragment];
     tree.setAlias(node, where.node == 0 ? p.at : where.node + p.shift);
   }
-  if (shared.deadlineMonoNs && ClockNs(CLOCK_MONOTONIC) > shared.deadlineMonoNs)
-    meta.notes.push_back("the capture time limit of " + std::to_string(options.timeLimitSeconds) +
-                         " s was reached; later entries are recorded unread");
+  if (shared.stopped.load())
+    meta.notes.push_back(options.interrupt && options.interrupt->load()
+                             ? std::string("the capture was interrupted; later entries are recorded unread")
+                             : "the capture time limit of " + FormatSeconds(options.timeLimitSeconds) +
+                                   " s was reached; later entries are recorded unread");
 
   meta.endWallNs = ClockNs(CLOCK_REALTIME);
   meta.endMonoNs = ClockNs(CLOCK_MONOTONIC);

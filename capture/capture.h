@@ -4,6 +4,7 @@
 // time per ArchiveWriter.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -27,7 +28,11 @@ struct CaptureOptions {
   bool threads = true;                 // capture PID/task/TID
   unsigned jobs = 0;                   // parallel walkers; 0 = one per CPU
   uint64_t maxFileSize = 64u << 20;    // larger files are cut here and marked truncated
-  double timeLimitSeconds = 0;         // 0 = none; past it, entries are recorded unread
+  double timeLimitSeconds = 0;         // 0 = none; past it, entries are recorded unread, even one stuck in a read
+  double fileTimeoutSeconds = 5;       // a read, listing or stat that has not returned by then is recorded unread
+  // Set (from a signal handler, say) to end the capture early: the entries
+  // not yet read are recorded unread and the snapshot is finished.
+  const std::atomic<bool>* interrupt = nullptr;
   std::vector<std::string> commandLine;  // recorded in the metadata as the options used
 };
 
@@ -37,7 +42,9 @@ struct CaptureProgress {
 
 // Captures options.root into one snapshot of `writer` and returns its
 // metadata. Fails only when the root itself cannot be read or the archive
-// cannot be written; everything else is recorded in the tree.
+// cannot be written; everything else is recorded in the tree. It returns
+// within the time limit (plus the file timeout) whatever the tree does:
+// a call that does not return is left behind on a thread of its own.
 Result<Metadata> Capture(const CaptureOptions& options, ArchiveWriter& writer,
                          const std::function<void(const CaptureProgress&)>& progress = {});
 

@@ -65,10 +65,36 @@ NodeKind KindOfDtype(unsigned char t) {
 
 }  // namespace
 
-Walker::Walker(WalkShared& shared) : shared_(shared) {}
+bool WalkShared::outOfTime() {
+  if (stopped.load(std::memory_order_acquire)) return true;
+  if (!deadlineMonoNs || ClockNs(CLOCK_MONOTONIC) <= deadlineMonoNs) return false;
+  static std::mutex mu;  // the first to see the deadline writes the note
+  std::lock_guard<std::mutex> lock(mu);
+  if (!stopped.load()) {
+    stopNote = "not read: the capture time limit was reached";
+    stopped.store(true, std::memory_order_release);
+  }
+  return true;
+}
 
-Fragment Walker::walkTopLevel(int rootFd, const std::string& name, unsigned char dtype, uint32_t fragmentId) {
-  Fragment frag;
+void MarkUnvisited(Fragment& frag, NodeId current, const std::string& why, const std::string& rest) {
+  Tree& t = frag.tree;
+  const uint32_t whyNote = t.intern(why), restNote = t.intern(rest);
+  for (NodeId i = 0; i < t.size(); ++i) {
+    Node& n = t.at(i);
+    // Visited nodes have a mode (from stat), an error or a reason.
+    bool unvisited = n.mode == 0 && n.error == 0 && n.reason == Reason::None;
+    if (i != current && !unvisited) continue;
+    if (n.reason == Reason::None) ++frag.counts.skipped;
+    n.reason = Reason::TimeLimit;
+    n.note = i == current ? whyNote : restNote;
+  }
+}
+
+Walker::Walker(WalkShared& shared, std::shared_ptr<WalkerWatch> watch) : shared_(shared), watch_(std::move(watch)) {}
+
+void Walker::walkTopLevel(int rootFd, const std::string& name, unsigned char dtype, uint32_t fragmentId,
+                          Fragment& frag) {
   frag_ = &frag;
   fragmentId_ = fragmentId;
   startTime_ = 0;
@@ -78,7 +104,9 @@ Fragment Walker::walkTopLevel(int rootFd, const std::string& name, unsigned char
 
   // A PID that vanished or was reused while we walked it is worth knowing.
   if (shared_.procfs && IsNumberName(name) && startTime_ != 0) {
+    begin(kNoNode);
     std::string stat = ReadSmall(rootFd, name + "/stat");
+    end();
     if (stat.empty()) {
       frag.notes.push_back("pid " + name + " exited during the capture; its entries may be partial");
     } else if (uint64_t later = StartTime(stat); later != startTime_) {
@@ -88,7 +116,6 @@ Fragment Walker::walkTopLevel(int rootFd, const std::string& name, unsigned char
   }
   if (buf_.size() > 8 * kInitialBuffer) buf_.release();
   frag_ = nullptr;
-  return frag;
 }
 
 void Walker::skip(NodeId slot, Reason reason, std::string_view note) {
@@ -120,13 +147,16 @@ void Walker::visit(int parentFd, const std::string& name, const std::string& rel
                    unsigned depth) {
   Tree& t = frag_->tree;
   shared_.entries.fetch_add(1, std::memory_order_relaxed);
-  if (shared_.deadlineMonoNs && ClockNs(CLOCK_MONOTONIC) > shared_.deadlineMonoNs) {
+  if (shared_.outOfTime()) {
     t.at(slot).kind = KindOfDtype(dtype);
-    skip(slot, Reason::TimeLimit, "not read: the capture time limit was reached");
+    skip(slot, Reason::TimeLimit, shared_.stopNote);
     return;
   }
   struct stat st;
-  if (::fstatat(parentFd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT) != 0) {
+  begin(slot);
+  int statResult = ::fstatat(parentFd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT);
+  end();
+  if (statResult != 0) {
     Node& n = t.at(slot);
     n.kind = KindOfDtype(dtype);
     n.error = errno;
@@ -160,7 +190,9 @@ void Walker::visit(int parentFd, const std::string& name, const std::string& rel
       // procfs builds magic link targets with d_path, which may exceed
       // PATH_MAX; a target that fills the buffer is marked as cut.
       char target[8192];
+      begin(slot);
       ssize_t len = ::readlinkat(parentFd, name.c_str(), target, sizeof target);
+      end();
       if (len < 0) {
         t.at(slot).error = errno;
         ++frag_->counts.errors;
@@ -222,7 +254,9 @@ void Walker::readFile(int parentFd, const std::string& name, const std::string& 
   const bool ofProcess = rel.find('/') == rel.rfind('/');  // PID/x
   if (sharedMm && !entry.empty() && !ofProcess && takeFromProcess(name, slot)) return;
   const uint64_t cap = shared_.options->maxFileSize;
+  begin(slot);
   int fd = ::openat(parentFd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+  end();
   if (fd < 0) {
     t.at(slot).error = errno;
     ++frag_->counts.errors;
@@ -238,7 +272,9 @@ void Walker::readFile(int parentFd, const std::string& name, const std::string& 
     if (len == buf_.size()) {
       if (buf_.size() >= cap) {
         char probe;
+        begin(slot);
         truncated = ::read(fd, &probe, 1) > 0;
+        end();
         break;
       }
       if (!buf_.resize(std::min<uint64_t>(buf_.size() * 2, cap))) {
@@ -253,7 +289,9 @@ void Walker::readFile(int parentFd, const std::string& name, const std::string& 
     size_t want = buf_.size() - len;
     if (sysctl) want = std::min<size_t>(want, 4095);
     if (smallReads) want = std::min<size_t>(want, 64 * 1024);
+    begin(slot);
     ssize_t n = ::read(fd, buf_.data() + len, want);
+    end();
     if (n < 0) {
       if (errno == ENOMEM && !smallReads) {
         smallReads = true;
@@ -266,7 +304,9 @@ void Walker::readFile(int parentFd, const std::string& name, const std::string& 
     if (n == 0) break;
     len += n;
   }
+  begin(slot);
   ::close(fd);
+  end();
   Node& n = t.at(slot);
   if (err) {
     n.error = err;
@@ -307,7 +347,9 @@ void Walker::readFile(int parentFd, const std::string& name, const std::string& 
 bool Walker::aliasNetns(int parentFd, const std::string& name, const std::string& rel, NodeId slot) {
   if (!shared_.procfs || name != "net" || TaskEntry(rel) != "net") return false;
   char target[128];
+  begin(slot);
   ssize_t len = ::readlinkat(parentFd, "ns/net", target, sizeof target);
+  end();
   if (len <= 0) return false;  // unknown namespace: read it
   std::string key(target, len);
   WalkShared::Where where;
@@ -334,7 +376,9 @@ void Walker::walkDirectory(int parentFd, const std::string& name, const std::str
     skip(slot, Reason::Skipped, "automount point not mounted: listing it would trigger the mount and can hang");
     return;
   }
+  begin(slot);
   int fd = ::openat(parentFd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  end();
   if (fd < 0) {
     t.at(slot).error = errno;
     ++frag_->counts.errors;
@@ -350,7 +394,9 @@ void Walker::walkDirectory(int parentFd, const std::string& name, const std::str
   std::vector<std::pair<std::string, unsigned char>> entries;
   for (;;) {
     errno = 0;
+    begin(slot);
     struct dirent* e = ::readdir(dir);
+    end();
     if (!e) {
       if (errno) {
         t.at(slot).error = errno;  // partial listing: keep what we got
@@ -370,7 +416,9 @@ void Walker::walkDirectory(int parentFd, const std::string& name, const std::str
   for (auto& [childName, type] : entries) t.add(childName);
   for (size_t i = 0; i < entries.size(); ++i)
     visit(::dirfd(dir), entries[i].first, rel + "/" + entries[i].first, first + i, entries[i].second, depth + 1);
+  begin(slot);
   ::closedir(dir);
+  end();
 }
 
 std::string SharedMmFileNames() {

@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <atomic>
+#include <memory>
 #include <cstdlib>
 #include <mutex>
 #include <set>
@@ -25,6 +26,11 @@ struct WalkShared {
   bool procfs = false;     // the root is a real procfs: PID logic and the read policy apply
   std::string selfPid;     // the capturing process, kept under the tuning profile for net/
   int64_t deadlineMonoNs = 0;  // 0 = no time limit
+  std::atomic<bool> stopped{false};  // the time limit passed or the capture was interrupted
+  std::string stopNote;              // why, as recorded on entries left unread (set before `stopped`)
+
+  // Whether entries not yet visited are to be left unread.
+  bool outOfTime();
   std::set<std::string> unmountedAutofs;  // paths under root not to open
 
   // One network namespace is read once: key "net:[inode]" -> where.
@@ -84,10 +90,36 @@ class ReadBuffer {
   size_t size_ = 0;
 };
 
+// What the capture's supervisor sees of one walker, so that a read that
+// never returns (a process stuck in the kernel holds its memory-map lock;
+// a file system stops answering) costs a bounded time. The walker marks
+// each blocking call; one that stays blocked past the bound gets the walker
+// abandoned: its fragment is taken as it is, the node being read is
+// recorded unread, and when the call returns the walker only unwinds.
+struct WalkerWatch {
+  enum : int { Running = 0, InCall = 1, Abandoned = 2 };
+  std::atomic<int> state{Running};      // InCall -> Abandoned only by the supervisor
+  std::atomic<uint64_t> calls{0};       // blocking calls begun
+  std::atomic<NodeId> slot{kNoNode};    // the node the current call is for
+  // Set and taken under the capture's lock; the walker fills it meanwhile.
+  std::unique_ptr<Fragment> fragment;
+  size_t entry = 0;
+  // The supervisor's own bookkeeping.
+  uint64_t seenCalls = 0;
+  int64_t seenSinceNs = 0;
+};
+// Thrown in an abandoned walker when its blocked call returns.
+struct WalkerAbandoned {};
+
+// Marks the node being read when a fragment was abandoned as unread for
+// `why`, and the nodes never visited for `rest`.
+void MarkUnvisited(Fragment& frag, NodeId current, const std::string& why, const std::string& rest);
+
 class Walker {
  public:
-  explicit Walker(WalkShared& shared);
-  Fragment walkTopLevel(int rootFd, const std::string& name, unsigned char dtype, uint32_t fragmentId);
+  Walker(WalkShared& shared, std::shared_ptr<WalkerWatch> watch);
+  // Walks into `frag`; throws WalkerAbandoned if the supervisor gave up on it.
+  void walkTopLevel(int rootFd, const std::string& name, unsigned char dtype, uint32_t fragmentId, Fragment& frag);
 
  private:
   void visit(int parentFd, const std::string& name, const std::string& rel, NodeId slot, unsigned char dtype,
@@ -100,7 +132,20 @@ class Walker {
   const char* exclusion(const std::string& rel);
   void skip(NodeId slot, Reason reason, std::string_view note);
 
+  // Around every call that may block: begin(node) ... end().
+  void begin(NodeId slot) {
+    watch_->slot.store(slot, std::memory_order_relaxed);
+    watch_->calls.fetch_add(1, std::memory_order_relaxed);
+    watch_->state.store(WalkerWatch::InCall, std::memory_order_release);
+  }
+  void end() {
+    int expected = WalkerWatch::InCall;
+    if (!watch_->state.compare_exchange_strong(expected, WalkerWatch::Running, std::memory_order_acq_rel))
+      throw WalkerAbandoned{};
+  }
+
   WalkShared& shared_;
+  std::shared_ptr<WalkerWatch> watch_;
   Fragment* frag_ = nullptr;
   uint32_t fragmentId_ = 0;
   ReadBuffer buf_;

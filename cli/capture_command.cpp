@@ -1,7 +1,9 @@
 // procsnap capture: record a /proc-like tree into an archive.
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <ctime>
 #include <iostream>
@@ -54,12 +56,27 @@ void PrintSummary(const std::string& output, const Metadata& m, uint64_t archive
   if (output != "-") std::fprintf(stderr, "  see: procsnap info %s\n", output.c_str());
 }
 
+// SIGINT and SIGTERM end the capture early with a finished archive.
+std::atomic<bool> gInterrupted{false};
+volatile sig_atomic_t gSignal = 0;
+void OnSignal(int sig) {
+  gSignal = sig;
+  gInterrupted.store(true);
+}
+
 int Run(CaptureArgs& a) {
   if (a.output.empty()) a.output = DefaultOutput();
   if (a.output == "-" && ::isatty(1))
     return Fail("refusing to write an archive to a terminal; redirect standard output or use -o FILE");
   if (a.output == "-" && a.append) return Fail("--append needs a file, not standard output");
   a.options.maxFileSize = a.maxFileMiB << 20;
+  // Installed before the archive exists, so that a signal never finds a
+  // file without its trailer.
+  struct sigaction act{}, oldInt{}, oldTerm{};
+  act.sa_handler = OnSignal;
+  ::sigemptyset(&act.sa_mask);
+  ::sigaction(SIGINT, &act, &oldInt);
+  ::sigaction(SIGTERM, &act, &oldTerm);
   WriterOptions wo;
   wo.level = a.level;
   wo.cutDamagedTail = a.cutDamagedTail;
@@ -77,7 +94,10 @@ int Run(CaptureArgs& a) {
                  (unsigned long long)p.processesDone, (unsigned long long)p.processesTotal,
                  (unsigned long long)p.entries, HumanBytes(p.bytes).c_str());
   };
+  a.options.interrupt = &gInterrupted;
   auto meta = Capture(a.options, **writer, progress);
+  ::sigaction(SIGINT, &oldInt, nullptr);
+  ::sigaction(SIGTERM, &oldTerm, nullptr);
   if (showProgress) std::fprintf(stderr, "\r\033[K");
   if (!meta.ok()) {
     if (a.output != "-" && !a.append) ::unlink(a.output.c_str());
@@ -92,6 +112,11 @@ int Run(CaptureArgs& a) {
     (a.output == "-" ? std::cerr : std::cout) << JsonText(j) << "\n";
   } else if (!a.quiet) {
     PrintSummary(a.output, *meta, (*writer)->bytesWritten());
+  }
+  if (gInterrupted.load()) {
+    std::fprintf(stderr, "procsnap: interrupted; %s is finished, with the entries not yet read recorded unread\n",
+                 a.output == "-" ? "the archive" : a.output.c_str());
+    return 128 + int(gSignal);
   }
   return kExitOk;
 }
@@ -123,7 +148,12 @@ void SetupCapture(CLI::App& sub, CommandAction& action) {
       ->capture_default_str()
       ->check(CLI::Range(1, 1024));
   sub.add_option("--time-limit", a->options.timeLimitSeconds,
-                 "seconds after which remaining entries are recorded unread (0 = none)");
+                 "seconds after which remaining entries are recorded unread, even one stuck in a read (0 = none)");
+  sub.add_option("--file-timeout", a->options.fileTimeoutSeconds,
+                 "seconds one read, listing or stat may take before its entry is recorded unread (a process stuck "
+                 "in the kernel blocks reads of its cmdline, environ and maps)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.05, 86400.0));
   sub.add_option("--level", a->level, "zstd compression level")->capture_default_str()->check(CLI::Range(1, 19));
   sub.add_flag("--json", a->json, "print the snapshot metadata as JSON instead of the summary");
   sub.add_flag("-q,--quiet", a->quiet, "print nothing on success");

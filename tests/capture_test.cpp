@@ -370,4 +370,101 @@ BOOST_AUTO_TEST_CASE(plain_folder_comes_back_byte_identical_through_export_cat_a
   }
 }
 
+// tests/stuck_fs.cpp serves a tree in which 1/cmdline's read and 2/'s
+// listing never answer (until the caller is killed, as procfs's waits on a
+// stuck process's memory map).
+struct StuckFs {
+  TempDir dir;
+  std::string mnt = dir / "mnt";
+  pid_t pid = -1;
+  StuckFs() {
+    mkdir(mnt.c_str(), 0755);
+    int p[2];
+    BOOST_REQUIRE(pipe(p) == 0);
+    pid = fork();
+    if (pid == 0) {
+      dup2(p[1], 1);
+      close(p[0]);
+      execl(STUCK_FS, STUCK_FS, mnt.c_str(), (char*)nullptr);
+      _exit(127);
+    }
+    close(p[1]);
+    char line[16] = {};
+    BOOST_REQUIRE(read(p[0], line, sizeof line - 1) > 0);  // "ready" once mounted
+    close(p[0]);
+  }
+  ~StuckFs() {
+    kill(pid, SIGTERM);
+    waitpid(pid, nullptr, 0);
+    testutil::Run({"/usr/bin/fusermount3", "-u", "-z", mnt});
+  }
+};
+
+BOOST_AUTO_TEST_CASE(reads_that_never_return_are_recorded_unread_and_the_capture_ends) {
+  if (geteuid() != 0 || access("/dev/fuse", R_OK | W_OK) != 0) {
+    std::puts("SKIPPED: the stuck file system needs root and /dev/fuse");
+    return;
+  }
+  StuckFs fs;
+  TempDir out;
+  // By the file timeout, and by the time limit with a file timeout longer
+  // than the test would wait. `timeout` kills a capture that hangs (124).
+  for (std::vector<std::string> bound : {std::vector<std::string>{"--file-timeout", "0.5"},
+                                         {"--time-limit", "1", "--file-timeout", "3600"}}) {
+    std::string archive = out / ("stuck" + std::to_string(bound.size()) + ".psnap");
+    std::vector<std::string> cmd = {"/usr/bin/timeout", "60", PROCSNAP_BIN, "capture", "-q", "--root", fs.mnt, "-o", archive};
+    cmd.insert(cmd.end(), bound.begin(), bound.end());
+    auto r = testutil::Run(cmd);
+    BOOST_TEST_INFO(bound[0]);
+    BOOST_REQUIRE_MESSAGE(r.exitCode == 0, "exit " << r.exitCode << ": " << r.err);
+    BOOST_TEST(testutil::Run({PROCSNAP_BIN, "verify", archive}).exitCode == 0);
+    auto view = View::Open(archive);
+    BOOST_REQUIRE(view.ok());
+    const Snapshot& s = view->snapshot();
+    for (const char* stuck : {"1/cmdline", "2"}) {
+      NodeId id = s.lookup(stuck);
+      BOOST_REQUIRE(id != kNoNode);
+      BOOST_TEST((s.node(id).reason == Reason::TimeLimit), stuck);
+      BOOST_TEST(!s.note(id).empty());
+    }
+    BOOST_TEST(*view->read("meminfo") == "MemTotal:  1024 kB\n");  // walked first
+    // With two walkers stuck, 3/ waits for the time limit, which records it unread.
+    NodeId three = s.lookup("3");
+    BOOST_REQUIRE(three != kNoNode);
+    if (bound[0] == "--file-timeout")
+      BOOST_TEST(*view->read("3/status") == "Name:\tthree\n");
+    else
+      BOOST_TEST((s.node(three).reason == Reason::TimeLimit || view->read("3/status").ok()));
+  }
+}
+
+BOOST_AUTO_TEST_CASE(sigterm_during_a_capture_finishes_the_archive) {
+  if (geteuid() != 0 || access("/dev/fuse", R_OK | W_OK) != 0) {
+    std::puts("SKIPPED: the stuck file system needs root and /dev/fuse");
+    return;
+  }
+  StuckFs fs;  // without a bound, this capture would wait for ever
+  TempDir out;
+  std::string archive = out / "interrupted.psnap";
+  pid_t pid = fork();
+  if (pid == 0) {
+    execl(PROCSNAP_BIN, PROCSNAP_BIN, "capture", "-q", "--root", fs.mnt.c_str(), "--file-timeout", "3600", "-o",
+          archive.c_str(), (char*)nullptr);
+    _exit(127);
+  }
+  // The archive exists once the handlers are in place.
+  while (access(archive.c_str(), F_OK) != 0) usleep(1000);
+  kill(pid, SIGTERM);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  BOOST_REQUIRE(WIFEXITED(status));
+  BOOST_TEST(WEXITSTATUS(status) == 128 + SIGTERM);
+  BOOST_TEST(testutil::Run({PROCSNAP_BIN, "verify", archive}).exitCode == 0);
+  auto view = View::Open(archive);
+  BOOST_REQUIRE(view.ok());
+  bool noted = false;
+  for (auto& n : view->snapshot().metadata().notes) noted |= n.find("interrupted") != std::string::npos;
+  BOOST_TEST(noted);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
