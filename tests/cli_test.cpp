@@ -209,4 +209,38 @@ BOOST_AUTO_TEST_CASE(hostile_process_text_is_escaped_and_json_stays_valid) {
   BOOST_CHECK_NO_THROW(nlohmann::json::parse(testutil::ReadFile(target + "/.procsnap-manifest.json")));
 }
 
+// Every read command meets damaged archives: an exit status and a message,
+// never a signal (the sanitized build turns any memory error into one).
+BOOST_AUTO_TEST_CASE(every_read_command_survives_damaged_archives) {
+  TempDir dir;
+  std::string tree = dir / "t";
+  BOOST_REQUIRE(Run({"/bin/sh", SAMPLES "/make_fake_proc.sh", tree, "1", "42"}).exitCode == 0);
+  std::string good = dir / "good.psnap";
+  BOOST_REQUIRE(Run({kBin, "capture", "-q", "--root", tree, "-o", good}).exitCode == 0);
+  const std::string bytes = testutil::ReadFile(good);
+  std::string bad = dir / "bad.psnap";
+  unsigned runs = 0;
+  for (size_t k = 0; k < 100; ++k) {
+    std::string copy = bytes;
+    size_t at = (k * 7919 + 13) % copy.size();
+    copy[at] = char(copy[at] ^ (1 << (k % 8)));
+    testutil::WriteFile(bad, copy);
+    std::string out = dir / ("export" + std::to_string(k));
+    for (std::vector<std::string> cmd : {std::vector<std::string>{"ls", "-l", bad, "1"},
+                                         {"info", "--json", bad},
+                                         {"cat", bad, "1/status"},
+                                         {"export", bad, out},
+                                         {"diff", good, bad}}) {
+      cmd.insert(cmd.begin(), kBin);
+      auto r = Run(cmd);
+      ++runs;
+      BOOST_TEST_INFO(cmd[1] << " with byte " << at << " flipped");
+      BOOST_TEST(r.signal == 0);
+      BOOST_TEST((r.exitCode >= 0 && r.exitCode <= 2));
+      if (r.exitCode == 2) BOOST_TEST(r.err.find("procsnap: ") != std::string::npos);
+    }
+  }
+  BOOST_TEST(runs == 500u);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
