@@ -33,6 +33,9 @@ struct CaptureOptions {
   // Set (from a signal handler, say) to end the capture early: the entries
   // not yet read are recorded unread and the snapshot is finished.
   const std::atomic<bool>* interrupt = nullptr;
+  // Tests only: called with "PID/net" before a namespace's net/ is read for
+  // the other processes of that namespace.
+  std::function<void(const std::string& rel)> beforeNetnsRead;
   std::vector<std::string> commandLine;  // recorded in the metadata as the options used
 };
 

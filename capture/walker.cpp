@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 
 #include "host_facts.h"
@@ -344,7 +345,8 @@ void Walker::readFile(int parentFd, const std::string& name, const std::string& 
   if (sharedMm && !entry.empty() && ofProcess) processFiles_.push_back({name, n, *ref});
 }
 
-bool Walker::aliasNetns(int parentFd, const std::string& name, const std::string& rel, NodeId slot) {
+bool Walker::aliasNetns(int parentFd, const std::string& name, const std::string& rel, NodeId slot,
+                        std::string* claimed) {
   if (!shared_.procfs || name != "net" || TaskEntry(rel) != "net") return false;
   char target[128];
   begin(slot);
@@ -354,10 +356,26 @@ bool Walker::aliasNetns(int parentFd, const std::string& name, const std::string
   std::string key(target, len);
   WalkShared::Where where;
   {
-    std::lock_guard<std::mutex> lock(shared_.netnsMu);
-    auto [it, inserted] = shared_.netns.emplace(key, WalkShared::Where{fragmentId_, slot});
-    if (inserted) return false;
-    where = it->second;
+    std::unique_lock<std::mutex> lock(shared_.netnsMu);
+    auto claim = [&] {
+      shared_.netns[key] = WalkShared::Netns{true, {fragmentId_, slot}};
+      *claimed = key;
+      return false;
+    };
+    auto it = shared_.netns.find(key);
+    if (it == shared_.netns.end()) return claim();
+    if (it->second.reading) {
+      // Another walk reads it now: wait for its outcome, but not for ever.
+      auto limit = std::chrono::duration<double>(shared_.options->fileTimeoutSeconds);
+      shared_.netnsCv.wait_for(lock, limit, [&] {
+        auto i = shared_.netns.find(key);
+        return i == shared_.netns.end() || !i->second.reading;
+      });
+      it = shared_.netns.find(key);
+      if (it == shared_.netns.end()) return claim();  // that read failed: this process reads it
+      if (it->second.reading) return false;           // still reading: read a copy of our own
+    }
+    where = it->second.where;
   }
   frag_->tree.setAlias(slot, kNoNode);  // its target is known once every fragment is grafted
   frag_->aliases.push_back({slot, where});
@@ -366,10 +384,35 @@ bool Walker::aliasNetns(int parentFd, const std::string& name, const std::string
   return true;
 }
 
+void Walker::finishNetns(const std::string& key, NodeId slot, NodeId firstChild) {
+  const Tree& t = frag_->tree;
+  // Read whole: listed, not empty, and nothing in it vanished with the process.
+  bool whole = t.node(slot).error == 0 && t.node(slot).reason == Reason::None && t.children(slot).second > 0;
+  for (NodeId i = firstChild; whole && i < t.size(); ++i)
+    whole = t.node(i).error != ESRCH && t.node(i).error != ENOENT;
+  std::lock_guard<std::mutex> lock(shared_.netnsMu);
+  if (whole)
+    shared_.netns[key].reading = false;
+  else
+    shared_.netns.erase(key);
+  shared_.netnsCv.notify_all();
+}
+
 void Walker::walkDirectory(int parentFd, const std::string& name, const std::string& rel, NodeId slot,
                            unsigned depth) {
   Tree& t = frag_->tree;
-  if (aliasNetns(parentFd, name, rel, slot)) return;
+  std::string claimed;
+  if (aliasNetns(parentFd, name, rel, slot, &claimed)) return;
+  if (!claimed.empty() && shared_.options->beforeNetnsRead) shared_.options->beforeNetnsRead(rel);
+  // However the listing below ends, the claim ends with it.
+  struct Claim {
+    Walker* w;
+    const std::string& key;
+    NodeId slot, first;
+    ~Claim() {
+      if (!key.empty() && !std::uncaught_exceptions()) w->finishNetns(key, slot, first);
+    }
+  } claim{this, claimed, slot, static_cast<NodeId>(t.size())};
   // An automount point that is not mounted (binfmt_misc on systemd hosts)
   // would be mounted, or hang, if we opened it.
   if (shared_.unmountedAutofs.count(rel)) {

@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <memory>
 #include <cstdlib>
 #include <mutex>
@@ -38,8 +39,16 @@ struct WalkShared {
     uint32_t fragment;
     NodeId node;
   };
+  // A namespace is registered only once its net/ was read whole: until
+  // then others wait (bounded by the file timeout), and if the read fails
+  // (its process exited) the next process of the namespace reads it.
+  struct Netns {
+    bool reading = true;
+    Where where;
+  };
   std::mutex netnsMu;
-  std::unordered_map<std::string, Where> netns;
+  std::condition_variable netnsCv;
+  std::unordered_map<std::string, Netns> netns;
 
   std::atomic<uint64_t> entries{0}, bytes{0};
 };
@@ -127,7 +136,11 @@ class Walker {
   void readFile(int parentFd, const std::string& name, const std::string& rel, NodeId slot);
   bool takeFromProcess(const std::string& name, NodeId slot);
   void walkDirectory(int parentFd, const std::string& name, const std::string& rel, NodeId slot, unsigned depth);
-  bool aliasNetns(int parentFd, const std::string& name, const std::string& rel, NodeId slot);
+  // For PID/net: true when made an alias of its namespace's copy; else
+  // *claimed names the namespace this walk reads for the others ("" if none).
+  bool aliasNetns(int parentFd, const std::string& name, const std::string& rel, NodeId slot, std::string* claimed);
+  // Ends a claim: registers `slot` if its net/ was read whole.
+  void finishNetns(const std::string& key, NodeId slot, NodeId firstChild);
   // Why the entry is left out (option, profile), or nullptr.
   const char* exclusion(const std::string& rel);
   void skip(NodeId slot, Reason reason, std::string_view note);

@@ -4,7 +4,7 @@
 // With --grow, SIGUSR1 makes it start 3 more threads, touch 48 MiB and map
 // /etc/hostname. With --unix it also listens on @procsnap-test-PID. With
 // --leader-exits the main thread exits once ready, leaving the others.
-//   child_helper [--threads N] [--netns] [--no-listen] [--grow] [--unix] [--leader-exits] [ARGS...]
+//   child_helper [--threads N] [--netns] [--netns-pair] [--no-listen] [--grow] [--unix] [--leader-exits] [ARGS...]
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <net/if.h>
@@ -60,10 +60,11 @@ static bool LoopbackUp() {
 
 int main(int argc, char** argv) {
   int threads = 3;
-  bool netns = false, listen_ = true, growable = false, unixListen = false, leaderExits = false;
+  bool netns = false, netnsPair = false, listen_ = true, growable = false, unixListen = false, leaderExits = false;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--threads") && i + 1 < argc) threads = std::atoi(argv[++i]);
     else if (!std::strcmp(argv[i], "--netns")) netns = true;
+    else if (!std::strcmp(argv[i], "--netns-pair")) netns = netnsPair = true;
     else if (!std::strcmp(argv[i], "--no-listen")) listen_ = false;
     else if (!std::strcmp(argv[i], "--grow")) growable = true;
     else if (!std::strcmp(argv[i], "--unix")) unixListen = true;
@@ -73,6 +74,11 @@ int main(int argc, char** argv) {
   if (netns && (unshare(CLONE_NEWNET) != 0 || !LoopbackUp())) {
     std::perror("child_helper: new network namespace");
     return 3;
+  }
+  // A second process in the same network namespace, left running when this
+  // one dies (listed in /proc/PID/task/PID/children).
+  if (netnsPair && fork() == 0) {
+    for (;;) pause();
   }
   int file = open("/etc/hostname", O_RDONLY);
   int fds[2];

@@ -4,6 +4,8 @@
 #include <boost/test/unit_test.hpp>
 
 #include <sched.h>
+#include <signal.h>
+#include <sys/wait.h>
 
 #include "capture/capture.h"
 #include "format/archive.h"
@@ -60,6 +62,47 @@ BOOST_AUTO_TEST_CASE(own_namespace_gets_own_tables_shared_ones_get_aliases) {
     BOOST_REQUIRE(x.ok());
     BOOST_TEST(*x == *y);
   }
+}
+
+BOOST_AUTO_TEST_CASE(a_namespace_whose_first_process_exits_is_read_from_the_next) {
+  if (geteuid() != 0) {
+    std::puts("SKIPPED: creating a network namespace needs root");
+    return;
+  }
+  // The first process of a namespace exits just as its net/ is to be read:
+  // the namespace is read from the second, not recorded empty for both.
+  testutil::Child first({CHILD_HELPER, "--netns-pair", "--threads", "1"}, {});
+  const std::string firstPid = std::to_string(first.pid());
+  pid_t second = std::atoi(testutil::ReadFile("/proc/" + firstPid + "/task/" + firstPid + "/children").c_str());
+  BOOST_REQUIRE(second > 0);
+  const std::string secondDev = testutil::ReadFile("/proc/" + std::to_string(second) + "/net/dev");
+  TempDir out;
+  std::string archive = out / "exit.psnap";
+  bool killed = false;
+  {
+    auto w = ArchiveWriter::Create(archive);
+    CaptureOptions o;
+    o.beforeNetnsRead = [&](const std::string& rel) {
+      if (rel != firstPid + "/net") return;
+      kill(first.pid(), SIGKILL);
+      waitpid(first.pid(), nullptr, 0);
+      killed = true;
+    };
+    BOOST_REQUIRE(Capture(o, **w).ok());
+    BOOST_REQUIRE((*w)->finish().ok());
+  }
+  kill(second, SIGKILL);
+  BOOST_REQUIRE(killed);
+  auto view = View::Open(archive);
+  BOOST_REQUIRE(view.ok());
+  const Snapshot& s = view->snapshot();
+  auto net = view->resolve("/proc/" + std::to_string(second) + "/net", false);
+  BOOST_REQUIRE(net.ok());
+  NodeId dir = s.resolveAlias(*net);
+  BOOST_TEST(s.children(dir).second > s.children(dir).first);  // not an empty directory
+  auto dev = view->read("/proc/" + std::to_string(second) + "/net/dev");
+  BOOST_REQUIRE_MESSAGE(dev.ok(), dev.status().message());
+  BOOST_TEST(*dev == secondDev);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
