@@ -19,6 +19,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <unordered_set>
 
 #include "live_proc.h"
 
@@ -46,10 +47,20 @@ struct Ino {
 fuse_ino_t Encode(uint64_t ctx, NodeId node) { return (ctx << 32) | (uint64_t(node) + 1); }
 Ino Decode(fuse_ino_t ino) { return {ino >> 32, NodeId((ino & 0xffffffffull) - 1)}; }
 
+struct OpenFile;
+struct DirEntry;
+using DirList = std::vector<DirEntry>;
+
 struct FsState {
   std::shared_ptr<const View> view;
   FileSizes sizes;
   LiveProc live;
+  // Handles the kernel holds. A file still open when the server stops
+  // (run's command left a descendant behind) never gets its RELEASE: the
+  // state frees what is left.
+  std::unordered_set<OpenFile*> files;
+  std::unordered_set<DirList*> dirs;
+  ~FsState();
 };
 
 FsState& StateOf(fuse_req_t req) { return *static_cast<FsState*>(fuse_req_userdata(req)); }
@@ -71,7 +82,11 @@ struct DirEntry {
   fuse_ino_t ino;
   mode_t mode;
 };
-using DirList = std::vector<DirEntry>;
+
+FsState::~FsState() {
+  for (OpenFile* f : files) delete f;
+  for (DirList* d : dirs) delete d;
+}
 
 bool Valid(const Snapshot& s, Ino i) { return i.ctx != kLive && i.node < s.nodeCount(); }
 
@@ -280,7 +295,8 @@ void ReplyOpen(fuse_req_t req, struct fuse_file_info* fi, std::unique_ptr<OpenFi
   fi->direct_io = !cached;
   fi->keep_cache = cached;
   fi->noflush = 1;
-  if (fuse_reply_open(req, fi) == 0) file.release();  // else the open was interrupted
+  FsState& fs = StateOf(req);  // the request is freed by its reply
+  if (fuse_reply_open(req, fi) == 0) fs.files.insert(file.release());  // else the open was interrupted
 }
 
 void OnOpen(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
@@ -326,7 +342,9 @@ void OnRead(fuse_req_t req, fuse_ino_t, size_t size, off_t off, struct fuse_file
 }
 
 void OnRelease(fuse_req_t req, fuse_ino_t, struct fuse_file_info* fi) {
-  delete reinterpret_cast<OpenFile*>(fi->fh);
+  auto* file = reinterpret_cast<OpenFile*>(fi->fh);
+  StateOf(req).files.erase(file);
+  delete file;
   fuse_reply_err(req, 0);
 }
 
@@ -372,7 +390,7 @@ void OnOpendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
     fi->keep_cache = 1;
   }
   fi->fh = reinterpret_cast<uint64_t>(list.get());
-  if (fuse_reply_open(req, fi) == 0) list.release();
+  if (fuse_reply_open(req, fi) == 0) fs.dirs.insert(list.release());  // `fs`: the request is freed by its reply
 }
 
 void OnReaddir(fuse_req_t req, fuse_ino_t, size_t size, off_t off, struct fuse_file_info* fi) {
@@ -391,7 +409,9 @@ void OnReaddir(fuse_req_t req, fuse_ino_t, size_t size, off_t off, struct fuse_f
 }
 
 void OnReleasedir(fuse_req_t req, fuse_ino_t, struct fuse_file_info* fi) {
-  delete reinterpret_cast<DirList*>(fi->fh);
+  auto* list = reinterpret_cast<DirList*>(fi->fh);
+  StateOf(req).dirs.erase(list);
+  delete list;
   fuse_reply_err(req, 0);
 }
 
@@ -423,7 +443,7 @@ std::string Label(std::string s) {
 Result<std::unique_ptr<FuseServer>> FuseServer::Mount(std::shared_ptr<const View> view, const std::string& dir,
                                                       const MountOptions& opts) {
   std::unique_ptr<FuseServer> server(new FuseServer);
-  auto state = new FsState{std::move(view), opts.sizes, {}};
+  auto state = new FsState{std::move(view), opts.sizes, {}, {}, {}};
   server->state_ = std::shared_ptr<void>(state, [](void* p) { delete static_cast<FsState*>(p); });
   std::string options = "ro,nosuid,nodev,noexec,default_permissions,subtype=procsnap,fsname=procsnap:" + Label(state->view->archive().path());
   if (opts.allowOther) options += ",allow_other";
