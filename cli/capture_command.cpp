@@ -133,11 +133,16 @@ void SetupCapture(CLI::App& sub, CommandAction& action) {
                "trailer (what the damaged end held is lost)");
   sub.add_option("--root", a->options.root, "directory to capture: /proc, a container's /proc, or a fixture tree")
       ->capture_default_str();
-  sub.add_option("--profile", a->options.profile,
-                 "full: everything; bugreport: environment values and secret-looking arguments redacted; "
-                 "tuning: system-wide files and /proc/sys only")
-      ->transform(CLI::CheckedTransformer(std::map<std::string, Profile>{
-          {"full", Profile::Full}, {"bugreport", Profile::Bugreport}, {"tuning", Profile::Tuning}}))
+  sub.add_option_function<std::string>(
+         "--profile",
+         [a](const std::string& name) {
+           for (Profile p : {Profile::Full, Profile::Bugreport, Profile::Tuning})
+             if (name == ProfileName(p)) a->options.profile = p;
+         },
+         "full: everything; bugreport: environment values and secret-looking arguments redacted; "
+         "tuning: system-wide files and /proc/sys only")
+      ->check(CLI::IsMember({"full", "bugreport", "tuning"}).description(""))
+      ->type_name("full|bugreport|tuning")
       ->default_str("full");
   sub.add_option("--exclude", a->options.excludes,
                  "leave out paths matching GLOB (under the root, '*' crosses '/'), e.g. '*/smaps'; repeatable")

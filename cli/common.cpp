@@ -8,7 +8,6 @@
 #include <cstring>
 #include <ctime>
 #include <iostream>
-#include <map>
 
 #include "command.h"
 #include "exit_codes.h"
@@ -20,12 +19,12 @@ void AddAtOption(CLI::App& sub, long& at) {
 }
 
 void AddSizesOption(CLI::App& sub, FileSizes& sizes) {
-  static const std::map<std::string, FileSizes> kNames = {{"content", FileSizes::Content},
-                                                          {"procfs", FileSizes::Procfs}};
-  sub.add_option("--sizes", sizes,
-                 "st_size of files: content (the recorded length; cached, fast) or procfs (as stat() "
-                 "reported at capture, 0 for most files; every read goes to procsnap)")
-      ->transform(CLI::CheckedTransformer(kNames))
+  sub.add_option_function<std::string>(
+         "--sizes", [&sizes](const std::string& v) { sizes = v == "procfs" ? FileSizes::Procfs : FileSizes::Content; },
+         "st_size of files: content (the recorded length; cached, fast) or procfs (as stat() reported at capture, "
+         "0 for most files; every read goes to procsnap)")
+      ->check(CLI::IsMember({"content", "procfs"}).description(""))
+      ->type_name("content|procfs")
       ->default_str("content");
 }
 
