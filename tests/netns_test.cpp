@@ -69,40 +69,53 @@ BOOST_AUTO_TEST_CASE(a_namespace_whose_first_process_exits_is_read_from_the_next
     std::puts("SKIPPED: creating a network namespace needs root");
     return;
   }
-  // The first process of a namespace exits just as its net/ is to be read:
-  // the namespace is read from the second, not recorded empty for both.
+  // Two processes share a new network namespace. Whichever the capture
+  // reaches first exits just as its net/ is to be read: the namespace must
+  // then be read from the other, not recorded empty for both.
   testutil::Child first({CHILD_HELPER, "--netns-pair", "--threads", "1"}, {});
   const std::string firstPid = std::to_string(first.pid());
   pid_t second = std::atoi(testutil::ReadFile("/proc/" + firstPid + "/task/" + firstPid + "/children").c_str());
   BOOST_REQUIRE(second > 0);
-  const std::string secondDev = testutil::ReadFile("/proc/" + std::to_string(second) + "/net/dev");
+  const std::string dev = testutil::ReadFile("/proc/" + firstPid + "/net/dev");
   TempDir out;
   std::string archive = out / "exit.psnap";
-  bool killed = false;
+  pid_t victim = 0;
   {
     auto w = ArchiveWriter::Create(archive);
     CaptureOptions o;
     o.beforeNetnsRead = [&](const std::string& rel) {
-      if (rel != firstPid + "/net") return;
-      kill(first.pid(), SIGKILL);
-      waitpid(first.pid(), nullptr, 0);
-      killed = true;
+      for (pid_t p : {first.pid(), second}) {
+        if (victim || rel != std::to_string(p) + "/net") continue;
+        victim = p;
+        kill(p, SIGKILL);
+        if (p == first.pid()) {
+          waitpid(p, nullptr, 0);
+        } else {  // not our child: poll until it is a zombie
+          for (;;) {
+            std::string stat = testutil::ReadFile("/proc/" + std::to_string(p) + "/stat");
+            size_t close = stat.rfind(')');
+            if (close == std::string::npos || stat.compare(close + 2, 1, "Z") == 0) break;
+            usleep(1000);
+          }
+        }
+      }
     };
     BOOST_REQUIRE(Capture(o, **w).ok());
     BOOST_REQUIRE((*w)->finish().ok());
   }
+  BOOST_REQUIRE(victim != 0);
+  const pid_t survivor = victim == second ? first.pid() : second;
   kill(second, SIGKILL);
-  BOOST_REQUIRE(killed);
   auto view = View::Open(archive);
   BOOST_REQUIRE(view.ok());
   const Snapshot& s = view->snapshot();
-  auto net = view->resolve("/proc/" + std::to_string(second) + "/net", false);
+  auto net = view->resolve("/proc/" + std::to_string(survivor) + "/net", false);
   BOOST_REQUIRE(net.ok());
   NodeId dir = s.resolveAlias(*net);
   BOOST_TEST(s.children(dir).second > s.children(dir).first);  // not an empty directory
-  auto dev = view->read("/proc/" + std::to_string(second) + "/net/dev");
-  BOOST_REQUIRE_MESSAGE(dev.ok(), dev.status().message());
-  BOOST_TEST(*dev == secondDev);
+  auto read = view->read("/proc/" + std::to_string(survivor) + "/net/dev");
+  BOOST_REQUIRE_MESSAGE(read.ok(), read.status().message());
+  BOOST_TEST(*read == dev);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
