@@ -144,25 +144,41 @@ struct OwnedFd {
 };
 OwnedFd Dup(int fd) { return OwnedFd(::fcntl(fd, F_DUPFD_CLOEXEC, 0)); }
 
-// Runs fn on a thread of its own and waits at most `limit` for it; a call
-// that does not return is left behind with everything it owns.
+// The result of a call running on a thread of its own, which owns
+// everything it uses: if the call never returns, it is left behind.
+template <class T>
+struct Pending {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::optional<T> result;
+  bool ready() {
+    std::lock_guard<std::mutex> lock(mu);
+    return result.has_value();
+  }
+  // The result if it came within `limit`.
+  std::optional<T> take(std::chrono::nanoseconds limit) {
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait_for(lock, limit, [&] { return result.has_value(); });
+    return std::move(result);
+  }
+};
+
 template <class T, class Fn>
-std::optional<T> Bounded(std::chrono::nanoseconds limit, Fn fn) {
-  struct Job {
-    std::mutex mu;
-    std::condition_variable cv;
-    std::optional<T> result;
-  };
-  auto job = std::make_shared<Job>();
+std::shared_ptr<Pending<T>> Start(Fn fn) {
+  auto job = std::make_shared<Pending<T>>();
   std::thread([job, fn = std::move(fn)]() mutable {
     T value = fn();
     std::lock_guard<std::mutex> lock(job->mu);
     job->result = std::move(value);
     job->cv.notify_all();
   }).detach();
-  std::unique_lock<std::mutex> lock(job->mu);
-  job->cv.wait_for(lock, limit, [&] { return job->result.has_value(); });
-  return std::move(job->result);
+  return job;
+}
+
+// Runs fn on a thread of its own and waits at most `limit` for it.
+template <class T, class Fn>
+std::optional<T> Bounded(std::chrono::nanoseconds limit, Fn fn) {
+  return Start<T>(std::move(fn))->take(limit);
 }
 
 std::string FormatSeconds(double s) {
@@ -216,11 +232,8 @@ Result<Metadata> Capture(const CaptureOptions& options, ArchiveWriter& writer,
     return Status::IoError(options.root + ": opening the capture root did not return within " +
                            FormatSeconds(options.fileTimeoutSeconds) + " s");
   if (rootInfo->fd < 0) return Status::FromErrno(options.root + ": cannot open the capture root", rootInfo->err);
-  const int rootFd = rootInfo->fd;
-  struct Closer {
-    int fd;
-    ~Closer() { ::close(fd); }
-  } closer{rootFd};
+  const OwnedFd root(rootInfo->fd);
+  const int rootFd = root.get();
 
   WalkShared shared;
   shared.options = &options;
@@ -273,24 +286,11 @@ Result<Metadata> Capture(const CaptureOptions& options, ArchiveWriter& writer,
   // unless the task count shows nothing can hide: it runs beside the walk,
   // and what it finds is walked last. The root's children are put in name
   // order once the list is complete (byName).
-  struct Scan {
-    std::mutex mu;
-    bool done = false;
-    std::vector<std::string> hidden;
-  };
-  auto scan = std::make_shared<Scan>();
-  bool scanning = false;
+  std::shared_ptr<Pending<std::vector<std::string>>> scan;  // waited for below, within the time limit
   if (shared.procfs && options.profile != Profile::Tuning) {
     auto everyTask = Bounded<bool>(callBudget(), [fd = Dup(rootFd), entries] { return EveryTaskListed(fd.get(), entries); });
-    if (!everyTask || !*everyTask) {
-      scanning = true;
-      std::thread([scan, fd = Dup(rootFd), entries] {
-        auto hidden = HiddenPids(fd.get(), entries);
-        std::lock_guard<std::mutex> lock(scan->mu);
-        scan->hidden = std::move(hidden);
-        scan->done = true;
-      }).detach();  // waited for below, within the time limit
-    }
+    if (!everyTask || !*everyTask)
+      scan = Start<std::vector<std::string>>([fd = Dup(rootFd), entries] { return HiddenPids(fd.get(), entries); });
   }
 
   // Big system-wide directories first, so no walker is left with sys/ at the
@@ -309,7 +309,7 @@ Result<Metadata> Capture(const CaptureOptions& options, ArchiveWriter& writer,
   std::condition_variable cv;
   std::vector<std::unique_ptr<Fragment>> done(entries.size());
   size_t next = 0, walked = 0;
-  bool complete = !scanning;
+  bool complete = !scan;
   unsigned jobs = options.jobs ? options.jobs : std::max(1u, std::thread::hardware_concurrency());
   struct Worker {
     std::thread thread;
@@ -358,10 +358,6 @@ Result<Metadata> Capture(const CaptureOptions& options, ArchiveWriter& writer,
   auto supervise = [&](std::unique_lock<std::mutex>& lock) {
     (void)lock;
     const int64_t now = ClockNs(CLOCK_MONOTONIC);
-    if (options.interrupt && options.interrupt->load() && !shared.stopped.load()) {
-      shared.stopNote = "not read: the capture was interrupted";
-      shared.stopped.store(true, std::memory_order_release);
-    }
     const bool late = shared.outOfTime();
     const size_t count = workers.size();
     for (size_t k = 0; k < count; ++k) {
@@ -400,23 +396,17 @@ Result<Metadata> Capture(const CaptureOptions& options, ArchiveWriter& writer,
     }
   };
 
-  if (scanning) {
+  if (scan) {
     // Wait for the scan, as long as the time limit allows.
-    for (;;) {
-      {
-        std::lock_guard<std::mutex> scanLock(scan->mu);
-        if (scan->done) break;
-      }
+    while (!scan->ready() && !shared.outOfTime()) {
       std::unique_lock<std::mutex> lock(mu);
       cv.wait_for(lock, std::chrono::milliseconds(20));
       supervise(lock);
-      if (shared.outOfTime()) break;
     }
-    std::lock_guard<std::mutex> scanLock(scan->mu);
+    std::optional<std::vector<std::string>> hidden = scan->take(std::chrono::nanoseconds(0));
     std::lock_guard<std::mutex> lock(mu);
-    if (!scan->done)
-      meta.notes.push_back("the scan for hidden pids did not finish within the time limit");
-    for (auto& pid : scan->hidden) {
+    if (!hidden) meta.notes.push_back("the scan for hidden pids did not finish within the time limit");
+    for (auto& pid : hidden ? *hidden : std::vector<std::string>()) {
       meta.notes.push_back("pid " + pid + " answers to stat() but is missing from the listing of " + options.root +
                            " (hidden process); captured anyway");
       order.push_back(entries.size());

@@ -68,11 +68,12 @@ NodeKind KindOfDtype(unsigned char t) {
 
 bool WalkShared::outOfTime() {
   if (stopped.load(std::memory_order_acquire)) return true;
-  if (!deadlineMonoNs || ClockNs(CLOCK_MONOTONIC) <= deadlineMonoNs) return false;
-  static std::mutex mu;  // the first to see the deadline writes the note
+  const bool interrupted = options->interrupt && options->interrupt->load();
+  if (!interrupted && (!deadlineMonoNs || ClockNs(CLOCK_MONOTONIC) <= deadlineMonoNs)) return false;
+  static std::mutex mu;  // the first to see it writes the note
   std::lock_guard<std::mutex> lock(mu);
   if (!stopped.load()) {
-    stopNote = "not read: the capture time limit was reached";
+    stopNote = interrupted ? "not read: the capture was interrupted" : "not read: the capture time limit was reached";
     stopped.store(true, std::memory_order_release);
   }
   return true;

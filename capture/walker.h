@@ -27,7 +27,7 @@ struct WalkShared {
   bool procfs = false;     // the root is a real procfs: PID logic and the read policy apply
   std::string selfPid;     // the capturing process, kept under the tuning profile for net/
   int64_t deadlineMonoNs = 0;  // 0 = no time limit
-  std::atomic<bool> stopped{false};  // the time limit passed or the capture was interrupted
+  std::atomic<bool> stopped{false};  // the time limit passed or options->interrupt was set
   std::string stopNote;              // why, as recorded on entries left unread (set before `stopped`)
 
   // Whether entries not yet visited are to be left unread.

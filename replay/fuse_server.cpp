@@ -19,6 +19,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <unordered_set>
 
 #include "live_proc.h"
@@ -69,8 +70,7 @@ struct OpenFile {
   NodeId node = kNoNode;
   // Fetched at the first read (a cached file is read once per mount), and
   // held without a copy: the chunk they lie in stays alive while open.
-  bool loaded = false;
-  BlobBytes bytes;
+  std::optional<BlobBytes> bytes;
   int fd = -1;  // live files are read where they are
   ~OpenFile() {
     if (fd >= 0) ::close(fd);
@@ -330,13 +330,12 @@ void OnRead(fuse_req_t req, fuse_ino_t, size_t size, off_t off, struct fuse_file
     if (n < 0) return (void)fuse_reply_err(req, errno);
     return (void)fuse_reply_buf(req, buf.data(), n);
   }
-  if (!file.loaded) {
+  if (!file.bytes) {
     auto bytes = StateOf(req).view->snapshot().bytes(file.node);
     if (!bytes.ok()) return (void)fuse_reply_err(req, EIO);
     file.bytes = std::move(*bytes);
-    file.loaded = true;
   }
-  std::string_view bytes = file.bytes.bytes;
+  std::string_view bytes = file.bytes->bytes;
   if (uint64_t(off) >= bytes.size()) return (void)fuse_reply_buf(req, nullptr, 0);
   fuse_reply_buf(req, bytes.data() + off, std::min<size_t>(size, bytes.size() - off));
 }
