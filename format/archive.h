@@ -260,10 +260,15 @@ struct BlobBytes {
 };
 
 // What an ArchiveReader keeps between calls: the trees of at most
-// kSnapshotCacheCount snapshots, and decompressed chunks up to
-// kChunkCacheBytes (the newest stays, however large: at most one record's
-// raw size, 1 GiB). Callers hold what they keep themselves.
+// kSnapshotCacheCount snapshots whose records total kSnapshotCacheBytes,
+// and decompressed chunks up to kChunkCacheBytes; the newest of each stays
+// however large. No record is over 1 GiB raw, and none gets a buffer
+// larger than its zstd blocks can yield. So a read command holds at most the
+// two caches, plus per call in flight one chunk (<= 1 GiB) or one snapshot
+// being decoded (its record, <= 1 GiB, and a tree of about the same size).
+// Callers hold what they keep themselves. ARCHITECTURE.md has the sums.
 constexpr size_t kSnapshotCacheCount = 4;
+constexpr uint64_t kSnapshotCacheBytes = 256ull << 20;
 constexpr uint64_t kChunkCacheBytes = 64ull << 20;
 
 struct SnapshotSummary {

@@ -70,6 +70,10 @@ Result<std::string> DecodeAddressLines(std::string_view enc, uint64_t plainSize,
   if (vbytes > enc.size() - kHeader) return bad("address column runs past the chunk");
   std::string_view v = enc.substr(kHeader, vbytes);
   std::string_view rest = enc.substr(kHeader + vbytes);
+  // Each line takes at least one address byte and one newline from the
+  // chunk and adds at most width + 1 bytes to them: a larger declared size
+  // is a lie, refused before it is allocated (found by fuzz/blob_codec).
+  if (plainSize > v.size() * (width + 1) + rest.size()) return bad("declares more bytes than it can decode to");
   std::string out;
   out.reserve(plainSize);
   uint64_t prev = 0;

@@ -1,6 +1,7 @@
 // Decompression of record payloads (the writer compresses them) that never
 // allocates more than the record header declares and the stored size can
-// justify.
+// justify, nor more than the frame's zstd blocks can yield: a lying header
+// costs no memory.
 #pragma once
 
 #include <cstdint>

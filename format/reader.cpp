@@ -80,9 +80,9 @@ Result<std::shared_ptr<const Snapshot>> ArchiveReaderImpl::snapshot(size_t i) co
                             std::to_string(index_.snapshots.size()) + ")");
   std::lock_guard<std::mutex> lock(snapMu_);
   for (auto it = snapCache_.begin(); it != snapCache_.end(); ++it) {
-    if (it->first != i) continue;
+    if (it->index != i) continue;
     snapCache_.splice(snapCache_.begin(), snapCache_, it);
-    return snapCache_.front().second;
+    return snapCache_.front().snap;
   }
   std::string where = path_ + ": snapshot " + std::to_string(i);
   Result<std::string> raw = readRecord(index_.snapshots[i].record, RecordType::Snapshot, where);
@@ -91,8 +91,12 @@ Result<std::shared_ptr<const Snapshot>> ArchiveReaderImpl::snapshot(size_t i) co
   Status s = DecodeSnapshot(*raw, index_.chunks, where, &snap->meta_, &snap->tree_, &snap->parents_);
   if (!s.ok()) return s;
   snap->archive_ = this;
-  snapCache_.emplace_front(i, snap);
-  if (snapCache_.size() > kSnapshotCacheCount) snapCache_.pop_back();
+  snapCache_.push_front({i, snap, raw->size()});
+  snapCacheBytes_ += raw->size();
+  while (snapCache_.size() > 1 && (snapCache_.size() > kSnapshotCacheCount || snapCacheBytes_ > kSnapshotCacheBytes)) {
+    snapCacheBytes_ -= snapCache_.back().bytes;
+    snapCache_.pop_back();
+  }
   return std::shared_ptr<const Snapshot>(snap);
 }
 

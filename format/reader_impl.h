@@ -64,7 +64,13 @@ class ArchiveReaderImpl final : public ArchiveReader {
   // Most recently used first.
   mutable std::list<std::pair<uint32_t, std::shared_ptr<const std::string>>> chunkCache_;
   mutable uint64_t chunkCacheBytes_ = 0;
-  mutable std::list<std::pair<size_t, std::shared_ptr<const Snapshot>>> snapCache_;
+  struct CachedSnapshot {
+    size_t index;
+    std::shared_ptr<const Snapshot> snap;
+    uint64_t bytes;  // the decoded record's raw size: the tree takes about as much
+  };
+  mutable std::list<CachedSnapshot> snapCache_;
+  mutable uint64_t snapCacheBytes_ = 0;
 };
 
 }  // namespace procsnap

@@ -8,6 +8,7 @@
 #include <malloc.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <deque>
 
@@ -94,20 +95,29 @@ void DecodeMetadata(schema::Metadata::Reader r, Metadata* m) {
   for (auto t : r.getNotes()) m->notes.emplace_back(t);
 }
 
-// Readers parse from a word-aligned copy; the traversal limit is a multiple
-// of the message size because every field is read exactly once.
+// Readers parse the decompressed bytes in place when they are word-aligned
+// (heap buffers are), else from an aligned copy. The traversal limit is a
+// multiple of the message size because every field is read exactly once.
 template <class Fn>
 Status WithMessage(const std::string& raw, const std::string& where, Fn fn) {
   if (raw.size() % sizeof(capnp::word) != 0)
     return Status::Corruption(where + ": message size " + std::to_string(raw.size()) + " is not a multiple of 8");
-  kj::Array<capnp::word> words = kj::heapArray<capnp::word>(raw.size() / sizeof(capnp::word));
-  std::memcpy(words.begin(), raw.data(), raw.size());
+  const size_t count = raw.size() / sizeof(capnp::word);
+  kj::Array<capnp::word> copy;
+  kj::ArrayPtr<const capnp::word> words;
+  if (reinterpret_cast<uintptr_t>(raw.data()) % alignof(capnp::word) == 0) {
+    words = kj::arrayPtr(reinterpret_cast<const capnp::word*>(raw.data()), count);
+  } else {
+    copy = kj::heapArray<capnp::word>(count);
+    std::memcpy(copy.begin(), raw.data(), raw.size());
+    words = copy.asPtr();
+  }
   capnp::ReaderOptions opts;
-  opts.traversalLimitInWords = words.size() * 4 + 1024;
+  opts.traversalLimitInWords = count * 4 + 1024;
   opts.nestingLimit = 16;
   Status result;
   kj::Maybe<kj::Exception> e = kj::runCatchingExceptions([&]() {
-    capnp::FlatArrayMessageReader reader(words.asPtr(), opts);
+    capnp::FlatArrayMessageReader reader(words, opts);
     result = fn(reader);
   });
   KJ_IF_MAYBE(ex, e) {
@@ -249,12 +259,17 @@ Status DecodeSnapshot(const std::string& raw, const std::vector<RecordRef>& chun
     auto bad = [&](unsigned i, const std::string& what) {
       return Status::Corruption(where + ": node " + std::to_string(i) + " " + what);
     };
+    // Every node's own fields first: the sibling order check below reads
+    // the names of nodes further on (found by fuzz/snapshot_message).
     for (unsigned i = 0; i < n; ++i) {
       const Node& x = tn[i];
       if (kind[i] > 4) return bad(i, "has unknown kind " + std::to_string(kind[i]));
       if (reason[i] > 5) return bad(i, "has unknown reason " + std::to_string(reason[i]));
       if (x.name >= nstrings || x.note >= nstrings) return bad(i, "names a string outside the table");
       if (i > 0 && BadName(tree->str(x.name))) return bad(i, "has an invalid name");
+    }
+    for (unsigned i = 0; i < n; ++i) {
+      const Node& x = tn[i];
       switch (x.kind) {
         case NodeKind::Directory:
           if (Aux(x) > 0) {

@@ -1,11 +1,18 @@
 #!/bin/sh
 # Installs what procsnap needs on Debian 12 (as root) and builds it in build/.
 # Used by the two README commands; safe to run again.
+#   scripts/setup.sh [--fuzz]   --fuzz also installs clang-16 and libFuzzer
+#                               and skips the build (scripts/fuzz.sh builds).
 set -eu
 cd "$(dirname "$0")/.."
 PACKAGES="build-essential cmake pkg-config libzstd-dev zstd capnproto libcapnp-dev libcli11-dev
   libboost-test-dev libfuse3-dev fuse3 libssl-dev nlohmann-json3-dev time
   procps psmisc lsof net-tools python3-psutil"
+FUZZ=
+if [ "${1:-}" = "--fuzz" ]; then
+  FUZZ=1
+  PACKAGES="$PACKAGES clang-16 libfuzzer-16-dev libclang-rt-16-dev llvm-16"
+fi
 MISSING=
 for p in $PACKAGES; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || MISSING="$MISSING $p"
@@ -17,5 +24,6 @@ if [ -n "$MISSING" ]; then
   # shellcheck disable=SC2086
   apt-get install -y -qq --no-install-recommends $MISSING >/dev/null
 fi
+[ -n "$FUZZ" ] && exit 0
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j "$(nproc)"

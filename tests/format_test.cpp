@@ -3,6 +3,7 @@
 #define BOOST_TEST_MODULE format
 #include <boost/test/unit_test.hpp>
 
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -11,6 +12,7 @@
 
 #include "capture/capture.h"
 #include "format/archive.h"
+#include "format/codec.h"
 #include "replay/replay.h"
 #include "test_util.h"
 
@@ -346,6 +348,49 @@ BOOST_AUTO_TEST_CASE(a_reader_keeps_a_bounded_number_of_snapshots_and_chunk_byte
     if (auto p = c.lock()) held += p->size();
   BOOST_TEST(held <= kChunkCacheBytes + kFileSize + 64);
   BOOST_TEST(held > 0u);
+}
+
+// A zstd frame is free to claim any content size; one of 32 KiB that claims
+// 1 GiB and holds 32 KiB must cost about 32 KiB, not a 1 GiB buffer.
+BOOST_AUTO_TEST_CASE(a_record_that_claims_a_gigabyte_costs_only_what_it_holds) {
+  const uint64_t kClaim = 1ull << 30;
+  std::string frame("\x28\xb5\x2f\xfd", 4);
+  frame += '\xe0';  // single segment, 8-byte content size, no checksum
+  for (int i = 0; i < 8; ++i) frame += static_cast<char>((kClaim >> (8 * i)) & 0xff);
+  const uint32_t block = (32768u << 3) | 1u;  // raw block, the last one
+  for (int i = 0; i < 3; ++i) frame += static_cast<char>((block >> (8 * i)) & 0xff);
+  frame += Pseudo(32768, 9);
+  BOOST_REQUIRE(frame.size() * kMaxExpansion + 4096 >= kClaim);  // passes the ratio check
+  rusage before{}, after{};
+  getrusage(RUSAGE_SELF, &before);
+  auto lie = Decompress(frame, kClaim, "claim");
+  getrusage(RUSAGE_SELF, &after);
+  BOOST_REQUIRE(!lie.ok());
+  BOOST_TEST(lie.status().message().find("its zstd blocks yield at most 32768") != std::string::npos, lie.status().message());
+  BOOST_TEST(after.ru_maxrss - before.ru_maxrss < 64 * 1024, "peak grew by " << after.ru_maxrss - before.ru_maxrss << " KiB");
+  // A real record that compresses far beyond 64x takes the growing path too.
+  TempDir out;
+  std::string archive = out / "zeros.psnap";
+  const std::string zeros(40u << 20, 'z');
+  BlobRef ref;
+  {
+    auto w = ArchiveWriter::Create(archive);
+    BOOST_REQUIRE(w.ok());
+    auto r = (*w)->putBlob(zeros);
+    BOOST_REQUIRE(r.ok());
+    ref = *r;
+    Tree t;
+    t.at(t.add("")).kind = NodeKind::Directory;
+    Metadata m;
+    BOOST_REQUIRE((*w)->addSnapshot(m, std::move(t)).ok());
+    BOOST_REQUIRE((*w)->finish().ok());
+  }
+  auto reader = ArchiveReader::Open(archive);
+  BOOST_REQUIRE(reader.ok());
+  BOOST_TEST((*reader)->fileSize() < 64 * 1024u);
+  auto back = (*reader)->readBlob(ref);
+  BOOST_REQUIRE_MESSAGE(back.ok(), back.status().message());
+  BOOST_TEST((*back == zeros));
 }
 
 BOOST_AUTO_TEST_CASE(hostile_bytes_give_errors_not_crashes) {

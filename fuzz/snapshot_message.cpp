@@ -1,0 +1,42 @@
+// The input as a decompressed Snapshot or Index message: what the decoder
+// meets once a record's checksum holds, so every byte reaches its checks.
+#include <string>
+
+#include "format/snapshot_codec.h"
+#include "fuzz_targets.h"
+#include "fuzz_util.h"
+
+namespace procsnap::fuzz {
+
+int SnapshotMessage(const uint8_t* data, size_t size) {
+  Input in(data, size);
+  const bool index = in.u8() & 1;
+  // The chunks the snapshot's files may refer to: a few, of input-given
+  // sizes. Then the message.
+  std::vector<RecordRef> chunks(in.u8() % 4);
+  for (auto& c : chunks) c.rawSize = in.u32();
+  std::string raw = in.rest();
+  raw.resize(raw.size() / 8 * 8);  // the reader refuses other sizes before decoding
+  if (index) {
+    IndexData out;
+    (void)DecodeIndex(raw, "fuzz", &out);
+    return 0;
+  }
+  Metadata meta;
+  Tree tree;
+  std::vector<NodeId> parents;
+  if (!DecodeSnapshot(raw, chunks, "fuzz", &meta, &tree, &parents).ok()) return 0;
+  // What the decoder accepted must be a tree every walker can trust.
+  FUZZ_CHECK(tree.size() > 0 && parents.size() == tree.size(), "a root and a parent per node");
+  for (NodeId i = 1; i < tree.size(); ++i) FUZZ_CHECK(parents[i] < i, "parents come before their children");
+  for (NodeId i = 0; i < tree.size(); ++i) {
+    BlobRef b = tree.blob(i);
+    if (b.size) FUZZ_CHECK(b.chunk < chunks.size() && b.offset + b.size <= chunks[b.chunk].rawSize, "file inside its chunk");
+    if (tree.node(i).kind == NodeKind::Alias) FUZZ_CHECK(tree.aliasTarget(i) < tree.size(), "alias inside the tree");
+    (void)tree.linkTarget(i);
+    (void)tree.str(tree.node(i).name);
+  }
+  return 0;
+}
+
+}  // namespace procsnap::fuzz
