@@ -24,8 +24,7 @@ namespace {
 
 // Why replay cannot be tested here, or "" if it can.
 std::string MissingPrerequisite() {
-  if (geteuid() != 0) return "not root (procsnap run needs CAP_SYS_ADMIN)";
-  if (access("/dev/fuse", R_OK | W_OK) != 0) return "no usable /dev/fuse";
+  if (!testutil::CanMount()) return "not root or no usable /dev/fuse (procsnap run needs both)";
   for (const char* tool : {"/usr/bin/fusermount3", "/usr/bin/ps", "/usr/bin/lsof", "/usr/bin/netstat",
                            "/usr/sbin/sysctl", "/usr/bin/pstree", "/usr/bin/python3"})
     if (access(tool, X_OK) != 0) return std::string(tool) + " is not installed (scripts/setup.sh installs it)";

@@ -54,6 +54,10 @@ inline std::string ReachableCopy(const std::string& file, const TempDir& dir) {
   return copy;
 }
 
+// Whether this test may mount FUSE file systems and enter mount
+// namespaces (root and a usable /dev/fuse); tests print a skip otherwise.
+inline bool CanMount() { return geteuid() == 0 && access("/dev/fuse", R_OK | W_OK) == 0; }
+
 struct RunResult {
   int exitCode = -1;  // -1 when killed by a signal
   int signal = 0;
