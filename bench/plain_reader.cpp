@@ -43,7 +43,7 @@ int main(int argc, char** argv) {
     if (!std::strcmp(argv[i], "--list")) list = true;
     else if (!std::strcmp(argv[i], "--concat") && i + 1 < argc) concat = argv[++i];
   }
-  auto view = View::Open(argv[1], -1);
+  auto view = View::Open(argv[1], "-1");
   if (!view.ok()) {
     std::fprintf(stderr, "plain_reader: %s\n", view.status().message().c_str());
     return 2;

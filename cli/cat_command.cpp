@@ -15,7 +15,7 @@ namespace {
 struct CatArgs {
   std::string archive;
   std::vector<std::string> paths;
-  long at = -1;
+  std::string at = "-1";
 };
 
 int Run(const CatArgs& a) {

@@ -31,7 +31,7 @@ void SetupMount(CLI::App& sub, CommandAction& action);
 void SetupRun(CLI::App& sub, CommandAction& action);
 void SetupDiff(CLI::App& sub, CommandAction& action);
 // --at N, the snapshot a command reads, as every command spells it.
-void AddAtOption(CLI::App& sub, long& at);
+void AddAtOption(CLI::App& sub, std::string& at);
 // --sizes content|procfs, what a mounted file reports as st_size (mount, run).
 void AddSizesOption(CLI::App& sub, FileSizes& sizes);
 

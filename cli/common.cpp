@@ -14,8 +14,12 @@
 
 namespace procsnap {
 
-void AddAtOption(CLI::App& sub, long& at) {
-  sub.add_option("--at", at, "snapshot N (0 first, -1 last)")->capture_default_str();
+void AddAtOption(CLI::App& sub, std::string& at) {
+  sub.add_option("--at", at,
+                 "the snapshot: an index (0 first, -1 last), a time (2026-11-23T07:11:05.250Z; local time without "
+                 "the Z; names the newest taken at or before it, at the precision written) or a time before the "
+                 "newest (-5m, -30s)")
+      ->capture_default_str();
 }
 
 void AddSizesOption(CLI::App& sub, FileSizes& sizes) {
@@ -64,17 +68,6 @@ std::string ModeString(const Node& n) {
 }
 
 std::string ErrnoText(int err) { return ErrnoName(err) + " (" + std::strerror(err) + ")"; }
-
-std::string WallTime(int64_t ns) {
-  time_t secs = ns / 1000000000;
-  struct tm tm;
-  ::gmtime_r(&secs, &tm);
-  char buf[64];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  char out[80];
-  std::snprintf(out, sizeof out, "%s.%03dZ", buf, static_cast<int>((ns / 1000000) % 1000));
-  return out;
-}
 
 bool StderrIsTerminal() { return ::isatty(2); }
 

@@ -18,7 +18,6 @@ int Fail(const std::string& message);
 std::string HumanBytes(uint64_t n);
 std::string ModeString(const Node& n);
 std::string ErrnoText(int err);         // "EACCES (Permission denied)"
-std::string WallTime(int64_t ns);       // ISO 8601 UTC with milliseconds
 bool StderrIsTerminal();
 
 // Text safe for a terminal: control characters (C0, DEL, C1), and bytes

@@ -20,21 +20,18 @@ namespace {
 
 struct DiffArgs {
   std::string a, b;
-  long at = -1;
+  std::string at = "-1";
   bool all = false, json = false;
   std::vector<std::string> only, raw;
 };
 
-// "box.psnap@0" names snapshot 0 of box.psnap; a file that exists under
-// the whole name is taken as it is.
-Result<View> OpenSpec(const std::string& spec, long at) {
+// "box.psnap@0" names snapshot 0 of box.psnap, "box.psnap@-5m" the one five
+// minutes before its newest; a file that exists under the whole name is
+// taken as it is.
+Result<View> OpenSpec(const std::string& spec, const std::string& at) {
   size_t sign = spec.rfind('@');
-  if (sign != std::string::npos && ::access(spec.c_str(), F_OK) != 0) {
-    std::string n = spec.substr(sign + 1);
-    char* end = nullptr;
-    long index = std::strtol(n.c_str(), &end, 10);
-    if (!n.empty() && end && *end == '\0') return View::Open(spec.substr(0, sign), index);
-  }
+  if (sign != std::string::npos && ::access(spec.c_str(), F_OK) != 0)
+    return View::Open(spec.substr(0, sign), spec.substr(sign + 1));
   return View::Open(spec, at);
 }
 
@@ -136,9 +133,9 @@ int Run(const DiffArgs& args) {
 
 void SetupDiff(CLI::App& sub, CommandAction& action) {
   auto a = std::make_shared<DiffArgs>();
-  sub.add_option("A", a->a, "the earlier snapshot: ARCHIVE or ARCHIVE@N")->required();
-  sub.add_option("B", a->b, "the later snapshot: ARCHIVE or ARCHIVE@N")->required();
-  sub.add_option("--at", a->at, "snapshot of an ARCHIVE given without @N (0 first, -1 last)")->capture_default_str();
+  sub.add_option("A", a->a, "the earlier snapshot: ARCHIVE or ARCHIVE@X (X as --at)")->required();
+  sub.add_option("B", a->b, "the later snapshot: ARCHIVE or ARCHIVE@X (X as --at)")->required();
+  sub.add_option("--at", a->at, "snapshot of an ARCHIVE given without @X: index (0 first, -1 last), time (2026-11-23T07:11:05Z, local without Z) or -5m")->capture_default_str();
   sub.add_flag("--all", a->all, "also counters that always move (volatile tunables, small memory changes, cpu ticks)");
   std::string names, sections;
   for (const SectionInfo& i : Sections()) {

@@ -12,7 +12,7 @@ namespace {
 
 struct ExportArgs {
   std::string archive, dir;
-  long at = -1;
+  std::string at = "-1";
   bool json = false, noOwners = false;
 };
 

@@ -16,7 +16,7 @@ namespace {
 struct InfoArgs {
   std::string archive;
   bool json = false;
-  std::optional<long> at;  // unset: every snapshot
+  std::optional<std::string> at;  // unset: every snapshot
   unsigned examples = 3;
 };
 
@@ -81,10 +81,13 @@ int Run(const InfoArgs& a) {
   long count = r.snapshotCount();
   long first = 0, last = count - 1;
   if (a.at) {
-    long i = *a.at < 0 ? count + *a.at : *a.at;
-    if (i < 0 || i >= count)
-      return Fail(a.archive + ": no snapshot " + std::to_string(*a.at) + " (the archive holds " + std::to_string(count) + ")");
-    first = last = i;
+    auto spec = ParseSnapshotSpec(*a.at);
+    if (!spec.ok()) return Fail(spec.status());
+    std::vector<int64_t> starts;
+    for (long i = 0; i < count; ++i) starts.push_back(r.summary(i).startWallNs);
+    auto i = PickSnapshot(*spec, starts, a.archive);
+    if (!i.ok()) return Fail(i.status());
+    first = last = static_cast<long>(*i);
   }
   for (long i = first; i <= last; ++i) {
     auto snap = r.snapshot(i);
@@ -132,7 +135,7 @@ int Run(const InfoArgs& a) {
 void SetupInfo(CLI::App& sub, CommandAction& action) {
   auto a = std::make_shared<InfoArgs>();
   sub.add_option("ARCHIVE", a->archive, "archive to describe")->required();
-  sub.add_option("--at", a->at, "only snapshot N (0 first, -1 last)");
+  sub.add_option("--at", a->at, "only this snapshot: an index (0 first, -1 last), a time (2026-11-23T07:11:05Z, local without the Z) or -5m");
   sub.add_option("--examples", a->examples, "example paths shown per error group")->capture_default_str();
   sub.add_flag("--json", a->json, "print JSON");
   action = [a] { return Run(*a); };

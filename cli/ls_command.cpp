@@ -13,7 +13,7 @@ namespace {
 struct LsArgs {
   std::string archive;
   std::string path;
-  long at = -1;
+  std::string at = "-1";
   bool longFormat = false;
   bool json = false;
   bool directory = false;

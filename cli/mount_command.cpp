@@ -14,7 +14,7 @@ namespace {
 
 struct MountArgs {
   std::string archive, dir;
-  long at = -1;
+  std::string at = "-1";
   bool foreground = false, debug = false;
   FileSizes sizes = FileSizes::Content;
 };

@@ -19,7 +19,7 @@ std::vector<std::string>& CommandTail() {
 struct RunArgs {
   std::string archive;
   std::vector<std::string> command;
-  long at = -1;
+  std::string at = "-1";
   FileSizes sizes = FileSizes::Content;
 };
 

@@ -143,8 +143,8 @@ BOOST_AUTO_TEST_CASE(append_adds_snapshots_and_reuses_contents) {
   testutil::WriteFile(src / "b", "second\n");
   Metadata second = CaptureTree(src.path, archive, true);
   BOOST_TEST(second.counts.uniqueBytes == 7u);  // only "second\n" is new
-  BOOST_TEST(*View::Open(archive, 0)->read("b") == "first\n");
-  BOOST_TEST(*View::Open(archive, 1)->read("b") == "second\n");
+  BOOST_TEST(*View::Open(archive, "0")->read("b") == "first\n");
+  BOOST_TEST(*View::Open(archive, "1")->read("b") == "second\n");
   auto r = ArchiveReader::Open(archive);
   BOOST_TEST((*r)->snapshotCount() == 2u);
   BOOST_TEST((*r)->verify().problems.empty());
@@ -163,7 +163,7 @@ BOOST_AUTO_TEST_CASE(torn_tail_falls_back_to_the_previous_trailer) {
   BOOST_REQUIRE_MESSAGE(r.ok(), r.status().message());
   BOOST_TEST((*r)->snapshotCount() == 1u);
   BOOST_TEST(!(*r)->recoveryWarning().empty());
-  BOOST_TEST(*View::Open(archive, 0)->read("a") == "one\n");
+  BOOST_TEST(*View::Open(archive, "0")->read("a") == "one\n");
   BOOST_TEST(!(*r)->verify().problems.empty());  // verify still reports the damage
   // Appending would cut the damaged end: refused unless asked for.
   testutil::WriteFile(src / "a", "three\n");

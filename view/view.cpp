@@ -35,18 +35,18 @@ size_t EditDistance(std::string_view a, std::string_view b) {
 View::View(std::shared_ptr<ArchiveReader> archive, std::shared_ptr<const Snapshot> snap, size_t index)
     : archive_(std::move(archive)), snap_(std::move(snap)), index_(index) {}
 
-Result<View> View::Open(const std::string& archivePath, long at) {
+Result<View> View::Open(const std::string& archivePath, std::string_view at) {
+  auto spec = ParseSnapshotSpec(at);
+  if (!spec.ok()) return spec.status();
   auto archive = ArchiveReader::Open(archivePath);
   if (!archive.ok()) return archive.status();
-  long count = static_cast<long>((*archive)->snapshotCount());
-  long i = at < 0 ? count + at : at;
-  if (count == 0) return Status::NotFound(archivePath + ": the archive holds no snapshot");
-  if (i < 0 || i >= count)
-    return Status::InvalidArgument(archivePath + ": no snapshot " + std::to_string(at) + " (the archive holds " +
-                                   std::to_string(count) + ": 0.." + std::to_string(count - 1) + ")");
-  auto snap = (*archive)->snapshot(static_cast<size_t>(i));
+  std::vector<int64_t> starts;
+  for (size_t i = 0; i < (*archive)->snapshotCount(); ++i) starts.push_back((*archive)->summary(i).startWallNs);
+  auto i = PickSnapshot(*spec, starts, archivePath);
+  if (!i.ok()) return i.status();
+  auto snap = (*archive)->snapshot(*i);
   if (!snap.ok()) return snap.status();
-  return View(*archive, *snap, static_cast<size_t>(i));
+  return View(*archive, *snap, *i);
 }
 
 std::string View::root() const {

@@ -10,15 +10,43 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "format/archive.h"
 
 namespace procsnap {
 
+// ---- naming a moment -------------------------------------------------------
+
+// "500ms", "10s", "5m", "1h", "7d" (a bare number is seconds) -> nanoseconds.
+Result<int64_t> ParseDuration(std::string_view text);
+// ISO 8601 UTC with milliseconds: "2026-11-23T07:11:05.250Z".
+std::string WallTime(int64_t ns);
+
+// How a user names one snapshot (--at, ARCHIVE@X): an index (0 the first,
+// -1 the newest); a time, ISO 8601 with a zone (Z, +01:00) or local
+// without one, to any precision ("2026-11-23T07:11", "...07:11:05.250Z"),
+// naming the newest snapshot taken at or before it at the precision written
+// (07:11:05 names one taken at 07:11:05.250); or a time before the newest
+// snapshot ("-5m", "-30s").
+struct SnapshotSpec {
+  enum class Kind { Index, Time, BeforeNewest };
+  Kind kind = Kind::Index;
+  long index = -1;
+  int64_t timeNs = 0, precisionNs = 0;  // Time: start of the moment written, and its length
+  int64_t agoNs = 0;                    // BeforeNewest
+  std::string text;                     // as the user wrote it
+};
+Result<SnapshotSpec> ParseSnapshotSpec(std::string_view text);
+// The index, among snapshots that started at `starts` (oldest first), that
+// `spec` names; InvalidArgument naming `where` and the recorded span when
+// it names none.
+Result<size_t> PickSnapshot(const SnapshotSpec& spec, const std::vector<int64_t>& starts, const std::string& where);
+
 class View {
  public:
-  // `at` picks the snapshot: 0 the first, -1 the last.
-  static Result<View> Open(const std::string& archivePath, long at = -1);
+  // `at` picks the snapshot as ParseSnapshotSpec reads it.
+  static Result<View> Open(const std::string& archivePath, std::string_view at = "-1");
   View(std::shared_ptr<ArchiveReader> archive, std::shared_ptr<const Snapshot> snap, size_t index);
 
   const ArchiveReader& archive() const { return *archive_; }
