@@ -322,6 +322,9 @@ struct VerifyReport {
 
 class ArchiveReader {
  public:
+  // `path` is an archive, or a recording: a directory of segment archives
+  // (*.psnap, names sorting by time) read as one, snapshots numbered across
+  // them; a recording's blobs are read through its snapshots only.
   static Result<std::shared_ptr<ArchiveReader>> Open(const std::string& path);
   virtual ~ArchiveReader();
 

@@ -322,6 +322,8 @@ VerifyReport ArchiveReaderImpl::verify(const std::function<void(uint64_t, uint64
 ArchiveReader::~ArchiveReader() = default;
 
 Result<std::shared_ptr<ArchiveReader>> ArchiveReader::Open(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return OpenRecording(path);
   auto r = std::make_shared<ArchiveReaderImpl>();
   Status s = r->open(path);
   if (!s.ok()) return s;

@@ -15,6 +15,9 @@
 
 namespace procsnap {
 
+// A directory of segment archives read as one (recording_reader.cpp).
+Result<std::shared_ptr<ArchiveReader>> OpenRecording(const std::string& dir);
+
 class ArchiveReaderImpl final : public ArchiveReader {
  public:
   ~ArchiveReaderImpl() override;

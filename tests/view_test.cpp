@@ -1,6 +1,6 @@
 // The view library's naming of moments: durations, --at by index, ISO time
 // (UTC, offset, local), precision and time before the newest; and --at on
-// real appended archives through the commands.
+// real appended archives and recordings through the commands.
 #define BOOST_TEST_MODULE view
 #include <boost/test/unit_test.hpp>
 
@@ -88,40 +88,54 @@ BOOST_AUTO_TEST_CASE(local_time_follows_tz) {
   BOOST_TEST(i == 1u);
 }
 
-// Through the commands, on a real archive of three captures.
-BOOST_AUTO_TEST_CASE(every_command_takes_at_as_a_time) {
+// Through the commands, on a real archive of three captures and on a
+// recording (a directory of segment archives) of the same three.
+BOOST_AUTO_TEST_CASE(every_command_takes_at_as_a_time_on_archives_and_recordings) {
   TempDir dir;
-  std::string tree = dir / "t", archive = dir / "a.psnap";
+  std::string tree = dir / "t", archive = dir / "a.psnap", rec = dir / "rec";
+  std::filesystem::create_directories(rec);
   BOOST_REQUIRE(Run({"/bin/sh", SAMPLES "/make_fake_proc.sh", tree, "1"}).exitCode == 0);
   for (int k = 0; k < 3; ++k) {
     testutil::WriteFile(tree + "/uptime", std::to_string(k) + "\n");
     std::filesystem::create_directories(tree + "/sys/kernel");
     testutil::WriteFile(tree + "/sys/kernel/domainname", "moment" + std::string(1, char('a' + k)) + "\n");
-    std::vector<std::string> argv = {kBin, "capture", "-q", "--root", tree, "-o", archive};
-    if (k) argv.push_back("--append");
-    auto c = Run(argv);
-    BOOST_REQUIRE_MESSAGE(c.exitCode == 0, c.err);
+    for (const std::string& out : {archive, rec + (k < 2 ? "/1-first.psnap" : "/2-second.psnap")}) {
+      std::vector<std::string> argv = {kBin, "capture", "-q", "--root", tree, "-o", out};
+      if (std::filesystem::exists(out)) argv.push_back("--append");
+      auto c = Run(argv);
+      BOOST_REQUIRE_MESSAGE(c.exitCode == 0, c.err);
+    }
   }
-  auto info = Run({kBin, "info", "--json", archive});
-  BOOST_REQUIRE(info.exitCode == 0);
-  auto j = nlohmann::json::parse(info.out);
-  BOOST_REQUIRE(j["snapshots"].size() == 3u);
-  for (int k = 0; k < 3; ++k) {
-    std::string start = j["snapshots"][k]["start"];
-    auto cat = Run({kBin, "cat", "--at", start, archive, "uptime"});
-    BOOST_TEST(cat.out == std::to_string(k) + "\n", start << ": " << cat.err);
-    auto diff = Run({kBin, "diff", archive + "@" + start, archive + "@-1"});
-    BOOST_TEST(diff.exitCode == (k == 2 ? 0 : 1), diff.err);
+  for (const std::string& path : {archive, rec}) {
+    BOOST_TEST_CONTEXT(path) {
+      auto info = Run({kBin, "info", "--json", path});
+      BOOST_REQUIRE_MESSAGE(info.exitCode == 0, info.err);
+      auto j = nlohmann::json::parse(info.out);
+      BOOST_REQUIRE(j["snapshots"].size() == 3u);
+      for (int k = 0; k < 3; ++k) {
+        std::string start = j["snapshots"][k]["start"];
+        auto cat = Run({kBin, "cat", "--at", start, path, "uptime"});
+        BOOST_TEST(cat.out == std::to_string(k) + "\n", start << ": " << cat.err);
+        BOOST_TEST(Run({kBin, "cat", "--at", std::to_string(k), path, "uptime"}).out == std::to_string(k) + "\n");
+        auto diff = Run({kBin, "diff", path + "@" + start, path + "@-1"});
+        BOOST_TEST(diff.exitCode == (k == 2 ? 0 : 1), diff.err);
+      }
+      BOOST_TEST(Run({kBin, "cat", "--at", "-0s", path, "uptime"}).out == "2\n");
+      auto one = Run({kBin, "info", "--json", "--at", "1", path});
+      BOOST_TEST(nlohmann::json::parse(one.out)["snapshots"].size() == 1u);
+      BOOST_TEST(Run({kBin, "verify", path}).exitCode == 0);
+      auto outside = Run({kBin, "cat", "--at", "2001-01-01T00:00Z", path, "uptime"});
+      BOOST_TEST(outside.exitCode == 2);
+      BOOST_TEST(outside.err.find("snapshots span") != std::string::npos, outside.err);
+      auto bad = Run({kBin, "ls", "--at", "noon", path});
+      BOOST_TEST(bad.exitCode == 2);
+      BOOST_TEST(bad.err.find("names no snapshot") != std::string::npos, bad.err);
+    }
   }
-  BOOST_TEST(Run({kBin, "cat", "--at", "-0s", archive, "uptime"}).out == "2\n");
-  auto one = Run({kBin, "info", "--json", "--at", "1", archive});
-  BOOST_TEST(nlohmann::json::parse(one.out)["snapshots"].size() == 1u);
-  auto outside = Run({kBin, "cat", "--at", "2001-01-01T00:00Z", archive, "uptime"});
-  BOOST_TEST(outside.exitCode == 2);
-  BOOST_TEST(outside.err.find("snapshots span") != std::string::npos, outside.err);
-  auto bad = Run({kBin, "ls", "--at", "noon", archive});
-  BOOST_TEST(bad.exitCode == 2);
-  BOOST_TEST(bad.err.find("names no snapshot") != std::string::npos, bad.err);
+  // A directory without segments is not a recording.
+  auto empty = Run({kBin, "info", tree + "/sys"});
+  BOOST_TEST(empty.exitCode == 2);
+  BOOST_TEST(empty.err.find("not a recording") != std::string::npos, empty.err);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
