@@ -40,6 +40,14 @@ Metadata CaptureTree(const std::string& root, const std::string& out, bool appen
   return *meta;
 }
 
+// A snapshot of an empty root: for tests about blobs and records.
+void AddEmptySnapshot(ArchiveWriter& w) {
+  Tree t;
+  t.at(t.add("")).kind = NodeKind::Directory;
+  Metadata m;
+  BOOST_REQUIRE(w.addSnapshot(m, std::move(t)).ok());
+}
+
 void FlipByte(const std::string& path, uint64_t offset) {
   int fd = open(path.c_str(), O_RDWR);
   unsigned char b;
@@ -321,12 +329,7 @@ BOOST_AUTO_TEST_CASE(a_reader_keeps_a_bounded_number_of_snapshots_and_chunk_byte
       BOOST_REQUIRE(ref.ok());
       refs.push_back(*ref);
     }
-    for (int i = 0; i < kSnapshots; ++i) {
-      Tree t;
-      t.at(t.add("")).kind = NodeKind::Directory;
-      Metadata m;
-      BOOST_REQUIRE((*w)->addSnapshot(m, std::move(t)).ok());
-    }
+    for (int i = 0; i < kSnapshots; ++i) AddEmptySnapshot(**w);
     BOOST_REQUIRE((*w)->finish().ok());
   }
   auto reader = ArchiveReader::Open(archive);
@@ -379,10 +382,7 @@ BOOST_AUTO_TEST_CASE(a_record_that_claims_a_gigabyte_costs_only_what_it_holds) {
     auto r = (*w)->putBlob(zeros);
     BOOST_REQUIRE(r.ok());
     ref = *r;
-    Tree t;
-    t.at(t.add("")).kind = NodeKind::Directory;
-    Metadata m;
-    BOOST_REQUIRE((*w)->addSnapshot(m, std::move(t)).ok());
+    AddEmptySnapshot(**w);
     BOOST_REQUIRE((*w)->finish().ok());
   }
   auto reader = ArchiveReader::Open(archive);
