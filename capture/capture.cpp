@@ -267,6 +267,7 @@ Result<Metadata> Capture(const CaptureOptions& options, ArchiveWriter& writer,
   }
   meta.profile = ProfileName(options.profile);
   meta.options = options.commandLine;
+  meta.notes.insert(meta.notes.end(), options.notes.begin(), options.notes.end());
   meta.excludes = options.excludes;
 
   using Listing = std::pair<int, std::vector<Entry>>;

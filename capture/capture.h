@@ -37,6 +37,7 @@ struct CaptureOptions {
   // the other processes of that namespace.
   std::function<void(const std::string& rel)> beforeNetnsRead;
   std::vector<std::string> commandLine;  // recorded in the metadata as the options used
+  std::vector<std::string> notes;        // added to the metadata's notes (record: ticks skipped)
 };
 
 struct CaptureProgress {
@@ -50,5 +51,37 @@ struct CaptureProgress {
 // a call that does not return is left behind on a thread of its own.
 Result<Metadata> Capture(const CaptureOptions& options, ArchiveWriter& writer,
                          const std::function<void(const CaptureProgress&)>& progress = {});
+
+// ---- record: one capture per tick into a recording ----------------------------
+
+struct RecordOptions {
+  CaptureOptions capture;  // its interrupt is ignored: `stop` ends a recording
+  RecordingOptions recording;
+  int64_t intervalNs = 10'000'000'000;
+  uint64_t count = 0;      // snapshots to take; 0 = no limit
+  int64_t durationNs = 0;  // how long to record; 0 = no limit
+  // Set (from a signal handler, say) to end the recording: a capture in
+  // flight finishes at once, what it has not read recorded unread, and is
+  // committed.
+  const std::atomic<bool>* stop = nullptr;
+};
+
+struct RecordedSnapshot {
+  const Metadata* meta = nullptr;
+  size_t index = 0;                 // in the recording
+  uint64_t addedBytes = 0, recordingBytes = 0;
+  size_t segments = 0;
+  double cpuSeconds = 0, wallSeconds = 0;  // of this tick: capture and commit
+  uint64_t skippedTicks = 0;        // ticks that passed during it (noted in the next snapshot)
+};
+
+// Takes a snapshot of options.capture.root at every tick of a schedule
+// aligned to the first (tick k at start + k x interval, so a slow capture
+// does not drift it; a capture that overruns skips ticks, and the next
+// snapshot says so in its notes) into the recording at `dir`, continuing
+// one that is there (InvalidArgument when it is another host's). Returns
+// the number of snapshots taken.
+Result<uint64_t> Record(const std::string& dir, const RecordOptions& options,
+                        const std::function<void(const RecordedSnapshot&)>& onSnapshot = {});
 
 }  // namespace procsnap

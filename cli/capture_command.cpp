@@ -123,6 +123,45 @@ int Run(CaptureArgs& a) {
 
 }  // namespace
 
+std::vector<std::string> OptionsGiven(const CLI::App& sub) {
+  std::vector<std::string> given;
+  for (auto* opt : sub.get_options())
+    if (opt->count() > 0 && opt->get_name() != "--help")
+      for (auto& r : opt->results()) given.push_back(opt->get_name() + "=" + r);
+  return given;
+}
+
+void AddCaptureOptions(CLI::App& sub, CaptureOptions& options, uint64_t& maxFileMiB) {
+  sub.add_option("--root", options.root, "directory to capture: /proc, a container's /proc, or a fixture tree")
+      ->capture_default_str();
+  sub.add_option_function<std::string>(
+         "--profile",
+         [&options](const std::string& name) {
+           for (Profile p : {Profile::Full, Profile::Bugreport, Profile::Tuning})
+             if (name == ProfileName(p)) options.profile = p;
+         },
+         "full: everything; bugreport: environment values and secret-looking arguments redacted; "
+         "tuning: system-wide files and /proc/sys only")
+      ->check(CLI::IsMember({"full", "bugreport", "tuning"}).description(""))
+      ->type_name("full|bugreport|tuning")
+      ->default_str("full");
+  sub.add_option("--exclude", options.excludes,
+                 "leave out paths matching GLOB (under the root, '*' crosses '/'), e.g. '*/smaps'; repeatable")
+      ->type_name("GLOB");
+  sub.add_flag("!--no-threads", options.threads, "do not capture PID/task/TID directories");
+  sub.add_option("-j,--jobs", options.jobs, "parallel walkers (default: one per CPU)");
+  sub.add_option("--max-file-size", maxFileMiB, "cut files larger than this many MiB (recorded as truncated)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1024));
+  sub.add_option("--time-limit", options.timeLimitSeconds,
+                 "seconds after which remaining entries are recorded unread, even one stuck in a read (0 = none)");
+  sub.add_option("--file-timeout", options.fileTimeoutSeconds,
+                 "seconds one read, listing or stat may take before its entry is recorded unread (a process stuck "
+                 "in the kernel blocks reads of its cmdline, environ and maps)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.05, 86400.0));
+}
+
 void SetupCapture(CLI::App& sub, CommandAction& action) {
   auto a = std::make_shared<CaptureArgs>();
   sub.add_option("-o,--output", a->output,
@@ -131,41 +170,12 @@ void SetupCapture(CLI::App& sub, CommandAction& action) {
   sub.add_flag("--cut-damaged-tail", a->cutDamagedTail,
                "with --append: when the end of the archive is damaged, cut it and append after the last sound "
                "trailer (what the damaged end held is lost)");
-  sub.add_option("--root", a->options.root, "directory to capture: /proc, a container's /proc, or a fixture tree")
-      ->capture_default_str();
-  sub.add_option_function<std::string>(
-         "--profile",
-         [a](const std::string& name) {
-           for (Profile p : {Profile::Full, Profile::Bugreport, Profile::Tuning})
-             if (name == ProfileName(p)) a->options.profile = p;
-         },
-         "full: everything; bugreport: environment values and secret-looking arguments redacted; "
-         "tuning: system-wide files and /proc/sys only")
-      ->check(CLI::IsMember({"full", "bugreport", "tuning"}).description(""))
-      ->type_name("full|bugreport|tuning")
-      ->default_str("full");
-  sub.add_option("--exclude", a->options.excludes,
-                 "leave out paths matching GLOB (under the root, '*' crosses '/'), e.g. '*/smaps'; repeatable")
-      ->type_name("GLOB");
-  sub.add_flag("!--no-threads", a->options.threads, "do not capture PID/task/TID directories");
-  sub.add_option("-j,--jobs", a->options.jobs, "parallel walkers (default: one per CPU)");
-  sub.add_option("--max-file-size", a->maxFileMiB, "cut files larger than this many MiB (recorded as truncated)")
-      ->capture_default_str()
-      ->check(CLI::Range(1, 1024));
-  sub.add_option("--time-limit", a->options.timeLimitSeconds,
-                 "seconds after which remaining entries are recorded unread, even one stuck in a read (0 = none)");
-  sub.add_option("--file-timeout", a->options.fileTimeoutSeconds,
-                 "seconds one read, listing or stat may take before its entry is recorded unread (a process stuck "
-                 "in the kernel blocks reads of its cmdline, environ and maps)")
-      ->capture_default_str()
-      ->check(CLI::Range(0.05, 86400.0));
+  AddCaptureOptions(sub, a->options, a->maxFileMiB);
   sub.add_option("--level", a->level, "zstd compression level")->capture_default_str()->check(CLI::Range(1, 19));
   sub.add_flag("--json", a->json, "print the snapshot metadata as JSON instead of the summary");
   sub.add_flag("-q,--quiet", a->quiet, "print nothing on success");
   action = [a, &sub] {
-    for (auto* opt : sub.get_options())
-      if (opt->count() > 0 && opt->get_name() != "--help")
-        for (auto& r : opt->results()) a->options.commandLine.push_back(opt->get_name() + "=" + r);
+    a->options.commandLine = OptionsGiven(sub);
     return Run(*a);
   };
 }

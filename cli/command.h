@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "capture/capture.h"
 #include "replay/replay.h"
 
 namespace procsnap {
@@ -30,6 +31,13 @@ void SetupExport(CLI::App& sub, CommandAction& action);
 void SetupMount(CLI::App& sub, CommandAction& action);
 void SetupRun(CLI::App& sub, CommandAction& action);
 void SetupDiff(CLI::App& sub, CommandAction& action);
+void SetupRecord(CLI::App& sub, CommandAction& action);
+// What to capture and how (--root, --profile, --exclude, --no-threads,
+// --jobs, --max-file-size, --time-limit, --file-timeout): capture and record.
+// The caller turns maxFileMiB into options.maxFileSize.
+void AddCaptureOptions(CLI::App& sub, CaptureOptions& options, uint64_t& maxFileMiB);
+// "--name=value" of every option given: the metadata's record of options.
+std::vector<std::string> OptionsGiven(const CLI::App& sub);
 // --at N, the snapshot a command reads, as every command spells it.
 void AddAtOption(CLI::App& sub, std::string& at);
 // --sizes content|procfs, what a mounted file reports as st_size (mount, run).

@@ -49,6 +49,22 @@ std::string HumanBytes(uint64_t n) {
   return buf;
 }
 
+Result<uint64_t> ParseSize(std::string_view text) {
+  uint64_t n = 0;
+  size_t i = 0;
+  while (i < text.size() && text[i] >= '0' && text[i] <= '9' && i < 15) n = n * 10 + (text[i++] - '0');
+  std::string_view unit = text.substr(i);
+  int shift = -1;
+  if (unit.empty() || unit == "B") shift = 0;
+  else if (unit == "K" || unit == "KiB") shift = 10;
+  else if (unit == "M" || unit == "MiB") shift = 20;
+  else if (unit == "G" || unit == "GiB") shift = 30;
+  else if (unit == "T" || unit == "TiB") shift = 40;
+  if (i == 0 || shift < 0 || (i < text.size() && text[i] >= '0' && text[i] <= '9'))
+    return Status::InvalidArgument(std::string("'").append(text).append("' is not a size (write 512K, 2M, 1G or bytes)"));
+  return n << shift;
+}
+
 std::string ModeString(const Node& n) {
   std::string s(10, '-');
   switch (n.kind) {
@@ -128,8 +144,8 @@ void PrintLine(const char* format, ...) {
   std::fputs((Printable(text) + "\n").c_str(), stdout);
 }
 
-std::string JsonText(const nlohmann::json& j) {
-  return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
+std::string JsonText(const nlohmann::json& j, int indent) {
+  return j.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 nlohmann::json MetadataJson(const Metadata& m) {

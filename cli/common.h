@@ -16,6 +16,8 @@ int Fail(const Status& s);
 int Fail(const std::string& message);
 
 std::string HumanBytes(uint64_t n);
+// "512K", "2M", "1G", "1T" (powers of 1024) or a number of bytes.
+Result<uint64_t> ParseSize(std::string_view text);
 std::string ModeString(const Node& n);
 std::string ErrnoText(int err);         // "EACCES (Permission denied)"
 bool StderrIsTerminal();
@@ -32,7 +34,8 @@ void PrintLine(const char* format, ...) __attribute__((format(printf, 1, 2)));
 // JSON text of j. Bytes that are not UTF-8 (a process may put any bytes in
 // its name, arguments or environment) become U+FFFD, so the output is
 // always valid JSON; `cat` gives the exact bytes.
-std::string JsonText(const nlohmann::json& j);
+// indent -1: one line (record --json writes a line per snapshot).
+std::string JsonText(const nlohmann::json& j, int indent = 2);
 nlohmann::json MetadataJson(const Metadata& m);
 nlohmann::json NodeJson(const View& view, NodeId id);
 

@@ -11,6 +11,7 @@ namespace procsnap {
 
 const Command kCommands[] = {
     {"capture", "record /proc (or any /proc-like tree) into an archive", SetupCapture},
+    {"record", "take a snapshot every interval into a recording (a directory), with retention", SetupRecord},
     {"info", "describe an archive: snapshots, metadata, counts, errors by reason", SetupInfo},
     {"ls", "list a directory of a snapshot", SetupLs},
     {"cat", "print the captured bytes of a file", SetupCat},

@@ -247,7 +247,60 @@ class ArchiveWriter {
   virtual Status addSnapshot(Metadata& meta, Tree tree) = 0;
   // Writes the index and trailer. Without it the archive has no snapshot.
   virtual Status finish() = 0;
+  // Writes the index and trailer of the snapshots so far and fsyncs, and
+  // stays open for more: a crash after it loses nothing committed (readers
+  // and Append fall back to the last sound trailer). What record calls
+  // after every snapshot.
+  virtual Status commit() = 0;
   virtual uint64_t bytesWritten() const = 0;
+};
+
+// ---- recording: a directory of segment archives --------------------------------
+
+struct RecordingOptions {
+  WriterOptions writer;
+  // A segment opens with a full snapshot and takes this many in all before
+  // the next one starts.
+  size_t segmentSnapshots = 360;
+  // 0: no bound. Else the directory holds at most this many bytes: whole
+  // old segments are deleted before a new snapshot is written; a segment is
+  // at most a quarter of it. The newest completed snapshot always stays.
+  uint64_t maxBytes = 0;
+  // 0: keep all. Else a segment whose every snapshot began more than this
+  // long ago is deleted (never the newest segment).
+  int64_t maxAgeNs = 0;
+};
+
+// Writes snapshots into a recording one at a time, each committed (index,
+// trailer, fsync) before the next begins, so a crash at any moment loses at
+// most the snapshot in flight. Segments are named by their first snapshot's
+// UTC start ("20261123T071105.250Z.psnap"), so names sort by time.
+// One thread; an exclusive flock on the open segment, as ArchiveWriter.
+class RecordingWriter {
+ public:
+  // Opens `dir` (created when missing). A recording that is there is
+  // continued: its newest segment is appended to (a torn tail, which holds
+  // no committed snapshot, is cut).
+  static Result<std::unique_ptr<RecordingWriter>> Open(const std::string& dir, const RecordingOptions& opts);
+  virtual ~RecordingWriter();
+
+  // The writer for the next snapshot, taken at wall time `nowNs`: the open
+  // segment, or a new one when it is full. Deletes what --max-size and
+  // --max-age ask first; InvalidArgument when maxBytes cannot hold the
+  // newest snapshot beside the next.
+  virtual Result<ArchiveWriter*> next(int64_t nowNs) = 0;
+  // Commits the snapshot just added to next()'s writer (`meta` as
+  // addSnapshot filled it in), then applies retention again.
+  virtual Status commit(const Metadata& meta) = 0;
+  // Finishes the open segment.
+  virtual Status close() = 0;
+
+  virtual const std::string& path() const = 0;
+  virtual uint64_t bytesOnDisk() const = 0;      // all segments
+  virtual size_t snapshotCount() const = 0;      // in the recording, committed
+  virtual size_t segmentCount() const = 0;
+  // Hostname of the newest committed snapshot ("" for a new recording).
+  virtual const std::string& lastHostname() const = 0;
 };
 
 // ---- reading ----------------------------------------------------------------

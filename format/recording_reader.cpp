@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <filesystem>
 
 #include "reader_impl.h"
@@ -29,16 +30,24 @@ class RecordingReader final : public ArchiveReader {
     if (names.empty())
       return Status::NotFound(dir + ": a directory with no .psnap segment is not a recording");
     std::sort(names.begin(), names.end());
-    for (const std::string& name : names) {
+    for (size_t i = 0; i < names.size(); ++i) {
       auto seg = std::make_shared<ArchiveReaderImpl>();
-      Status s = seg->open(dir + "/" + name);
-      if (!s.ok()) return s;
+      Status s = seg->open(dir + "/" + names[i]);
+      if (!s.ok()) {
+        // While record runs: its newest segment may not hold a committed
+        // snapshot yet, and retention may delete the oldest meanwhile.
+        struct stat st;
+        const bool gone = ::stat((dir + "/" + names[i]).c_str(), &st) != 0 && errno == ENOENT;
+        if (gone || (i + 1 == names.size() && s.code() == StatusCode::Corruption && i > 0)) continue;
+        return s;
+      }
       if (!seg->recoveryWarning().empty()) warning_ += (warning_.empty() ? "" : "; ") + seg->recoveryWarning();
       firstSnapshot_.push_back(count_);
       count_ += seg->snapshotCount();
       size_ += seg->fileSize();
       segments_.push_back(std::move(seg));
     }
+    if (segments_.empty()) return Status::NotFound(dir + ": the recording holds no committed snapshot yet");
     return Status::Ok();
   }
 

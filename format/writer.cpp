@@ -167,14 +167,26 @@ class WriterImpl final : public ArchiveWriter {
     return Status::Ok();
   }
 
-  Status finish() override {
+  Status finish() override { return writeIndex(true); }
+  Status commit() override { return writeIndex(false); }
+
+  uint64_t bytesWritten() const override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return offset_;
+  }
+
+ private:
+  // The index and trailer of every snapshot so far, then fsync. The
+  // compressor is idle meanwhile, so records keep their order; `last`
+  // also stops it.
+  Status writeIndex(bool last) {
     {
       std::unique_lock<std::mutex> lock(mu_);
       if (!open_.empty()) sealLocked();
       idleCv_.wait(lock, [&] { return (queue_.empty() && !busy_) || !ioStatus_.ok(); });
       if (!ioStatus_.ok()) return ioStatus_;
     }
-    stopCompressor();
+    if (last) stopCompressor();
     capnp::MallocMessageBuilder mb;
     EncodeIndex(mb, index_);
     kj::Array<capnp::word> flat = capnp::messageToFlatArray(mb);
@@ -196,12 +208,6 @@ class WriterImpl final : public ArchiveWriter {
     return Status::Ok();
   }
 
-  uint64_t bytesWritten() const override {
-    std::lock_guard<std::mutex> lock(mu_);
-    return offset_;
-  }
-
- private:
   uint32_t openId() const { return static_cast<uint32_t>(index_.chunks.size() + sealed_); }
 
   void sealLocked() {

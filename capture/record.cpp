@@ -1,0 +1,107 @@
+// Record: one capture per tick of an aligned schedule into a recording.
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <ctime>
+
+#include "capture/capture.h"
+#include "host_facts.h"
+
+namespace procsnap {
+
+namespace {
+
+double CpuSeconds() {
+  rusage u{};
+  ::getrusage(RUSAGE_SELF, &u);
+  return u.ru_utime.tv_sec + u.ru_stime.tv_sec + (u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+// The hostname a capture of `root` will record (see FillHostFacts).
+std::string HostnameOf(const std::string& root) {
+  int fd = ::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  std::string name = fd >= 0 ? ReadSmall(fd, "sys/kernel/hostname") : "";
+  if (fd >= 0) ::close(fd);
+  if (name.empty()) {
+    char buf[256] = "";
+    ::gethostname(buf, sizeof buf - 1);
+    name = buf;
+  }
+  return name;
+}
+
+// Sleeps until monotonic time `ns`, or until *stop is set (a signal
+// interrupts the sleep, so the flag is seen at once).
+void SleepUntil(int64_t ns, const std::atomic<bool>* stop) {
+  timespec ts{static_cast<time_t>(ns / 1000000000), static_cast<long>(ns % 1000000000)};
+  while (!(stop && stop->load())) {
+    int rc = ::clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr);
+    if (rc == 0) return;
+    if (rc != EINTR) return;
+  }
+}
+
+}  // namespace
+
+Result<uint64_t> Record(const std::string& dir, const RecordOptions& options,
+                        const std::function<void(const RecordedSnapshot&)>& onSnapshot) {
+  auto rec = RecordingWriter::Open(dir, options.recording);
+  if (!rec.ok()) return rec.status();
+  RecordingWriter& w = **rec;
+  const std::string host = HostnameOf(options.capture.root);
+  if (!w.lastHostname().empty() && w.lastHostname() != host)
+    return Status::InvalidArgument(dir + ": the recording is of host '" + w.lastHostname() + "', this is '" + host +
+                                   "'; record into another directory");
+  const int64_t interval = std::max<int64_t>(options.intervalNs, 1000000);
+  const int64_t start = ClockNs(CLOCK_MONOTONIC);
+  const int64_t end = options.durationNs ? start + options.durationNs : INT64_MAX;
+  uint64_t taken = 0, tick = 0, skipped = 0;
+  CaptureOptions capture = options.capture;
+  capture.interrupt = options.stop;
+  const std::vector<std::string> baseNotes = capture.notes;
+  while (!(options.stop && options.stop->load())) {
+    if (options.count && taken >= options.count) break;
+    const int64_t due = start + static_cast<int64_t>(tick) * interval;
+    if (due >= end) break;
+    SleepUntil(due, options.stop);
+    if (options.stop && options.stop->load()) break;
+    const double cpu0 = CpuSeconds();
+    const int64_t wall0 = ClockNs(CLOCK_MONOTONIC);
+    capture.notes = baseNotes;
+    if (skipped)
+      capture.notes.push_back(std::to_string(skipped) + " tick(s) of " + std::to_string(interval / 1000000) +
+                              " ms skipped before this snapshot: the previous capture overran the interval");
+    auto writer = w.next(ClockNs(CLOCK_REALTIME));
+    if (!writer.ok()) return writer.status();
+    const uint64_t before = w.bytesOnDisk();
+    auto meta = Capture(capture, **writer);
+    if (!meta.ok()) return meta.status();
+    Status s = w.commit(*meta);
+    if (!s.ok()) return s;
+    ++taken;
+    // The next tick is the first one still ahead; those passed are skipped.
+    const int64_t now = ClockNs(CLOCK_MONOTONIC);
+    const uint64_t nextTick = static_cast<uint64_t>((now - start) / interval) + 1;
+    skipped = nextTick > tick + 1 ? nextTick - tick - 1 : 0;
+    tick = std::max(nextTick, tick + 1);
+    if (onSnapshot) {
+      RecordedSnapshot r;
+      r.meta = &*meta;
+      r.index = w.snapshotCount() - 1;
+      r.recordingBytes = w.bytesOnDisk();
+      r.addedBytes = r.recordingBytes > before ? r.recordingBytes - before : 0;
+      r.segments = w.segmentCount();
+      r.cpuSeconds = CpuSeconds() - cpu0;
+      r.wallSeconds = (now - wall0) / 1e9;
+      r.skippedTicks = skipped;
+      onSnapshot(r);
+    }
+  }
+  Status s = w.close();
+  if (!s.ok()) return s;
+  return taken;
+}
+
+}  // namespace procsnap

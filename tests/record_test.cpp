@@ -1,0 +1,279 @@
+// procsnap record: real recordings of a fixture tree and of the real /proc.
+// Planted changes land in the snapshot after them; kill -9 at random moments
+// loses no committed snapshot; --max-size holds at every moment; --max-age
+// drops old segments; overrunning captures skip ticks and say so; a
+// recording continues only on its own host; SIGTERM ends it cleanly.
+#define BOOST_TEST_MODULE record
+#include <boost/test/unit_test.hpp>
+
+#include <nlohmann/json.hpp>
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <filesystem>
+#include <random>
+
+#include "test_util.h"
+
+using testutil::Run;
+using testutil::TempDir;
+
+namespace {
+
+const std::string kBin = PROCSNAP_BIN;
+
+// `procsnap record --json ...` running in the background; its stdout lines
+// (one per committed snapshot) are read as they come.
+class Recorder {
+ public:
+  explicit Recorder(std::vector<std::string> args) {
+    args.insert(args.begin(), {kBin, "record", "--json"});
+    int p[2];
+    BOOST_REQUIRE(pipe(p) == 0);
+    pid_ = fork();
+    if (pid_ == 0) {
+      dup2(p[1], 1);
+      close(p[0]);
+      int null = open("/dev/null", O_WRONLY);
+      dup2(null, 2);
+      std::vector<char*> argv;
+      for (auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+      argv.push_back(nullptr);
+      execv(argv[0], argv.data());
+      _exit(127);
+    }
+    close(p[1]);
+    fd_ = p[0];
+  }
+  ~Recorder() {
+    if (pid_ > 0) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+    close(fd_);
+  }
+  // Blocks until n lines in all have come (false if the recorder ended first).
+  bool waitLines(size_t n) {
+    while (lines.size() < n) {
+      char c;
+      std::string line;
+      while (read(fd_, &c, 1) == 1 && c != '\n') line += c;
+      if (line.empty()) return false;
+      lines.push_back(nlohmann::json::parse(line));
+    }
+    return true;
+  }
+  // Sends sig and returns the exit status (-1 when killed by a signal).
+  int stop(int sig) {
+    kill(pid_, sig);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+  int wait() {
+    while (waitLines(lines.size() + 1)) {
+    }
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+  std::vector<nlohmann::json> lines;
+
+ private:
+  pid_t pid_ = -1;
+  int fd_ = -1;
+};
+
+nlohmann::json Info(const std::string& path) {
+  auto r = Run({kBin, "info", "--json", path});
+  BOOST_REQUIRE_MESSAGE(r.exitCode == 0, r.err);
+  return nlohmann::json::parse(r.out);
+}
+
+uint64_t DirBytes(const std::string& dir) {
+  uint64_t t = 0;
+  std::error_code ec;
+  for (auto& e : std::filesystem::directory_iterator(dir, ec)) t += e.file_size(ec);
+  return t;
+}
+
+std::string FakeTree(const TempDir& dir) {
+  std::string tree = dir / "tree";
+  BOOST_REQUIRE(Run({"/bin/sh", SAMPLES "/make_fake_proc.sh", tree, "1", "42"}).exitCode == 0);
+  return tree;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(record)
+
+BOOST_AUTO_TEST_CASE(planted_changes_land_in_the_snapshots_after_them) {
+  TempDir dir;
+  std::string tree = FakeTree(dir), rec = dir / "rec";
+  Recorder r({"-o", rec, "--root", tree, "--interval", "50ms", "--count", "12"});
+  BOOST_REQUIRE(r.waitLines(3));
+  // Between ticks: a tunable changes and a process starts.
+  testutil::WriteFile(tree + "/sys/vm/swappiness", "10\n");
+  BOOST_REQUIRE(Run({"/bin/sh", SAMPLES "/make_fake_proc.sh", dir / "tree2", "777"}).exitCode == 0);
+  std::filesystem::rename(dir / "tree2/777", tree + "/777");
+  const size_t before = r.lines.size();  // snapshots committed before the change
+  BOOST_REQUIRE(r.wait() == 0);
+  BOOST_REQUIRE(r.lines.size() == 12u);
+  BOOST_TEST(Info(rec)["snapshots"].size() == 12u);
+  for (size_t i = 0; i < 12; ++i) {
+    auto swp = Run({kBin, "cat", "--at", std::to_string(i), rec, "sys/vm/swappiness"});
+    auto pid = Run({kBin, "ls", "--at", std::to_string(i), rec, "777"});
+    if (i < before) {
+      BOOST_TEST(swp.out == "60\n", i);
+      BOOST_TEST(pid.exitCode == 2, i);
+    }
+    if (i > before) {  // snapshot `before` may have started before the change or after
+      BOOST_TEST(swp.out == "10\n", i);
+      BOOST_TEST(pid.exitCode == 0, i);
+    }
+  }
+  auto d = Run({kBin, "diff", rec + "@" + std::to_string(before - 1), rec + "@-1"});
+  BOOST_TEST(d.exitCode == 1);
+  BOOST_TEST(d.out.find("vm.swappiness") != std::string::npos, d.out);
+  BOOST_TEST(d.out.find("777") != std::string::npos, d.out);
+  // Each line's start is a time that names its snapshot.
+  for (size_t i = 0; i < 12; i += 5) {
+    std::string at = r.lines[i]["start"];
+    BOOST_TEST(Run({kBin, "info", "--json", "--at", at, rec}).out.find("\"index\": " + std::to_string(i)) !=
+               std::string::npos);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_started_process_of_the_real_proc_shows_up_after_it_started) {
+  TempDir dir;
+  std::string rec = dir / "rec";
+  Recorder r({"-o", rec, "--interval", "100ms", "--count", "4", "--no-threads", "--exclude", "*/smaps*"});
+  BOOST_REQUIRE(r.waitLines(1));
+  testutil::Child child({CHILD_HELPER, "--threads", "1"}, {"PROCSNAP_TEST=record"});
+  const size_t before = r.lines.size();
+  BOOST_REQUIRE(r.wait() == 0);
+  const std::string pid = std::to_string(child.pid());
+  for (size_t i = 0; i < r.lines.size(); ++i) {
+    auto ls = Run({kBin, "ls", "--at", std::to_string(i), rec, pid});
+    if (i < before) BOOST_TEST(ls.exitCode == 2, i);
+    if (i > before) BOOST_TEST(ls.exitCode == 0, i);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(kill_9_at_random_moments_loses_no_committed_snapshot) {
+  TempDir dir;
+  std::string tree = FakeTree(dir), rec = dir / "rec";
+  std::mt19937 rng(20261123);
+  size_t committed = 0;
+  for (int k = 0; k < 8; ++k) {
+    Recorder r({"-o", rec, "--root", tree, "--interval", "10ms", "--segment-snapshots", "7"});
+    BOOST_REQUIRE(r.waitLines(1 + rng() % 6));
+    BOOST_TEST(r.stop(SIGKILL) == -1);
+    committed += r.lines.size();
+    // Between kills the recording reads (the torn tail falls back).
+    auto info = Run({kBin, "info", "--json", rec});
+    BOOST_REQUIRE_MESSAGE(info.exitCode == 0, info.err);
+    BOOST_TEST(nlohmann::json::parse(info.out)["snapshots"].size() >= committed);
+  }
+  // Continuing cuts the torn tail; then every byte verifies.
+  Recorder last({"-o", rec, "--root", tree, "--interval", "10ms", "--count", "2", "--segment-snapshots", "7"});
+  BOOST_REQUIRE(last.wait() == 0);
+  committed += 2;
+  auto verify = Run({kBin, "verify", rec});
+  BOOST_TEST(verify.exitCode == 0, verify.out << verify.err);
+  const size_t held = Info(rec)["snapshots"].size();
+  BOOST_TEST(held >= committed);
+  BOOST_TEST(held <= committed + 8);  // a kill may land after a commit, before its line
+}
+
+BOOST_AUTO_TEST_CASE(max_size_holds_at_every_moment_while_old_segments_go) {
+  TempDir dir;
+  std::string tree = FakeTree(dir), rec = dir / "rec";
+  // One capture of the tree, for scale.
+  BOOST_REQUIRE(Run({kBin, "capture", "-q", "--root", tree, "-o", dir / "one.psnap"}).exitCode == 0);
+  const uint64_t one = std::filesystem::file_size(dir / "one.psnap");
+  const uint64_t max = 24 * one;
+  Recorder r({"-o", rec, "--root", tree, "--interval", "10ms", "--count", "150", "--segment-snapshots", "4",
+              "--max-size", std::to_string(max)});
+  uint64_t peak = 0;
+  while (r.waitLines(r.lines.size() + 1)) {
+    peak = std::max(peak, DirBytes(rec));
+    BOOST_TEST(r.lines.back()["recording_bytes"].get<uint64_t>() <= max);
+  }
+  BOOST_REQUIRE(r.lines.size() == 150u);
+  BOOST_TEST(peak <= max, "peak " << peak << " > " << max);
+  auto info = Info(rec);
+  BOOST_TEST(info["snapshots"].size() < 150u);  // old segments went
+  BOOST_TEST(info["snapshots"].size() >= 4u);
+  BOOST_TEST(info["snapshots"].back()["start"] == r.lines.back()["start"]);  // the newest is there
+  BOOST_TEST(Run({kBin, "verify", rec}).exitCode == 0);
+  // A bound that cannot hold two snapshots is refused with a reason.
+  auto tiny = Run({kBin, "record", "-o", dir / "tiny", "--root", tree, "--count", "3", "--interval", "10ms",
+                   "--max-size", "1K"});
+  BOOST_TEST(tiny.exitCode == 2);
+  BOOST_TEST(tiny.err.find("--max-size") != std::string::npos, tiny.err);
+}
+
+BOOST_AUTO_TEST_CASE(max_age_drops_whole_old_segments) {
+  TempDir dir;
+  std::string tree = FakeTree(dir), rec = dir / "rec";
+  Recorder r({"-o", rec, "--root", tree, "--interval", "50ms", "--count", "30", "--segment-snapshots", "3",
+              "--max-age", "500ms"});
+  BOOST_REQUIRE(r.wait() == 0);
+  auto snaps = Info(rec)["snapshots"];
+  BOOST_TEST(snaps.size() < 30u);
+  BOOST_TEST(snaps.size() >= 3u);
+  BOOST_TEST(snaps.back()["start"] == r.lines.back()["start"]);
+  BOOST_TEST(snaps.front()["start"] != r.lines.front()["start"]);
+}
+
+BOOST_AUTO_TEST_CASE(an_overrunning_capture_skips_ticks_and_says_so) {
+  TempDir dir;
+  std::string rec = dir / "rec";
+  // A capture of the real /proc takes far longer than 10 ms.
+  Recorder r({"-o", rec, "--interval", "10ms", "--count", "2", "--no-threads"});
+  BOOST_REQUIRE(r.wait() == 0);
+  BOOST_REQUIRE(r.lines.size() == 2u);
+  BOOST_TEST(r.lines[0]["skipped_ticks"].get<uint64_t>() > 0u);
+  auto second = Info(rec)["snapshots"][1]["notes"].dump();
+  BOOST_TEST(second.find("skipped") != std::string::npos, second);
+}
+
+BOOST_AUTO_TEST_CASE(continuing_adds_to_a_recording_of_the_same_host_only) {
+  TempDir dir;
+  std::string tree = FakeTree(dir), rec = dir / "rec";
+  BOOST_REQUIRE(Run({kBin, "record", "-q", "-o", rec, "--root", tree, "--count", "2", "--interval", "10ms"}).exitCode == 0);
+  BOOST_REQUIRE(Run({kBin, "record", "-q", "-o", rec, "--root", tree, "--count", "3", "--interval", "10ms"}).exitCode == 0);
+  BOOST_TEST(Info(rec)["snapshots"].size() == 5u);
+  testutil::WriteFile(tree + "/sys/kernel/hostname", "another-host\n");
+  auto other = Run({kBin, "record", "-o", rec, "--root", tree, "--count", "1"});
+  BOOST_TEST(other.exitCode == 2);
+  BOOST_TEST(other.err.find("another-host") != std::string::npos, other.err);
+  BOOST_TEST(Info(rec)["snapshots"].size() == 5u);
+  // Bad arguments: clear errors.
+  auto bad = Run({kBin, "record", "-o", rec, "--interval", "fast"});
+  BOOST_TEST(bad.exitCode == 2);
+  BOOST_TEST(bad.err.find("--interval") != std::string::npos, bad.err);
+  auto size = Run({kBin, "record", "-o", rec, "--max-size", "2X"});
+  BOOST_TEST(size.exitCode == 2);
+  BOOST_TEST(size.err.find("not a size") != std::string::npos, size.err);
+  // An older format's archive reads inside a recording.
+  std::string old = dir / "old";
+  std::filesystem::create_directories(old);
+  std::filesystem::copy_file(SAMPLES "/format1.psnap", old + "/20200101T000000.000Z.psnap");
+  BOOST_TEST(Run({kBin, "info", old}).exitCode == 0);
+}
+
+BOOST_AUTO_TEST_CASE(sigterm_ends_a_recording_that_verifies) {
+  TempDir dir;
+  std::string tree = FakeTree(dir), rec = dir / "rec";
+  Recorder r({"-o", rec, "--root", tree, "--interval", "20ms"});
+  BOOST_REQUIRE(r.waitLines(3));
+  BOOST_TEST(r.stop(SIGTERM) == 0);
+  BOOST_TEST(Run({kBin, "verify", rec}).exitCode == 0);
+  BOOST_TEST(Info(rec)["snapshots"].size() >= 3u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
