@@ -1,5 +1,7 @@
-// procsnap info: what an archive holds, snapshot by snapshot, with its errors
-// grouped by reason.
+// procsnap info: what an archive or recording holds: the timeline of many
+// snapshots, and a snapshot in detail with its errors grouped by reason.
+#include <sys/stat.h>
+
 #include <cstdio>
 #include <iostream>
 #include <map>
@@ -16,7 +18,8 @@ namespace {
 struct InfoArgs {
   std::string archive;
   bool json = false;
-  std::optional<std::string> at;  // unset: every snapshot
+  std::optional<std::string> at;  // unset: a summary of many, or the one
+  bool all = false;                // every snapshot in detail
   unsigned examples = 3;
 };
 
@@ -71,7 +74,9 @@ int Run(const InfoArgs& a) {
                       {"snapshots", nlohmann::json::array()}};
   if (!r.recoveryWarning().empty()) j["warning"] = r.recoveryWarning();
   if (!a.json) {
-    PrintLine("archive %s: format %u, %s, %zu snapshot(s)\n", a.archive.c_str(), r.formatVersion(),
+    struct stat st;
+    const bool recording = ::stat(a.archive.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+    PrintLine("%s %s: format %u, %s, %zu snapshot(s)\n", recording ? "recording" : "archive", a.archive.c_str(), r.formatVersion(),
                 HumanBytes(r.fileSize()).c_str(), r.snapshotCount());
     PrintLine("  %llu chunks: %s of unique content stored in %s (%.1fx)\n", (unsigned long long)r.chunkCount(),
                 HumanBytes(r.chunkRawBytes()).c_str(), HumanBytes(r.chunkStoredBytes()).c_str(),
@@ -80,6 +85,44 @@ int Run(const InfoArgs& a) {
   }
   long count = r.snapshotCount();
   long first = 0, last = count - 1;
+  // Many snapshots (a recording): their shape, then the newest in detail;
+  // the summaries alone in JSON. Each in detail only when asked for.
+  const bool detailed = a.all || a.at || count <= 1;
+  if (count > 1 && !a.at) {
+    std::vector<int64_t> starts;
+    for (long i = 0; i < count; ++i) starts.push_back(r.summary(i).startWallNs);
+    const TimelineShape t = ShapeOf(starts);
+    const double perSnapshot = double(r.fileSize()) / count;
+    j["timeline"] = {{"first", WallTime(t.firstNs)},     {"last", WallTime(t.lastNs)},
+                     {"span_seconds", (t.lastNs - t.firstNs) / 1e9}, {"interval_seconds", t.intervalNs / 1e9},
+                     {"gaps", t.gaps},                   {"longest_gap_seconds", t.longestGapNs / 1e9},
+                     {"bytes_per_snapshot", perSnapshot}};
+    if (!a.json) {
+      PrintLine("  %ld snapshots from %s to %s (%.0f s), every %.3g s; %s per snapshot\n", count,
+                WallTime(t.firstNs).c_str(), WallTime(t.lastNs).c_str(), (t.lastNs - t.firstNs) / 1e9,
+                t.intervalNs / 1e9, HumanBytes(uint64_t(perSnapshot)).c_str());
+      if (t.gaps)
+        PrintLine("  %zu gap(s) over 1.5x the interval; the longest %.1f s, ending at %s\n", t.gaps,
+                  t.longestGapNs / 1e9, WallTime(t.longestGapEndNs).c_str());
+      if (!detailed)
+        PrintLine("  the newest below; procsnap info --at X for another, --all for every one\n");
+    }
+    if (!detailed) {
+      if (a.json) {
+        for (long i = 0; i < count; ++i) {
+          const SnapshotSummary& s = r.summary(i);
+          j["snapshots"].push_back({{"index", i},
+                                    {"start", WallTime(s.startWallNs)},
+                                    {"hostname", s.hostname},
+                                    {"nodes", s.nodeCount},
+                                    {"stored_bytes", s.storedSize}});
+        }
+        std::cout << JsonText(j) << "\n";
+        return kExitOk;
+      }
+      first = last;
+    }
+  }
   if (a.at) {
     auto spec = ParseSnapshotSpec(*a.at);
     if (!spec.ok()) return Fail(spec.status());
@@ -136,6 +179,7 @@ void SetupInfo(CLI::App& sub, CommandAction& action) {
   auto a = std::make_shared<InfoArgs>();
   sub.add_option("ARCHIVE", a->archive, "archive to describe")->required();
   sub.add_option("--at", a->at, "only this snapshot: an index (0 first, -1 last), a time (2026-11-23T07:11:05Z, local without the Z) or -5m");
+  sub.add_flag("--all", a->all, "every snapshot in detail (without it, an archive of many gives their timeline and the newest)");
   sub.add_option("--examples", a->examples, "example paths shown per error group")->capture_default_str();
   sub.add_flag("--json", a->json, "print JSON");
   action = [a] { return Run(*a); };

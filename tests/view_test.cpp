@@ -76,6 +76,21 @@ BOOST_AUTO_TEST_CASE(a_time_names_the_newest_snapshot_at_or_before_it_at_its_pre
     BOOST_TEST(!ParseSnapshotSpec(bad).ok(), bad);
 }
 
+BOOST_AUTO_TEST_CASE(a_timeline_has_a_span_an_interval_and_gaps) {
+  // Every 10 s, one tick missed (a 20 s gap), then a 60 s pause.
+  const std::vector<int64_t> starts = {kT, kT + 10 * kS, kT + 30 * kS, kT + 40 * kS, kT + 100 * kS, kT + 110 * kS};
+  TimelineShape t = ShapeOf(starts);
+  BOOST_TEST(t.count == 6u);
+  BOOST_TEST(t.firstNs == kT);
+  BOOST_TEST(t.lastNs == kT + 110 * kS);
+  BOOST_TEST(t.intervalNs == 10 * kS);
+  BOOST_TEST(t.gaps == 2u);
+  BOOST_TEST(t.longestGapNs == 60 * kS);
+  BOOST_TEST(t.longestGapEndNs == kT + 100 * kS);
+  BOOST_TEST(ShapeOf({kT}).intervalNs == 0);
+  BOOST_TEST(ShapeOf({INT64_MIN, INT64_MAX}).intervalNs == INT64_MAX);  // hostile times do not wrap
+}
+
 BOOST_AUTO_TEST_CASE(local_time_follows_tz) {
   const std::vector<int64_t> starts = {kT, kT + 10 * kS};
   const char* old = std::getenv("TZ");

@@ -173,18 +173,36 @@ Result<size_t> PickSnapshot(const SnapshotSpec& spec, const std::vector<int64_t>
   long i = newestBefore(SaturatingAdd(spec.timeNs, spec.precisionNs));
   // After the newest snapshot by more than the usual gap: the recorder
   // would have taken another, so the time lies outside the recording.
-  uint64_t gap = 0;
-  if (count > 1) {
-    std::vector<int64_t> sorted(starts);
-    std::sort(sorted.begin(), sorted.end());
-    std::vector<uint64_t> gaps;  // unsigned: hostile times may lie 2^63 apart
-    for (long k = 1; k < count; ++k) gaps.push_back(uint64_t(sorted[k]) - uint64_t(sorted[k - 1]));
-    std::nth_element(gaps.begin(), gaps.begin() + gaps.size() / 2, gaps.end());
-    gap = gaps[gaps.size() / 2];
-  }
+  const uint64_t gap = static_cast<uint64_t>(ShapeOf(starts).intervalNs);
   if (i < 0 || spec.timeNs > SaturatingAdd(*last, int64_t(std::min<uint64_t>(std::max<uint64_t>(gap, kSecond), INT64_MAX))))
     return Status::InvalidArgument(where + ": no snapshot at " + spec.text + " (snapshots span " + span + ")");
   return static_cast<size_t>(i);
+}
+
+TimelineShape ShapeOf(const std::vector<int64_t>& starts) {
+  TimelineShape t;
+  t.count = starts.size();
+  if (starts.empty()) return t;
+  t.firstNs = *std::min_element(starts.begin(), starts.end());
+  t.lastNs = *std::max_element(starts.begin(), starts.end());
+  if (starts.size() < 2) return t;
+  std::vector<int64_t> sorted(starts);
+  std::sort(sorted.begin(), sorted.end());
+  // Unsigned, clamped: hostile times may lie 2^63 apart.
+  std::vector<uint64_t> gaps;
+  for (size_t k = 1; k < sorted.size(); ++k) gaps.push_back(uint64_t(sorted[k]) - uint64_t(sorted[k - 1]));
+  std::vector<uint64_t> byLength(gaps);
+  std::nth_element(byLength.begin(), byLength.begin() + byLength.size() / 2, byLength.end());
+  const uint64_t median = byLength[byLength.size() / 2];
+  t.intervalNs = static_cast<int64_t>(std::min<uint64_t>(median, INT64_MAX));
+  for (size_t k = 0; k < gaps.size(); ++k) {
+    if (gaps[k] > median && gaps[k] - median > median / 2) ++t.gaps;
+    if (gaps[k] > uint64_t(t.longestGapNs)) {
+      t.longestGapNs = static_cast<int64_t>(std::min<uint64_t>(gaps[k], INT64_MAX));
+      t.longestGapEndNs = sorted[k + 1];
+    }
+  }
+  return t;
 }
 
 }  // namespace procsnap

@@ -43,6 +43,18 @@ Result<SnapshotSpec> ParseSnapshotSpec(std::string_view text);
 // it names none.
 Result<size_t> PickSnapshot(const SnapshotSpec& spec, const std::vector<int64_t>& starts, const std::string& where);
 
+// The shape of a timeline of snapshot start times (oldest first): its span,
+// usual interval (the median gap) and gaps (intervals over 1.5x the usual).
+struct TimelineShape {
+  size_t count = 0;
+  int64_t firstNs = 0, lastNs = 0;
+  int64_t intervalNs = 0;  // median gap; 0 for fewer than two snapshots
+  size_t gaps = 0;
+  int64_t longestGapNs = 0;
+  int64_t longestGapEndNs = 0;  // start of the snapshot that ends the longest gap
+};
+TimelineShape ShapeOf(const std::vector<int64_t>& starts);
+
 class View {
  public:
   // `at` picks the snapshot as ParseSnapshotSpec reads it.
