@@ -143,7 +143,7 @@ Model BuildModel(const View& v) {
     std::vector<std::string> problems;
     m.unixListeners = ParseUnixListeners(Read(v, m, "net/unix"), &problems);
     for (auto& p : problems) m.problems.push_back("net/unix: " + p);
-    for (auto& name : ParseNetDevNames(Read(v, m, "net/dev"))) m.interfaces.insert(name);
+    for (auto& dev : ParseNetDev(Read(v, m, "net/dev"))) m.interfaces.insert(dev.name);
   }
   {
     auto stat = ParseProcStat(Read(v, m, "stat"));

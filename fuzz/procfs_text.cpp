@@ -17,7 +17,10 @@ int ProcfsText(const uint8_t* data, size_t size) {
   (void)ParseLimits(text);
   (void)ParseMappedFiles(text);
   (void)ParseUnixListeners(text, &problems);
-  (void)ParseNetDevNames(text);
+  (void)ParseNetDev(text);
+  (void)ParseCpuTimes(text);
+  (void)ParseDiskStats(text);
+  (void)ParseLoadAvg(text);
   (void)ParseMountInfo(text, &problems);
   (void)ParseSnmp(text, &problems);
   (void)ParseProcStat(text);

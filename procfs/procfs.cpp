@@ -3,6 +3,8 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <cctype>
+#include <cstdlib>
 #include <charconv>
 #include <cstdint>
 #include <cstring>
@@ -213,14 +215,87 @@ std::vector<UnixListener> ParseUnixListeners(std::string_view text, std::vector<
   return out;
 }
 
-std::vector<std::string> ParseNetDevNames(std::string_view text) {
-  std::vector<std::string> out;
+std::vector<NetDevCounters> ParseNetDev(std::string_view text) {
+  std::vector<NetDevCounters> out;
   Lines(text, 2, [&](std::string_view line) {
     size_t colon = line.find(':');
-    if (colon != std::string_view::npos && !Trim(line.substr(0, colon)).empty())
-      out.emplace_back(Trim(line.substr(0, colon)));
+    if (colon == std::string_view::npos || Trim(line.substr(0, colon)).empty()) return;
+    NetDevCounters c;
+    c.name = std::string(Trim(line.substr(0, colon)));
+    auto f = Fields(line.substr(colon + 1));  // rx: bytes packets errs drop fifo frame compressed multicast; tx: bytes...
+    if (f.size() >= 9) {
+      Number(f[0], c.rxBytes);
+      Number(f[8], c.txBytes);
+    }
+    out.push_back(std::move(c));
   });
   return out;
+}
+
+std::optional<CpuTimes> ParseCpuTimes(std::string_view procStat) {
+  std::optional<CpuTimes> out;
+  Lines(procStat, 0, [&](std::string_view line) {
+    auto f = Fields(line);
+    if (out || f.size() < 5 || f[0] != "cpu") return;
+    CpuTimes t;
+    uint64_t* fields[] = {&t.user, &t.nice, &t.system, &t.idle, &t.iowait, &t.irq, &t.softirq, &t.steal};
+    for (size_t i = 0; i < 8 && i + 1 < f.size(); ++i)
+      if (!Number(f[i + 1], *fields[i])) return;
+    out = t;
+  });
+  return out;
+}
+
+std::vector<DiskCounters> ParseDiskStats(std::string_view text) {
+  std::vector<DiskCounters> all;
+  Lines(text, 0, [&](std::string_view line) {
+    auto f = Fields(line);  // major minor name reads merged sectors ms writes merged sectors ...
+    if (f.size() < 10) return;
+    DiskCounters d;
+    d.name = std::string(f[2]);
+    uint64_t rs = 0, ws = 0;
+    if (!Number(f[5], rs) || !Number(f[9], ws)) return;
+    d.readBytes = rs * 512;  // diskstats counts 512-byte sectors whatever the device's
+    d.writtenBytes = ws * 512;
+    all.push_back(std::move(d));
+  });
+  auto isPartitionOf = [](const std::string& part, const std::string& disk) {
+    if (part.size() <= disk.size() || part.compare(0, disk.size(), disk) != 0) return false;
+    size_t i = disk.size();
+    if (part[i] == 'p' && std::isdigit(static_cast<unsigned char>(disk.back()))) ++i;
+    if (i == part.size()) return false;
+    for (; i < part.size(); ++i)
+      if (!std::isdigit(static_cast<unsigned char>(part[i]))) return false;
+    return true;
+  };
+  std::vector<DiskCounters> out;
+  for (const auto& d : all) {
+    bool virt = false;
+    for (const char* prefix : {"loop", "ram", "zram", "dm-", "md"}) virt = virt || d.name.rfind(prefix, 0) == 0;
+    if (virt) continue;
+    bool partition = false;
+    for (const auto& other : all)
+      if (&other != &d && isPartitionOf(d.name, other.name)) partition = true;
+    if (!partition) out.push_back(d);
+  }
+  return out;
+}
+
+std::optional<LoadAvg> ParseLoadAvg(std::string_view text) {
+  auto f = Fields(text);
+  if (f.size() < 4) return std::nullopt;
+  LoadAvg l;
+  auto real = [](std::string_view s, double& v) {
+    std::string copy(s);
+    char* end = nullptr;
+    v = std::strtod(copy.c_str(), &end);
+    return end && *end == '\0' && !copy.empty();
+  };
+  size_t slash = f[3].find('/');
+  if (!real(f[0], l.load1) || !real(f[1], l.load5) || !real(f[2], l.load15) || slash == std::string_view::npos ||
+      !Number(f[3].substr(0, slash), l.running) || !Number(f[3].substr(slash + 1), l.tasks))
+    return std::nullopt;
+  return l;
 }
 
 std::vector<MountInfo> ParseMountInfo(std::string_view text, std::vector<std::string>* problems) {

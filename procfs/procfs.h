@@ -55,8 +55,36 @@ struct UnixListener {
 };
 std::vector<UnixListener> ParseUnixListeners(std::string_view text, std::vector<std::string>* problems);
 
-// net/dev: interface names.
-std::vector<std::string> ParseNetDevNames(std::string_view text);
+// net/dev: per interface, the bytes received and sent since it came up.
+struct NetDevCounters {
+  std::string name;
+  uint64_t rxBytes = 0, txBytes = 0;
+};
+std::vector<NetDevCounters> ParseNetDev(std::string_view text);
+
+// /proc/stat's "cpu" line: time of all CPUs in each state, in clock ticks.
+struct CpuTimes {
+  uint64_t user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0;
+  uint64_t total() const { return user + nice + system + idle + iowait + irq + softirq + steal; }
+};
+std::optional<CpuTimes> ParseCpuTimes(std::string_view procStat);
+
+// diskstats: per whole disk, bytes read and written since boot. Partitions
+// (sda1 beside sda, nvme0n1p1 beside nvme0n1) and the devices stacked on
+// disks or in memory (dm-, md, loop, ram, zram) are left out, so that a
+// byte is counted once, at the disk.
+struct DiskCounters {
+  std::string name;
+  uint64_t readBytes = 0, writtenBytes = 0;
+};
+std::vector<DiskCounters> ParseDiskStats(std::string_view text);
+
+// loadavg: "0.52 0.58 0.59 3/812 12345".
+struct LoadAvg {
+  double load1 = 0, load5 = 0, load15 = 0;
+  uint64_t running = 0, tasks = 0;
+};
+std::optional<LoadAvg> ParseLoadAvg(std::string_view text);
 
 // mountinfo: "36 35 98:0 /root /mnt rw,noatime master:1 - ext3 /dev/sda rw,errors=continue".
 struct MountInfo {

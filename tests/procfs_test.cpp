@@ -64,7 +64,8 @@ BOOST_AUTO_TEST_CASE(parsers_read_this_machine_and_survive_bad_text) {
   auto maps = ParseMappedFiles(Live("/proc/self/maps"));
   BOOST_TEST(std::count(maps.begin(), maps.end(), testutil::ReadLink("/proc/self/exe")) == 1);
   BOOST_TEST(ParseMappedFiles("garbage\n7f00-7f01 r--p 0 0:0 0 [heap]\n").empty());
-  BOOST_TEST(!ParseNetDevNames(Live("/proc/net/dev")).empty());
+  auto devs = ParseNetDev(Live("/proc/net/dev"));
+  BOOST_TEST(std::count_if(devs.begin(), devs.end(), [](auto& d) { return d.name == "lo"; }) == 1);
   auto unixSockets = ParseUnixListeners(
       "Num       RefCount Protocol Flags    Type St Inode Path\n"
       "0000000000000000: 00000002 00000000 00010000 0001 01 77 @listening\n"
@@ -109,6 +110,49 @@ BOOST_AUTO_TEST_CASE(parsers_read_this_machine_and_survive_bad_text) {
   auto stat = ParseProcStat(Live("/proc/stat"));
   BOOST_TEST(stat.count("ctxt"));
   BOOST_TEST(stat.count("btime"));
+}
+
+// The counters log turns into rates: CPU states, interface and disk bytes, load.
+BOOST_AUTO_TEST_CASE(counters_for_rates_read_their_fields) {
+  auto cpu = ParseCpuTimes("cpu  10 1 20 300 4 5 6 7 0 0\ncpu0 5 0 10 150 2 2 3 3 0 0\nintr 1\n");
+  BOOST_REQUIRE(cpu.has_value());
+  BOOST_TEST(cpu->user == 10u);
+  BOOST_TEST(cpu->system == 20u);
+  BOOST_TEST(cpu->iowait == 4u);
+  BOOST_TEST(cpu->steal == 7u);
+  BOOST_TEST(cpu->total() == 353u);
+  BOOST_TEST(!ParseCpuTimes("cpu0 1 2 3 4\n").has_value());
+  BOOST_TEST(ParseCpuTimes(Live("/proc/stat")).has_value());
+
+  auto dev = ParseNetDev(
+      "Inter-|   Receive                                                |  Transmit\n"
+      " face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed\n"
+      "    lo:  1000      10    0    0    0     0          0         0     2000      20    0    0    0     0       0          0\n"
+      "  eth0: 123456789 100 0 0 0 0 0 0 987654321 200 0 0 0 0 0 0\n");
+  BOOST_REQUIRE_EQUAL(dev.size(), 2u);
+  BOOST_TEST(dev[1].name == "eth0");
+  BOOST_TEST(dev[1].rxBytes == 123456789u);
+  BOOST_TEST(dev[1].txBytes == 987654321u);
+
+  auto disks = ParseDiskStats(
+      "   8       0 sda 100 0 8 0 50 0 16 0 0 0 0\n"
+      "   8       1 sda1 90 0 6 0 40 0 12 0 0 0 0\n"
+      " 259       0 nvme0n1 10 0 2 0 5 0 4 0 0 0 0\n"
+      " 259       1 nvme0n1p1 10 0 2 0 5 0 4 0 0 0 0\n"
+      "   7       0 loop0 1 0 2 0 0 0 0 0 0 0 0\n"
+      " 253       0 dm-0 1 0 2 0 3 0 4 0 0 0 0\n");
+  BOOST_REQUIRE_EQUAL(disks.size(), 2u);  // sda, nvme0n1: not partitions, loop or dm
+  BOOST_TEST(disks[0].name == "sda");
+  BOOST_TEST(disks[0].readBytes == 8u * 512);
+  BOOST_TEST(disks[0].writtenBytes == 16u * 512);
+  BOOST_TEST(disks[1].name == "nvme0n1");
+
+  auto load = ParseLoadAvg("0.52 0.58 0.59 3/812 12345\n");
+  BOOST_REQUIRE(load.has_value());
+  BOOST_TEST(load->load1 == 0.52);
+  BOOST_TEST(load->running == 3u);
+  BOOST_TEST(load->tasks == 812u);
+  BOOST_TEST(!ParseLoadAvg("0.5 x 1 1/2 3").has_value());
 }
 
 BOOST_AUTO_TEST_SUITE_END()
