@@ -12,6 +12,7 @@ namespace procsnap {
 const Command kCommands[] = {
     {"capture", "record /proc (or any /proc-like tree) into an archive", SetupCapture},
     {"record", "take a snapshot every interval into a recording (a directory), with retention", SetupRecord},
+    {"log", "a line per snapshot of a recording: load, CPU, memory, network and disk rates, processes", SetupLog},
     {"info", "describe an archive: snapshots, metadata, counts, errors by reason", SetupInfo},
     {"ls", "list a directory of a snapshot", SetupLs},
     {"cat", "print the captured bytes of a file", SetupCat},

@@ -1,10 +1,14 @@
 // procsnap diff: what changed between two snapshots, in the terms of what
-// changed (a tunable, a process, a listener), not as text diffs of files.
+// changed (a tunable, a process, a listener), not as text diffs of files;
+// and the log of a timeline: state and rates, a line per snapshot.
 // Parsers tolerate unknown fields and report malformed text as problems;
 // nothing in a snapshot makes Diff crash. Processes are paired by (pid,
 // start time) within one boot, so a reused pid is an exit plus a start.
 #pragma once
 
+#include <functional>
+#include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -51,5 +55,29 @@ struct DiffResult {
 // Fails when either archive cannot be read (damage is never taken for a
 // change); files the capture could not read are compared as absent.
 Result<DiffResult> Diff(const View& before, const View& after, const DiffOptions& opts = {});
+
+// ---- log: a timeline, a line per snapshot ------------------------------------
+
+// What `procsnap log` prints for one snapshot: the state it shows and the
+// rates since the snapshot before it (unset for the first, across a reboot,
+// or where a file was not captured).
+struct LogRow {
+  size_t index = 0;
+  int64_t startWallNs = 0;
+  uint64_t processes = 0, running = 0;   // pid directories; tasks running (loadavg)
+  double load1 = 0;
+  std::optional<double> userPct, systemPct, iowaitPct, stealPct;  // of all CPU time between the two
+  std::optional<uint64_t> memUsedBytes, swapUsedBytes;            // MemTotal - MemAvailable; SwapTotal - SwapFree
+  std::optional<double> rxPerSec, txPerSec;                       // bytes, all interfaces but lo
+  std::optional<double> readPerSec, writePerSec;                  // bytes, whole disks
+  std::optional<uint64_t> started, exited;                        // pids that appeared, disappeared
+};
+
+// Rows for snapshots [first, last] of `archive` (last included), each
+// against the one before it (snapshot first - 1 when there is one). Fails
+// on archive damage, never on odd /proc text (that gives unset fields).
+// `progress` is called after each row.
+Result<std::vector<LogRow>> Log(std::shared_ptr<ArchiveReader> archive, size_t first, size_t last,
+                                const std::function<void(const LogRow&)>& row = {});
 
 }  // namespace procsnap

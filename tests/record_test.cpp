@@ -286,4 +286,65 @@ BOOST_AUTO_TEST_CASE(sigterm_ends_a_recording_that_verifies) {
   BOOST_TEST(Info(rec)["snapshots"].size() >= 3u);
 }
 
+// log's rates against the values the raw files give, on a fixture whose
+// counters the test sets between two ticks.
+BOOST_AUTO_TEST_CASE(log_rates_match_the_raw_counters) {
+  TempDir dir;
+  std::string tree = FakeTree(dir), rec = dir / "rec";
+  auto counters = [&](uint64_t cpuUser, uint64_t cpuIdle, uint64_t rx, uint64_t sectors) {
+    testutil::WriteFile(tree + "/stat", "cpu  " + std::to_string(cpuUser) + " 0 100 " + std::to_string(cpuIdle) +
+                                            " 10 0 0 5 0 0\ncpu0 1 0 1 1 0 0 0 0 0 0\nprocesses 10\n");
+    testutil::WriteFile(tree + "/net/dev",
+                        "Inter-| Receive | Transmit\n face |bytes packets|bytes\n"
+                        "    lo: 999999 1 0 0 0 0 0 0 999999 1 0 0 0 0 0 0\n"
+                        "  eth0: " + std::to_string(rx) + " 1 0 0 0 0 0 0 " + std::to_string(2 * rx) +
+                            " 1 0 0 0 0 0 0\n");
+    testutil::WriteFile(tree + "/diskstats", "   8 0 sda 1 0 " + std::to_string(sectors) + " 0 1 0 " +
+                                                 std::to_string(3 * sectors) + " 0 0 0 0\n"
+                                                 "   8 1 sda1 1 0 7 0 1 0 7 0 0 0 0\n");
+    testutil::WriteFile(tree + "/meminfo", "MemTotal: 2000 kB\nMemAvailable: 500 kB\nSwapTotal: 100 kB\nSwapFree: 40 kB\n");
+  };
+  std::filesystem::create_directories(tree + "/net");
+  counters(1000, 5000, 1000000, 2048);
+  BOOST_REQUIRE(Run({kBin, "record", "-q", "-o", rec, "--root", tree, "--count", "1"}).exitCode == 0);
+  counters(1600, 5300, 4000000, 6144);  // +600 user, +300 idle: 2/3 user
+  BOOST_REQUIRE(Run({kBin, "record", "-q", "-o", rec, "--root", tree, "--count", "1"}).exitCode == 0);
+  auto info = Info(rec);
+  const std::string t0 = info["snapshots"][0]["start"], t1 = info["snapshots"][1]["start"];
+  auto js = Run({kBin, "log", "--json", rec});
+  BOOST_REQUIRE_MESSAGE(js.exitCode == 0, js.err);
+  auto rows = nlohmann::json::parse(js.out);
+  BOOST_REQUIRE(rows.size() == 2u);
+  BOOST_TEST(rows[0]["user_pct"].is_null());  // no snapshot before the first
+  BOOST_TEST(rows[0]["mem_used_bytes"].get<uint64_t>() == 1500u * 1024);
+  BOOST_TEST(rows[0]["swap_used_bytes"].get<uint64_t>() == 60u * 1024);
+  BOOST_TEST(rows[0]["processes"].get<uint64_t>() == 2u);
+  const auto& r = rows[1];
+  BOOST_TEST(r["user_pct"].get<double>() == 100.0 * 600 / 900, boost::test_tools::tolerance(1e-9));
+  BOOST_TEST(r["system_pct"].get<double>() == 0.0);
+  // The seconds between the two starts, from what info prints (ms): the
+  // log uses nanoseconds, so allow a millisecond's difference.
+  auto ms = [](const std::string& iso) {
+    return std::stoll(iso.substr(11, 2)) * 3600000 + std::stoll(iso.substr(14, 2)) * 60000 +
+           std::stoll(iso.substr(17, 2)) * 1000 + std::stoll(iso.substr(20, 3));
+  };
+  const double seconds = (ms(t1) - ms(t0)) / 1000.0;
+  BOOST_REQUIRE(seconds > 0);
+  const double rx = r["net_rx_bytes_per_s"].get<double>(), tx = r["net_tx_bytes_per_s"].get<double>();
+  BOOST_TEST(rx * seconds == 3000000.0, boost::test_tools::tolerance(0.01 + 0.001 / seconds));
+  BOOST_TEST(tx == 2 * rx, boost::test_tools::tolerance(1e-9));  // lo left out
+  const double rd = r["disk_read_bytes_per_s"].get<double>(), wr = r["disk_write_bytes_per_s"].get<double>();
+  BOOST_TEST(rd * seconds == 4096.0 * 512, boost::test_tools::tolerance(0.01 + 0.001 / seconds));  // sda1 left out
+  BOOST_TEST(wr == 3 * rd, boost::test_tools::tolerance(1e-9));
+  BOOST_TEST(r["started"].get<uint64_t>() == 0u);
+  // Text: a header and a line per snapshot; --from/--to narrow it.
+  auto text = Run({kBin, "log", rec});
+  BOOST_TEST(std::count(text.out.begin(), text.out.end(), '\n') == 3);
+  BOOST_TEST(text.out.find("66.7") != std::string::npos, text.out);
+  auto one = Run({kBin, "log", "--json", "--from", "1", rec});
+  BOOST_TEST(nlohmann::json::parse(one.out).size() == 1u);
+  BOOST_TEST(nlohmann::json::parse(one.out)[0]["user_pct"].is_number());  // still against snapshot 0
+  BOOST_TEST(Run({kBin, "log", "--from", "1", "--to", "0", rec}).exitCode == 2);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,107 @@
+// procsnap log: a line per snapshot of a recording, sar-style.
+#include <cstdio>
+#include <iostream>
+
+#include "command.h"
+#include "common.h"
+#include "diff/diff.h"
+#include "exit_codes.h"
+
+namespace procsnap {
+
+namespace {
+
+struct LogArgs {
+  std::string archive, from = "0", to = "-1";
+  bool json = false;
+};
+
+std::string Pct(const std::optional<double>& v) {
+  if (!v) return "-";
+  char b[16];
+  std::snprintf(b, sizeof b, "%.1f", *v);
+  return b;
+}
+
+std::string Bytes(const std::optional<double>& v) { return v ? HumanBytes(uint64_t(*v)) : "-"; }
+std::string Count(const std::optional<uint64_t>& v) { return v ? std::to_string(*v) : "-"; }
+
+nlohmann::json RowJson(const LogRow& r) {
+  auto opt = [](const auto& v) -> nlohmann::json { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); };
+  return {{"index", r.index},
+          {"start", WallTime(r.startWallNs)},
+          {"processes", r.processes},
+          {"running", r.running},
+          {"load1", r.load1},
+          {"user_pct", opt(r.userPct)},
+          {"system_pct", opt(r.systemPct)},
+          {"iowait_pct", opt(r.iowaitPct)},
+          {"steal_pct", opt(r.stealPct)},
+          {"mem_used_bytes", opt(r.memUsedBytes)},
+          {"swap_used_bytes", opt(r.swapUsedBytes)},
+          {"net_rx_bytes_per_s", opt(r.rxPerSec)},
+          {"net_tx_bytes_per_s", opt(r.txPerSec)},
+          {"disk_read_bytes_per_s", opt(r.readPerSec)},
+          {"disk_write_bytes_per_s", opt(r.writePerSec)},
+          {"started", opt(r.started)},
+          {"exited", opt(r.exited)}};
+}
+
+int Run(const LogArgs& a) {
+  auto archive = ArchiveReader::Open(a.archive);
+  if (!archive.ok()) return Fail(archive.status());
+  std::vector<int64_t> starts;
+  for (size_t i = 0; i < (*archive)->snapshotCount(); ++i) starts.push_back((*archive)->summary(i).startWallNs);
+  size_t bounds[2];
+  for (int k = 0; k < 2; ++k) {
+    auto spec = ParseSnapshotSpec(k ? a.to : a.from);
+    if (!spec.ok()) return Fail((k ? "--to: " : "--from: ") + spec.status().message());
+    auto i = PickSnapshot(*spec, starts, a.archive);
+    if (!i.ok()) return Fail(i.status());
+    bounds[k] = *i;
+  }
+  if (bounds[0] > bounds[1]) return Fail("--from names snapshot " + std::to_string(bounds[0]) + ", after --to's " +
+                                         std::to_string(bounds[1]));
+  if (!a.json)
+    PrintLine("%-24s %6s %4s %6s %5s %5s %5s %5s %10s %10s %10s %10s %10s %10s %5s %5s\n", "time", "procs", "run",
+              "load1", "usr%", "sys%", "iow%", "stl%", "mem used", "swap used", "net rx/s", "net tx/s", "disk rd/s",
+              "disk wr/s", "+proc", "-proc");
+  nlohmann::json rows = nlohmann::json::array();
+  auto print = [&](const LogRow& r) {
+    if (a.json) {
+      rows.push_back(RowJson(r));
+      return;
+    }
+    PrintLine("%-24s %6llu %4llu %6.2f %5s %5s %5s %5s %10s %10s %10s %10s %10s %10s %5s %5s\n",
+              WallTime(r.startWallNs).c_str(), (unsigned long long)r.processes, (unsigned long long)r.running, r.load1,
+              Pct(r.userPct).c_str(), Pct(r.systemPct).c_str(), Pct(r.iowaitPct).c_str(), Pct(r.stealPct).c_str(),
+              r.memUsedBytes ? HumanBytes(*r.memUsedBytes).c_str() : "-",
+              r.swapUsedBytes ? HumanBytes(*r.swapUsedBytes).c_str() : "-", Bytes(r.rxPerSec).c_str(),
+              Bytes(r.txPerSec).c_str(), Bytes(r.readPerSec).c_str(), Bytes(r.writePerSec).c_str(),
+              Count(r.started).c_str(), Count(r.exited).c_str());
+    std::fflush(stdout);  // a line as soon as it is known: long logs show progress
+  };
+  auto result = Log(*archive, bounds[0], bounds[1], print);
+  if (!result.ok()) return Fail(result.status());
+  if (a.json) std::cout << JsonText(rows) << "\n";
+  return kExitOk;
+}
+
+}  // namespace
+
+void SetupLog(CLI::App& sub, CommandAction& action) {
+  auto a = std::make_shared<LogArgs>();
+  sub.add_option("ARCHIVE", a->archive, "recording or archive")->required();
+  sub.add_option("--from", a->from, "first snapshot, as --at: index, time (2026-11-23T07:11Z) or -1h")
+      ->capture_default_str();
+  sub.add_option("--to", a->to, "last snapshot, as --at")->capture_default_str();
+  sub.add_flag("--json", a->json, "an array of rows, rates in bytes per second, null where unknown");
+  sub.footer(
+      "A line per snapshot: processes, running tasks, 1-minute load, CPU user (with nice), system, iowait and\n"
+      "steal % of all CPU time since the snapshot before, memory used (MemTotal - MemAvailable), swap used,\n"
+      "network (all interfaces but lo) and whole-disk rates per second, and pids that appeared and went.\n"
+      "'-' where it cannot be known: the first line, across a reboot, or a file not captured.");
+  action = [a] { return Run(*a); };
+}
+
+}  // namespace procsnap
