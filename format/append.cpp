@@ -9,18 +9,33 @@
 namespace procsnap {
 
 Status LoadForAppend(const std::string& path, uint64_t* end, IndexData* index,
-                     std::vector<std::pair<Digest, BlobRef>>* blobs, std::string* damage) {
+                     std::vector<std::pair<Digest, BlobRef>>* blobs, std::string* damage,
+                     std::string* keyContent, std::string* keySnapshot, std::vector<std::string>* keyStrings) {
   ArchiveReaderImpl r;
   Status s = r.open(path);
   if (!s.ok()) return s;
   *damage = r.recoveryWarning();
   // One archive, one format: an old reader must never meet newer snapshots.
-  if (r.formatVersion() != kFormatVersion)
+  // Format 2 archives take format 2 snapshots (no delta records).
+  if (r.formatVersion() < 2)
     return Status::Unsupported(path + ": archive format " + std::to_string(r.formatVersion()) +
-                               "; this procsnap appends only to format " + std::to_string(kFormatVersion) +
-                               " archives (capture into a new one)");
+                               "; this procsnap appends only to format 2 and 3 archives (capture into a new one)");
   *end = r.usedEnd();
   *index = r.index();
+  if (keyContent && r.formatVersion() >= 3 && r.index().keyframeChunks > 0) {
+    auto k = r.keyframeContent(r.index().keyframeChunks);
+    if (!k.ok()) return k.status();
+    *keyContent = **k;
+  }
+  if (keySnapshot && r.formatVersion() >= 3 && r.snapshotCount() > 0) {
+    auto k = r.snapshotRecord(0);
+    if (!k.ok()) return k.status();
+    *keySnapshot = **k;
+    auto first = r.snapshot(0);
+    if (!first.ok()) return first.status();
+    if (keyStrings)
+      for (size_t i = 0; i < (*first)->tree().stringCount(); ++i) keyStrings->emplace_back((*first)->tree().str(i));
+  }
   // Contents of the newest snapshot seed deduplication, so a timeline stores
   // only what changed.
   if (r.snapshotCount() == 0) return Status::Ok();

@@ -16,7 +16,11 @@ namespace procsnap {
 // and the digest of every blob of the newest snapshot, which seeds
 // deduplication so that a timeline stores only what changed.
 // `damage` says what is wrong with the end of the file ("" when nothing).
+// With `keyContent` and `keySnapshot` (delta writers), also the keyframe's
+// chunk contents and snapshot record of a format 3 archive.
 Status LoadForAppend(const std::string& path, uint64_t* end, IndexData* index,
-                     std::vector<std::pair<Digest, BlobRef>>* blobs, std::string* damage);
+                     std::vector<std::pair<Digest, BlobRef>>* blobs, std::string* damage,
+                     std::string* keyContent = nullptr, std::string* keySnapshot = nullptr,
+                     std::vector<std::string>* keyStrings = nullptr);
 
 }  // namespace procsnap

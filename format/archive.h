@@ -84,7 +84,9 @@ void RaiseFileLimit();
 
 // ---- the data model ---------------------------------------------------------
 
-constexpr uint32_t kFormatVersion = 2;
+// 3: delta records (a chunk or snapshot record compressed against the
+// archive's first snapshot); readers read 1 to 3, writers write 3.
+constexpr uint32_t kFormatVersion = 3;
 
 enum class NodeKind : uint8_t { Directory = 0, File = 1, Symlink = 2, Alias = 3, Other = 4 };
 enum class Reason : uint8_t {
@@ -227,6 +229,11 @@ struct WriterOptions {
   // last trailer), cut it and append after the last sound trailer. Without
   // it Append refuses, since what the damaged end held would be lost.
   bool cutDamagedTail = false;
+  // Delta records (format 3): every chunk and snapshot record after the
+  // archive's first snapshot is compressed against that snapshot's (its
+  // keyframe), so a timeline stores what changed at about the cost of the
+  // difference. Appending to a format 2 archive writes no deltas.
+  bool delta = false;
 };
 
 class ArchiveWriter {

@@ -5,6 +5,8 @@
 #define ZSTD_STATIC_LINKING_ONLY
 #include <zstd.h>
 
+#include <memory>
+
 namespace procsnap {
 
 namespace {
@@ -62,7 +64,14 @@ bool FrameYieldBound(std::string_view f, uint64_t* bound, std::string* why) {
 
 }  // namespace
 
-Result<std::string> Decompress(std::string_view stored, uint64_t rawSize, const std::string& where) {
+int PrefixWindowLog(uint64_t prefixSize, uint64_t size) {
+  int log = 10;
+  while (log < 27 && (uint64_t(1) << log) < prefixSize + size) ++log;
+  return log;
+}
+
+Result<std::string> Decompress(std::string_view stored, uint64_t rawSize, const std::string& where,
+                               std::string_view prefix) {
   if (rawSize > kMaxRecordRaw || rawSize > stored.size() * kMaxExpansion + 4096)
     return Status::Corruption(where + ": declared size " + std::to_string(rawSize) +
                               " is impossible for " + std::to_string(stored.size()) + " stored bytes");
@@ -80,7 +89,17 @@ Result<std::string> Decompress(std::string_view stored, uint64_t rawSize, const 
                               std::to_string(bound));
   std::string out;
   out.resize(rawSize);
-  size_t n = ZSTD_decompress(out.data(), out.size(), stored.data(), stored.size());
+  size_t n;
+  if (prefix.empty()) {
+    n = ZSTD_decompress(out.data(), out.size(), stored.data(), stored.size());
+  } else {
+    std::unique_ptr<ZSTD_DCtx, size_t (*)(ZSTD_DCtx*)> dctx(ZSTD_createDCtx(), ZSTD_freeDCtx);
+    if (!dctx) return Status::IoError(where + ": cannot allocate a zstd context");
+    ZSTD_DCtx_setParameter(dctx.get(), ZSTD_d_windowLogMax, 27);  // what PrefixWindowLog can ask for
+    size_t r = ZSTD_DCtx_refPrefix(dctx.get(), prefix.data(), prefix.size());
+    if (ZSTD_isError(r)) return Status::Corruption(where + ": zstd prefix: " + ZSTD_getErrorName(r));
+    n = ZSTD_decompressDCtx(dctx.get(), out.data(), out.size(), stored.data(), stored.size());
+  }
   if (ZSTD_isError(n)) return Status::Corruption(where + ": zstd: " + ZSTD_getErrorName(n));
   if (n != rawSize)
     return Status::Corruption(where + ": decompressed to " + std::to_string(n) + " bytes, expected " +

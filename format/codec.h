@@ -18,6 +18,16 @@ constexpr uint64_t kMaxExpansion = 32768;
 constexpr uint64_t kMaxRecordRaw = 1ull << 30;  // 1 GiB: far above any real record
 
 // `where` names the record for error messages ("snap.psnap: chunk 3 at offset 812").
-Result<std::string> Decompress(std::string_view stored, uint64_t rawSize, const std::string& where);
+// `prefix`: the bytes the frame was compressed against (format 3 delta
+// records, ZSTD_CCtx_refPrefix), empty for none.
+Result<std::string> Decompress(std::string_view stored, uint64_t rawSize, const std::string& where,
+                               std::string_view prefix = {});
+
+// Compression parameters for a frame with a prefix of `prefixSize` bytes
+// before `size` bytes: a window that reaches the whole prefix, and long
+// distance matching, which finds a file's old version megabytes back.
+// Used by the writer; here beside the decoder that must accept the window.
+int PrefixWindowLog(uint64_t prefixSize, uint64_t size);
+constexpr uint64_t kMaxPrefixBytes = 64ull << 20;  // a keyframe's contents; readers refuse larger
 
 }  // namespace procsnap

@@ -85,7 +85,14 @@ Result<std::shared_ptr<const Snapshot>> ArchiveReaderImpl::snapshot(size_t i) co
     return snapCache_.front().snap;
   }
   std::string where = path_ + ": snapshot " + std::to_string(i);
-  Result<std::string> raw = readRecord(index_.snapshots[i].record, RecordType::Snapshot, where);
+  const RecordRef& rec = index_.snapshots[i].record;
+  std::shared_ptr<const std::string> prefix;  // format 3: the keyframe snapshot's record
+  if (rec.prefix) {
+    auto p = snapshotRecord(rec.prefix - 1);
+    if (!p.ok()) return p.status();
+    prefix = *p;
+  }
+  Result<std::string> raw = readRecord(rec, RecordType::Snapshot, where, prefix ? std::string_view(*prefix) : "");
   if (!raw.ok()) return raw.status();
   auto snap = std::make_shared<Snapshot>();
   Status s = DecodeSnapshot(*raw, index_.chunks, where, &snap->meta_, &snap->tree_, &snap->parents_);
@@ -135,7 +142,8 @@ Status ArchiveReaderImpl::readAt(uint64_t off, uint64_t len, std::string* out) c
   return Status::Ok();
 }
 
-Result<std::string> ArchiveReaderImpl::readRecord(const RecordRef& ref, RecordType want, const std::string& whereIn) const {
+Result<std::string> ArchiveReaderImpl::readRecord(const RecordRef& ref, RecordType want, const std::string& whereIn,
+                                                  std::string_view prefix) const {
   std::string where = whereIn + " at offset " + std::to_string(ref.offset);
   if (ref.offset < kFileHeaderSize || ref.storedSize > usedEnd_ || ref.offset + kRecordHeaderSize > usedEnd_ ||
       ref.storedSize > usedEnd_ - ref.offset - kRecordHeaderSize)
@@ -154,26 +162,37 @@ Result<std::string> ArchiveReaderImpl::readRecord(const RecordRef& ref, RecordTy
   s = readAt(ref.offset + kRecordHeaderSize, h->storedSize, &payload);
   if (!s.ok()) return s;
   if (!RecordChecksumHolds(header, payload)) return Status::Corruption(where + ": checksum mismatch");
-  return Decompress(payload, h->rawSize, where);
+  return Decompress(payload, h->rawSize, where, prefix);
 }
 
 Result<std::shared_ptr<const std::string>> ArchiveReaderImpl::loadChunk(uint32_t id) const {
   if (id >= index_.chunks.size()) return Status::Corruption(path_ + ": no chunk " + std::to_string(id));
-  std::lock_guard<std::mutex> lock(chunkMu_);
-  for (auto it = chunkCache_.begin(); it != chunkCache_.end(); ++it) {
-    if (it->first == id) {
-      chunkCache_.splice(chunkCache_.begin(), chunkCache_, it);
-      return chunkCache_.front().second;
+  {
+    std::lock_guard<std::mutex> lock(chunkMu_);
+    for (auto it = chunkCache_.begin(); it != chunkCache_.end(); ++it) {
+      if (it->first == id) {
+        chunkCache_.splice(chunkCache_.begin(), chunkCache_, it);
+        return chunkCache_.front().second;
+      }
     }
   }
   const RecordRef& ref = index_.chunks[id];
   std::string where = path_ + ": chunk " + std::to_string(id);
-  Result<std::string> raw = readRecord(ref, RecordType::Chunk, where);
+  // A delta chunk decompresses against the keyframe's chunks (format 3);
+  // those have no prefix themselves (checked at open), so this recurses once.
+  std::shared_ptr<const std::string> prefix;
+  if (ref.prefix) {
+    auto p = keyframeContent(ref.prefix);
+    if (!p.ok()) return p.status();
+    prefix = *p;
+  }
+  Result<std::string> raw = readRecord(ref, RecordType::Chunk, where, prefix ? std::string_view(*prefix) : "");
   if (!raw.ok()) return raw.status();
   if (ref.encoding == static_cast<uint32_t>(ChunkEncoding::AddressLines)) {
     raw = DecodeAddressLines(*raw, ref.plainSize, where);
     if (!raw.ok()) return raw.status();
   }
+  std::lock_guard<std::mutex> lock(chunkMu_);
   chunkCacheBytes_ += raw->size();
   chunkCache_.emplace_front(id, std::make_shared<const std::string>(std::move(*raw)));
   while (chunkCache_.size() > 1 && chunkCacheBytes_ > kChunkCacheBytes) {
@@ -181,6 +200,35 @@ Result<std::shared_ptr<const std::string>> ArchiveReaderImpl::loadChunk(uint32_t
     chunkCache_.pop_back();
   }
   return chunkCache_.front().second;
+}
+
+Result<std::shared_ptr<const std::string>> ArchiveReaderImpl::keyframeContent(uint32_t chunks) const {
+  {
+    std::lock_guard<std::mutex> lock(prefixMu_);
+    if (keyChunks_.first == chunks && keyChunks_.second) return keyChunks_.second;
+  }
+  auto content = std::make_shared<std::string>();
+  for (uint32_t k = 0; k < chunks; ++k) {
+    auto c = loadChunk(k);
+    if (!c.ok()) return c.status();
+    content->append(**c);
+  }
+  std::lock_guard<std::mutex> lock(prefixMu_);
+  keyChunks_ = {chunks, content};
+  return std::shared_ptr<const std::string>(content);
+}
+
+Result<std::shared_ptr<const std::string>> ArchiveReaderImpl::snapshotRecord(size_t i) const {
+  {
+    std::lock_guard<std::mutex> lock(prefixMu_);
+    if (keySnapshot_.first == i && keySnapshot_.second) return keySnapshot_.second;
+  }
+  auto raw = readRecord(index_.snapshots[i].record, RecordType::Snapshot, path_ + ": snapshot " + std::to_string(i));
+  if (!raw.ok()) return raw.status();
+  auto held = std::make_shared<const std::string>(std::move(*raw));
+  std::lock_guard<std::mutex> lock(prefixMu_);
+  keySnapshot_ = {i, held};
+  return held;
 }
 
 Status ArchiveReaderImpl::tryTrailer(uint64_t pos) {
@@ -226,6 +274,29 @@ Status ArchiveReaderImpl::tryTrailer(uint64_t pos) {
   for (size_t i = 0; i < index_.snapshots.size(); ++i)
     if (!inside(index_.snapshots[i].record))
       return Status::Corruption(path_ + ": index: snapshot " + std::to_string(i) + " lies outside the file");
+  // Delta records (format 3): a prefix lies before its record and has no
+  // prefix itself, so a read decompresses at most one more record; the
+  // chunks of a prefix fit in kMaxPrefixBytes.
+  uint32_t firstDelta = UINT32_MAX;
+  uint64_t prefixBytes = 0;
+  for (size_t i = 0; i < index_.chunks.size(); ++i) {
+    const RecordRef& c = index_.chunks[i];
+    if (!c.prefix) {
+      if (i < firstDelta) prefixBytes += c.contentSize();
+      continue;
+    }
+    if (firstDelta == UINT32_MAX) firstDelta = static_cast<uint32_t>(i);
+    if (version_ < 3 || c.prefix > firstDelta || c.encoding != 0)
+      return Status::Corruption(path_ + ": index: chunk " + std::to_string(i) + " has an impossible prefix");
+  }
+  if (firstDelta != UINT32_MAX && prefixBytes > kMaxPrefixBytes)
+    return Status::Corruption(path_ + ": index: the keyframe's chunks hold " + std::to_string(prefixBytes) +
+                              " bytes, over the " + std::to_string(kMaxPrefixBytes) + " a prefix may");
+  for (size_t i = 0; i < index_.snapshots.size(); ++i) {
+    uint32_t p = index_.snapshots[i].record.prefix;
+    if (p && (version_ < 3 || p > i || index_.snapshots[p - 1].record.prefix != 0))
+      return Status::Corruption(path_ + ": index: snapshot " + std::to_string(i) + " has an impossible prefix");
+  }
   usedEnd_ = pos + kTrailerSize;
   return Status::Ok();
 }

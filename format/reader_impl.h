@@ -47,9 +47,19 @@ class ArchiveReaderImpl final : public ArchiveReader {
   Status readAt(uint64_t off, uint64_t len, std::string* out) const;
 
   // Reads and checks one record that the index describes.
-  Result<std::string> readRecord(const RecordRef& ref, RecordType want, const std::string& whereIn) const;
+  Result<std::string> readRecord(const RecordRef& ref, RecordType want, const std::string& whereIn,
+                                 std::string_view prefix = {}) const;
 
   Result<std::shared_ptr<const std::string>> loadChunk(uint32_t id) const;
+
+ public:
+  // Prefixes of delta records (format 3), the newest of each kind kept:
+  // chunks 0..chunks-1 concatenated, and the raw record of snapshot i.
+  // Append reads the keyframe's through them too.
+  Result<std::shared_ptr<const std::string>> keyframeContent(uint32_t chunks) const;
+  Result<std::shared_ptr<const std::string>> snapshotRecord(size_t i) const;
+
+ private:
 
   Status tryTrailer(uint64_t pos);
 
@@ -63,7 +73,9 @@ class ArchiveReaderImpl final : public ArchiveReader {
   uint32_t version_ = 0;
   IndexData index_;
   std::string recovery_;
-  mutable std::mutex chunkMu_, snapMu_;
+  mutable std::mutex chunkMu_, snapMu_, prefixMu_;
+  mutable std::pair<uint32_t, std::shared_ptr<const std::string>> keyChunks_;
+  mutable std::pair<size_t, std::shared_ptr<const std::string>> keySnapshot_{SIZE_MAX, nullptr};
   // Most recently used first.
   mutable std::list<std::pair<uint32_t, std::shared_ptr<const std::string>>> chunkCache_;
   mutable uint64_t chunkCacheBytes_ = 0;

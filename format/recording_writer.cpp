@@ -34,7 +34,10 @@ bool IsSegmentName(const std::string& name) {
 
 class RecordingWriterImpl final : public RecordingWriter {
  public:
-  explicit RecordingWriterImpl(RecordingOptions opts) : opts_(std::move(opts)) { opts_.writer.cutDamagedTail = true; }
+  explicit RecordingWriterImpl(RecordingOptions opts) : opts_(std::move(opts)) {
+    opts_.writer.cutDamagedTail = true;
+    opts_.writer.delta = true;  // each segment's first snapshot is the keyframe of the rest
+  }
   ~RecordingWriterImpl() override { (void)close(); }
 
   Status open(const std::string& dir) {

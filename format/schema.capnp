@@ -11,6 +11,8 @@ struct Index {
   formatVersion @0 :UInt32;        # equals the header's version
   chunks @1 :List(RecordRef);      # blob chunks; a file node's `ref` indexes this list
   snapshots @2 :List(SnapshotRef); # in capture order; snapshot N of the CLI is entry N
+  keyframeChunks @3 :UInt32;       # format 3: chunks 0..keyframeChunks-1 are the first
+                                   # snapshot's, the prefix of delta chunks (0: none yet)
 }
 
 # Position of one record in the file (offset of its 32-byte record header).
@@ -22,6 +24,11 @@ struct RecordRef {
   encoding @4 :UInt32;    # chunks only: 0 plain concatenation of blobs,
                           # 1 one blob in the address-lines encoding (FORMAT.md)
   plainSize @5 :UInt64;   # chunks with encoding 1: bytes after decoding
+  prefix @6 :UInt32;      # format 3: 0 = none. Else the zstd frame was compressed
+                          # with a prefix (ZSTD_CCtx_refPrefix): for a chunk, the
+                          # contents of chunks 0..prefix-1 concatenated (the
+                          # archive's keyframe); for a snapshot record, the raw
+                          # record of snapshot prefix-1. A prefix never has one.
 }
 
 struct SnapshotRef {

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <cstring>
 #include <deque>
+#include <unordered_map>
 
 #include "schema.capnp.h"
 
@@ -145,11 +146,33 @@ unsigned EstimateSnapshotWords(const Tree& tree) {
   return static_cast<unsigned>(std::min<uint64_t>(bytes / 8 + 1024, 1u << 28));
 }
 
-void EncodeSnapshot(capnp::MessageBuilder& mb, const Metadata& meta, Tree&& tree) {
+void EncodeSnapshot(capnp::MessageBuilder& mb, const Metadata& meta, Tree&& tree,
+                    const std::vector<std::string>* baseStrings) {
   auto snap = mb.initRoot<schema::Snapshot>();
   EncodeMetadata(snap.initMetadata(), meta);
-  auto strings = snap.initStrings(tree.stringCount());
-  for (unsigned i = 0; i < tree.stringCount(); ++i) strings.set(i, std::string(tree.str(i)));
+  // The tree's string i is written as number[i] (identity without a base).
+  std::vector<uint32_t> number;
+  std::vector<std::string_view> table;
+  if (baseStrings && !baseStrings->empty() && (*baseStrings)[0].empty()) {
+    std::unordered_map<std::string_view, uint32_t> base;
+    for (uint32_t i = 0; i < baseStrings->size(); ++i) base.emplace((*baseStrings)[i], i);
+    table.assign(baseStrings->begin(), baseStrings->end());
+    number.resize(tree.stringCount());
+    for (uint32_t i = 0; i < tree.stringCount(); ++i) {
+      auto it = base.find(tree.str(i));
+      if (it != base.end()) {
+        number[i] = it->second;
+      } else {
+        number[i] = static_cast<uint32_t>(table.size());
+        table.push_back(tree.str(i));
+      }
+    }
+  } else {
+    for (uint32_t i = 0; i < tree.stringCount(); ++i) table.push_back(tree.str(i));
+  }
+  auto renumber = [&](uint32_t i) { return number.empty() ? i : number[i]; };
+  auto strings = snap.initStrings(table.size());
+  for (unsigned i = 0; i < table.size(); ++i) strings.set(i, capnp::Text::Reader(table[i].data(), table[i].size()));
   auto nodes = snap.initNodes();
   const unsigned n = tree.size();
   auto name = nodes.initName(n);
@@ -174,7 +197,7 @@ void EncodeSnapshot(capnp::MessageBuilder& mb, const Metadata& meta, Tree&& tree
   // message grows, so the two are never both whole in memory.
   for (unsigned i = 0; i < n; ++i) {
     const Node& x = TreeAccess::nodes(tree).front();
-    name.set(i, x.name);
+    name.set(i, renumber(x.name));
     kind.set(i, static_cast<uint8_t>(x.kind));
     mode.set(i, x.mode);
     uid.set(i, x.uid);
@@ -184,12 +207,12 @@ void EncodeSnapshot(capnp::MessageBuilder& mb, const Metadata& meta, Tree&& tree
     size.set(i, x.size);
     error.set(i, x.error);
     reason.set(i, static_cast<uint8_t>(x.reason));
-    note.set(i, x.note);
+    note.set(i, renumber(x.note));
     if (x.kind == NodeKind::Directory && Aux(x) > 0) {
       ref.set(i, Ref(x) - previousDirRef);
       previousDirRef = Ref(x);
     } else {
-      ref.set(i, Ref(x));
+      ref.set(i, x.kind == NodeKind::Symlink ? renumber(Ref(x)) : Ref(x));
     }
     aux.set(i, Aux(x));
     TreeAccess::nodes(tree).pop_front();
@@ -327,12 +350,14 @@ Status DecodeSnapshot(const std::string& raw, const std::vector<RecordRef>& chun
 void EncodeIndex(capnp::MessageBuilder& mb, const IndexData& index) {
   auto root = mb.initRoot<schema::Index>();
   root.setFormatVersion(index.formatVersion);
+  root.setKeyframeChunks(index.keyframeChunks);
   auto setRef = [](schema::RecordRef::Builder b, const RecordRef& r) {
     b.setOffset(r.offset);
     b.setStoredSize(r.storedSize);
     b.setRawSize(r.rawSize);
     b.setChecksum(r.checksum);
     b.setEncoding(r.encoding);
+    b.setPrefix(r.prefix);
     b.setPlainSize(r.plainSize);
   };
   auto chunks = root.initChunks(index.chunks.size());
@@ -350,9 +375,10 @@ Status DecodeIndex(const std::string& raw, const std::string& where, IndexData* 
   return WithMessage(raw, where, [&](capnp::MessageReader& reader) -> Status {
     auto root = reader.getRoot<schema::Index>();
     index->formatVersion = root.getFormatVersion();
+    index->keyframeChunks = root.getKeyframeChunks();
     auto getRef = [](schema::RecordRef::Reader r) {
       return RecordRef{r.getOffset(), r.getStoredSize(), r.getRawSize(), r.getChecksum(), r.getEncoding(),
-                       r.getPlainSize()};
+                       r.getPlainSize(), r.getPrefix()};
     };
     for (auto c : root.getChunks()) index->chunks.push_back(getRef(c));
     for (auto s : root.getSnapshots()) {

@@ -55,9 +55,18 @@ class WriterImpl final : public ArchiveWriter {
     if (ownsFd_ && fd_ >= 0) ::close(fd_);
   }
 
-  Status start(uint64_t offset, IndexData previous, const std::string& header) {
+  // `keyContent`/`keySnapshot`: an appended archive's keyframe, for deltas.
+  Status start(uint64_t offset, IndexData previous, const std::string& header, std::string keyContent = {},
+               std::string keySnapshot = {}, std::vector<std::string> keyStrings = {}) {
     offset_ = offset;
     index_ = std::move(previous);
+    if (opts_.delta && index_.formatVersion >= 3) {
+      collectingKey_ = index_.snapshots.empty();
+      keyChunks_ = collectingKey_ ? 0 : index_.keyframeChunks;
+      keyContent_ = std::move(keyContent);
+      keySnapshot_ = std::move(keySnapshot);
+      keyStrings_ = std::move(keyStrings);
+    }
     if (!header.empty()) {
       Status s = writeAll(header);
       if (!s.ok()) return s;
@@ -109,7 +118,22 @@ class WriterImpl final : public ArchiveWriter {
       if (!ioStatus_.ok()) return ioStatus_;
       meta.counts.uniqueBytes = uniqueBytes_;
       uniqueBytes_ = 0;
+      // The first snapshot's chunks are the keyframe that later chunks are
+      // compressed against (delta writers, format 3).
+      if (collectingKey_) {
+        collectingKey_ = false;
+        if (keyContent_.size() <= kMaxPrefixBytes) {
+          keyChunks_ = static_cast<uint32_t>(index_.chunks.size());
+          index_.keyframeChunks = keyChunks_;
+        } else {
+          keyContent_.clear();
+        }
+      }
     }
+    const bool firstSnapshot = index_.snapshots.empty();
+    std::vector<std::string> keyStringsCopy;  // the keyframe's string table, for the snapshots after it
+    if (opts_.delta && index_.formatVersion >= 3 && firstSnapshot)
+      for (size_t i = 0; i < tree.stringCount(); ++i) keyStringsCopy.emplace_back(tree.str(i));
     IndexData::Snap snap;
     snap.summary.startWallNs = meta.startWallNs;
     snap.summary.hostname = meta.hostname;
@@ -128,10 +152,11 @@ class WriterImpl final : public ArchiveWriter {
     size_t outCap = 0;
     Result<std::string_view> payload = Status::Ok();
     uint64_t raw = 0;
+    std::string keySnapshotCopy;
     kj::Maybe<kj::Exception> e = kj::runCatchingExceptions([&]() {
       // Compressed while `mb` lives: its destructor zeroes the segment.
       capnp::MallocMessageBuilder mb(kj::arrayPtr(segment.get() + 1, words), capnp::AllocationStrategy::FIXED_SIZE);
-      EncodeSnapshot(mb, meta, std::move(tree));
+      EncodeSnapshot(mb, meta, std::move(tree), keyStrings_.empty() ? nullptr : &keyStrings_);
       auto segments = mb.getSegmentsForOutput();
       kj::Array<capnp::word> flat;  // only when the estimate fell short
       std::string_view message;
@@ -153,7 +178,8 @@ class WriterImpl final : public ArchiveWriter {
                                           " bytes, over the " + std::to_string(kMaxRecordRaw) +
                                           " a reader accepts; capture less (--exclude, --no-threads)");
       else
-        payload = compress(message, opts_.level, out, outCap);
+        payload = compress(message, opts_.level, out, outCap, keySnapshot_);
+      if (opts_.delta && firstSnapshot && raw <= kMaxPrefixBytes) keySnapshotCopy = std::string(message);
     });
     KJ_IF_MAYBE(ex, e) {
       return Status::IoError(path_ + ": cannot encode snapshot: " + std::string(ex->getDescription().cStr()));
@@ -162,8 +188,13 @@ class WriterImpl final : public ArchiveWriter {
     Result<RecordRef> ref = writeRecord(RecordType::Snapshot, *payload, raw);
     if (!ref.ok()) return ref.status();
     snap.record = *ref;
+    snap.record.prefix = keySnapshot_.empty() ? 0 : 1;
     snap.summary.storedSize = ref->storedSize;
     index_.snapshots.push_back(std::move(snap));
+    if (!keySnapshotCopy.empty()) {
+      keySnapshot_ = std::move(keySnapshotCopy);
+      keyStrings_ = std::move(keyStringsCopy);
+    }
     return Status::Ok();
   }
 
@@ -201,7 +232,7 @@ class WriterImpl final : public ArchiveWriter {
     if (!ref.ok()) return ref.status();
     t.indexEnd = offset_;
     t.snapshotCount = index_.snapshots.size();
-    t.formatVersion = kFormatVersion;
+    t.formatVersion = index_.formatVersion;
     Status s = writeAll(EncodeTrailer(t));
     if (!s.ok()) return s;
     if (ownsFd_ && ::fsync(fd_) != 0 && errno != EINVAL) return Status::FromErrno(path_ + ": fsync", errno);
@@ -237,13 +268,24 @@ class WriterImpl final : public ArchiveWriter {
       // Encoded chunks are large and already columnar; level 6 gets them
       // within 1% of level 9 in half the time.
       int level = job.encoding == ChunkEncoding::Plain ? opts_.level : std::min(opts_.level, 6);
-      Result<std::string_view> stored = compress(raw, level, out, outCap);
+      // Delta chunks: against the keyframe's contents (set only while the
+      // compressor is idle, so read without the lock).
+      const bool delta = keyChunks_ > 0 && job.encoding == ChunkEncoding::Plain;
+      if (collectingKey_) {
+        if (job.encoding == ChunkEncoding::Plain) {
+          keyContent_.append(raw);
+        } else if (auto plain = DecodeAddressLines(raw, job.plainSize, path_); plain.ok()) {
+          keyContent_.append(*plain);
+        }
+      }
+      Result<std::string_view> stored = compress(raw, level, out, outCap, delta ? std::string_view(keyContent_) : "");
       Status s = stored.status();
       if (s.ok()) {
         Result<RecordRef> ref = writeRecord(RecordType::Chunk, *stored, raw.size());
         if (ref.ok()) {
           ref->encoding = static_cast<uint32_t>(job.encoding);
           ref->plainSize = job.plainSize;
+          ref->prefix = delta ? keyChunks_ : 0;
           std::lock_guard<std::mutex> g(mu_);
           index_.chunks.push_back(*ref);
           --sealed_;
@@ -266,7 +308,10 @@ class WriterImpl final : public ArchiveWriter {
 
   // One zstd frame of `raw` in `out` (grown, never zero-filled), made with
   // the one context that chunks and snapshot messages share.
-  Result<std::string_view> compress(std::string_view raw, int level, std::unique_ptr<char[]>& out, size_t& outCap) {
+  // With a prefix (delta records), the frame may copy from it as from
+  // bytes that came before.
+  Result<std::string_view> compress(std::string_view raw, int level, std::unique_ptr<char[]>& out, size_t& outCap,
+                                    std::string_view prefix = {}) {
     size_t bound = ZSTD_compressBound(raw.size());
     if (bound > outCap) {
       out.reset(new char[bound]);
@@ -277,6 +322,12 @@ class WriterImpl final : public ArchiveWriter {
     ZSTD_CCtx_reset(ctx, ZSTD_reset_session_and_parameters);
     ZSTD_CCtx_setParameter(ctx, ZSTD_c_compressionLevel, level);
     SetTableSizes(ctx);
+    if (!prefix.empty()) {
+      ZSTD_CCtx_setParameter(ctx, ZSTD_c_windowLog, PrefixWindowLog(prefix.size(), raw.size()));
+      ZSTD_CCtx_setParameter(ctx, ZSTD_c_enableLongDistanceMatching, 1);
+      size_t r = ZSTD_CCtx_refPrefix(ctx, prefix.data(), prefix.size());
+      if (ZSTD_isError(r)) return Status::IoError(path_ + ": zstd prefix: " + ZSTD_getErrorName(r));
+    }
     size_t n = ZSTD_compress2(ctx, out.get(), outCap, raw.data(), raw.size());
     if (ZSTD_isError(n)) return Status::IoError(path_ + ": zstd compression failed: " + ZSTD_getErrorName(n));
     return std::string_view(out.get(), n);
@@ -334,6 +385,12 @@ class WriterImpl final : public ArchiveWriter {
   bool busy_ = false, stop_ = false;
   Status ioStatus_;
   std::unordered_map<Digest, BlobRef, DigestHash> blobs_;
+  // Delta writing (format 3): the keyframe is the archive's first snapshot.
+  bool collectingKey_ = false;   // its chunks are being written now
+  uint32_t keyChunks_ = 0;       // > 0: chunks 0..keyChunks_-1 are the prefix of new chunks
+  std::string keyContent_;       // their contents, concatenated
+  std::string keySnapshot_;      // its snapshot record, the prefix of later ones
+  std::vector<std::string> keyStrings_;  // its string table, which later ones extend
   uint64_t uniqueBytes_ = 0;
   uint64_t offset_ = 0;
   IndexData index_;
@@ -385,8 +442,10 @@ Result<std::unique_ptr<ArchiveWriter>> ArchiveWriter::Append(const std::string& 
   uint64_t end = 0;
   IndexData index;
   std::vector<std::pair<Digest, BlobRef>> blobs;
-  std::string damage;
-  Status s = LoadForAppend(path, &end, &index, &blobs, &damage);
+  std::string damage, keyContent, keySnapshot;
+  std::vector<std::string> keyStrings;
+  Status s = LoadForAppend(path, &end, &index, &blobs, &damage, opts.delta ? &keyContent : nullptr,
+                           opts.delta ? &keySnapshot : nullptr, opts.delta ? &keyStrings : nullptr);
   if (s.ok() && !damage.empty() && !opts.cutDamagedTail)
     s = Status::Corruption(damage + ". Appending would cut what follows the last sound trailer; `procsnap verify " +
                            path + "` shows the damage, and `capture --append --cut-damaged-tail` appends anyway");
@@ -402,7 +461,7 @@ Result<std::unique_ptr<ArchiveWriter>> ArchiveWriter::Append(const std::string& 
   }
   auto w = std::make_unique<WriterImpl>(path, fd, true, opts);
   for (auto& [d, ref] : blobs) w->seedBlob(d, ref);
-  s = w->start(end, std::move(index), "");
+  s = w->start(end, std::move(index), "", std::move(keyContent), std::move(keySnapshot), std::move(keyStrings));
   if (!s.ok()) return s;
   return std::unique_ptr<ArchiveWriter>(std::move(w));
 }

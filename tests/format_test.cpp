@@ -422,4 +422,53 @@ BOOST_AUTO_TEST_CASE(hostile_bytes_give_errors_not_crashes) {
   BOOST_TEST(!ArchiveReader::Open(bad).ok());
 }
 
+// Format 3: a delta writer compresses every record after the first
+// snapshot against that snapshot's, so a timeline costs about what changed;
+// every snapshot still reads on its own, and an append continues the deltas.
+BOOST_AUTO_TEST_CASE(delta_records_store_a_timeline_at_the_cost_of_its_changes) {
+  TempDir src, out;
+  const int kFiles = 300, kSnapshots = 6;
+  std::vector<std::string> content(kFiles);
+  for (int f = 0; f < kFiles; ++f) content[f] = Pseudo(1500, 100 + f);
+  auto capture = [&](const std::string& archive, bool delta, bool append) {
+    WriterOptions wo;
+    wo.delta = delta;
+    auto w = append ? ArchiveWriter::Append(archive, wo) : ArchiveWriter::Create(archive, wo);
+    BOOST_REQUIRE_MESSAGE(w.ok(), w.status().message());
+    CaptureOptions o;
+    o.root = src.path;
+    BOOST_REQUIRE(Capture(o, **w).ok());
+    BOOST_REQUIRE((*w)->finish().ok());
+  };
+  std::vector<std::vector<std::string>> expected;
+  std::string plain = out / "plain.psnap", delta = out / "delta.psnap";
+  std::vector<uint64_t> plainSizes, deltaSizes;
+  for (int k = 0; k < kSnapshots; ++k) {
+    if (k > 0)
+      for (int f = k; f < kFiles; f += 30) content[f][k * 7] ^= 0x55;  // ten files change a byte
+    for (int f = 0; f < kFiles; ++f) testutil::WriteFile(src / std::string("f").append(std::to_string(f)), content[f]);
+    expected.push_back(content);
+    capture(plain, false, k > 0);
+    capture(delta, true, k > 0);  // each snapshot appended: the keyframe is reloaded every time
+    plainSizes.push_back(std::filesystem::file_size(plain));
+    deltaSizes.push_back(std::filesystem::file_size(delta));
+  }
+  const uint64_t plainAdded = plainSizes.back() - plainSizes.front(), deltaAdded = deltaSizes.back() - deltaSizes.front();
+  BOOST_TEST(deltaAdded * 2 < plainAdded, "delta added " << deltaAdded << ", plain added " << plainAdded);
+  auto reader = ArchiveReader::Open(delta);
+  BOOST_REQUIRE(reader.ok());
+  BOOST_TEST((*reader)->formatVersion() == 3u);
+  BOOST_TEST((*reader)->verify().problems.empty());
+  for (int k = kSnapshots - 1; k >= 0; --k) {  // newest first: no snapshot needs the one before it
+    auto reopened = ArchiveReader::Open(delta);
+    auto snap = (*reopened)->snapshot(k);
+    BOOST_REQUIRE_MESSAGE(snap.ok(), snap.status().message());
+    for (int f = 0; f < kFiles; f += 7) {
+      auto bytes = (*snap)->read((*snap)->lookup(std::string("f").append(std::to_string(f))));
+      BOOST_REQUIRE(bytes.ok());
+      BOOST_TEST((*bytes == expected[k][f]), "snapshot " << k << " file " << f);
+    }
+  }
+}
+
 BOOST_AUTO_TEST_SUITE_END()
