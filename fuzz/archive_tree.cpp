@@ -118,6 +118,7 @@ int ArchiveTree(const uint8_t* data, size_t size) {
   {
     WriterOptions opts;
     opts.level = 1;
+    opts.delta = in.u8() & 1;  // format 3 delta records: prefixes the reader must bound
     opts.chunkSize = 64 + in.u8() * 16;  // several chunks, so references can cross them
     auto w = ArchiveWriter::Create(path, opts);
     if (!w.ok()) std::abort();

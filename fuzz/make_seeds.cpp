@@ -25,7 +25,7 @@ void Put(const std::string& dir, const std::string& name, const std::string& byt
 std::string U32(uint32_t v) { return std::string(reinterpret_cast<const char*>(&v), 4); }
 
 // A small /proc-shaped tree: a process with status and a link, net/tcp, an alias.
-Tree SmallTree(ArchiveWriter* w) {
+Tree SmallTree(ArchiveWriter* w, int variant = 0) {
   Tree t;
   auto file = [&](NodeId id, const std::string& content) {
     t.at(id).kind = NodeKind::File;
@@ -45,7 +45,7 @@ Tree SmallTree(ArchiveWriter* w) {
   t.at(first + 1).kind = NodeKind::Alias;
   t.at(first + 2).kind = NodeKind::Symlink;
   t.setLinkTarget(first + 2, "1");
-  file(first + 3, "12.5 3.1\n");
+  file(first + 3, std::to_string(12 + variant) + ".5 3.1\n");
   NodeId p = t.add("net");
   t.add("stat");
   t.add("status");
@@ -93,6 +93,22 @@ int main(int argc, char** argv) {
   }
   std::ifstream in(archive, std::ios::binary);
   Put(out + "/archive_bytes", "two_snapshots", std::string(std::istreambuf_iterator<char>(in), {}));
+  std::filesystem::remove(archive);
+  // ... and three written as deltas of the first (format 3).
+  {
+    WriterOptions delta;
+    delta.delta = true;
+    auto w = ArchiveWriter::Create(archive, delta);
+    for (int i = 0; i < 3; ++i) {
+      Metadata m = SmallMetadata();
+      m.startWallNs = i;
+      (void)(*w)->addSnapshot(m, SmallTree(w->get(), i));
+      (void)(*w)->commit();
+    }
+    (void)(*w)->finish();
+  }
+  std::ifstream din(archive, std::ios::binary);
+  Put(out + "/archive_bytes", "delta_snapshots", std::string(std::istreambuf_iterator<char>(din), {}));
   std::filesystem::remove(archive);
 
   // snapshot_message: control bytes (snapshot, one 4 KiB chunk), then the message.
