@@ -19,6 +19,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <optional>
 #include <unordered_set>
 
@@ -41,21 +42,35 @@ constexpr uint64_t kCaller = 0xfffffffeull;
 constexpr uint64_t kLive = 0xfffffffdull;
 constexpr double kForever = 86400.0 * 365;  // a snapshot never changes
 
+// A timeline mount (every snapshot of a recording) puts the moment in the
+// top 16 bits: 0 = the timeline's own root and `latest`, k + 1 = snapshot
+// k; context and node get 24 bits each (kTimelineNodes nodes a snapshot).
+constexpr uint32_t kTimelineMoments = 0xffff;
+constexpr NodeId kTimelineNodes = 0xfffffc;
+constexpr NodeId kLatest = 1;  // moment 0: node 0 is the root, node 1 `latest`
+
 struct Ino {
   uint64_t ctx;
   NodeId node;
+  uint32_t moment = 0;
 };
-fuse_ino_t Encode(uint64_t ctx, NodeId node) { return (ctx << 32) | (uint64_t(node) + 1); }
-Ino Decode(fuse_ino_t ino) { return {ino >> 32, NodeId((ino & 0xffffffffull) - 1)}; }
 
 struct OpenFile;
 struct DirEntry;
 using DirList = std::vector<DirEntry>;
 
 struct FsState {
-  std::shared_ptr<const View> view;
+  std::shared_ptr<const View> view;  // the one snapshot served; null for a timeline
   FileSizes sizes;
   LiveProc live;
+  // A timeline: every snapshot of `archive`, a directory each.
+  std::shared_ptr<ArchiveReader> archive;
+  std::vector<std::string> stamps;  // directory names, by snapshot index
+  std::vector<std::pair<uint32_t, std::shared_ptr<const View>>> loaded;  // most recent last, a few
+  bool timeline() const { return !view; }
+  // The View of a moment (0 in a single mount), loaded on first use;
+  // null when its snapshot cannot be read or is too large to address.
+  const View* viewOf(uint32_t moment);
   // Handles the kernel holds. A file still open when the server stops
   // (run's command left a descendant behind) never gets its RELEASE: the
   // state frees what is left.
@@ -68,6 +83,7 @@ FsState& StateOf(fuse_req_t req) { return *static_cast<FsState*>(fuse_req_userda
 
 struct OpenFile {
   NodeId node = kNoNode;
+  uint32_t moment = 0;
   // Fetched at the first read (a cached file is read once per mount), and
   // held without a copy: the chunk they lie in stays alive while open.
   std::optional<BlobBytes> bytes;
@@ -82,6 +98,33 @@ struct DirEntry {
   fuse_ino_t ino;
   mode_t mode;
 };
+
+fuse_ino_t Encode(const FsState& fs, uint32_t moment, uint64_t ctx, NodeId node) {
+  if (!fs.timeline()) return (ctx << 32) | (uint64_t(node) + 1);
+  uint64_t c = ctx >= kLive ? ctx - kLive + 0xfffffd : ctx;  // kLive, kCaller, kHidden: the top three
+  return (uint64_t(moment) << 48) | (c << 24) | (uint64_t(node) + 1);
+}
+
+Ino Decode(const FsState& fs, fuse_ino_t ino) {
+  if (!fs.timeline()) return {ino >> 32, NodeId((ino & 0xffffffffull) - 1), 0};
+  uint64_t c = (ino >> 24) & 0xffffff;
+  if (c >= 0xfffffd) c = c - 0xfffffd + kLive;
+  return {c, NodeId((ino & 0xffffff) - 1), uint32_t(ino >> 48)};
+}
+
+const View* FsState::viewOf(uint32_t moment) {
+  if (!timeline()) return view.get();
+  if (moment == 0 || moment > stamps.size()) return nullptr;
+  for (auto& [m, v] : loaded)
+    if (m == moment) return v.get();
+  auto snap = archive->snapshot(moment - 1);
+  if (!snap.ok() || (*snap)->nodeCount() >= kTimelineNodes) return nullptr;
+  // Kept while inodes of it may be in use; a handful covers tools walking
+  // one moment or comparing two, and the rest reload on demand.
+  if (loaded.size() >= 8) loaded.erase(loaded.begin());
+  loaded.emplace_back(moment, std::make_shared<const View>(archive, *snap, moment - 1));
+  return loaded.back().second.get();
+}
 
 FsState::~FsState() {
   for (OpenFile* f : files) delete f;
@@ -139,7 +182,7 @@ uint64_t ReportedSize(const Node& n, FileSizes sizes) {
   return sizes == FileSizes::Content && HasContent(n) ? n.size : n.statSize;
 }
 
-void FillAttr(const Snapshot& s, Ino i, struct stat& st, FileSizes sizes) {
+void FillAttr(const FsState& fs, const Snapshot& s, Ino i, struct stat& st, FileSizes sizes) {
   std::memset(&st, 0, sizeof st);
   if (i.ctx == kHidden) {
     MagicTarget(s.linkTarget(i.node), st);
@@ -148,7 +191,7 @@ void FillAttr(const Snapshot& s, Ino i, struct stat& st, FileSizes sizes) {
     return;
   }
   const Node& n = s.node(i.node);
-  st.st_ino = Encode(i.ctx, i.node);
+  st.st_ino = Encode(fs, i.moment, i.ctx, i.node);
   st.st_mode = ModeOf(n);
   st.st_uid = n.uid;
   st.st_gid = n.gid;
@@ -185,9 +228,46 @@ void ReplyLive(fuse_req_t req, const std::string& path) {
   if (err) return (void)fuse_reply_err(req, err);
   uint32_t id = live.intern(path);
   if (!id) return (void)fuse_reply_err(req, ENOMEM);
-  e.ino = Encode(kLive, id - 1);
+  e.ino = Encode(StateOf(req), 0, kLive, id - 1);
   e.attr.st_ino = e.ino;
   fuse_reply_entry(req, &e);  // timeouts 0: it is alive and changes
+}
+
+// ---- the timeline's own nodes: its root, a directory of moments, and `latest`.
+
+void TimelineAttr(const FsState& fs, NodeId node, struct stat& st) {
+  std::memset(&st, 0, sizeof st);
+  st.st_ino = Encode(fs, 0, 0, node);
+  if (node == kLatest) {
+    st.st_mode = S_IFLNK | 0777;
+    st.st_size = static_cast<off_t>(fs.stamps.back().size());
+    st.st_nlink = 1;
+  } else {
+    st.st_mode = S_IFDIR | 0555;
+    st.st_nlink = 2 + fs.stamps.size();
+  }
+  const int64_t newest = fs.archive->summary(fs.stamps.size() - 1).startWallNs;
+  st.st_mtim.tv_sec = newest / 1000000000;
+  st.st_mtim.tv_nsec = newest % 1000000000;
+  st.st_atim = st.st_ctim = st.st_mtim;
+}
+
+void TimelineLookup(fuse_req_t req, FsState& fs, const char* name) {
+  fuse_entry_param e{};
+  e.attr_timeout = e.entry_timeout = kForever;
+  if (!std::strcmp(name, "latest")) {
+    e.ino = Encode(fs, 0, 0, kLatest);
+    TimelineAttr(fs, kLatest, e.attr);
+    return (void)fuse_reply_entry(req, &e);
+  }
+  auto it = std::find(fs.stamps.begin(), fs.stamps.end(), name);
+  const uint32_t moment = static_cast<uint32_t>(it - fs.stamps.begin()) + 1;
+  const View* view = it == fs.stamps.end() ? nullptr : fs.viewOf(moment);
+  if (it == fs.stamps.end()) return (void)fuse_reply_err(req, ENOENT);
+  if (!view) return (void)fuse_reply_err(req, EIO);
+  e.ino = Encode(fs, moment, 0, 0);
+  FillAttr(fs, view->snapshot(), {0, 0, moment}, e.attr, fs.sizes);
+  fuse_reply_entry(req, &e);
 }
 
 void OnInit(void*, struct fuse_conn_info* conn) {
@@ -196,8 +276,14 @@ void OnInit(void*, struct fuse_conn_info* conn) {
 
 void OnLookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
   FsState& fs = StateOf(req);
-  const Snapshot& s = fs.view->snapshot();
-  Ino p = Decode(parent);
+  Ino p = Decode(fs, parent);
+  if (fs.timeline() && p.moment == 0) {
+    if (p.node != 0) return (void)fuse_reply_err(req, ENOTDIR);
+    return TimelineLookup(req, fs, name);
+  }
+  const View* view = fs.viewOf(p.moment);
+  if (!view) return (void)fuse_reply_err(req, EIO);
+  const Snapshot& s = view->snapshot();
   if (p.ctx == kLive) {
     // Only ids we handed out, and plain names: never a path that could
     // leave the live /proc/PID.
@@ -213,8 +299,8 @@ void OnLookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
   e.attr_timeout = e.entry_timeout = kForever;
   NodeId c = s.child(dir, name);
   if (c != kNoNode) {
-    e.ino = Encode(ctx, c);
-    FillAttr(s, {ctx, c}, e.attr, fs.sizes);
+    e.ino = Encode(fs, p.moment, ctx, c);
+    FillAttr(fs, s, {ctx, c, p.moment}, e.attr, fs.sizes);
     return (void)fuse_reply_entry(req, &e);
   }
   // fd/3 -> "pipe:[123]" is followed as fd/pipe:[123]: answer with what
@@ -225,22 +311,23 @@ void OnLookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
     for (NodeId l = lo; l < hi; ++l) {
       const Node& n = s.node(l);
       if (n.kind == NodeKind::Symlink && n.error == 0 && s.linkTarget(l) == name) {
-        e.ino = Encode(kHidden, l);
-        FillAttr(s, {kHidden, l}, e.attr, fs.sizes);
+        e.ino = Encode(fs, p.moment, kHidden, l);
+        FillAttr(fs, s, {kHidden, l, p.moment}, e.attr, fs.sizes);
         return (void)fuse_reply_entry(req, &e);
       }
     }
   }
   // The kernel names the calling thread; a tool looks up its process.
-  bool callerPid = p.node == 0 && p.ctx == 0 && IsNumberName(name) &&
+  // (Not in a timeline: there the moments' own processes are what is asked for.)
+  bool callerPid = !fs.timeline() && p.node == 0 && p.ctx == 0 && IsNumberName(name) &&
                    std::to_string(fs.live.available() ? fs.live.tgid(fuse_req_ctx(req)->pid) : fuse_req_ctx(req)->pid) == name;
   if (callerPid && fs.live.available()) return ReplyLive(req, name);
   if (callerPid) {  // no live procfs: the snapshot's self stands in, as /proc/self does
-    auto self = fs.view->resolve("self", true);
+    auto self = view->resolve("self", true);
     if (self.ok() && IsDir(s, *self)) {
-      e.ino = Encode(kCaller, *self);
+      e.ino = Encode(fs, 0, kCaller, *self);
       e.entry_timeout = 0;
-      FillAttr(s, {kCaller, *self}, e.attr, fs.sizes);
+      FillAttr(fs, s, {kCaller, *self}, e.attr, fs.sizes);
       return (void)fuse_reply_entry(req, &e);
     }
   }
@@ -251,37 +338,50 @@ void OnLookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
 
 // The kernel drops its references to an inode: live paths give back their number.
 void OnForget(fuse_req_t req, fuse_ino_t ino, uint64_t lookups) {
-  Ino i = Decode(ino);
+  Ino i = Decode(StateOf(req), ino);
   if (i.ctx == kLive) StateOf(req).live.forget(i.node + 1, lookups);
   fuse_reply_none(req);
 }
 
 void OnGetattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info*) {
   FsState& fs = StateOf(req);
-  const Snapshot& s = fs.view->snapshot();
-  Ino i = Decode(ino);
+  Ino i = Decode(fs, ino);
   struct stat st;
+  if (fs.timeline() && i.moment == 0) {
+    if (i.node > kLatest) return (void)fuse_reply_err(req, ENOENT);
+    TimelineAttr(fs, i.node, st);
+    return (void)fuse_reply_attr(req, &st, kForever);
+  }
   if (i.ctx == kLive) {
     int err = fs.live.stat(fs.live.path(i.node + 1), st);
     if (err) return (void)fuse_reply_err(req, err);
     st.st_ino = ino;
     return (void)fuse_reply_attr(req, &st, 0);
   }
+  const View* view = fs.viewOf(i.moment);
+  if (!view) return (void)fuse_reply_err(req, EIO);
+  const Snapshot& s = view->snapshot();
   if (!Valid(s, i)) return (void)fuse_reply_err(req, ENOENT);
-  FillAttr(s, i, st, fs.sizes);
+  FillAttr(fs, s, i, st, fs.sizes);
   fuse_reply_attr(req, &st, kForever);
 }
 
 void OnReadlink(fuse_req_t req, fuse_ino_t ino) {
   FsState& fs = StateOf(req);
-  const Snapshot& s = fs.view->snapshot();
-  Ino i = Decode(ino);
+  Ino i = Decode(fs, ino);
   std::string target;
+  if (fs.timeline() && i.moment == 0) {
+    if (i.node != kLatest) return (void)fuse_reply_err(req, EINVAL);
+    return (void)fuse_reply_readlink(req, fs.stamps.back().c_str());
+  }
   if (i.ctx == kLive) {
     int err = fs.live.readlink(fs.live.path(i.node + 1), target);
     if (err) return (void)fuse_reply_err(req, err);
     return (void)fuse_reply_readlink(req, target.c_str());
   }
+  const View* view = fs.viewOf(i.moment);
+  if (!view) return (void)fuse_reply_err(req, EIO);
+  const Snapshot& s = view->snapshot();
   if (!Valid(s, i) || i.ctx == kHidden) return (void)fuse_reply_err(req, EINVAL);
   const Node& n = s.node(i.node);
   if (n.kind != NodeKind::Symlink) return (void)fuse_reply_err(req, EINVAL);
@@ -301,8 +401,7 @@ void ReplyOpen(fuse_req_t req, struct fuse_file_info* fi, std::unique_ptr<OpenFi
 
 void OnOpen(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
   FsState& fs = StateOf(req);
-  const Snapshot& s = fs.view->snapshot();
-  Ino i = Decode(ino);
+  Ino i = Decode(fs, ino);
   if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) return (void)fuse_reply_err(req, EROFS);
   auto file = std::make_unique<OpenFile>();
   if (i.ctx == kLive) {
@@ -310,6 +409,10 @@ void OnOpen(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
     if (file->fd < 0) return (void)fuse_reply_err(req, -file->fd);
     return ReplyOpen(req, fi, std::move(file), false);
   }
+  if (fs.timeline() && i.moment == 0) return (void)fuse_reply_err(req, i.node == 0 ? EISDIR : ELOOP);
+  const View* view = fs.viewOf(i.moment);
+  if (!view) return (void)fuse_reply_err(req, EIO);
+  const Snapshot& s = view->snapshot();
   if (!Valid(s, i)) return (void)fuse_reply_err(req, ENOENT);
   // A namespace named by ns/net cannot be opened from a snapshot; EACCES is
   // the refusal tools such as lsns already expect from /proc.
@@ -318,6 +421,7 @@ void OnOpen(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
   if (n.kind != NodeKind::File) return (void)fuse_reply_err(req, n.kind == NodeKind::Other ? ENXIO : EISDIR);
   if (int err = OpenError(n)) return (void)fuse_reply_err(req, err);
   file->node = i.node;
+  file->moment = i.moment;
   ReplyOpen(req, fi, std::move(file), ReportedSize(n, fs.sizes) == n.size);
 }
 
@@ -331,7 +435,9 @@ void OnRead(fuse_req_t req, fuse_ino_t, size_t size, off_t off, struct fuse_file
     return (void)fuse_reply_buf(req, buf.data(), n);
   }
   if (!file.bytes) {
-    auto bytes = StateOf(req).view->snapshot().bytes(file.node);
+    const View* view = StateOf(req).viewOf(file.moment);
+    if (!view) return (void)fuse_reply_err(req, EIO);
+    auto bytes = view->snapshot().bytes(file.node);
     if (!bytes.ok()) return (void)fuse_reply_err(req, EIO);
     file.bytes = std::move(*bytes);
   }
@@ -349,9 +455,9 @@ void OnRelease(fuse_req_t req, fuse_ino_t, struct fuse_file_info* fi) {
 
 // procfs lists names first and numbers (pids, fds, tids) in numeric order;
 // ps, lsof and pstree print in that order.
-void ListSnapshotDir(const Snapshot& s, Ino dir, DirList& out) {
+void ListSnapshotDir(const FsState& fs, const Snapshot& s, Ino dir, DirList& out) {
   uint64_t ctx = ChildContext(s, dir);
-  auto add = [&](NodeId c) { out.push_back({std::string(s.name(c)), Encode(ctx, c), ModeOf(s.node(c))}); };
+  auto add = [&](NodeId c) { out.push_back({std::string(s.name(c)), Encode(fs, dir.moment, ctx, c), ModeOf(s.node(c))}); };
   auto [lo, hi] = s.children(dir.node);
   std::vector<std::pair<uint64_t, NodeId>> numbers;
   for (NodeId c = lo; c < hi; ++c) {
@@ -367,24 +473,32 @@ void ListSnapshotDir(const Snapshot& s, Ino dir, DirList& out) {
 
 void OnOpendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
   FsState& fs = StateOf(req);
-  const Snapshot& s = fs.view->snapshot();
-  Ino i = Decode(ino);
+  Ino i = Decode(fs, ino);
   auto list = std::make_unique<DirList>();
   list->push_back({".", ino, S_IFDIR});
   list->push_back({"..", FUSE_ROOT_ID, S_IFDIR});
-  if (i.ctx == kLive) {
+  if (fs.timeline() && i.moment == 0) {
+    if (i.node != 0) return (void)fuse_reply_err(req, ENOTDIR);
+    for (uint32_t k = 0; k < fs.stamps.size(); ++k) list->push_back({fs.stamps[k], Encode(fs, k + 1, 0, 0), S_IFDIR});
+    list->push_back({"latest", Encode(fs, 0, 0, kLatest), S_IFLNK});
+    fi->cache_readdir = 1;
+    fi->keep_cache = 1;
+  } else if (i.ctx == kLive) {
     std::vector<std::pair<std::string, unsigned char>> names;
     int err = fs.live.list(fs.live.path(i.node + 1), names);
     if (err) return (void)fuse_reply_err(req, err);
     for (auto& [name, type] : names) list->push_back({name, ino, mode_t(type) << 12});  // d_type to S_IF*
   } else {
+    const View* view = fs.viewOf(i.moment);
+    if (!view) return (void)fuse_reply_err(req, EIO);
+    const Snapshot& s = view->snapshot();
     if (!Valid(s, i) || i.ctx == kHidden) return (void)fuse_reply_err(req, ENOENT);
     if (!IsDir(s, i.node)) return (void)fuse_reply_err(req, ENOTDIR);
     const Node& n = s.node(i.node);
     auto [lo, hi] = s.children(i.node);
     if (lo == hi && n.error) return (void)fuse_reply_err(req, n.error);
     if (lo == hi && NotRead(n.reason)) return (void)fuse_reply_err(req, ENODATA);
-    ListSnapshotDir(s, i, *list);
+    ListSnapshotDir(fs, s, i, *list);
     fi->cache_readdir = 1;
     fi->keep_cache = 1;
   }
@@ -441,10 +555,40 @@ std::string Label(std::string s) {
 
 Result<std::unique_ptr<FuseServer>> FuseServer::Mount(std::shared_ptr<const View> view, const std::string& dir,
                                                       const MountOptions& opts) {
+  auto state = new FsState{};
+  state->view = std::move(view);
+  state->sizes = opts.sizes;
+  return Start(state, state->view->archive().path(), dir, opts);
+}
+
+Result<std::unique_ptr<FuseServer>> FuseServer::MountTimeline(std::shared_ptr<ArchiveReader> archive,
+                                                              const std::string& dir, const MountOptions& opts) {
+  const size_t count = archive->snapshotCount();
+  if (count == 0) return Status::NotFound(archive->path() + ": holds no snapshot");
+  if (count > kTimelineMoments)
+    return Status::InvalidArgument(archive->path() + ": holds " + std::to_string(count) +
+                                   " snapshots; a timeline mount serves at most " + std::to_string(kTimelineMoments) +
+                                   " (mount one with --at, or a recording with fewer)");
+  auto state = new FsState{};
+  state->sizes = opts.sizes;
+  state->archive = std::move(archive);
+  // A directory per snapshot, named by its start; a start another shares
+  // (two snapshots in one millisecond) gets "-2", "-3".
+  std::map<std::string, int> seen;
+  for (size_t i = 0; i < count; ++i) {
+    std::string name = WallTime(state->archive->summary(i).startWallNs);
+    if (int n = ++seen[name]; n > 1) name.append("-").append(std::to_string(n));
+    state->stamps.push_back(name);
+  }
+  return Start(state, state->archive->path(), dir, opts);
+}
+
+Result<std::unique_ptr<FuseServer>> FuseServer::Start(void* fsState, const std::string& label, const std::string& dir,
+                                                      const MountOptions& opts) {
+  auto* state = static_cast<FsState*>(fsState);
   std::unique_ptr<FuseServer> server(new FuseServer);
-  auto state = new FsState{std::move(view), opts.sizes, {}, {}, {}};
   server->state_ = std::shared_ptr<void>(state, [](void* p) { delete static_cast<FsState*>(p); });
-  std::string options = "ro,nosuid,nodev,noexec,default_permissions,subtype=procsnap,fsname=procsnap:" + Label(state->view->archive().path());
+  std::string options = "ro,nosuid,nodev,noexec,default_permissions,subtype=procsnap,fsname=procsnap:" + Label(label);
   if (opts.allowOther) options += ",allow_other";
   std::vector<std::string> argv = {"procsnap", "-o", options};
   if (opts.debug) argv.push_back("-d");

@@ -17,6 +17,10 @@ class FuseServer {
   // Mounts at dir; requests are served once loop() runs.
   static Result<std::unique_ptr<FuseServer>> Mount(std::shared_ptr<const View> view, const std::string& dir,
                                                    const MountOptions& opts);
+  // Every snapshot of `archive`, a directory each, and `latest` (see
+  // MountTimeline in replay.h).
+  static Result<std::unique_ptr<FuseServer>> MountTimeline(std::shared_ptr<ArchiveReader> archive,
+                                                           const std::string& dir, const MountOptions& opts);
   ~FuseServer();
 
   // Serves requests, in arrival order, until unmounted or stop() is called.
@@ -30,6 +34,8 @@ class FuseServer {
 
  private:
   FuseServer() = default;
+  static Result<std::unique_ptr<FuseServer>> Start(void* fsState, const std::string& label, const std::string& dir,
+                                                   const MountOptions& opts);
   std::shared_ptr<void> state_;  // what the request handlers see
   struct fuse_session* se_ = nullptr;
   int wakeFd_ = -1;  // an eventfd that stop() writes and loop() polls

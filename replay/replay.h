@@ -70,6 +70,13 @@ struct MountOptions {
 // Any number of processes may read at once; requests are served in order.
 Status Mount(std::shared_ptr<const View> view, const std::string& dir, const MountOptions& opts = {});
 
+// Serves every snapshot of `archive` (a recording, or an archive of many)
+// read-only at `dir`: a directory per snapshot named by its UTC start
+// ("2026-11-23T07:11:05.250Z", "-2" added to a start another shares), each
+// the /proc of that moment as Mount serves one, and `latest`, a link to the
+// newest. At most 65,535 snapshots of at most 16.7M nodes each.
+Status MountTimeline(std::shared_ptr<ArchiveReader> archive, const std::string& dir, const MountOptions& opts = {});
+
 // Runs argv in a private mount namespace whose /proc is the snapshot and
 // returns its exit status (128+signal if killed). Needs CAP_SYS_ADMIN.
 // NotFound means argv[0] could not be executed; other errors are trouble.

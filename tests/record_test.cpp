@@ -347,4 +347,51 @@ BOOST_AUTO_TEST_CASE(log_rates_match_the_raw_counters) {
   BOOST_TEST(Run({kBin, "log", "--from", "1", "--to", "0", rec}).exitCode == 2);
 }
 
+// mount --timeline: a directory per snapshot, each a whole /proc of its
+// moment (the same bytes cat --at gives), and latest -> the newest.
+BOOST_AUTO_TEST_CASE(mount_timeline_shows_one_whole_proc_per_moment) {
+  if (!testutil::CanMount()) {
+    std::puts("SKIPPED: mount --timeline needs root and /dev/fuse");
+    return;
+  }
+  TempDir dir;
+  std::string tree = FakeTree(dir), rec = dir / "rec", mnt = dir / "mnt";
+  std::filesystem::create_directories(mnt);
+  for (int k = 0; k < 4; ++k) {
+    testutil::WriteFile(tree + "/uptime", std::to_string(100 + k) + ".00 1.00\n");
+    if (k == 2) {  // a process that starts at the third moment
+      BOOST_REQUIRE(Run({"/bin/sh", SAMPLES "/make_fake_proc.sh", dir / "t2", "777"}).exitCode == 0);
+      std::filesystem::rename(dir / "t2/777", tree + "/777");
+    }
+    BOOST_REQUIRE(Run({kBin, "record", "-q", "-o", rec, "--root", tree, "--count", "1", "--segment-snapshots", "3"}).exitCode == 0);
+  }
+  auto m = Run({kBin, "mount", "--timeline", rec, mnt});
+  BOOST_REQUIRE_MESSAGE(m.exitCode == 0, m.err);
+  struct Unmount {
+    std::string dir;
+    ~Unmount() { Run({"/usr/bin/fusermount3", "-u", dir}); }
+  } unmount{mnt};
+  auto info = Info(rec);
+  std::vector<std::string> names = testutil::ListDir(mnt);
+  BOOST_TEST(names.size() == 5u);  // four moments and latest
+  for (int k = 0; k < 4; ++k) {
+    std::string stamp = info["snapshots"][k]["start"];
+    BOOST_TEST_CONTEXT(stamp) {
+      BOOST_TEST(testutil::ReadFile(mnt + "/" + stamp + "/uptime") == std::to_string(100 + k) + ".00 1.00\n");
+      BOOST_TEST(testutil::ReadFile(mnt + "/" + stamp + "/42/status") ==
+                 Run({kBin, "cat", "--at", std::to_string(k), rec, "42/status"}).out);
+      BOOST_TEST(std::filesystem::exists(mnt + "/" + stamp + "/777") == (k >= 2));
+      BOOST_TEST(testutil::ReadLink(mnt + "/" + stamp + "/self") == "1");
+    }
+  }
+  BOOST_TEST(testutil::ReadLink(mnt + "/latest") == info["snapshots"][3]["start"].get<std::string>());
+  BOOST_TEST(testutil::ReadFile(mnt + "/latest/uptime") == "103.00 1.00\n");
+  // Read-only like any mount of procsnap.
+  BOOST_TEST(::open((mnt + "/latest/uptime").c_str(), O_WRONLY) == -1);
+  BOOST_TEST(errno == EROFS);
+  BOOST_TEST(!std::filesystem::exists(mnt + "/2001-01-01T00:00:00.000Z"));
+  // --at and --timeline name different things.
+  BOOST_TEST(Run({kBin, "mount", "--timeline", "--at", "0", rec, mnt}).exitCode == 2);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
