@@ -448,7 +448,9 @@ Result<Metadata> Capture(const CaptureOptions& options, ArchiveWriter& writer,
   };
   std::vector<Placed> placed(entries.size());
   std::vector<std::pair<NodeId, WalkShared::Where>> aliases;
-  uint64_t fromProcess = 0;
+  uint64_t fromProcess = 0, carriedFiles = 0;
+  std::unordered_map<std::string, std::string> stats;  // for options.carryOut
+  std::string modules;
   for (size_t j = 0; j < byName.size(); ++j) {
     size_t i = byName[j];
     std::unique_ptr<Fragment> frag;
@@ -463,6 +465,9 @@ Result<Metadata> Capture(const CaptureOptions& options, ArchiveWriter& writer,
     for (auto& a : frag->aliases) aliases.push_back({a.node == 0 ? at : a.node + shift, a.target});
     Add(meta.counts, frag->counts);
     fromProcess += frag->fromProcess;
+    carriedFiles += frag->carriedFiles;
+    if (options.carryOut && !frag->stat.empty()) stats.emplace(entries[i].name, std::move(frag->stat));
+    if (options.carryOut && !frag->modules.empty()) modules = std::move(frag->modules);
     for (auto& n : frag->notes) meta.notes.push_back(std::move(n));
     if (IsNumberName(entries[i].name)) ++prog.processesDone;
     if (progress) {
@@ -494,6 +499,20 @@ Result<Metadata> Capture(const CaptureOptions& options, ArchiveWriter& writer,
                              : "the capture time limit of " + FormatSeconds(options.timeLimitSeconds) +
                                    " s was reached; later entries are recorded unread");
 
+  if (carriedFiles)
+    meta.notes.push_back(std::to_string(carriedFiles) + " files were carried from the snapshot of " +
+                         WallTime(options.carry->readWallNs) +
+                         ", not read again (reason carried): those of processes whose stat line was unchanged "
+                         "(they had not run), kallsyms when /proc/modules was unchanged, and bus/ and fs/ "
+                         "(PCI configuration space, file system internals: read at full snapshots)");
+  if (options.carryOut) {
+    Carry& out = *options.carryOut;
+    out.tree = Tree();
+    out.tree.graft(out.tree.add(""), tree);  // alias targets are not copied: carried subtrees walk net/ anew
+    out.stat = std::move(stats);
+    out.modules = std::move(modules);
+    out.readWallNs = meta.startWallNs;
+  }
   meta.endWallNs = ClockNs(CLOCK_REALTIME);
   meta.endMonoNs = ClockNs(CLOCK_MONOTONIC);
   Status s = writer.addSnapshot(meta, std::move(tree));

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <unordered_map>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,22 @@ enum class Profile {
   Tuning,     // system-wide files, /proc/sys and /proc/net only
 };
 const char* ProfileName(Profile p);  // "full", "bugreport", "tuning": as --profile and the metadata spell it
+
+// What a capture keeps of itself for the next one into the same archive
+// (record's ticks within one segment). A process whose stat line is what
+// it was then has not run since, so its files cannot have changed by its
+// own doing: the next capture takes them from this tree (Reason::Carried,
+// the note saying when they were read) instead of reading them again. Its
+// net/ entries are always read. Likewise kallsyms while /proc/modules is
+// unchanged, and bus/ and fs/ (PCI configuration space, file system
+// internals) until the next full capture. Blob references stay valid only in the archive this capture
+// was written to.
+struct Carry {
+  Tree tree;                                           // this snapshot's tree
+  std::unordered_map<std::string, std::string> stat;  // pid -> its stat line, as read
+  std::string modules;                                 // /proc/modules, as read before kallsyms
+  int64_t readWallNs = 0;                              // when this capture began
+};
 
 struct CaptureOptions {
   std::string root = "/proc";
@@ -38,6 +55,8 @@ struct CaptureOptions {
   std::function<void(const std::string& rel)> beforeNetnsRead;
   std::vector<std::string> commandLine;  // recorded in the metadata as the options used
   std::vector<std::string> notes;        // added to the metadata's notes (record: ticks skipped)
+  const Carry* carry = nullptr;  // carry from this earlier capture of the same archive; null: read all
+  Carry* carryOut = nullptr;     // filled for the next capture to carry from
 };
 
 struct CaptureProgress {
@@ -60,6 +79,9 @@ struct RecordOptions {
   int64_t intervalNs = 10'000'000'000;
   uint64_t count = 0;      // snapshots to take; 0 = no limit
   int64_t durationNs = 0;  // how long to record; 0 = no limit
+  // Every Nth snapshot (and each segment's first) reads everything; the
+  // others carry the files of processes that have not run (Carry). 1: all.
+  unsigned fullEvery = 30;
   // Set (from a signal handler, say) to end the recording: a capture in
   // flight finishes at once, what it has not read recorded unread, and is
   // committed.
@@ -73,6 +95,7 @@ struct RecordedSnapshot {
   size_t segments = 0;
   double cpuSeconds = 0, wallSeconds = 0;  // of this tick: capture and commit
   uint64_t skippedTicks = 0;        // ticks that passed during it (noted in the next snapshot)
+  bool full = true;                 // read whole, nothing carried
 };
 
 // Takes a snapshot of options.capture.root at every tick of a schedule

@@ -43,6 +43,16 @@ std::string ReadSmall(int dirFd, const std::string& rel) {
   return s;
 }
 
+std::string ReadWhole(int dirFd, const std::string& rel, size_t max) {
+  int fd = ::openat(dirFd, rel.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) return "";
+  std::string s;
+  char buf[16384];
+  for (ssize_t n; s.size() < max && (n = ::read(fd, buf, sizeof buf)) > 0;) s.append(buf, size_t(n));
+  ::close(fd);
+  return s;
+}
+
 int64_t ClockNs(int clock) {
   struct timespec ts;
   ::clock_gettime(clock, &ts);

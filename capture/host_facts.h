@@ -29,6 +29,9 @@ int64_t ClockNs(int clock);
 // it cannot be read.
 std::string ReadSmall(int dirFd, const std::string& rel);
 
+// The whole of dirFd/rel, up to `max` bytes; "" when it cannot be read.
+std::string ReadWhole(int dirFd, const std::string& rel, size_t max);
+
 // True when fd is on a procfs (so pid-specific logic applies).
 bool IsProcfs(int fd);
 

@@ -60,6 +60,9 @@ Result<uint64_t> Record(const std::string& dir, const RecordOptions& options,
   uint64_t taken = 0, tick = 0, skipped = 0;
   CaptureOptions capture = options.capture;
   capture.interrupt = options.stop;
+  Carry carry, next;
+  bool haveCarry = false;
+  unsigned sinceFull = 0;
   const std::vector<std::string> baseNotes = capture.notes;
   while (!(options.stop && options.stop->load())) {
     if (options.count && taken >= options.count) break;
@@ -76,10 +79,17 @@ Result<uint64_t> Record(const std::string& dir, const RecordOptions& options,
     auto writer = w.next(ClockNs(CLOCK_REALTIME));
     if (!writer.ok()) return writer.status();
     const uint64_t before = w.bytesOnDisk();
+    // Carried blobs must lie in the segment being written.
+    const bool full = !haveCarry || w.startedSegment() || sinceFull + 1 >= std::max(options.fullEvery, 1u);
+    capture.carry = full ? nullptr : &carry;
+    capture.carryOut = &next;
     auto meta = Capture(capture, **writer);
     if (!meta.ok()) return meta.status();
     Status s = w.commit(*meta);
     if (!s.ok()) return s;
+    std::swap(carry, next);
+    haveCarry = true;
+    sinceFull = full ? 0 : sinceFull + 1;
     ++taken;
     // The next tick is the first one still ahead; those passed are skipped.
     const int64_t now = ClockNs(CLOCK_MONOTONIC);
@@ -96,6 +106,7 @@ Result<uint64_t> Record(const std::string& dir, const RecordOptions& options,
       r.cpuSeconds = CpuSeconds() - cpu0;
       r.wallSeconds = (now - wall0) / 1e9;
       r.skippedTicks = skipped;
+      r.full = full;
       onSnapshot(r);
     }
   }

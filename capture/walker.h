@@ -63,6 +63,9 @@ struct Fragment {
   std::vector<PendingAlias> aliases;
   std::vector<std::string> notes;
   uint64_t fromProcess = 0;  // task/TID files given their process's content
+  std::string stat;          // a pid's stat line, read first (for Carry)
+  std::string modules;       // /proc/modules, read before kallsyms (for Carry)
+  uint64_t carriedFiles = 0; // files taken from the previous capture (Carry)
 };
 
 // The task/TID/ files that take their process's content ("auxv, cmdline, ...").
@@ -144,6 +147,13 @@ class Walker {
   // Why the entry is left out (option, profile), or nullptr.
   const char* exclusion(const std::string& rel);
   void skip(NodeId slot, Reason reason, std::string_view note);
+  // Carry: a top-level directory (a pid's, bus/) taken from the previous
+  // capture's tree, a pid's net/ entries walked; `why` goes into each
+  // carried file's note. False, with nothing added, when it cannot be.
+  bool carrySubtree(int rootFd, const std::string& name, const std::string& why);
+  void copyChildren(int rootFd, const Tree& from, NodeId src, NodeId dst, const std::string& rel, unsigned depth);
+  // Carry: one top-level file taken from the previous capture's tree.
+  bool carryFile(const std::string& name, const std::string& why);
 
   // Around every call that may block: begin(node) ... end().
   void begin(NodeId slot) {
@@ -163,6 +173,7 @@ class Walker {
   uint32_t fragmentId_ = 0;
   ReadBuffer buf_;
   std::string exclusionNote_;
+  std::string carriedNote_;  // the note of files carried into this fragment
   uint64_t startTime_ = 0;  // field 22 of the PID's stat as read during the walk
   struct ProcessFile {
     std::string name;

@@ -70,6 +70,7 @@ int Run(RecordArgs& a) {
                           {"cpu_seconds", r.cpuSeconds},
                           {"wall_seconds", r.wallSeconds},
                           {"skipped_ticks", r.skippedTicks},
+                          {"full", r.full},
                           {"errors", r.meta->counts.errors}};
       std::cout << JsonText(j, -1) << std::endl;  // a line per snapshot, as it is taken
     } else if (progress) {
@@ -105,6 +106,13 @@ void SetupRecord(CLI::App& sub, CommandAction& action) {
                  "the recording never holds more: 512K, 2M, 1G; the oldest segments go first")
       ->type_name("SIZE");
   sub.add_option("--max-age", a->maxAge, "drop snapshots older than this: 1h, 7d (whole segments)")->type_name("AGE");
+  sub.add_flag_function(
+      "--full", [a](int64_t) { a->options.fullEvery = 1; },
+      "read everything at every snapshot (by default every 30th reads everything; between them the files of "
+      "processes that have not run are carried from the snapshot before, marked carried)");
+  sub.add_option("--full-every", a->options.fullEvery, "read everything at every Nth snapshot")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 1000000u));
   sub.add_option("--segment-snapshots", a->options.recording.segmentSnapshots,
                  "snapshots per segment file (each opens with a full snapshot)")
       ->capture_default_str()

@@ -81,6 +81,9 @@ Status WriteAll(int fd, std::string_view bytes, const std::string& what);
 // Raises the soft limit on open descriptors to the hard limit: walks and
 // exports of deep trees hold a descriptor per level.
 void RaiseFileLimit();
+// ISO 8601 UTC with milliseconds: "2026-11-23T07:11:05.250Z" (times before
+// 1970, which a hostile archive may hold, too).
+std::string WallTime(int64_t ns);
 
 // ---- the data model ---------------------------------------------------------
 
@@ -96,6 +99,8 @@ enum class Reason : uint8_t {
   Excluded = 3,   // --exclude, --no-threads or the profile left it out
   TimeLimit = 4,  // the capture ran out of time before reading it
   Redacted = 5,   // content rewritten by the bugreport profile
+  Carried = 6,    // format 3: content not read again but taken from an earlier snapshot of
+                  // the same archive (its process had not run since); the note says when it was read
 };
 const char* KindName(NodeKind k);
 const char* ReasonName(Reason r);
@@ -306,6 +311,9 @@ class RecordingWriter {
   virtual uint64_t bytesOnDisk() const = 0;      // all segments
   virtual size_t snapshotCount() const = 0;      // in the recording, committed
   virtual size_t segmentCount() const = 0;
+  // Whether the last next() began a new segment (whose first snapshot must
+  // be read whole: it is the keyframe, and nothing before it is there).
+  virtual bool startedSegment() const = 0;
   // Hostname of the newest committed snapshot ("" for a new recording).
   virtual const std::string& lastHostname() const = 0;
 };

@@ -3,6 +3,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
+#include <ctime>
 
 #include "format/archive.h"
 
@@ -42,6 +44,22 @@ void RaiseFileLimit() {
     rl.rlim_cur = rl.rlim_max;
     ::setrlimit(RLIMIT_NOFILE, &rl);
   }
+}
+
+constexpr int64_t kNsPerSecond = 1000000000;
+
+std::string WallTime(int64_t ns) {
+  // Floor division: a hostile archive may hold times before 1970.
+  int64_t secs = ns / kNsPerSecond, rem = ns % kNsPerSecond;
+  if (rem < 0) --secs, rem += kNsPerSecond;
+  time_t t = static_cast<time_t>(secs);
+  struct tm tm {};
+  if (!::gmtime_r(&t, &tm)) return "(time out of range)";
+  char buf[64];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  char out[96];
+  std::snprintf(out, sizeof out, "%s.%03dZ", buf, static_cast<int>(rem / 1000000));
+  return out;
 }
 
 }  // namespace procsnap

@@ -96,6 +96,7 @@ class RecordingWriterImpl final : public RecordingWriter {
                                        " bytes cannot hold the newest snapshot (" + std::to_string(total()) +
                                        " bytes on disk) beside the next (about " + std::to_string(need) + ")");
     }
+    started_ = rotate;
     if (rotate) {
       if (open_) {
         Status s = open_->finish();
@@ -150,6 +151,7 @@ class RecordingWriterImpl final : public RecordingWriter {
   uint64_t bytesOnDisk() const override { return total(); }
   size_t snapshotCount() const override { return count_; }
   size_t segmentCount() const override { return segs_.size(); }
+  bool startedSegment() const override { return started_; }
   const std::string& lastHostname() const override { return lastHostname_; }
 
  private:
@@ -191,6 +193,7 @@ class RecordingWriterImpl final : public RecordingWriter {
   std::unique_ptr<ArchiveWriter> open_;
   uint64_t before_ = 0, lastSnapshotBytes_ = 0, keyframeBytes_ = 0;
   size_t count_ = 0;
+  bool started_ = false;
 };
 
 }  // namespace

@@ -61,7 +61,8 @@ struct Nodes {
   size @7 :List(UInt64);      # bytes recorded: a file's content length
   error @8 :List(Int32);      # errno met while stating/reading/listing; 0 = none
   reason @9 :List(UInt8);     # 0 none, 1 skipped by policy, 2 truncated at the size cap,
-                              # 3 excluded by option/profile, 4 capture time limit, 5 redacted
+                              # 3 excluded by option/profile, 4 capture time limit, 5 redacted,
+                              # 6 carried from an earlier snapshot (format 3)
   note @10 :List(UInt32);     # index into strings: why (the policy rule), 0 = none
   ref @11 :List(UInt32);      # file: chunk index; directory: first child;
                               # symlink: string index of the target; alias: node it stands for

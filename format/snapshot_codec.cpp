@@ -287,7 +287,7 @@ Status DecodeSnapshot(const std::string& raw, const std::vector<RecordRef>& chun
     for (unsigned i = 0; i < n; ++i) {
       const Node& x = tn[i];
       if (kind[i] > 4) return bad(i, "has unknown kind " + std::to_string(kind[i]));
-      if (reason[i] > 5) return bad(i, "has unknown reason " + std::to_string(reason[i]));
+      if (reason[i] > 6) return bad(i, "has unknown reason " + std::to_string(reason[i]));
       if (x.name >= nstrings || x.note >= nstrings) return bad(i, "names a string outside the table");
       if (i > 0 && BadName(tree->str(x.name))) return bad(i, "has an invalid name");
     }

@@ -37,6 +37,7 @@ const char* ReasonName(Reason r) {
     case Reason::Excluded: return "excluded";
     case Reason::TimeLimit: return "time-limit";
     case Reason::Redacted: return "redacted";
+    case Reason::Carried: return "carried";
   }
   return "unknown";
 }

@@ -127,6 +127,9 @@ class Exporter {
       case Reason::Redacted:
         note(path, {{"problem", "redacted at capture"}, {"reason", "redacted"}, {"note", why}});
         break;
+      case Reason::Carried:
+        note(path, {{"problem", "not read again at this snapshot"}, {"reason", "carried"}, {"note", why}});
+        break;
       default:
         break;
     }

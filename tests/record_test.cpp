@@ -394,4 +394,42 @@ BOOST_AUTO_TEST_CASE(mount_timeline_shows_one_whole_proc_per_moment) {
   BOOST_TEST(Run({kBin, "mount", "--timeline", "--at", "0", rec, mnt}).exitCode == 2);
 }
 
+// Between full snapshots, a process that has not run (its stat line is
+// unchanged: here one stopped with SIGSTOP) is carried from the snapshot
+// before, and says so in ls -l, info and the export manifest; its bytes are
+// the ones read then. A process that ran is read again; --full carries none.
+BOOST_AUTO_TEST_CASE(processes_that_did_not_run_are_carried_and_say_so) {
+  TempDir dir;
+  std::string rec = dir / "rec", full = dir / "full";
+  testutil::Child stopped({CHILD_HELPER, "--threads", "1"}, {"PROCSNAP_TEST=carried"});
+  const std::string pid = std::to_string(stopped.pid());
+  Recorder r({"-o", rec, "--interval", "100ms", "--count", "3", "--exclude", "*/smaps*"});
+  BOOST_REQUIRE(r.wait() == 0);
+  BOOST_TEST(r.lines[0]["full"].get<bool>());
+  BOOST_TEST(!r.lines[1]["full"].get<bool>());
+  auto ls = Run({kBin, "ls", "-l", "--at", "2", rec, pid});
+  BOOST_REQUIRE_MESSAGE(ls.exitCode == 0, ls.err);
+  BOOST_TEST(ls.out.find("[carried: carried: read at " + r.lines[0]["start"].get<std::string>()) != std::string::npos,
+             ls.out);
+  // Carried bytes are the bytes read at the full snapshot.
+  BOOST_TEST(Run({kBin, "cat", "--at", "2", rec, pid + "/status"}).out ==
+             Run({kBin, "cat", "--at", "0", rec, pid + "/status"}).out);
+  auto info = Run({kBin, "info", "--at", "2", rec});
+  BOOST_TEST(info.out.find("were carried from the snapshot of") != std::string::npos);
+  // The recorder itself ran between ticks: its files are read at each.
+  auto self = Run({kBin, "ls", "-l", "--at", "2", rec, "self/"});
+  BOOST_TEST(self.out.find("carried") == std::string::npos, self.out);
+  // The export manifest says which files were not read again.
+  std::string out = dir / "export";
+  BOOST_REQUIRE(Run({kBin, "export", "--at", "2", rec, out}).exitCode == 0);
+  auto manifest = testutil::ReadFile(out + "/.procsnap-manifest.json");
+  BOOST_TEST(manifest.find("\"carried\"") != std::string::npos);
+  // --full reads every snapshot whole.
+  Recorder f({"-o", full, "--interval", "100ms", "--count", "2", "--full", "--exclude", "*/smaps*"});
+  BOOST_REQUIRE(f.wait() == 0);
+  BOOST_TEST(f.lines[1]["full"].get<bool>());
+  BOOST_TEST(Run({kBin, "ls", "-l", "--at", "1", full, pid}).out.find("carried") == std::string::npos);
+  BOOST_TEST(Run({kBin, "verify", rec}).exitCode == 0);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

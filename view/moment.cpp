@@ -102,20 +102,6 @@ Result<int64_t> ParseDuration(std::string_view text) {
   return Status::InvalidArgument(Quoted(text) + " has an unknown unit (write 500ms, 10s, 5m, 1h or 7d)");
 }
 
-std::string WallTime(int64_t ns) {
-  // Floor division: a hostile archive may hold times before 1970.
-  int64_t secs = ns / kSecond, rem = ns % kSecond;
-  if (rem < 0) --secs, rem += kSecond;
-  time_t t = static_cast<time_t>(secs);
-  struct tm tm {};
-  if (!::gmtime_r(&t, &tm)) return "(time out of range)";
-  char buf[64];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  char out[96];
-  std::snprintf(out, sizeof out, "%s.%03dZ", buf, static_cast<int>(rem / 1000000));
-  return out;
-}
-
 Result<SnapshotSpec> ParseSnapshotSpec(std::string_view text) {
   SnapshotSpec spec;
   spec.text = std::string(text);

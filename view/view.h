@@ -20,8 +20,6 @@ namespace procsnap {
 
 // "500ms", "10s", "5m", "1h", "7d" (a bare number is seconds) -> nanoseconds.
 Result<int64_t> ParseDuration(std::string_view text);
-// ISO 8601 UTC with milliseconds: "2026-11-23T07:11:05.250Z".
-std::string WallTime(int64_t ns);
 
 // How a user names one snapshot (--at, ARCHIVE@X): an index (0 the first,
 // -1 the newest); a time, ISO 8601 with a zone (Z, +01:00) or local
