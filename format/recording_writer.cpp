@@ -59,10 +59,13 @@ class RecordingWriterImpl final : public RecordingWriter {
       ArchiveReaderImpl r;
       Status s = r.open(seg.path);
       if (!s.ok()) {
-        // A newest segment that never committed (killed before its first
-        // trailer) holds nothing: it goes. Damage anywhere else is reported.
+        // A newest segment with no sound trailer (killed before its first
+        // commit) holds no snapshot a reader could use: it is set aside as
+        // NAME.torn, not deleted, in case it is damage worth a look.
+        // Damage anywhere else is reported.
         if (i + 1 == names.size() && NeverCommitted(seg.path)) {
-          ::unlink(seg.path.c_str());
+          if (::rename(seg.path.c_str(), (seg.path + ".torn").c_str()) != 0)
+            return Status::FromErrno(seg.path + ": cannot set the torn segment aside", errno);
           continue;
         }
         return s;
