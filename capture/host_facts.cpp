@@ -87,11 +87,20 @@ std::set<std::string> UnmountedAutofs(const std::string& root, const std::vector
   return out;
 }
 
+std::string HostnameOf(int rootFd) {
+  std::string name = rootFd >= 0 ? ReadSmall(rootFd, "sys/kernel/hostname") : "";
+  if (name.empty()) {
+    struct utsname u;
+    ::uname(&u);
+    name = u.nodename;
+  }
+  return name;
+}
+
 void FillHostFacts(const std::string& root, int rootFd, const std::vector<MountInfo>& mounts, Metadata* meta) {
   struct utsname u;
   ::uname(&u);
-  meta->hostname = ReadSmall(rootFd, "sys/kernel/hostname");
-  if (meta->hostname.empty()) meta->hostname = u.nodename;
+  meta->hostname = HostnameOf(rootFd);
   meta->kernelRelease = ReadSmall(rootFd, "sys/kernel/osrelease");
   if (meta->kernelRelease.empty()) meta->kernelRelease = u.release;
   meta->kernelVersion = ReadSmall(rootFd, "sys/kernel/version");

@@ -14,6 +14,10 @@ namespace procsnap {
 // The capturing process's mounts (/proc/self/mountinfo).
 std::vector<MountInfo> ReadMountInfo();
 
+// The host name a capture of the root records: the tree's own
+// sys/kernel/hostname, else this machine's.
+std::string HostnameOf(int rootFd);
+
 // Fills identity (hostname, kernel, boot and machine ids), the capturer's
 // credentials and the procfs mount options of `root`. Values come from the
 // tree under root where it has them, so a fixture describes itself.

@@ -19,19 +19,6 @@ double CpuSeconds() {
   return u.ru_utime.tv_sec + u.ru_stime.tv_sec + (u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
 }
 
-// The hostname a capture of `root` will record (see FillHostFacts).
-std::string HostnameOf(const std::string& root) {
-  int fd = ::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  std::string name = fd >= 0 ? ReadSmall(fd, "sys/kernel/hostname") : "";
-  if (fd >= 0) ::close(fd);
-  if (name.empty()) {
-    char buf[256] = "";
-    ::gethostname(buf, sizeof buf - 1);
-    name = buf;
-  }
-  return name;
-}
-
 // Sleeps until monotonic time `ns`, or until *stop is set (a signal
 // interrupts the sleep, so the flag is seen at once).
 void SleepUntil(int64_t ns, const std::atomic<bool>* stop) {
@@ -50,7 +37,9 @@ Result<uint64_t> Record(const std::string& dir, const RecordOptions& options,
   auto rec = RecordingWriter::Open(dir, options.recording);
   if (!rec.ok()) return rec.status();
   RecordingWriter& w = **rec;
-  const std::string host = HostnameOf(options.capture.root);
+  const int rootFd = ::open(options.capture.root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  const std::string host = HostnameOf(rootFd);
+  if (rootFd >= 0) ::close(rootFd);
   if (!w.lastHostname().empty() && w.lastHostname() != host)
     return Status::InvalidArgument(dir + ": the recording is of host '" + w.lastHostname() + "', this is '" + host +
                                    "'; record into another directory");

@@ -89,9 +89,7 @@ int Run(const InfoArgs& a) {
   // the summaries alone in JSON. Each in detail only when asked for.
   const bool detailed = a.all || a.at || count <= 1;
   if (count > 1 && !a.at) {
-    std::vector<int64_t> starts;
-    for (long i = 0; i < count; ++i) starts.push_back(r.summary(i).startWallNs);
-    const TimelineShape t = ShapeOf(starts);
+    const TimelineShape t = ShapeOf(SnapshotStarts(r));
     const double perSnapshot = double(r.fileSize()) / count;
     j["timeline"] = {{"first", WallTime(t.firstNs)},     {"last", WallTime(t.lastNs)},
                      {"span_seconds", (t.lastNs - t.firstNs) / 1e9}, {"interval_seconds", t.intervalNs / 1e9},
@@ -124,11 +122,7 @@ int Run(const InfoArgs& a) {
     }
   }
   if (a.at) {
-    auto spec = ParseSnapshotSpec(*a.at);
-    if (!spec.ok()) return Fail(spec.status());
-    std::vector<int64_t> starts;
-    for (long i = 0; i < count; ++i) starts.push_back(r.summary(i).startWallNs);
-    auto i = PickSnapshot(*spec, starts, a.archive);
+    auto i = FindSnapshot(r, *a.at);
     if (!i.ok()) return Fail(i.status());
     first = last = static_cast<long>(*i);
   }

@@ -50,14 +50,10 @@ nlohmann::json RowJson(const LogRow& r) {
 int Run(const LogArgs& a) {
   auto archive = ArchiveReader::Open(a.archive);
   if (!archive.ok()) return Fail(archive.status());
-  std::vector<int64_t> starts;
-  for (size_t i = 0; i < (*archive)->snapshotCount(); ++i) starts.push_back((*archive)->summary(i).startWallNs);
   size_t bounds[2];
   for (int k = 0; k < 2; ++k) {
-    auto spec = ParseSnapshotSpec(k ? a.to : a.from);
-    if (!spec.ok()) return Fail((k ? "--to: " : "--from: ") + spec.status().message());
-    auto i = PickSnapshot(*spec, starts, a.archive);
-    if (!i.ok()) return Fail(i.status());
+    auto i = FindSnapshot(**archive, k ? a.to : a.from);
+    if (!i.ok()) return Fail((k ? "--to: " : "--from: ") + i.status().message());
     bounds[k] = *i;
   }
   if (bounds[0] > bounds[1]) return Fail("--from names snapshot " + std::to_string(bounds[0]) + ", after --to's " +

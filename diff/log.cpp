@@ -20,14 +20,6 @@ struct Sample {
   std::optional<uint64_t> rx, tx, diskRead, diskWritten;
 };
 
-// The bytes of `path`, "" when not captured; damage is returned.
-Result<std::string> Text(const View& v, const std::string& path) {
-  auto r = v.read(path);
-  if (r.ok()) return std::move(*r);
-  if (ArchiveDamage(r.status())) return r.status();
-  return std::string();
-}
-
 std::optional<uint64_t> KiB(const std::map<std::string, std::string>& m, const char* key) {
   auto it = m.find(key);
   if (it == m.end()) return std::nullopt;
@@ -45,7 +37,7 @@ Result<Sample> Take(const View& v) {
   std::string text[5];
   const char* paths[5] = {"loadavg", "stat", "meminfo", "net/dev", "diskstats"};
   for (int k = 0; k < 5; ++k) {
-    auto t = Text(v, paths[k]);
+    auto t = ReadCaptured(v, paths[k]);
     if (!t.ok()) return t.status();
     text[k] = std::move(*t);
   }

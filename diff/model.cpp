@@ -10,9 +10,9 @@ namespace {
 // at capture, a file not captured). Damage to the archive itself is kept in
 // m.damage: the diff then fails rather than invent changes from empty text.
 std::string Read(const View& v, Model& m, const std::string& path) {
-  auto r = v.read(path);
+  auto r = ReadCaptured(v, path);
   if (r.ok()) return std::move(*r);
-  if (ArchiveDamage(r.status()) && m.damage.ok()) m.damage = r.status();
+  if (m.damage.ok()) m.damage = r.status();
   return std::string();
 }
 
@@ -93,6 +93,13 @@ void ReadProcess(const View& v, long pid, Model& m) {
 }
 
 }  // namespace
+
+Result<std::string> ReadCaptured(const View& v, const std::string& path) {
+  auto r = v.read(path);
+  if (r.ok()) return std::move(*r);
+  if (ArchiveDamage(r.status())) return r.status();
+  return std::string();
+}
 
 Model BuildModel(const View& v) {
   Model m;

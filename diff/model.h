@@ -50,6 +50,10 @@ inline bool ArchiveDamage(const Status& s) {
   return s.code() == StatusCode::Corruption || s.code() == StatusCode::IoError || s.code() == StatusCode::Unsupported;
 }
 
+// The bytes of `path`, "" when the capture holds none (not captured, read
+// failed, absent); an error only for archive damage.
+Result<std::string> ReadCaptured(const View& v, const std::string& path);
+
 Model BuildModel(const View& view);
 
 }  // namespace procsnap

@@ -11,25 +11,31 @@
 
 namespace procsnap {
 
+Result<std::vector<std::string>> SegmentNames(const std::string& dir) {
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (auto it = std::filesystem::directory_iterator(dir, ec); !ec && it != std::filesystem::directory_iterator();
+       it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.size() > 6 && name.compare(name.size() - 6, 6, ".psnap") == 0 && name[0] != '.' && it->is_regular_file())
+      names.push_back(name);
+  }
+  if (ec) return Status::FromErrno(dir + ": cannot list the recording", ec.value());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
 namespace {
 
 class RecordingReader final : public ArchiveReader {
  public:
   Status open(const std::string& dir) {
     path_ = dir;
-    std::vector<std::string> names;
-    std::error_code ec;
-    for (auto it = std::filesystem::directory_iterator(dir, ec); !ec && it != std::filesystem::directory_iterator();
-         it.increment(ec)) {
-      const std::string name = it->path().filename().string();
-      if (name.size() > 6 && name.compare(name.size() - 6, 6, ".psnap") == 0 && name[0] != '.' &&
-          it->is_regular_file())
-        names.push_back(name);
-    }
-    if (ec) return Status::FromErrno(dir + ": cannot list the recording", ec.value());
+    auto listed = SegmentNames(dir);
+    if (!listed.ok()) return listed.status();
+    const std::vector<std::string>& names = *listed;
     if (names.empty())
       return Status::NotFound(dir + ": a directory with no .psnap segment is not a recording");
-    std::sort(names.begin(), names.end());
     for (size_t i = 0; i < names.size(); ++i) {
       auto seg = std::make_shared<ArchiveReaderImpl>();
       Status s = seg->open(dir + "/" + names[i]);

@@ -14,22 +14,12 @@ namespace procsnap {
 
 namespace {
 
-// "20261123T071105.250Z": sorts by time, and no ':' for other systems' sake.
+// "20261123T071105.250Z": WallTime without its separators, so that names
+// sort by time and hold no ':' for other systems' sake.
 std::string SegmentStamp(int64_t ns) {
-  int64_t secs = ns / 1000000000, ms = (ns % 1000000000) / 1000000;
-  if (ms < 0) --secs, ms += 1000;
-  time_t t = static_cast<time_t>(secs);
-  struct tm tm {};
-  ::gmtime_r(&t, &tm);
-  char buf[48];
-  std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%S", &tm);
-  char out[64];
-  std::snprintf(out, sizeof out, "%s.%03dZ", buf, static_cast<int>(ms));
-  return out;
-}
-
-bool IsSegmentName(const std::string& name) {
-  return name.size() > 6 && name[0] != '.' && name.compare(name.size() - 6, 6, ".psnap") == 0;
+  std::string stamp = WallTime(ns);
+  stamp.erase(std::remove_if(stamp.begin(), stamp.end(), [](char c) { return c == '-' || c == ':'; }), stamp.end());
+  return stamp;
 }
 
 class RecordingWriterImpl final : public RecordingWriter {
@@ -46,14 +36,9 @@ class RecordingWriterImpl final : public RecordingWriter {
     struct stat st;
     if (::stat(dir.c_str(), &st) != 0) return Status::FromErrno(dir, errno);
     if (!S_ISDIR(st.st_mode)) return Status::InvalidArgument(dir + ": not a directory (a recording is one)");
-    std::vector<std::string> names;
-    std::error_code ec;
-    for (auto it = std::filesystem::directory_iterator(dir, ec); !ec && it != std::filesystem::directory_iterator();
-         it.increment(ec))
-      if (IsSegmentName(it->path().filename().string()) && it->is_regular_file())
-        names.push_back(it->path().filename().string());
-    if (ec) return Status::FromErrno(dir + ": cannot list", ec.value());
-    std::sort(names.begin(), names.end());
+    auto listed = SegmentNames(dir);
+    if (!listed.ok()) return listed.status();
+    const std::vector<std::string>& names = *listed;
     for (size_t i = 0; i < names.size(); ++i) {
       Segment seg{dir + "/" + names[i], 0, 0, 0};
       ArchiveReaderImpl r;

@@ -261,9 +261,9 @@ void TimelineLookup(fuse_req_t req, FsState& fs, const char* name) {
     return (void)fuse_reply_entry(req, &e);
   }
   auto it = std::find(fs.stamps.begin(), fs.stamps.end(), name);
-  const uint32_t moment = static_cast<uint32_t>(it - fs.stamps.begin()) + 1;
-  const View* view = it == fs.stamps.end() ? nullptr : fs.viewOf(moment);
   if (it == fs.stamps.end()) return (void)fuse_reply_err(req, ENOENT);
+  const uint32_t moment = static_cast<uint32_t>(it - fs.stamps.begin()) + 1;
+  const View* view = fs.viewOf(moment);
   if (!view) return (void)fuse_reply_err(req, EIO);
   e.ino = Encode(fs, moment, 0, 0);
   FillAttr(fs, view->snapshot(), {0, 0, moment}, e.attr, fs.sizes);

@@ -165,6 +165,18 @@ Result<size_t> PickSnapshot(const SnapshotSpec& spec, const std::vector<int64_t>
   return static_cast<size_t>(i);
 }
 
+std::vector<int64_t> SnapshotStarts(const ArchiveReader& archive) {
+  std::vector<int64_t> starts;
+  for (size_t i = 0; i < archive.snapshotCount(); ++i) starts.push_back(archive.summary(i).startWallNs);
+  return starts;
+}
+
+Result<size_t> FindSnapshot(const ArchiveReader& archive, std::string_view at) {
+  auto spec = ParseSnapshotSpec(at);
+  if (!spec.ok()) return spec.status();
+  return PickSnapshot(*spec, SnapshotStarts(archive), archive.path());
+}
+
 TimelineShape ShapeOf(const std::vector<int64_t>& starts) {
   TimelineShape t;
   t.count = starts.size();

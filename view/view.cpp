@@ -36,13 +36,11 @@ View::View(std::shared_ptr<ArchiveReader> archive, std::shared_ptr<const Snapsho
     : archive_(std::move(archive)), snap_(std::move(snap)), index_(index) {}
 
 Result<View> View::Open(const std::string& archivePath, std::string_view at) {
-  auto spec = ParseSnapshotSpec(at);
+  auto spec = ParseSnapshotSpec(at);  // before the archive: a bad --at needs no file
   if (!spec.ok()) return spec.status();
   auto archive = ArchiveReader::Open(archivePath);
   if (!archive.ok()) return archive.status();
-  std::vector<int64_t> starts;
-  for (size_t i = 0; i < (*archive)->snapshotCount(); ++i) starts.push_back((*archive)->summary(i).startWallNs);
-  auto i = PickSnapshot(*spec, starts, archivePath);
+  auto i = PickSnapshot(*spec, SnapshotStarts(**archive), archivePath);
   if (!i.ok()) return i.status();
   auto snap = (*archive)->snapshot(*i);
   if (!snap.ok()) return snap.status();

@@ -40,6 +40,10 @@ Result<SnapshotSpec> ParseSnapshotSpec(std::string_view text);
 // `spec` names; InvalidArgument naming `where` and the recorded span when
 // it names none.
 Result<size_t> PickSnapshot(const SnapshotSpec& spec, const std::vector<int64_t>& starts, const std::string& where);
+// The start times of an archive's snapshots, from its index (no tree loaded).
+std::vector<int64_t> SnapshotStarts(const ArchiveReader& archive);
+// ParseSnapshotSpec then PickSnapshot over `archive`'s snapshots.
+Result<size_t> FindSnapshot(const ArchiveReader& archive, std::string_view at);
 
 // The shape of a timeline of snapshot start times (oldest first): its span,
 // usual interval (the median gap) and gaps (intervals over 1.5x the usual).
