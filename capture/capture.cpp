@@ -22,6 +22,7 @@
 
 #include "host_facts.h"
 #include "procfs/procfs.h"
+#include "reused_threads.h"
 #include "walker.h"
 
 namespace procsnap {
@@ -166,12 +167,13 @@ struct Pending {
 template <class T, class Fn>
 std::shared_ptr<Pending<T>> Start(Fn fn) {
   auto job = std::make_shared<Pending<T>>();
-  std::thread([job, fn = std::move(fn)]() mutable {
-    T value = fn();
+  auto call = std::make_shared<Fn>(std::move(fn));  // std::function copies; fn may own an fd
+  RunOnKeptThread([job, call] {
+    T value = (*call)();
     std::lock_guard<std::mutex> lock(job->mu);
     job->result = std::move(value);
     job->cv.notify_all();
-  }).detach();
+  });
   return job;
 }
 
@@ -313,13 +315,13 @@ Result<Metadata> Capture(const CaptureOptions& options, ArchiveWriter& writer,
   bool complete = !scan;
   unsigned jobs = options.jobs ? options.jobs : std::max(1u, std::thread::hardware_concurrency());
   struct Worker {
-    std::thread thread;
+    std::shared_ptr<JobDone> done;  // null once abandoned
     std::shared_ptr<WalkerWatch> watch;
   };
   std::vector<Worker> workers;
   auto startWorker = [&] {
     auto watch = std::make_shared<WalkerWatch>();
-    workers.push_back({std::thread([&, watch] {
+    workers.push_back({RunOnKeptThread([&, watch] {
                          Walker walker(shared, watch);
                          try {
                            for (;;) {
@@ -385,7 +387,7 @@ Result<Metadata> Capture(const CaptureOptions& options, ArchiveWriter& writer,
       done[w.entry] = std::move(frag);
       ++walked;
       ++abandoned;
-      workers[k].thread.detach();  // it returns, if ever, only to unwind
+      workers[k].done.reset();  // it returns, if ever, only to unwind
       startWorker();  // past the time limit it records what is left as unread, without reading
       cv.notify_all();
     }
@@ -481,7 +483,7 @@ Result<Metadata> Capture(const CaptureOptions& options, ArchiveWriter& writer,
     cv.notify_all();
   }
   for (auto& w : workers)
-    if (w.thread.joinable()) w.thread.join();
+    if (w.done) w.done->wait();
   if (abandoned)
     meta.notes.push_back(std::to_string(abandoned) + " walk(s) stopped at a call that did not return within " +
                          FormatSeconds(options.fileTimeoutSeconds) + " s; the entries left are recorded unread");

@@ -8,38 +8,49 @@
 
 namespace procsnap {
 
-Status LoadForAppend(const std::string& path, uint64_t* end, IndexData* index,
-                     std::vector<std::pair<Digest, BlobRef>>* blobs, std::string* damage,
-                     std::string* keyContent, std::string* keySnapshot, std::vector<std::string>* keyStrings) {
+Status LoadForAppend(const std::string& path, bool delta, AppendState* st) {
   ArchiveReaderImpl r;
   Status s = r.open(path);
   if (!s.ok()) return s;
-  *damage = r.recoveryWarning();
+  st->damage = r.recoveryWarning();
   // One archive, one format: an old reader must never meet newer snapshots.
   // Format 2 archives take format 2 snapshots (no delta records).
   if (r.formatVersion() < 2)
     return Status::Unsupported(path + ": archive format " + std::to_string(r.formatVersion()) +
-                               "; this procsnap appends only to format 2 and 3 archives (capture into a new one)");
-  *end = r.usedEnd();
-  *index = r.index();
-  if (keyContent && r.formatVersion() >= 3 && r.index().keyframeChunks > 0) {
+                               "; this procsnap appends only to format 2 to " + std::to_string(kFormatVersion) +
+                               " archives (capture into a new one)");
+  st->end = r.usedEnd();
+  st->index = r.index();
+  st->links = r.indexChain();
+  const uint32_t version = r.formatVersion();
+  if (delta && version >= 3 && r.index().keyframeChunks > 0) {
     auto k = r.keyframeContent(r.index().keyframeChunks);
     if (!k.ok()) return k.status();
-    *keyContent = **k;
+    st->keyContent = **k;
   }
-  if (keySnapshot && r.formatVersion() >= 3 && r.snapshotCount() > 0) {
-    auto k = r.snapshotRecord(0);
-    if (!k.ok()) return k.status();
-    *keySnapshot = **k;
-    auto first = r.snapshot(0);
-    if (!first.ok()) return first.status();
-    if (keyStrings)
-      for (size_t i = 0; i < (*first)->tree().stringCount(); ++i) keyStrings->emplace_back((*first)->tree().str(i));
+  const size_t count = r.snapshotCount();
+  if (delta && version >= 3 && count > 0) {
+    // The chain of the newest snapshot holds the prefix of the next (format
+    // 4); format 3 needs only the keyframe.
+    std::vector<uint32_t> chain;
+    for (uint32_t n = static_cast<uint32_t>(count - 1);; n = PrefixSnapshot(version, n)) {
+      if (version >= 4 || n == 0) chain.push_back(n);
+      if (n == 0) break;
+    }
+    for (size_t k = chain.size(); k-- > 0;) {
+      HeldSnapshot h;
+      h.index = chain[k];
+      auto raw = r.snapshotRecord(h.index);
+      if (!raw.ok()) return raw.status();
+      h.raw = **raw;
+      auto snap = r.snapshot(h.index);
+      if (!snap.ok()) return snap.status();
+      for (size_t i = 0; i < (*snap)->tree().stringCount(); ++i) h.strings.emplace_back((*snap)->tree().str(i));
+      st->held.push_back(std::move(h));
+    }
   }
-  // Contents of the newest snapshot seed deduplication, so a timeline stores
-  // only what changed.
-  if (r.snapshotCount() == 0) return Status::Ok();
-  auto snap = r.snapshot(r.snapshotCount() - 1);
+  if (count == 0) return Status::Ok();
+  auto snap = r.snapshot(count - 1);
   if (!snap.ok()) return snap.status();
   const Tree& tree = (*snap)->tree();
   std::set<std::pair<uint32_t, uint32_t>> seen;
@@ -48,7 +59,7 @@ Status LoadForAppend(const std::string& path, uint64_t* end, IndexData* index,
     if (ref.size == 0 || !seen.insert({ref.chunk, ref.offset}).second) continue;
     auto bytes = r.readBlob(ref);
     if (!bytes.ok()) return bytes.status();
-    blobs->emplace_back(Sha256(*bytes), ref);
+    st->blobs.emplace_back(Sha256(*bytes), ref);
   }
   return Status::Ok();
 }

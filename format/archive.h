@@ -88,8 +88,10 @@ std::string WallTime(int64_t ns);
 // ---- the data model ---------------------------------------------------------
 
 // 3: delta records (a chunk or snapshot record compressed against the
-// archive's first snapshot); readers read 1 to 3, writers write 3.
-constexpr uint32_t kFormatVersion = 3;
+// archive's first snapshot); 4: chains of delta snapshot records and of
+// index records, the string table as one blob (FORMAT.md). Readers read 1
+// to 4, writers write 4.
+constexpr uint32_t kFormatVersion = 4;
 
 enum class NodeKind : uint8_t { Directory = 0, File = 1, Symlink = 2, Alias = 3, Other = 4 };
 enum class Reason : uint8_t {

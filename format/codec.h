@@ -29,5 +29,9 @@ Result<std::string> Decompress(std::string_view stored, uint64_t rawSize, const 
 // Used by the writer; here beside the decoder that must accept the window.
 int PrefixWindowLog(uint64_t prefixSize, uint64_t size);
 constexpr uint64_t kMaxPrefixBytes = 64ull << 20;  // a keyframe's contents; readers refuse larger
+// Format 4: how many records a snapshot's chain of prefixes, or an index's
+// chain of earlier indexes, may hold. Writers stay under log2 of a file's
+// snapshots (about 9 for a segment of 360); readers refuse more.
+constexpr unsigned kMaxPrefixDepth = 32;
 
 }  // namespace procsnap

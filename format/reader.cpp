@@ -85,21 +85,14 @@ Result<std::shared_ptr<const Snapshot>> ArchiveReaderImpl::snapshot(size_t i) co
     return snapCache_.front().snap;
   }
   std::string where = path_ + ": snapshot " + std::to_string(i);
-  const RecordRef& rec = index_.snapshots[i].record;
-  std::shared_ptr<const std::string> prefix;  // format 3: the keyframe snapshot's record
-  if (rec.prefix) {
-    auto p = snapshotRecord(rec.prefix - 1);
-    if (!p.ok()) return p.status();
-    prefix = *p;
-  }
-  Result<std::string> raw = readRecord(rec, RecordType::Snapshot, where, prefix ? std::string_view(*prefix) : "");
+  auto raw = snapshotRecord(i);
   if (!raw.ok()) return raw.status();
   auto snap = std::make_shared<Snapshot>();
-  Status s = DecodeSnapshot(*raw, index_.chunks, where, &snap->meta_, &snap->tree_, &snap->parents_);
+  Status s = DecodeSnapshot(**raw, index_.chunks, where, &snap->meta_, &snap->tree_, &snap->parents_);
   if (!s.ok()) return s;
   snap->archive_ = this;
-  snapCache_.push_front({i, snap, raw->size()});
-  snapCacheBytes_ += raw->size();
+  snapCache_.push_front({i, snap, (*raw)->size()});
+  snapCacheBytes_ += (*raw)->size();
   while (snapCache_.size() > 1 && (snapCache_.size() > kSnapshotCacheCount || snapCacheBytes_ > kSnapshotCacheBytes)) {
     snapCacheBytes_ -= snapCache_.back().bytes;
     snapCache_.pop_back();
@@ -209,6 +202,7 @@ Result<std::shared_ptr<const std::string>> ArchiveReaderImpl::keyframeContent(ui
   }
   auto content = std::make_shared<std::string>();
   for (uint32_t k = 0; k < chunks; ++k) {
+    if (version_ >= 4 && index_.chunks[k].encoding != 0) continue;  // format 4: plain chunks only
     auto c = loadChunk(k);
     if (!c.ok()) return c.status();
     content->append(**c);
@@ -221,13 +215,33 @@ Result<std::shared_ptr<const std::string>> ArchiveReaderImpl::keyframeContent(ui
 Result<std::shared_ptr<const std::string>> ArchiveReaderImpl::snapshotRecord(size_t i) const {
   {
     std::lock_guard<std::mutex> lock(prefixMu_);
-    if (keySnapshot_.first == i && keySnapshot_.second) return keySnapshot_.second;
+    for (auto it = rawSnapshots_.begin(); it != rawSnapshots_.end(); ++it) {
+      if (it->first != i) continue;
+      rawSnapshots_.splice(rawSnapshots_.begin(), rawSnapshots_, it);
+      return rawSnapshots_.front().second;
+    }
   }
-  auto raw = readRecord(index_.snapshots[i].record, RecordType::Snapshot, path_ + ": snapshot " + std::to_string(i));
+  // The prefix first: an earlier snapshot, its chain at most
+  // kMaxPrefixDepth long (checked at open), so the recursion is bounded.
+  const RecordRef& rec = index_.snapshots[i].record;
+  std::shared_ptr<const std::string> prefix;
+  if (rec.prefix) {
+    auto p = snapshotRecord(rec.prefix - 1);
+    if (!p.ok()) return p.status();
+    prefix = *p;
+  }
+  auto raw = readRecord(rec, RecordType::Snapshot, path_ + ": snapshot " + std::to_string(i),
+                        prefix ? std::string_view(*prefix) : "");
   if (!raw.ok()) return raw.status();
   auto held = std::make_shared<const std::string>(std::move(*raw));
   std::lock_guard<std::mutex> lock(prefixMu_);
-  keySnapshot_ = {i, held};
+  rawSnapshots_.emplace_front(i, held);
+  rawSnapshotBytes_ += held->size();
+  while (rawSnapshots_.size() > 1 &&
+         (rawSnapshots_.size() > kMaxPrefixDepth || rawSnapshotBytes_ > kSnapshotCacheBytes / 2)) {
+    rawSnapshotBytes_ -= rawSnapshots_.back().second->size();
+    rawSnapshots_.pop_back();
+  }
   return held;
 }
 
@@ -254,12 +268,8 @@ Status ArchiveReaderImpl::tryTrailer(uint64_t pos) {
   if (!h) return Status::Corruption(path_ + ": index at offset " + std::to_string(ref.offset) + ": " + why);
   ref.rawSize = h->rawSize;
   ref.checksum = h->checksum;
-  Result<std::string> raw = readRecord(ref, RecordType::Index, path_ + ": index");
-  if (!raw.ok()) return raw.status();
-  s = DecodeIndex(*raw, path_ + ": index", &index_);
+  s = readIndex(ref);
   if (!s.ok()) return s;
-  if (index_.formatVersion != version_)
-    return Status::Corruption(path_ + ": index format version differs from the header's");
   if (index_.snapshots.size() != t->snapshotCount)
     return Status::Corruption(path_ + ": index lists " + std::to_string(index_.snapshots.size()) +
                               " snapshots, trailer says " + std::to_string(t->snapshotCount));
@@ -274,15 +284,66 @@ Status ArchiveReaderImpl::tryTrailer(uint64_t pos) {
   for (size_t i = 0; i < index_.snapshots.size(); ++i)
     if (!inside(index_.snapshots[i].record))
       return Status::Corruption(path_ + ": index: snapshot " + std::to_string(i) + " lies outside the file");
-  // Delta records (format 3): a prefix lies before its record and has no
-  // prefix itself, so a read decompresses at most one more record; the
-  // chunks of a prefix fit in kMaxPrefixBytes.
+  s = checkPrefixes();
+  if (!s.ok()) return s;
+  usedEnd_ = pos + kTrailerSize;
+  return Status::Ok();
+}
+
+Status ArchiveReaderImpl::readIndex(RecordRef ref) {
+  // Newest first; each record lists what came after the one it names.
+  std::vector<IndexData> parts;
+  std::vector<IndexLink> links;
+  for (;;) {
+    const std::string where = path_ + ": index";
+    if (links.size() == kMaxPrefixDepth)
+      return Status::Corruption(where + ": a chain of more than " + std::to_string(kMaxPrefixDepth) + " index records");
+    Result<std::string> raw = readRecord(ref, RecordType::Index, where);
+    if (!raw.ok()) return raw.status();
+    IndexData part;
+    IndexLink link;
+    Status s = DecodeIndex(*raw, where, &part, &link);
+    if (!s.ok()) return s;
+    link.record = ref;
+    const std::string at = where + " at offset " + std::to_string(ref.offset);
+    if (part.formatVersion != version_) return Status::Corruption(at + ": format version differs from the header's");
+    const bool chained = link.previous.storedSize != 0 || link.chunksBefore != 0 || link.snapshotsBefore != 0;
+    if (chained && version_ < 4) return Status::Corruption(at + ": a format " + std::to_string(version_) + " index may not chain");
+    if (!links.empty() && (uint64_t(link.chunksBefore) + part.chunks.size() != links.back().chunksBefore ||
+                           uint64_t(link.snapshotsBefore) + part.snapshots.size() != links.back().snapshotsBefore ||
+                           link.sequence >= links.back().sequence))
+      return Status::Corruption(at + ": lists other entries than the index after it says");
+    parts.push_back(std::move(part));
+    links.push_back(link);
+    if (link.previous.storedSize == 0) {
+      if (link.chunksBefore != 0 || link.snapshotsBefore != 0)
+        return Status::Corruption(at + ": names no earlier index but says entries came before");
+      break;
+    }
+    // Strictly backwards, so a chain has no cycle.
+    if (link.previous.offset >= ref.offset) return Status::Corruption(at + ": names an index that does not precede it");
+    ref = link.previous;
+  }
+  index_ = IndexData{};
+  index_.formatVersion = version_;
+  index_.keyframeChunks = parts.front().keyframeChunks;
+  for (size_t k = parts.size(); k-- > 0;) {
+    for (auto& c : parts[k].chunks) index_.chunks.push_back(c);
+    for (auto& sn : parts[k].snapshots) index_.snapshots.push_back(std::move(sn));
+  }
+  indexChain_.assign(links.rbegin(), links.rend());
+  return Status::Ok();
+}
+
+Status ArchiveReaderImpl::checkPrefixes() {
+  // Chunks: a delta chunk's prefix is the keyframe's chunks, which have none
+  // and fit in kMaxPrefixBytes.
   uint32_t firstDelta = UINT32_MAX;
   uint64_t prefixBytes = 0;
   for (size_t i = 0; i < index_.chunks.size(); ++i) {
     const RecordRef& c = index_.chunks[i];
     if (!c.prefix) {
-      if (i < firstDelta) prefixBytes += c.contentSize();
+      if (i < firstDelta && (version_ < 4 || c.encoding == 0)) prefixBytes += c.contentSize();
       continue;
     }
     if (firstDelta == UINT32_MAX) firstDelta = static_cast<uint32_t>(i);
@@ -292,12 +353,17 @@ Status ArchiveReaderImpl::tryTrailer(uint64_t pos) {
   if (firstDelta != UINT32_MAX && prefixBytes > kMaxPrefixBytes)
     return Status::Corruption(path_ + ": index: the keyframe's chunks hold " + std::to_string(prefixBytes) +
                               " bytes, over the " + std::to_string(kMaxPrefixBytes) + " a prefix may");
+  // Snapshots: a prefix is an earlier snapshot; in format 3 one without a
+  // prefix, in format 4 one whose chain stays within kMaxPrefixDepth.
+  std::vector<uint8_t> depth(index_.snapshots.size(), 0);
   for (size_t i = 0; i < index_.snapshots.size(); ++i) {
     uint32_t p = index_.snapshots[i].record.prefix;
-    if (p && (version_ < 3 || p > i || index_.snapshots[p - 1].record.prefix != 0))
-      return Status::Corruption(path_ + ": index: snapshot " + std::to_string(i) + " has an impossible prefix");
+    if (!p) continue;
+    const bool bad = version_ < 3 || p > i || (version_ == 3 && index_.snapshots[p - 1].record.prefix != 0) ||
+                     depth[p - 1] + 1u > kMaxPrefixDepth;
+    if (bad) return Status::Corruption(path_ + ": index: snapshot " + std::to_string(i) + " has an impossible prefix");
+    depth[i] = static_cast<uint8_t>(depth[p - 1] + 1);
   }
-  usedEnd_ = pos + kTrailerSize;
   return Status::Ok();
 }
 

@@ -37,6 +37,8 @@ class ArchiveReaderImpl final : public ArchiveReader {
   const std::string& recoveryWarning() const override { return recovery_; }
   uint64_t usedEnd() const { return usedEnd_; }  // end of the trailer in use
   const IndexData& index() const { return index_; }
+  // Format 4: the index records in use, the newest last (append continues the chain).
+  const std::vector<IndexLink>& indexChain() const { return indexChain_; }
 
   Result<std::shared_ptr<const Snapshot>> snapshot(size_t i) const override;
 
@@ -55,15 +57,20 @@ class ArchiveReaderImpl final : public ArchiveReader {
   Result<std::shared_ptr<const std::string>> loadChunk(uint32_t id) const;
 
  public:
-  // Prefixes of delta records (format 3), the newest of each kind kept:
-  // chunks 0..chunks-1 concatenated, and the raw record of snapshot i.
-  // Append reads the keyframe's through them too.
+  // Prefixes of delta records: chunks 0..chunks-1 concatenated (the newest
+  // kept), and the raw record of snapshot i (the recently used kept: in
+  // format 4 the next snapshot's prefix is usually among them). Append
+  // reads the keyframe's through them too.
   Result<std::shared_ptr<const std::string>> keyframeContent(uint32_t chunks) const;
   Result<std::shared_ptr<const std::string>> snapshotRecord(size_t i) const;
 
  private:
 
   Status tryTrailer(uint64_t pos);
+  // Reads the index record `ref` and, in format 4, the earlier ones it chains to.
+  Status readIndex(RecordRef ref);
+  // The entries of a format 3 or 4 index that may only be checked whole.
+  Status checkPrefixes();
 
   // Offsets of byte sequences that look like trailers, newest first.
   std::vector<uint64_t> trailerCandidates() const;
@@ -77,7 +84,9 @@ class ArchiveReaderImpl final : public ArchiveReader {
   std::string recovery_;
   mutable std::mutex chunkMu_, snapMu_, prefixMu_;
   mutable std::pair<uint32_t, std::shared_ptr<const std::string>> keyChunks_;
-  mutable std::pair<size_t, std::shared_ptr<const std::string>> keySnapshot_{SIZE_MAX, nullptr};
+  mutable std::list<std::pair<size_t, std::shared_ptr<const std::string>>> rawSnapshots_;  // most recent first
+  mutable uint64_t rawSnapshotBytes_ = 0;
+  std::vector<IndexLink> indexChain_;
   // Most recently used first.
   mutable std::list<std::pair<uint32_t, std::shared_ptr<const std::string>>> chunkCache_;
   mutable uint64_t chunkCacheBytes_ = 0;

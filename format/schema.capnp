@@ -13,6 +13,12 @@ struct Index {
   snapshots @2 :List(SnapshotRef); # in capture order; snapshot N of the CLI is entry N
   keyframeChunks @3 :UInt32;       # format 3: chunks 0..keyframeChunks-1 are the first
                                    # snapshot's, the prefix of delta chunks (0: none yet)
+  # Format 4: an index lists only what came after an earlier index record,
+  # `previous`, which lists what came before (FORMAT.md: the index chain).
+  previous @4 :RecordRef;          # storedSize 0: none, this index lists everything
+  chunksBefore @5 :UInt32;         # chunks listed by `previous` and its chain
+  snapshotsBefore @6 :UInt32;      # snapshots listed by `previous` and its chain
+  sequence @7 :UInt32;             # 1 for the file's first index record, then +1 per record
 }
 
 # Position of one record in the file (offset of its 32-byte record header).
@@ -28,7 +34,9 @@ struct RecordRef {
                           # with a prefix (ZSTD_CCtx_refPrefix): for a chunk, the
                           # contents of chunks 0..prefix-1 concatenated (the
                           # archive's keyframe); for a snapshot record, the raw
-                          # record of snapshot prefix-1. A prefix never has one.
+                          # record of snapshot prefix-1, an earlier one. In format
+                          # 3 a prefix never has one; in format 4 a snapshot's
+                          # prefix may (chains at most kMaxPrefixDepth long).
 }
 
 struct SnapshotRef {
@@ -43,8 +51,11 @@ struct SnapshotRef {
 # values compress far better than rows.
 struct Snapshot {
   metadata @0 :Metadata;
-  strings @1 :List(Text);  # names, link targets and notes; entry 0 is ""
+  strings @1 :List(Text);  # names, link targets and notes; entry 0 is "" (format 1-3)
   nodes @2 :Nodes;
+  stringBytes @3 :Data;    # format 4: the same table as one blob, each string followed
+                           # by a NUL byte (a list of Text has a pointer per string, and
+                           # one string more shifts every pointer: a delta record pays)
 }
 
 struct Nodes {

@@ -147,7 +147,7 @@ unsigned EstimateSnapshotWords(const Tree& tree) {
 }
 
 void EncodeSnapshot(capnp::MessageBuilder& mb, const Metadata& meta, Tree&& tree,
-                    const std::vector<std::string>* baseStrings) {
+                    const std::vector<std::string>* baseStrings, std::vector<std::string>* tableOut) {
   auto snap = mb.initRoot<schema::Snapshot>();
   EncodeMetadata(snap.initMetadata(), meta);
   // The tree's string i is written as number[i] (identity without a base).
@@ -171,8 +171,21 @@ void EncodeSnapshot(capnp::MessageBuilder& mb, const Metadata& meta, Tree&& tree
     for (uint32_t i = 0; i < tree.stringCount(); ++i) table.push_back(tree.str(i));
   }
   auto renumber = [&](uint32_t i) { return number.empty() ? i : number[i]; };
-  auto strings = snap.initStrings(table.size());
-  for (unsigned i = 0; i < table.size(); ++i) strings.set(i, capnp::Text::Reader(table[i].data(), table[i].size()));
+  if (tableOut) tableOut->assign(table.begin(), table.end());
+  if (meta.formatVersion >= 4) {
+    size_t bytes = 0;
+    for (auto t : table) bytes += t.size() + 1;
+    auto blob = snap.initStringBytes(bytes);
+    unsigned char* at = blob.begin();
+    for (auto t : table) {
+      std::memcpy(at, t.data(), t.size());
+      at[t.size()] = 0;
+      at += t.size() + 1;
+    }
+  } else {
+    auto strings = snap.initStrings(table.size());
+    for (unsigned i = 0; i < table.size(); ++i) strings.set(i, capnp::Text::Reader(table[i].data(), table[i].size()));
+  }
   auto nodes = snap.initNodes();
   const unsigned n = tree.size();
   auto name = nodes.initName(n);
@@ -227,11 +240,23 @@ Status DecodeSnapshot(const std::string& raw, const std::vector<RecordRef>& chun
   return WithMessage(raw, where, [&](capnp::MessageReader& reader) -> Status {
     auto snap = reader.getRoot<schema::Snapshot>();
     DecodeMetadata(snap.getMetadata(), meta);
-    auto strings = snap.getStrings();
-    if (strings.size() == 0 || strings[0].size() != 0)
-      return Status::Corruption(where + ": string table must start with the empty string");
-    for (unsigned i = 1; i < strings.size(); ++i)
-      TreeAccess::pushString(*tree, std::string(strings[i].cStr(), strings[i].size()));
+    if (snap.hasStringBytes()) {
+      auto blob = snap.getStringBytes();
+      std::string_view all(reinterpret_cast<const char*>(blob.begin()), blob.size());
+      if (all.empty() || all[0] != '\0' || all.back() != '\0')
+        return Status::Corruption(where + ": string table must start with the empty string and end in a NUL");
+      for (size_t at = 1; at < all.size();) {
+        size_t end = all.find('\0', at);
+        TreeAccess::pushString(*tree, std::string(all.substr(at, end - at)));
+        at = end + 1;
+      }
+    } else {
+      auto strings = snap.getStrings();
+      if (strings.size() == 0 || strings[0].size() != 0)
+        return Status::Corruption(where + ": string table must start with the empty string");
+      for (unsigned i = 1; i < strings.size(); ++i)
+        TreeAccess::pushString(*tree, std::string(strings[i].cStr(), strings[i].size()));
+    }
     auto nodes = snap.getNodes();
     auto name = nodes.getName();
     const unsigned n = name.size();
@@ -347,7 +372,7 @@ Status DecodeSnapshot(const std::string& raw, const std::vector<RecordRef>& chun
   });
 }
 
-void EncodeIndex(capnp::MessageBuilder& mb, const IndexData& index) {
+void EncodeIndex(capnp::MessageBuilder& mb, const IndexData& index, const IndexLink* link) {
   auto root = mb.initRoot<schema::Index>();
   root.setFormatVersion(index.formatVersion);
   root.setKeyframeChunks(index.keyframeChunks);
@@ -360,18 +385,26 @@ void EncodeIndex(capnp::MessageBuilder& mb, const IndexData& index) {
     b.setPrefix(r.prefix);
     b.setPlainSize(r.plainSize);
   };
-  auto chunks = root.initChunks(index.chunks.size());
-  for (unsigned i = 0; i < index.chunks.size(); ++i) setRef(chunks[i], index.chunks[i]);
-  auto snaps = root.initSnapshots(index.snapshots.size());
-  for (unsigned i = 0; i < index.snapshots.size(); ++i) {
-    setRef(snaps[i].initRecord(), index.snapshots[i].record);
-    snaps[i].setStartWallNs(index.snapshots[i].summary.startWallNs);
-    snaps[i].setHostname(index.snapshots[i].summary.hostname);
-    snaps[i].setNodeCount(index.snapshots[i].summary.nodeCount);
+  const size_t firstChunk = link ? link->chunksBefore : 0, firstSnap = link ? link->snapshotsBefore : 0;
+  if (link) {
+    root.setSequence(link->sequence);
+    root.setChunksBefore(link->chunksBefore);
+    root.setSnapshotsBefore(link->snapshotsBefore);
+    if (link->previous.storedSize) setRef(root.initPrevious(), link->previous);
+  }
+  auto chunks = root.initChunks(index.chunks.size() - firstChunk);
+  for (size_t i = firstChunk; i < index.chunks.size(); ++i) setRef(chunks[i - firstChunk], index.chunks[i]);
+  auto snaps = root.initSnapshots(index.snapshots.size() - firstSnap);
+  for (size_t i = firstSnap; i < index.snapshots.size(); ++i) {
+    auto b = snaps[i - firstSnap];
+    setRef(b.initRecord(), index.snapshots[i].record);
+    b.setStartWallNs(index.snapshots[i].summary.startWallNs);
+    b.setHostname(index.snapshots[i].summary.hostname);
+    b.setNodeCount(index.snapshots[i].summary.nodeCount);
   }
 }
 
-Status DecodeIndex(const std::string& raw, const std::string& where, IndexData* index) {
+Status DecodeIndex(const std::string& raw, const std::string& where, IndexData* index, IndexLink* link) {
   return WithMessage(raw, where, [&](capnp::MessageReader& reader) -> Status {
     auto root = reader.getRoot<schema::Index>();
     index->formatVersion = root.getFormatVersion();
@@ -380,6 +413,14 @@ Status DecodeIndex(const std::string& raw, const std::string& where, IndexData* 
       return RecordRef{r.getOffset(), r.getStoredSize(), r.getRawSize(), r.getChecksum(), r.getEncoding(),
                        r.getPlainSize(), r.getPrefix()};
     };
+    if (link) {
+      link->sequence = root.getSequence();
+      link->chunksBefore = root.getChunksBefore();
+      link->snapshotsBefore = root.getSnapshotsBefore();
+      link->previous = root.hasPrevious() ? getRef(root.getPrevious()) : RecordRef{};
+      link->chunks = link->chunksBefore + root.getChunks().size();
+      link->snapshots = link->snapshotsBefore + root.getSnapshots().size();
+    }
     for (auto c : root.getChunks()) index->chunks.push_back(getRef(c));
     for (auto s : root.getSnapshots()) {
       IndexData::Snap snap;

@@ -32,6 +32,16 @@ struct IndexData {
   uint32_t keyframeChunks = 0;
 };
 
+// One INDX record of format 4's index chain: it lists chunks
+// [chunksBefore, chunks) and snapshots [snapshotsBefore, snapshots) and
+// names the record listing those before (previous.storedSize 0: none).
+struct IndexLink {
+  uint32_t sequence = 0;
+  RecordRef record, previous;
+  uint32_t chunksBefore = 0, snapshotsBefore = 0;
+  uint32_t chunks = 0, snapshots = 0;
+};
+
 // Words the Snapshot message of `tree` needs, slightly over.
 unsigned EstimateSnapshotWords(const Tree& tree);
 // Builds the Snapshot message; consumes the tree to keep peak memory low.
@@ -40,13 +50,18 @@ unsigned EstimateSnapshotWords(const Tree& tree);
 // they lack follow: names keep the keyframe's numbers, so the columns match
 // the keyframe's and compress against it. (Interning follows walk order,
 // which parallel walkers vary: without it a third of names renumber.)
+// `table` receives the string table as written.
 void EncodeSnapshot(capnp::MessageBuilder& mb, const Metadata& meta, Tree&& tree,
-                    const std::vector<std::string>* baseStrings = nullptr);
+                    const std::vector<std::string>* baseStrings = nullptr, std::vector<std::string>* table = nullptr);
 // `words` must stay alive only during the call. `chunks` bounds file refs.
 Status DecodeSnapshot(const std::string& raw, const std::vector<RecordRef>& chunks, const std::string& where,
                       Metadata* meta, Tree* tree, std::vector<NodeId>* parents);
 
-void EncodeIndex(capnp::MessageBuilder& mb, const IndexData& index);
-Status DecodeIndex(const std::string& raw, const std::string& where, IndexData* index);
+// The whole index, or with `link` (format 4) only the entries it covers
+// and its place in the chain.
+void EncodeIndex(capnp::MessageBuilder& mb, const IndexData& index, const IndexLink* link = nullptr);
+// Appends the record's entries to `index`; fills `link` (sequence,
+// previous, the counts before) when given.
+Status DecodeIndex(const std::string& raw, const std::string& where, IndexData* index, IndexLink* link = nullptr);
 
 }  // namespace procsnap

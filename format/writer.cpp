@@ -55,17 +55,19 @@ class WriterImpl final : public ArchiveWriter {
     if (ownsFd_ && fd_ >= 0) ::close(fd_);
   }
 
-  // `keyContent`/`keySnapshot`: an appended archive's keyframe, for deltas.
-  Status start(uint64_t offset, IndexData previous, const std::string& header, std::string keyContent = {},
-               std::string keySnapshot = {}, std::vector<std::string> keyStrings = {}) {
+  // `state`: what an appended archive leaves for deltas and its index chain.
+  Status start(uint64_t offset, IndexData previous, const std::string& header, AppendState* state = nullptr) {
     offset_ = offset;
     index_ = std::move(previous);
+    if (state) links_ = std::move(state->links);
     if (opts_.delta && index_.formatVersion >= 3) {
       collectingKey_ = index_.snapshots.empty();
       keyChunks_ = collectingKey_ ? 0 : index_.keyframeChunks;
-      keyContent_ = std::move(keyContent);
-      keySnapshot_ = std::move(keySnapshot);
-      keyStrings_ = std::move(keyStrings);
+      if (state) {
+        keyContent_ = std::move(state->keyContent);
+        held_ = std::move(state->held);
+        for (auto& h : held_) heldBytes_ += h.raw.size();
+      }
     }
     if (!header.empty()) {
       Status s = writeAll(header);
@@ -130,10 +132,21 @@ class WriterImpl final : public ArchiveWriter {
         }
       }
     }
-    const bool firstSnapshot = index_.snapshots.empty();
-    std::vector<std::string> keyStringsCopy;  // the keyframe's string table, for the snapshots after it
-    if (opts_.delta && index_.formatVersion >= 3 && firstSnapshot)
-      for (size_t i = 0; i < tree.stringCount(); ++i) keyStringsCopy.emplace_back(tree.str(i));
+    // A delta record is compressed against an earlier snapshot's record
+    // (PrefixSnapshot), or the keyframe when that one is not held.
+    const uint32_t number = static_cast<uint32_t>(index_.snapshots.size());
+    meta.formatVersion = index_.formatVersion;  // an appended older archive keeps its format
+    const bool delta = opts_.delta && index_.formatVersion >= 3;
+    const HeldSnapshot* base = nullptr;
+    if (delta && number > 0) {
+      const uint32_t want = PrefixSnapshot(index_.formatVersion, number);
+      while (!held_.empty() && held_.back().index > want) {  // off the new snapshot's chain
+        heldBytes_ -= held_.back().raw.size();
+        held_.pop_back();
+      }
+      if (!held_.empty()) base = held_.back().index == want ? &held_.back() : &held_.front();
+      if (base && base->index != want && base->index != 0) base = nullptr;
+    }
     IndexData::Snap snap;
     snap.summary.startWallNs = meta.startWallNs;
     snap.summary.hostname = meta.hostname;
@@ -152,11 +165,12 @@ class WriterImpl final : public ArchiveWriter {
     size_t outCap = 0;
     Result<std::string_view> payload = Status::Ok();
     uint64_t raw = 0;
-    std::string keySnapshotCopy;
+    HeldSnapshot mine;  // this record, kept as a later one's prefix
+    mine.index = number;
     kj::Maybe<kj::Exception> e = kj::runCatchingExceptions([&]() {
       // Compressed while `mb` lives: its destructor zeroes the segment.
       capnp::MallocMessageBuilder mb(kj::arrayPtr(segment.get() + 1, words), capnp::AllocationStrategy::FIXED_SIZE);
-      EncodeSnapshot(mb, meta, std::move(tree), keyStrings_.empty() ? nullptr : &keyStrings_);
+      EncodeSnapshot(mb, meta, std::move(tree), base ? &base->strings : nullptr, delta ? &mine.strings : nullptr);
       auto segments = mb.getSegmentsForOutput();
       kj::Array<capnp::word> flat;  // only when the estimate fell short
       std::string_view message;
@@ -178,8 +192,10 @@ class WriterImpl final : public ArchiveWriter {
                                           " bytes, over the " + std::to_string(kMaxRecordRaw) +
                                           " a reader accepts; capture less (--exclude, --no-threads)");
       else
-        payload = compress(message, opts_.level, out, outCap, keySnapshot_);
-      if (opts_.delta && firstSnapshot && raw <= kMaxPrefixBytes) keySnapshotCopy = std::string(message);
+        payload = compress(message, opts_.level, out, outCap, base ? std::string_view(base->raw) : "");
+      if (delta && raw <= kMaxPrefixBytes && (number == 0 || index_.formatVersion >= 4) &&
+          heldBytes_ + raw <= kMaxHeldBytes)
+        mine.raw = std::string(message);
     });
     KJ_IF_MAYBE(ex, e) {
       return Status::IoError(path_ + ": cannot encode snapshot: " + std::string(ex->getDescription().cStr()));
@@ -188,12 +204,12 @@ class WriterImpl final : public ArchiveWriter {
     Result<RecordRef> ref = writeRecord(RecordType::Snapshot, *payload, raw);
     if (!ref.ok()) return ref.status();
     snap.record = *ref;
-    snap.record.prefix = keySnapshot_.empty() ? 0 : 1;
+    snap.record.prefix = base ? base->index + 1 : 0;
     snap.summary.storedSize = ref->storedSize;
     index_.snapshots.push_back(std::move(snap));
-    if (!keySnapshotCopy.empty()) {
-      keySnapshot_ = std::move(keySnapshotCopy);
-      keyStrings_ = std::move(keyStringsCopy);
+    if (!mine.raw.empty() && (number == 0 || !held_.empty())) {  // chains start at the keyframe
+      heldBytes_ += mine.raw.size();
+      held_.push_back(std::move(mine));
     }
     return Status::Ok();
   }
@@ -218,8 +234,29 @@ class WriterImpl final : public ArchiveWriter {
       if (!ioStatus_.ok()) return ioStatus_;
     }
     if (last) stopCompressor();
+    // Format 4 chains indexes: record number `sequence` lists only what
+    // came after record sequence - lowbit(sequence), so that writing and
+    // opening cost what is new, and a chain is at most log2 records long.
+    IndexLink link;
+    const bool chained = index_.formatVersion >= 4;
+    if (chained) {
+      if (!links_.empty() && links_.back().chunks == index_.chunks.size() &&
+          links_.back().snapshots == index_.snapshots.size() && links_.back().record.offset + kRecordHeaderSize +
+          links_.back().record.storedSize + kTrailerSize == offset_)
+        return Status::Ok();  // nothing new since the index and trailer just written
+      link.sequence = (links_.empty() ? 0 : links_.back().sequence) + 1;
+      const uint32_t previous = link.sequence - (link.sequence & -link.sequence);
+      while (!links_.empty() && links_.back().sequence > previous) links_.pop_back();
+      if (previous && !links_.empty()) {
+        link.previous = links_.back().record;
+        link.chunksBefore = links_.back().chunks;
+        link.snapshotsBefore = links_.back().snapshots;
+      }
+      link.chunks = static_cast<uint32_t>(index_.chunks.size());
+      link.snapshots = static_cast<uint32_t>(index_.snapshots.size());
+    }
     capnp::MallocMessageBuilder mb;
-    EncodeIndex(mb, index_);
+    EncodeIndex(mb, index_, chained ? &link : nullptr);
     kj::Array<capnp::word> flat = capnp::messageToFlatArray(mb);
     std::string_view index(reinterpret_cast<const char*>(flat.begin()), flat.asBytes().size());
     std::unique_ptr<char[]> out;
@@ -230,6 +267,10 @@ class WriterImpl final : public ArchiveWriter {
     t.indexOffset = offset_;
     Result<RecordRef> ref = writeRecord(RecordType::Index, *payload, index.size());
     if (!ref.ok()) return ref.status();
+    if (chained) {
+      link.record = *ref;
+      links_.push_back(link);
+    }
     t.indexEnd = offset_;
     t.snapshotCount = index_.snapshots.size();
     t.formatVersion = index_.formatVersion;
@@ -271,11 +312,14 @@ class WriterImpl final : public ArchiveWriter {
       // Delta chunks: against the keyframe's contents (set only while the
       // compressor is idle, so read without the lock).
       const bool delta = keyChunks_ > 0 && job.encoding == ChunkEncoding::Plain;
+      // Format 4 leaves address-lines chunks (kallsyms) out of the prefix:
+      // nothing else matches them, and megabytes of them in zstd's tables
+      // push out the entries the other chunks would match.
       if (collectingKey_) {
         if (job.encoding == ChunkEncoding::Plain) {
           keyContent_.append(raw);
-        } else if (auto plain = DecodeAddressLines(raw, job.plainSize, path_); plain.ok()) {
-          keyContent_.append(*plain);
+        } else if (index_.formatVersion < 4) {
+          if (auto plain = DecodeAddressLines(raw, job.plainSize, path_); plain.ok()) keyContent_.append(*plain);
         }
       }
       Result<std::string_view> stored = compress(raw, level, out, outCap, delta ? std::string_view(keyContent_) : "");
@@ -389,8 +433,12 @@ class WriterImpl final : public ArchiveWriter {
   bool collectingKey_ = false;   // its chunks are being written now
   uint32_t keyChunks_ = 0;       // > 0: chunks 0..keyChunks_-1 are the prefix of new chunks
   std::string keyContent_;       // their contents, concatenated
-  std::string keySnapshot_;      // its snapshot record, the prefix of later ones
-  std::vector<std::string> keyStrings_;  // its string table, which later ones extend
+  // Snapshot records later ones may be compressed against: the keyframe,
+  // then (format 4) the newest snapshot's chain, ascending, within kMaxHeldBytes.
+  static constexpr uint64_t kMaxHeldBytes = 2 * kMaxPrefixBytes;
+  std::vector<HeldSnapshot> held_;
+  uint64_t heldBytes_ = 0;
+  std::vector<IndexLink> links_;  // format 4: the index chain of the newest index, ascending
   uint64_t uniqueBytes_ = 0;
   uint64_t offset_ = 0;
   IndexData index_;
@@ -439,20 +487,16 @@ Result<std::unique_ptr<ArchiveWriter>> ArchiveWriter::Append(const std::string& 
     if (e == EWOULDBLOCK) return Status::InvalidArgument(path + ": another procsnap is writing this archive");
     return Status::FromErrno(path + ": cannot lock", e);
   }
-  uint64_t end = 0;
-  IndexData index;
-  std::vector<std::pair<Digest, BlobRef>> blobs;
-  std::string damage, keyContent, keySnapshot;
-  std::vector<std::string> keyStrings;
-  Status s = LoadForAppend(path, &end, &index, &blobs, &damage, opts.delta ? &keyContent : nullptr,
-                           opts.delta ? &keySnapshot : nullptr, opts.delta ? &keyStrings : nullptr);
-  if (s.ok() && !damage.empty() && !opts.cutDamagedTail)
-    s = Status::Corruption(damage + ". Appending would cut what follows the last sound trailer; `procsnap verify " +
+  AppendState state;
+  Status s = LoadForAppend(path, opts.delta, &state);
+  if (s.ok() && !state.damage.empty() && !opts.cutDamagedTail)
+    s = Status::Corruption(state.damage + ". Appending would cut what follows the last sound trailer; `procsnap verify " +
                            path + "` shows the damage, and `capture --append --cut-damaged-tail` appends anyway");
   if (!s.ok()) {
     ::close(fd);
     return s;
   }
+  const uint64_t end = state.end;
   // The damaged tail after the last sound trailer is cut off before appending.
   if (::ftruncate(fd, end) != 0 || ::lseek(fd, end, SEEK_SET) < 0) {
     int e = errno;
@@ -460,8 +504,8 @@ Result<std::unique_ptr<ArchiveWriter>> ArchiveWriter::Append(const std::string& 
     return Status::FromErrno(path + ": cannot position for append", e);
   }
   auto w = std::make_unique<WriterImpl>(path, fd, true, opts);
-  for (auto& [d, ref] : blobs) w->seedBlob(d, ref);
-  s = w->start(end, std::move(index), "", std::move(keyContent), std::move(keySnapshot), std::move(keyStrings));
+  for (auto& [d, ref] : state.blobs) w->seedBlob(d, ref);
+  s = w->start(end, std::move(state.index), "", &state);
   if (!s.ok()) return s;
   return std::unique_ptr<ArchiveWriter>(std::move(w));
 }

@@ -8,6 +8,7 @@
 
 #include <fcntl.h>
 #include <fuse3/fuse_lowlevel.h>
+#include <malloc.h>
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sched.h>
@@ -585,6 +586,11 @@ Result<std::unique_ptr<FuseServer>> FuseServer::MountTimeline(std::shared_ptr<Ar
 
 Result<std::unique_ptr<FuseServer>> FuseServer::Start(void* fsState, const std::string& label, const std::string& dir,
                                                       const MountOptions& opts) {
+  // A server may serve the /proc its own process sees (run): it must never
+  // read /proc. glibc reads /proc/sys/vm/overcommit_memory when it first
+  // shrinks a thread's own malloc arena, and the server thread would wait
+  // on its own answer. One arena (grown and trimmed with brk) never asks.
+  ::mallopt(M_ARENA_MAX, 1);
   auto* state = static_cast<FsState*>(fsState);
   std::unique_ptr<FuseServer> server(new FuseServer);
   server->state_ = std::shared_ptr<void>(state, [](void* p) { delete static_cast<FsState*>(p); });

@@ -7,12 +7,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
 #include <random>
 
 #include "capture/capture.h"
 #include "format/archive.h"
 #include "format/codec.h"
+#include "format/record.h"
 #include "replay/replay.h"
 #include "test_util.h"
 
@@ -422,9 +424,10 @@ BOOST_AUTO_TEST_CASE(hostile_bytes_give_errors_not_crashes) {
   BOOST_TEST(!ArchiveReader::Open(bad).ok());
 }
 
-// Format 3: a delta writer compresses every record after the first
-// snapshot against that snapshot's, so a timeline costs about what changed;
-// every snapshot still reads on its own, and an append continues the deltas.
+// A delta writer compresses every record after the first snapshot against
+// an earlier one (format 4: a chain at most log2 long), so a timeline costs
+// about what changed; every snapshot still reads on its own, and an append
+// continues the deltas.
 BOOST_AUTO_TEST_CASE(delta_records_store_a_timeline_at_the_cost_of_its_changes) {
   TempDir src, out;
   const int kFiles = 300, kSnapshots = 6;
@@ -457,9 +460,9 @@ BOOST_AUTO_TEST_CASE(delta_records_store_a_timeline_at_the_cost_of_its_changes) 
   BOOST_TEST(deltaAdded * 2 < plainAdded, "delta added " << deltaAdded << ", plain added " << plainAdded);
   auto reader = ArchiveReader::Open(delta);
   BOOST_REQUIRE(reader.ok());
-  BOOST_TEST((*reader)->formatVersion() == 3u);
+  BOOST_TEST((*reader)->formatVersion() == 4u);
   BOOST_TEST((*reader)->verify().problems.empty());
-  for (int k = kSnapshots - 1; k >= 0; --k) {  // newest first: no snapshot needs the one before it
+  for (int k = kSnapshots - 1; k >= 0; --k) {  // newest first, each from a fresh reader
     auto reopened = ArchiveReader::Open(delta);
     auto snap = (*reopened)->snapshot(k);
     BOOST_REQUIRE_MESSAGE(snap.ok(), snap.status().message());
@@ -469,6 +472,125 @@ BOOST_AUTO_TEST_CASE(delta_records_store_a_timeline_at_the_cost_of_its_changes) 
       BOOST_TEST((*bytes == expected[k][f]), "snapshot " << k << " file " << f);
     }
   }
+}
+
+// The offsets of the records of one type, walking the file from its header.
+std::vector<uint64_t> RecordOffsets(const std::string& file, const char* type) {
+  std::string bytes = testutil::ReadFile(file);
+  std::vector<uint64_t> out;
+  for (uint64_t pos = kFileHeaderSize; pos + kRecordHeaderSize <= bytes.size();) {
+    if (bytes.compare(pos, 8, "PSNAPEND") == 0 || bytes.compare(pos + 32, 8, "PSNAPEND") == 0) {
+      pos += kTrailerSize;  // a trailer ends with the magic
+      continue;
+    }
+    uint64_t stored;
+    std::memcpy(&stored, bytes.data() + pos + 8, 8);
+    if (bytes.compare(pos, 4, type) == 0) out.push_back(pos);
+    pos += kRecordHeaderSize + stored;
+  }
+  return out;
+}
+
+// Format 4: each commit writes an index of what is new and names the index
+// holding the rest, so committing a snapshot costs what it adds. The chain
+// is real: with the index that a later one names damaged, the newest
+// trailers do not hold and the reader falls back to the last one whose
+// whole chain does.
+BOOST_AUTO_TEST_CASE(index_records_chain_so_a_commit_writes_what_is_new) {
+  TempDir out;
+  const std::string archive = out / "a.psnap";
+  WriterOptions wo;
+  wo.delta = true;
+  auto w = ArchiveWriter::Create(archive, wo);
+  BOOST_REQUIRE(w.ok());
+  for (int k = 0; k < 8; ++k) {
+    Metadata m;
+    m.startWallNs = k;
+    Tree t;
+    NodeId root = t.add("");
+    t.at(root).kind = NodeKind::Directory;
+    NodeId f = t.add("uptime");
+    t.setChildren(root, f, 1);
+    t.at(f).kind = NodeKind::File;
+    t.setBlob(f, *(*w)->putBlob(std::to_string(k) + ".5 1.0\n" + Pseudo(2000, k)));
+    BOOST_REQUIRE((*w)->addSnapshot(m, std::move(t)).ok());
+    BOOST_REQUIRE((*w)->commit().ok());
+  }
+  BOOST_REQUIRE((*w)->finish().ok());
+  w->reset();
+  const std::vector<uint64_t> indexes = RecordOffsets(archive, "INDX");
+  BOOST_REQUIRE_EQUAL(indexes.size(), 8u);  // one per commit; finish adds none when nothing is new
+  {
+    auto r = ArchiveReader::Open(archive);
+    BOOST_REQUIRE_MESSAGE(r.ok(), r.status().message());
+    BOOST_TEST((*r)->snapshotCount() == 8u);
+    BOOST_TEST((*r)->recoveryWarning().empty());
+    for (size_t k = 0; k < 8; ++k) {
+      auto snap = (*r)->snapshot(k);
+      BOOST_REQUIRE(snap.ok());
+      BOOST_TEST((*snap)->read((*snap)->lookup("uptime"))->substr(0, 6) == std::to_string(k) + ".5 1.");
+    }
+    BOOST_TEST((*r)->verify().problems.empty());
+  }
+  // Sizes: the 8th index (sequence 8 = a power of two) lists everything;
+  // the 7th lists one snapshot beside the 6th's chain.
+  std::string bytes = testutil::ReadFile(archive);
+  auto stored = [&](uint64_t at) {
+    uint64_t n;
+    std::memcpy(&n, bytes.data() + at + 8, 8);
+    return n;
+  };
+  BOOST_TEST(stored(indexes[6]) < stored(indexes[7]));
+  // Damage indexes 4 and 8. Index 8 lists everything itself; 5, 6 and 7
+  // chain through 4 (7 -> 6 -> 4, 5 -> 4): the reader must go back to the
+  // trailer of index 3, whose chain (3 -> 2) is sound.
+  bytes[indexes[3] + kRecordHeaderSize] ^= 0x5a;
+  bytes[indexes[7] + kRecordHeaderSize] ^= 0x5a;
+  testutil::WriteFile(archive, bytes);
+  auto r = ArchiveReader::Open(archive);
+  BOOST_REQUIRE_MESSAGE(r.ok(), r.status().message());
+  BOOST_TEST((*r)->snapshotCount() == 3u);
+  BOOST_TEST(!(*r)->recoveryWarning().empty());
+}
+
+// samples/format3.psnap: three snapshots written as format 3 delta records
+// (fuzz/make_seeds before format 4): uptime "12.5 3.1", "13.5 3.1", "14.5 3.1".
+// It reads, verifies, and takes appends in its own format.
+BOOST_AUTO_TEST_CASE(format_3_archives_read_and_append_in_format_3) {
+  TempDir out;
+  const std::string archive = out / "v3.psnap";
+  std::filesystem::copy_file(SAMPLES "/format3.psnap", archive);
+  auto check = [&](size_t count) {
+    auto r = ArchiveReader::Open(archive);
+    BOOST_REQUIRE_MESSAGE(r.ok(), r.status().message());
+    BOOST_TEST((*r)->formatVersion() == 3u);
+    BOOST_REQUIRE_EQUAL((*r)->snapshotCount(), count);
+    for (size_t k = 0; k < count; ++k) {
+      auto snap = (*r)->snapshot(k);
+      BOOST_REQUIRE_MESSAGE(snap.ok(), snap.status().message());
+      auto uptime = (*snap)->read((*snap)->lookup("uptime"));
+      BOOST_REQUIRE(uptime.ok());
+      BOOST_TEST(*uptime == std::to_string(12 + k) + ".5 3.1\n");
+    }
+    BOOST_TEST((*r)->verify().problems.empty());
+  };
+  check(3);
+  WriterOptions wo;
+  wo.delta = true;
+  auto w = ArchiveWriter::Append(archive, wo);
+  BOOST_REQUIRE_MESSAGE(w.ok(), w.status().message());
+  Metadata m;
+  Tree t;
+  NodeId root = t.add("");
+  t.at(root).kind = NodeKind::Directory;
+  NodeId f = t.add("uptime");
+  t.setChildren(root, f, 1);
+  t.at(f).kind = NodeKind::File;
+  t.setBlob(f, *(*w)->putBlob("15.5 3.1\n"));
+  BOOST_REQUIRE((*w)->addSnapshot(m, std::move(t)).ok());
+  BOOST_REQUIRE((*w)->finish().ok());
+  w->reset();
+  check(4);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
