@@ -118,6 +118,10 @@ void SetupRecord(CLI::App& sub, CommandAction& action) {
       ->capture_default_str()
       ->check(CLI::Range(1, 100000));
   AddCaptureOptions(sub, a->options.capture, a->maxFileMiB);
+  // One walker: a tick has the whole interval, one thread costs less CPU
+  // (no hand-offs) and the recorder's own /proc/PID holds fewer threads to read.
+  a->options.capture.jobs = 1;
+  sub.get_option("--jobs")->description("parallel walkers (default 1 for record: a tick has the whole interval)");
   sub.add_option("--level", a->level, "zstd compression level")->capture_default_str()->check(CLI::Range(1, 19));
   sub.add_flag("--json", a->json, "a JSON line per snapshot on standard output, as it is taken");
   sub.add_flag("-q,--quiet", a->quiet, "print nothing but errors");

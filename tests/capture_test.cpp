@@ -3,7 +3,10 @@
 #define BOOST_TEST_MODULE capture
 #include <boost/test/unit_test.hpp>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <sys/stat.h>
@@ -465,6 +468,60 @@ BOOST_AUTO_TEST_CASE(sigterm_during_a_capture_finishes_the_archive) {
   bool noted = false;
   for (auto& n : view->snapshot().metadata().notes) noted |= n.find("interrupted") != std::string::npos;
   BOOST_TEST(noted);
+}
+
+// net/tcp and tcp6 are read without the read() that only finds their end
+// (each walks the whole TCP hash table): a table longer than one read
+// must still come back whole. 60 listening sockets make ~9 KiB of lines.
+BOOST_AUTO_TEST_CASE(tcp_tables_longer_than_one_read_come_back_whole) {
+  std::vector<int> fds;
+  std::vector<unsigned> ports4, ports6;
+  for (int family : {AF_INET, AF_INET6}) {
+    for (int i = 0; i < 60; ++i) {
+      int fd = ::socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      if (fd < 0) break;  // no IPv6 here: tcp alone is checked
+      sockaddr_storage ss{};
+      socklen_t len;
+      if (family == AF_INET) {
+        auto* a = reinterpret_cast<sockaddr_in*>(&ss);
+        a->sin_family = AF_INET;
+        a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        len = sizeof *a;
+      } else {
+        auto* a = reinterpret_cast<sockaddr_in6*>(&ss);
+        a->sin6_family = AF_INET6;
+        a->sin6_addr = in6addr_loopback;
+        len = sizeof *a;
+      }
+      if (::bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0 || ::listen(fd, 1) != 0 ||
+          ::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) {
+        ::close(fd);
+        break;
+      }
+      fds.push_back(fd);
+      unsigned port = ntohs(family == AF_INET ? reinterpret_cast<sockaddr_in*>(&ss)->sin_port
+                                              : reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port);
+      (family == AF_INET ? ports4 : ports6).push_back(port);
+    }
+  }
+  BOOST_REQUIRE_EQUAL(ports4.size(), 60u);
+  TempDir out;
+  CaptureProc(out / "a.psnap");
+  auto view = View::Open(out / "a.psnap");
+  BOOST_REQUIRE(view.ok());
+  for (auto& [file, ports] : {std::pair{"net/tcp", ports4}, std::pair{"net/tcp6", ports6}}) {
+    if (ports.empty()) continue;
+    auto text = view->read(file);
+    BOOST_REQUIRE_MESSAGE(text.ok(), text.status().message());
+    BOOST_TEST(text->size() > 8192u, file << " holds " << text->size() << " bytes");
+    BOOST_TEST(text->back() == '\n');
+    for (unsigned port : ports) {
+      char hex[8];
+      std::snprintf(hex, sizeof hex, ":%04X ", port);
+      BOOST_TEST(text->find(hex) != std::string::npos, file << " lacks port " << port);
+    }
+  }
+  for (int fd : fds) ::close(fd);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
