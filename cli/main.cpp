@@ -21,6 +21,8 @@ const Command kCommands[] = {
     {"mount", "serve a snapshot as a read-only /proc-like file system (FUSE)", SetupMount},
     {"run", "run a command whose /proc is a snapshot (private mount namespace)", SetupRun},
     {"diff", "what changed between two snapshots: system, sysctls, processes, sockets, files", SetupDiff},
+    {"tables", "snapshots of many hosts as JSON Lines tables (processes, sockets, sysctls...) for query engines",
+     SetupTables},
 };
 
 }  // namespace procsnap

@@ -147,6 +147,7 @@ std::optional<PidStat> ParsePidStat(std::string_view text, std::string* problem)
     if (problem) *problem = "stat has a field that is not a number";
     return std::nullopt;
   }
+  if (f.size() > 36 && !Number(f[36], s.processor)) s.processor = -1;
   return s;
 }
 
@@ -164,7 +165,7 @@ std::vector<NetSocket> ParseNetTable(std::string_view text, std::string_view pro
     NetSocket s;
     s.proto = std::string(proto);
     if (f.size() < 10 || !DecodeAddress(f[1], v6, s.local) || !DecodeAddress(f[2], v6, s.remote) ||
-        !Number(f[3], s.state, 16) || !Number(f[9], s.inode)) {
+        !Number(f[3], s.state, 16) || !Number(f[7], s.uid) || !Number(f[9], s.inode)) {
       Problem(problems, lineNo, " is not a socket");
       return;
     }
@@ -223,9 +224,15 @@ std::vector<NetDevCounters> ParseNetDev(std::string_view text) {
     NetDevCounters c;
     c.name = std::string(Trim(line.substr(0, colon)));
     auto f = Fields(line.substr(colon + 1));  // rx: bytes packets errs drop fifo frame compressed multicast; tx: bytes...
-    if (f.size() >= 9) {
+    if (f.size() >= 12) {
       Number(f[0], c.rxBytes);
+      Number(f[1], c.rxPackets);
+      Number(f[2], c.rxErrors);
+      Number(f[3], c.rxDropped);
       Number(f[8], c.txBytes);
+      Number(f[9], c.txPackets);
+      Number(f[10], c.txErrors);
+      Number(f[11], c.txDropped);
     }
     out.push_back(std::move(c));
   });
@@ -310,11 +317,32 @@ std::vector<MountInfo> ParseMountInfo(std::string_view text, std::vector<std::st
       return;
     }
     MountInfo m;
+    Number(f[0], m.mountId);
+    Number(f[1], m.parentId);
+    m.source = Unescape(f[dash + 2]);
     m.target = Unescape(f[4]);
     m.options = std::string(f[5]);
     m.propagation = Join(f, 6, dash);
     m.fstype = std::string(f[dash + 1]);
     if (dash + 3 < f.size()) m.superOptions = std::string(f[dash + 3]);
+    out.push_back(std::move(m));
+  });
+  return out;
+}
+
+std::vector<ModuleInfo> ParseModules(std::string_view text, std::vector<std::string>* problems) {
+  std::vector<ModuleInfo> out;
+  Lines(text, 0, [&](std::string_view line, unsigned lineNo) {
+    auto f = Fields(line);
+    if (f.empty()) return;
+    ModuleInfo m;
+    if (f.size() < 5 || !Number(f[1], m.size) || !Number(f[2], m.instances)) {
+      Problem(problems, lineNo, " is not a module");
+      return;
+    }
+    m.name = std::string(f[0]);
+    m.dependencies = std::string(f[3]);
+    m.state = std::string(f[4]);
     out.push_back(std::move(m));
   });
   return out;

@@ -26,6 +26,7 @@ struct PidStat {
   std::string comm;
   uint64_t utime = 0, stime = 0, starttime = 0, vsize = 0;
   int64_t rssPages = 0;
+  int processor = -1;  // field 39, the CPU it last ran on; -1 when the line stops before it
 };
 std::optional<PidStat> ParsePidStat(std::string_view text, std::string* problem);
 
@@ -35,6 +36,7 @@ struct NetSocket {
   std::string local, remote;  // "127.0.0.1:4444", "[::1]:22"
   unsigned state = 0;         // TCP state number; 10 = LISTEN
   uint64_t inode = 0;
+  uint32_t uid = 0;
   bool listening() const;
 };
 std::vector<NetSocket> ParseNetTable(std::string_view text, std::string_view proto, std::vector<std::string>* problems);
@@ -55,10 +57,11 @@ struct UnixListener {
 };
 std::vector<UnixListener> ParseUnixListeners(std::string_view text, std::vector<std::string>* problems);
 
-// net/dev: per interface, the bytes received and sent since it came up.
+// net/dev: per interface, what it received and sent since it came up.
 struct NetDevCounters {
   std::string name;
   uint64_t rxBytes = 0, txBytes = 0;
+  uint64_t rxPackets = 0, rxErrors = 0, rxDropped = 0, txPackets = 0, txErrors = 0, txDropped = 0;
 };
 std::vector<NetDevCounters> ParseNetDev(std::string_view text);
 
@@ -88,11 +91,21 @@ std::optional<LoadAvg> ParseLoadAvg(std::string_view text);
 
 // mountinfo: "36 35 98:0 /root /mnt rw,noatime master:1 - ext3 /dev/sda rw,errors=continue".
 struct MountInfo {
+  long mountId = 0, parentId = 0;
+  std::string source;          // as printed (a device, "none", a server:path)
   std::string target, fstype;  // target unescaped (\040 is a space)
   std::string options, superOptions;
   std::string propagation;                       // "shared:1", "master:2", "" for private
 };
 std::vector<MountInfo> ParseMountInfo(std::string_view text, std::vector<std::string>* problems);
+
+// /proc/modules: "ext4 1056768 2 - Live 0x0000000000000000".
+struct ModuleInfo {
+  std::string name, dependencies, state;  // dependencies as printed: "a,b," or "-"
+  uint64_t size = 0;
+  long instances = 0;
+};
+std::vector<ModuleInfo> ParseModules(std::string_view text, std::vector<std::string>* problems);
 
 // net/snmp, net/netstat: "Tcp: Name1 Name2" then "Tcp: 1 2" ->
 // "Tcp.Name1" -> 1. A value line that does not match its header is a problem.
