@@ -152,8 +152,9 @@ void Processes(Context& c, const std::function<void(Row&&)>& sink) {
     r.push_back(stat ? Value(int64_t(stat->ppid)) : FirstField(status, "PPid"));
     r.push_back(stat ? Value(stat->comm) : (status.count("Name") ? Value(status["Name"]) : Value()));
     auto exe = c.v.resolve(dir + "/exe", false);
-    r.push_back(exe.ok() && c.s.node(*exe).kind == NodeKind::Symlink ? Value(std::string(c.s.linkTarget(*exe)))
-                                                                       : Value());
+    const bool exeRead = exe.ok() && c.s.node(*exe).kind == NodeKind::Symlink && !c.s.node(*exe).error &&
+                         !c.s.linkTarget(*exe).empty();  // kernel threads and closed links: null
+    r.push_back(exeRead ? Value(std::string(c.s.linkTarget(*exe))) : Value());
     auto cmdline = c.text(dir + "/cmdline");
     r.push_back(cmdline && !cmdline->empty() ? Value(JoinCmdline(*cmdline)) : Value());
     r.push_back(stat ? Value(std::string(1, stat->state)) : Value());
