@@ -450,7 +450,7 @@ Result<Metadata> Capture(const CaptureOptions& options, ArchiveWriter& writer,
   };
   std::vector<Placed> placed(entries.size());
   std::vector<std::pair<NodeId, WalkShared::Where>> aliases;
-  uint64_t fromProcess = 0, carriedFiles = 0;
+  uint64_t fromProcess = 0, carriedFiles = 0, sharedFds = 0;
   std::unordered_map<std::string, std::string> stats;  // for options.carryOut
   std::string modules;
   for (size_t j = 0; j < byName.size(); ++j) {
@@ -467,8 +467,11 @@ Result<Metadata> Capture(const CaptureOptions& options, ArchiveWriter& writer,
     for (auto& a : frag->aliases) aliases.push_back({a.node == 0 ? at : a.node + shift, a.target});
     Add(meta.counts, frag->counts);
     fromProcess += frag->fromProcess;
+    sharedFds += frag->sharedFds;
     carriedFiles += frag->carriedFiles;
     if (options.carryOut && !frag->stat.empty()) stats.emplace(entries[i].name, std::move(frag->stat));
+    if (options.carryOut)
+      for (auto& [rel, line] : frag->threadStats) stats.emplace(std::move(rel), std::move(line));
     if (options.carryOut && !frag->modules.empty()) modules = std::move(frag->modules);
     for (auto& n : frag->notes) meta.notes.push_back(std::move(n));
     if (IsNumberName(entries[i].name)) ++prog.processesDone;
@@ -487,6 +490,10 @@ Result<Metadata> Capture(const CaptureOptions& options, ArchiveWriter& writer,
   if (abandoned)
     meta.notes.push_back(std::to_string(abandoned) + " walk(s) stopped at a call that did not return within " +
                          FormatSeconds(options.fileTimeoutSeconds) + " s; the entries left are recorded unread");
+  if (sharedFds)
+    meta.notes.push_back(std::to_string(sharedFds) +
+                         " entries under task/TID/fd and fdinfo were given their process's, read a moment before: "
+                         "the threads use its descriptor table (kcmp KCMP_FILES)");
   if (fromProcess)
     meta.notes.push_back(std::to_string(fromProcess) + " files under task/TID/ (" + SharedMmFileNames() +
                          ": made from the memory map all threads of a process share) were given their process's "

@@ -33,7 +33,7 @@ const char* ProfileName(Profile p);  // "full", "bugreport", "tuning": as --prof
 // was written to.
 struct Carry {
   Tree tree;                                           // this snapshot's tree
-  std::unordered_map<std::string, std::string> stat;  // pid -> its stat line, as read
+  std::unordered_map<std::string, std::string> stat;  // pid, PID/task/TID -> its stat line, as read
   std::string modules;                                 // /proc/modules, as read before kallsyms
   int64_t readWallNs = 0;                              // when this capture began
 };

@@ -3,7 +3,9 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <fnmatch.h>
+#include <linux/kcmp.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -81,6 +83,7 @@ bool WalkShared::outOfTime() {
 
 // The child of `dir` named `name`: children are sorted by name.
 NodeId FindChild(const Tree& t, NodeId dir, std::string_view name) {
+  if (dir == kNoNode) return kNoNode;
   auto [lo, hi] = t.children(dir);
   while (lo < hi) {
     NodeId mid = lo + (hi - lo) / 2;
@@ -124,6 +127,7 @@ Walker::Walker(WalkShared& shared, std::shared_ptr<WalkerWatch> watch) : shared_
 void Walker::walkTopLevel(int rootFd, const std::string& name, unsigned char dtype, uint32_t fragmentId,
                           Fragment& frag) {
   frag_ = &frag;
+  rootFd_ = rootFd;
   fragmentId_ = fragmentId;
   startTime_ = 0;
   processFiles_.clear();
@@ -139,6 +143,17 @@ void Walker::walkTopLevel(int rootFd, const std::string& name, unsigned char dty
       auto it = o.carry->stat.find(name);
       if (it != o.carry->stat.end() && it->second == frag.stat &&
           carrySubtree(rootFd, name, "the process had not run since (its stat line was unchanged)")) {
+        // Nor had its threads: their stat lines stay the ones to compare with.
+        const Tree& from = o.carry->tree;
+        NodeId task = FindChild(from, FindChild(from, 0, name), "task");
+        if (o.carryOut && task != kNoNode && from.node(task).kind == NodeKind::Directory) {
+          auto [lo, hi] = from.children(task);
+          for (NodeId c = lo; c < hi; ++c) {
+            std::string key = name + "/task/" + std::string(from.str(from.node(c).name));
+            if (auto line = o.carry->stat.find(key); line != o.carry->stat.end())
+              frag.threadStats.emplace_back(key, line->second);
+          }
+        }
         frag_ = nullptr;
         return;
       }
@@ -199,6 +214,93 @@ bool Walker::carrySubtree(int rootFd, const std::string& name, const std::string
   t.at(0).note = 0;
   ++frag_->counts.directories;
   copyChildren(rootFd, from, src, 0, name, 1);
+  return true;
+}
+
+// A thread whose stat line is unchanged has not run since the previous
+// capture (its own times and faults are in it): its subtree comes from that
+// capture's tree. Its fd/ is the table its process shares, which other
+// threads may have changed: every node says it was carried and when.
+bool Walker::carryThread(int parentFd, const std::string& tid, const std::string& rel, NodeId slot) {
+  const CaptureOptions& o = *shared_.options;
+  if (!shared_.procfs || (!o.carry && !o.carryOut)) return false;
+  auto p = SplitPath(rel);
+  if (p.size() != 3 || p[1] != "task" || !IsNumberName(p[0]) || !IsNumberName(p[2])) return false;
+  begin(slot);
+  std::string stat = ReadSmall(parentFd, tid + "/stat");
+  end();
+  if (stat.empty()) return false;
+  if (o.carryOut) frag_->threadStats.emplace_back(rel, stat);
+  if (!o.carry) return false;
+  auto it = o.carry->stat.find(rel);
+  if (it == o.carry->stat.end() || it->second != stat) return false;
+  const Tree& from = o.carry->tree;
+  NodeId src = FindChild(from, 0, p[0]);
+  if (src != kNoNode) src = FindChild(from, src, "task");
+  if (src != kNoNode) src = FindChild(from, src, p[2]);
+  if (src == kNoNode || from.node(src).kind != NodeKind::Directory || !Carriable(from, src)) return false;
+  carriedNote_ = "carried: read at " + WallTime(o.carry->readWallNs) +
+                 "; the thread had not run since (its stat line was unchanged)";
+  Tree& t = frag_->tree;
+  const uint32_t nameIdx = t.node(slot).name;
+  t.at(slot) = from.node(src);
+  t.at(slot).name = nameIdx;
+  t.at(slot).note = 0;
+  ++frag_->counts.directories;
+  copyChildren(rootFd_, from, src, slot, rel, 3);
+  return true;
+}
+
+// task/TID/fd and fdinfo list the descriptor table the thread uses; threads
+// made with CLONE_FILES (all but those that called unshare) use their
+// process's, which kcmp(KCMP_FILES) confirms. Then the thread's entries are
+// the process's, read a moment before: a process with 13 threads and 250
+// descriptors is 3,250 readlinks fewer.
+bool Walker::shareDescriptors(const std::string& rel, NodeId slot) {
+  if (!shared_.procfs) return false;
+  auto p = SplitPath(rel);
+  if (p.size() != 4 || p[1] != "task" || (p[3] != "fd" && p[3] != "fdinfo") || p[0] == p[2]) return false;
+  Tree& t = frag_->tree;
+  const NodeId src = FindChild(t, 0, p[3]);
+  if (src == kNoNode || src == slot) return false;
+  const Node& sn = t.node(src);
+  if (sn.kind != NodeKind::Directory || sn.error || sn.reason != Reason::None) return false;
+  const long pid = std::atol(std::string(p[0]).c_str()), tid = std::atol(std::string(p[2]).c_str());
+  if (::syscall(SYS_kcmp, pid, tid, KCMP_FILES, 0, 0) != 0) return false;
+  // Copied out first: adding nodes may move the strings they name.
+  struct Entry {
+    std::string name, target;
+    Node node;
+    BlobRef blob;
+  };
+  std::vector<Entry> entries;
+  auto [lo, hi] = t.children(src);
+  for (NodeId c = lo; c < hi; ++c) {
+    const Node& n = t.node(c);
+    if (n.kind != NodeKind::Symlink && n.kind != NodeKind::File) return false;
+    entries.push_back({std::string(t.str(n.name)), std::string(t.linkTarget(c)), n, t.blob(c)});
+  }
+  const NodeId first = static_cast<NodeId>(t.size());
+  for (auto& e : entries) t.add(e.name);
+  t.setChildren(slot, first, static_cast<uint32_t>(entries.size()));
+  for (size_t k = 0; k < entries.size(); ++k) {
+    const Entry& e = entries[k];
+    const NodeId d = first + static_cast<NodeId>(k);
+    const uint32_t nameIdx = t.node(d).name;
+    t.at(d) = e.node;
+    t.at(d).name = nameIdx;
+    t.at(d).note = e.node.note ? t.intern(std::string(t.str(e.node.note))) : 0;
+    if (e.node.error) ++frag_->counts.errors;
+    if (e.node.kind == NodeKind::Symlink) {
+      t.setLinkTarget(d, e.target);
+      ++frag_->counts.links;
+    } else {
+      t.setBlob(d, e.blob);
+      ++frag_->counts.files;
+      frag_->counts.bytes += e.node.size;
+    }
+  }
+  frag_->sharedFds += entries.size();
   return true;
 }
 
@@ -269,6 +371,10 @@ void Walker::copyChildren(int rootFd, const Tree& from, NodeId src, NodeId dst, 
       case NodeKind::Symlink:
         ++frag_->counts.links;
         t.setLinkTarget(d, from.linkTarget(s));
+        if (sn.reason == Reason::None && sn.error == 0) {  // a descriptor's target may have changed too
+          t.at(d).reason = Reason::Carried;
+          t.at(d).note = t.intern(carriedNote_);
+        }
         break;
       case NodeKind::Directory:
         ++frag_->counts.directories;
@@ -582,6 +688,8 @@ void Walker::finishNetns(const std::string& key, NodeId slot, NodeId firstChild)
 void Walker::walkDirectory(int parentFd, const std::string& name, const std::string& rel, NodeId slot,
                            unsigned depth) {
   Tree& t = frag_->tree;
+  if (depth == 3 && carryThread(parentFd, name, rel, slot)) return;
+  if (depth == 4 && shareDescriptors(rel, slot)) return;
   std::string claimed;
   if (aliasNetns(parentFd, name, rel, slot, &claimed)) return;
   if (!claimed.empty() && shared_.options->beforeNetnsRead) shared_.options->beforeNetnsRead(rel);

@@ -63,7 +63,9 @@ struct Fragment {
   std::vector<PendingAlias> aliases;
   std::vector<std::string> notes;
   uint64_t fromProcess = 0;  // task/TID files given their process's content
+  uint64_t sharedFds = 0;    // task/TID/fd and fdinfo entries given their process's (one table)
   std::string stat;          // a pid's stat line, read first (for Carry)
+  std::vector<std::pair<std::string, std::string>> threadStats;  // "PID/task/TID" -> its stat line (for Carry)
   std::string modules;       // /proc/modules, read before kallsyms (for Carry)
   uint64_t carriedFiles = 0; // files taken from the previous capture (Carry)
 };
@@ -151,6 +153,8 @@ class Walker {
   // capture's tree, a pid's net/ entries walked; `why` goes into each
   // carried file's note. False, with nothing added, when it cannot be.
   bool carrySubtree(int rootFd, const std::string& name, const std::string& why);
+  bool carryThread(int parentFd, const std::string& tid, const std::string& rel, NodeId slot);
+  bool shareDescriptors(const std::string& rel, NodeId slot);
   void copyChildren(int rootFd, const Tree& from, NodeId src, NodeId dst, const std::string& rel, unsigned depth);
   // Carry: one top-level file taken from the previous capture's tree.
   bool carryFile(const std::string& name, const std::string& why);
@@ -171,6 +175,7 @@ class Walker {
   std::shared_ptr<WalkerWatch> watch_;
   Fragment* frag_ = nullptr;
   uint32_t fragmentId_ = 0;
+  int rootFd_ = -1;  // the capture root, for walks that start again from it
   ReadBuffer buf_;
   std::string exclusionNote_;
   std::string carriedNote_;  // the note of files carried into this fragment
