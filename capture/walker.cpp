@@ -97,6 +97,28 @@ NodeId FindChild(const Tree& t, NodeId dir, std::string_view name) {
 
 // A subtree that may be carried: nothing in it was left unread for time,
 // and its aliases are net/ entries (which are walked, not carried).
+// The command name in a stat line: an exec changes it (mostly), so a
+// process whose name stayed runs the program it ran.
+std::string_view CommOf(std::string_view stat) {
+  size_t open = stat.find('('), close = stat.rfind(')');
+  return open == std::string_view::npos || close == std::string_view::npos || close < open
+             ? std::string_view()
+             : stat.substr(open + 1, close - open - 1);
+}
+
+// Files of a process (or thread) that only the process itself changes, and
+// seldom: limits, its mounts, its cgroup, its id maps... Between full
+// snapshots they are carried even when the process ran.
+bool SettledFile(std::string_view name) {
+  static constexpr std::string_view kNames[] = {
+      "arch_status", "autogroup",  "cgroup",   "coredump_filter", "cpuset",       "gid_map",
+      "limits",      "loginuid",   "mountinfo", "mounts",         "mountstats",   "personality",
+      "projid_map",  "sessionid",  "setgroups", "timerslack_ns",  "uid_map"};
+  for (auto n : kNames)
+    if (n == name) return true;
+  return false;
+}
+
 bool Carriable(const Tree& t, NodeId id) {
   const Node& n = t.node(id);
   if (n.reason == Reason::TimeLimit) return false;
@@ -131,6 +153,7 @@ void Walker::walkTopLevel(int rootFd, const std::string& name, unsigned char dty
   fragmentId_ = fragmentId;
   startTime_ = 0;
   processFiles_.clear();
+  settledCarry_ = false;
   frag.tree.add(name);
   // Carry: a process whose stat line is unchanged has not run since the
   // previous capture; its subtree comes from that capture's tree.
@@ -139,8 +162,10 @@ void Walker::walkTopLevel(int rootFd, const std::string& name, unsigned char dty
     begin(kNoNode);
     frag.stat = ReadSmall(rootFd, name + "/stat");
     end();
+    settledCarry_ = false;
     if (o.carry && !frag.stat.empty()) {
       auto it = o.carry->stat.find(name);
+      settledCarry_ = it != o.carry->stat.end() && CommOf(it->second) == CommOf(frag.stat) && !CommOf(frag.stat).empty();
       if (it != o.carry->stat.end() && it->second == frag.stat &&
           carrySubtree(rootFd, name, "the process had not run since (its stat line was unchanged)")) {
         // Nor had its threads: their stat lines stay the ones to compare with.
@@ -301,6 +326,32 @@ bool Walker::shareDescriptors(const std::string& rel, NodeId slot) {
     }
   }
   frag_->sharedFds += entries.size();
+  return true;
+}
+
+// A settled file (SettledFile) of a process that ran but runs the same
+// program: its content comes from the previous capture, marked.
+bool Walker::carrySettledFile(const std::string& name, const std::string& rel, NodeId slot) {
+  if (!settledCarry_ || !SettledFile(name)) return false;
+  const Carry& carry = *shared_.options->carry;
+  const Tree& from = carry.tree;
+  NodeId src = 0;
+  for (auto part : SplitPath(rel)) src = FindChild(from, src, part);
+  if (src == kNoNode) return false;
+  const Node& sn = from.node(src);
+  if (sn.kind != NodeKind::File || sn.error || (sn.reason != Reason::None && sn.reason != Reason::Carried)) return false;
+  Tree& t = frag_->tree;
+  Node& n = t.at(slot);
+  if (n.kind != NodeKind::File || n.mode != sn.mode) return false;
+  t.setBlob(slot, from.blob(src));
+  n.size = sn.size;
+  n.reason = Reason::Carried;
+  n.note = t.intern(sn.reason == Reason::Carried
+                        ? std::string(from.str(sn.note))
+                        : "carried: read at " + WallTime(carry.readWallNs) +
+                              "; only its process changes it, seldom, and it is read again at every full snapshot");
+  frag_->counts.bytes += sn.size;  // counted as a file by visit()
+  ++frag_->carriedFiles;
   return true;
 }
 
@@ -522,6 +573,7 @@ void Walker::readFile(int parentFd, const std::string& name, const std::string& 
   const std::string_view entry = shared_.procfs ? named : std::string_view();
   const bool ofProcess = rel.find('/') == rel.rfind('/');  // PID/x
   if (sharedMm && !entry.empty() && !ofProcess && takeFromProcess(name, slot)) return;
+  if (carrySettledFile(name, rel, slot)) return;
   const uint64_t cap = shared_.options->maxFileSize;
   begin(slot);
   int fd = ::openat(parentFd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);

@@ -155,6 +155,7 @@ class Walker {
   bool carrySubtree(int rootFd, const std::string& name, const std::string& why);
   bool carryThread(int parentFd, const std::string& tid, const std::string& rel, NodeId slot);
   bool shareDescriptors(const std::string& rel, NodeId slot);
+  bool carrySettledFile(const std::string& name, const std::string& rel, NodeId slot);
   void copyChildren(int rootFd, const Tree& from, NodeId src, NodeId dst, const std::string& rel, unsigned depth);
   // Carry: one top-level file taken from the previous capture's tree.
   bool carryFile(const std::string& name, const std::string& why);
@@ -179,6 +180,7 @@ class Walker {
   ReadBuffer buf_;
   std::string exclusionNote_;
   std::string carriedNote_;  // the note of files carried into this fragment
+  bool settledCarry_ = false;  // this process ran but runs the same program: its settled files are carried
   uint64_t startTime_ = 0;  // field 22 of the PID's stat as read during the walk
   struct ProcessFile {
     std::string name;

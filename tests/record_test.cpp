@@ -446,4 +446,92 @@ BOOST_AUTO_TEST_CASE(processes_that_did_not_run_are_carried_and_say_so) {
   BOOST_TEST(Run({kBin, "verify", rec}).exitCode == 0);
 }
 
+// A process that runs has its threads that did not carried, one by one: a
+// busy main thread beside three asleep. Their fd links are marked too (the
+// table they show is the process's, which the busy thread may change).
+BOOST_AUTO_TEST_CASE(threads_that_did_not_run_are_carried_in_a_process_that_did) {
+  TempDir dir;
+  int p[2];
+  BOOST_REQUIRE(pipe(p) == 0);
+  pid_t busy = fork();
+  if (busy == 0) {
+    dup2(p[1], 1);
+    close(p[0]);
+    execl("/usr/bin/python3", "python3", "-c",
+          "import threading, time\n"
+          "ts = [threading.Thread(target=time.sleep, args=(3600,), daemon=True) for _ in range(3)]\n"
+          "[t.start() for t in ts]\n"
+          "print('ready', flush=True)\n"
+          "x = 0\n"
+          "while True: x += 1\n",
+          static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  close(p[1]);
+  char c;
+  std::string line;
+  while (read(p[0], &c, 1) == 1 && c != '\n') line += c;
+  close(p[0]);
+  struct Reap {
+    pid_t pid;
+    ~Reap() {
+      kill(pid, SIGKILL);
+      waitpid(pid, nullptr, 0);
+    }
+  } reap{busy};
+  BOOST_REQUIRE(line == "ready");
+  const std::string pid = std::to_string(busy), rec = dir / "rec";
+  Recorder r({"-o", rec, "--interval", "200ms", "--count", "3", "--exclude", "*/smaps*"});
+  BOOST_REQUIRE(r.wait() == 0);
+  auto tids = testutil::ListDir("/proc/" + pid + "/task");
+  BOOST_REQUIRE_EQUAL(tids.size(), 4u);
+  size_t carried = 0;
+  for (const auto& tid : tids) {
+    auto ls = Run({kBin, "ls", "-l", "--at", "2", rec, pid + "/task/" + tid});
+    BOOST_REQUIRE_MESSAGE(ls.exitCode == 0, ls.err);
+    const bool says = ls.out.find("the thread had not run since") != std::string::npos;
+    if (tid == pid) {
+      BOOST_TEST(!says, "the busy thread was read again: " << ls.out);
+    } else if (says) {
+      ++carried;
+      auto fd = Run({kBin, "ls", "-l", "--at", "2", rec, pid + "/task/" + tid + "/fd"});
+      BOOST_TEST(fd.out.find("carried") != std::string::npos, fd.out);
+    }
+  }
+  BOOST_TEST(carried == 3u, carried << " sleeping threads carried");
+  // The process itself ran: its own files were read again, but for those
+  // only it changes, seldom, while it runs the same program (limits...).
+  BOOST_TEST(Run({kBin, "ls", "-l", "--at", "2", rec, pid + "/status"}).out.find("carried") == std::string::npos);
+  auto limits = Run({kBin, "ls", "-l", "--at", "2", rec, pid + "/limits"});
+  BOOST_TEST(limits.out.find("only its process changes it") != std::string::npos, limits.out);
+  BOOST_TEST(Run({kBin, "cat", "--at", "2", rec, pid + "/limits"}).out == testutil::ReadFile("/proc/" + pid + "/limits"));
+  BOOST_TEST(Run({kBin, "ls", "-l", "--at", "0", rec, pid + "/limits"}).out.find("carried") == std::string::npos);
+  BOOST_TEST(Run({kBin, "verify", rec}).exitCode == 0);
+}
+
+// Threads that share their process's descriptor table (kcmp says so) are
+// given its fd/ and fdinfo/ entries, and the metadata says how many.
+BOOST_AUTO_TEST_CASE(threads_sharing_the_descriptor_table_take_the_process_entries) {
+  TempDir dir;
+  testutil::Child child({CHILD_HELPER, "--threads", "2"}, {"PROCSNAP_TEST=fds"});
+  const std::string pid = std::to_string(child.pid()), archive = dir / "a.psnap";
+  BOOST_REQUIRE(Run({kBin, "capture", "-q", "-o", archive}).exitCode == 0);
+  auto tids = testutil::ListDir("/proc/" + pid + "/task");
+  BOOST_REQUIRE(tids.size() >= 2u);
+  const std::string other = tids[0] == pid ? tids[1] : tids[0];
+  auto mine = Run({kBin, "ls", "-l", archive, pid + "/fd"});
+  auto theirs = Run({kBin, "ls", "-l", archive, pid + "/task/" + other + "/fd"});
+  BOOST_REQUIRE(mine.exitCode == 0 && theirs.exitCode == 0);
+  auto targets = [](const std::string& listing) {
+    std::vector<std::string> out;
+    std::istringstream in(listing);
+    for (std::string l; std::getline(in, l);)
+      if (l.find(" -> ") != std::string::npos) out.push_back(l.substr(l.find(" -> ")));
+    return out;
+  };
+  BOOST_TEST(!targets(mine.out).empty());
+  BOOST_TEST((targets(mine.out) == targets(theirs.out)), theirs.out);
+  BOOST_TEST(Run({kBin, "info", archive}).out.find("kcmp KCMP_FILES") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
