@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
@@ -211,6 +212,20 @@ nlohmann::json NodeJson(const View& view, NodeId id) {
   if (n.reason != Reason::None) j["reason"] = ReasonName(n.reason);
   if (n.note) j["note"] = std::string(s.note(id));
   return j;
+}
+
+namespace {
+std::atomic<bool> gStopRequested{false};
+void OnStopSignal(int) { gStopRequested.store(true); }
+}  // namespace
+
+std::atomic<bool>* StopOnSignals() {
+  struct sigaction act{};
+  act.sa_handler = OnStopSignal;
+  ::sigemptyset(&act.sa_mask);
+  ::sigaction(SIGINT, &act, nullptr);
+  ::sigaction(SIGTERM, &act, nullptr);
+  return &gStopRequested;
 }
 
 }  // namespace procsnap

@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <atomic>
 #include <string>
 
 #include "format/archive.h"
@@ -21,6 +22,9 @@ Result<uint64_t> ParseSize(std::string_view text);
 std::string ModeString(const Node& n);
 std::string ErrnoText(int err);         // "EACCES (Permission denied)"
 bool StderrIsTerminal();
+// From now on SIGINT and SIGTERM set the flag returned instead of killing:
+// a long command (record, tables) then ends cleanly with what it has.
+std::atomic<bool>* StopOnSignals();
 
 // Text safe for a terminal: control characters (C0, DEL, C1), and bytes
 // that are not UTF-8, are written as \xNN, so a hostile process name or

@@ -2,7 +2,6 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <csignal>
 #include <cstdio>
 #include <iostream>
 
@@ -23,9 +22,6 @@ struct RecordArgs {
   int level = 9;
   bool json = false, quiet = false;
 };
-
-std::atomic<bool> gStop{false};
-void OnSignal(int) { gStop.store(true); }
 
 int Run(RecordArgs& a) {
   RecordOptions& o = a.options;
@@ -50,13 +46,8 @@ int Run(RecordArgs& a) {
     if (!n.ok()) return Fail("--max-size: " + n.status().message());
     o.recording.maxBytes = *n;
   }
-  // SIGINT and SIGTERM end the recording; the capture in flight is kept.
-  struct sigaction act{};
-  act.sa_handler = OnSignal;
-  ::sigemptyset(&act.sa_mask);
-  ::sigaction(SIGINT, &act, nullptr);
-  ::sigaction(SIGTERM, &act, nullptr);
-  o.stop = &gStop;
+  std::atomic<bool>* stop = StopOnSignals();  // ends the run; what is done is kept
+  o.stop = stop;
   const bool progress = !a.quiet && !a.json && StderrIsTerminal();
   double cpuTotal = 0;
   auto onSnapshot = [&](const RecordedSnapshot& r) {
@@ -86,7 +77,7 @@ int Run(RecordArgs& a) {
   if (!a.quiet && !a.json)
     std::fprintf(stderr, "recorded %llu snapshot(s) into %s (CPU %.2f s per snapshot)%s\n  see: procsnap info %s\n",
                  (unsigned long long)*taken, a.output.c_str(), *taken ? cpuTotal / *taken : 0.0,
-                 gStop.load() ? "; stopped by a signal" : "", a.output.c_str());
+                 stop->load() ? "; stopped by a signal" : "", a.output.c_str());
   return kExitOk;
 }
 

@@ -1,6 +1,5 @@
 // procsnap tables: snapshots as JSON Lines (or CSV) tables for query engines.
 #include <atomic>
-#include <csignal>
 #include <cstdio>
 #include <iostream>
 
@@ -19,9 +18,6 @@ struct TablesArgs {
   unsigned jobs = 0;
   bool json = false, quiet = false;
 };
-
-std::atomic<bool> gStop{false};
-void OnSignal(int) { gStop.store(true); }
 
 // --from/--to: a time as ISO 8601 (to any precision); --to includes the moment written.
 Result<int64_t> ParseBound(const std::string& text, bool upper) {
@@ -64,12 +60,8 @@ int Run(TablesArgs& a) {
     if (!b.ok()) return Fail("--to: " + b.status().message());
     o.toNs = *b;
   }
-  struct sigaction act{};
-  act.sa_handler = OnSignal;
-  ::sigemptyset(&act.sa_mask);
-  ::sigaction(SIGINT, &act, nullptr);
-  ::sigaction(SIGTERM, &act, nullptr);
-  o.stop = &gStop;
+  std::atomic<bool>* stop = StopOnSignals();  // ends the run; what is done is kept
+  o.stop = stop;
   const bool progress = !a.quiet && !a.json && StderrIsTerminal();
   auto report = WriteTables(o, [&](const TablesProgress& p) {
     if (progress)
@@ -94,7 +86,7 @@ int Run(TablesArgs& a) {
                  (unsigned long long)report->rows, report->snapshots, report->archives, report->files,
                  a.output.c_str());
   }
-  if (gStop.load()) return kExitTrouble;
+  if (stop->load()) return kExitTrouble;
   return report->errors.empty() ? kExitOk : kExitTrouble;
 }
 

@@ -474,6 +474,18 @@ BOOST_AUTO_TEST_CASE(delta_records_store_a_timeline_at_the_cost_of_its_changes) 
   }
 }
 
+// A tree of one file, uptime, holding `content`.
+Tree UptimeTree(ArchiveWriter& w, const std::string& content) {
+  Tree t;
+  NodeId root = t.add("");
+  t.at(root).kind = NodeKind::Directory;
+  NodeId f = t.add("uptime");
+  t.setChildren(root, f, 1);
+  t.at(f).kind = NodeKind::File;
+  t.setBlob(f, *w.putBlob(content));
+  return t;
+}
+
 // The offsets of the records of one type, walking the file from its header.
 std::vector<uint64_t> RecordOffsets(const std::string& file, const char* type) {
   std::string bytes = testutil::ReadFile(file);
@@ -506,14 +518,7 @@ BOOST_AUTO_TEST_CASE(index_records_chain_so_a_commit_writes_what_is_new) {
   for (int k = 0; k < 8; ++k) {
     Metadata m;
     m.startWallNs = k;
-    Tree t;
-    NodeId root = t.add("");
-    t.at(root).kind = NodeKind::Directory;
-    NodeId f = t.add("uptime");
-    t.setChildren(root, f, 1);
-    t.at(f).kind = NodeKind::File;
-    t.setBlob(f, *(*w)->putBlob(std::to_string(k) + ".5 1.0\n" + Pseudo(2000, k)));
-    BOOST_REQUIRE((*w)->addSnapshot(m, std::move(t)).ok());
+    BOOST_REQUIRE((*w)->addSnapshot(m, UptimeTree(**w, std::to_string(k) + ".5 1.0\n" + Pseudo(2000, k))).ok());
     BOOST_REQUIRE((*w)->commit().ok());
   }
   BOOST_REQUIRE((*w)->finish().ok());
@@ -580,14 +585,7 @@ BOOST_AUTO_TEST_CASE(format_3_archives_read_and_append_in_format_3) {
   auto w = ArchiveWriter::Append(archive, wo);
   BOOST_REQUIRE_MESSAGE(w.ok(), w.status().message());
   Metadata m;
-  Tree t;
-  NodeId root = t.add("");
-  t.at(root).kind = NodeKind::Directory;
-  NodeId f = t.add("uptime");
-  t.setChildren(root, f, 1);
-  t.at(f).kind = NodeKind::File;
-  t.setBlob(f, *(*w)->putBlob("15.5 3.1\n"));
-  BOOST_REQUIRE((*w)->addSnapshot(m, std::move(t)).ok());
+  BOOST_REQUIRE((*w)->addSnapshot(m, UptimeTree(**w, "15.5 3.1\n")).ok());
   BOOST_REQUIRE((*w)->finish().ok());
   w->reset();
   check(4);
