@@ -34,6 +34,7 @@ void SetupDiff(CLI::App& sub, CommandAction& action);
 void SetupRecord(CLI::App& sub, CommandAction& action);
 void SetupLog(CLI::App& sub, CommandAction& action);
 void SetupTables(CLI::App& sub, CommandAction& action);
+void SetupFindings(CLI::App& sub, CommandAction& action);
 // What to capture and how (--root, --profile, --exclude, --no-threads,
 // --jobs, --max-file-size, --time-limit, --file-timeout): capture and record.
 // The caller turns maxFileMiB into options.maxFileSize.

@@ -23,6 +23,8 @@ const Command kCommands[] = {
     {"diff", "what changed between two snapshots: system, sysctls, processes, sockets, files", SetupDiff},
     {"tables", "snapshots of many hosts as JSON Lines tables (processes, sockets, sysctls...) for query engines",
      SetupTables},
+    {"findings", "what deserves a responder's look: deleted or memory-only programs, hidden pids, mounts over /proc",
+     SetupFindings},
 };
 
 }  // namespace procsnap

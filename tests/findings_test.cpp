@@ -1,0 +1,132 @@
+// procsnap findings against real planted processes: a program deleted after
+// it started (listening, from /tmp), one running from a memfd, and a mount
+// over /proc/PID in a private mount namespace.
+#define BOOST_TEST_MODULE findings
+#include <boost/test/unit_test.hpp>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "test_util.h"
+
+
+using testutil::Run;
+using testutil::TempDir;
+
+namespace {
+
+const std::string kBin = PROCSNAP_BIN;
+
+// A child started with `argv`, killed at the end; ready once it printed a line.
+class Started {
+ public:
+  explicit Started(const std::vector<std::string>& argv) {
+    int p[2];
+    if (pipe(p) != 0) throw std::runtime_error("pipe");
+    pid_ = fork();
+    if (pid_ == 0) {
+      dup2(p[1], 1);
+      close(p[0]);
+      std::vector<char*> args;
+      for (auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+      args.push_back(nullptr);
+      execv(args[0], args.data());
+      _exit(127);
+    }
+    close(p[1]);
+    char c;
+    while (read(p[0], &c, 1) == 1 && c != '\n') line_ += c;
+    close(p[0]);
+  }
+  ~Started() {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+  }
+  pid_t pid() const { return pid_; }
+  const std::string& line() const { return line_; }
+
+ private:
+  pid_t pid_ = -1;
+  std::string line_;
+};
+
+std::vector<nlohmann::json> Of(const nlohmann::json& doc, const std::string& kind, long pid) {
+  std::vector<nlohmann::json> out;
+  for (const auto& f : doc["findings"])
+    if (f["kind"] == kind && (pid < 0 || (f["pid"].is_number() && f["pid"].get<long>() == pid))) out.push_back(f);
+  return out;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(findings)
+
+BOOST_AUTO_TEST_CASE(planted_deleted_memfd_and_overmount_processes_are_reported) {
+  if (geteuid() != 0) {
+    BOOST_TEST_MESSAGE("SKIPPED: needs root for a private mount namespace");
+    return;
+  }
+  TempDir dir;
+  // 1. A copy of child_helper in /tmp, listening, deleted once started.
+  const std::string copy = dir / "helper";
+  std::filesystem::copy_file(CHILD_HELPER, copy);
+  std::filesystem::permissions(copy, std::filesystem::perms::owner_all);
+  testutil::Child deleted({copy}, {"PROCSNAP_TEST=findings"});
+  std::filesystem::remove(copy);
+  // 2. sleep run from a memfd.
+  Started memfd({"/usr/bin/python3", "-c",
+                 "import os, sys\n"
+                 "fd = os.memfd_create('procsnap-test')\n"
+                 "os.write(fd, open('/bin/sleep', 'rb').read())\n"
+                 "print('ready', flush=True)\n"
+                 "os.execv('/proc/self/fd/%d' % fd, ['sleep', '600'])\n"});
+  BOOST_REQUIRE(memfd.line() == "ready");
+  // 3. A mount over /proc/PID, seen only in a private mount namespace.
+  const std::string empty = dir / "empty";
+  std::filesystem::create_directory(empty);
+  Started hidden({"/usr/bin/unshare", "-m", "--propagation", "private", "/bin/sh", "-c",
+                  "mount --bind " + empty + " /proc/$$ && echo ready $$ && exec sleep 600"});
+  BOOST_REQUIRE_MESSAGE(hidden.line().rfind("ready ", 0) == 0, hidden.line());
+  const std::string hiddenPid = hidden.line().substr(6);
+  // The memfd child has exec'd once its exe link names the memfd.
+  const std::string memfdExe = "/proc/" + std::to_string(memfd.pid()) + "/exe";
+  for (int i = 0; i < 5000 && testutil::ReadLink(memfdExe).find("memfd:") == std::string::npos; ++i) usleep(1000);
+
+  const std::string archive = dir / "a.psnap";
+  BOOST_REQUIRE(Run({kBin, "capture", "-q", "-o", archive}).exitCode == 0);
+  auto r = Run({kBin, "findings", "--json", archive});
+  BOOST_REQUIRE_MESSAGE(r.exitCode == 1, r.err);  // findings: exit 1
+  auto doc = nlohmann::json::parse(r.out);
+
+  auto del = Of(doc, "deleted-executable", deleted.pid());
+  BOOST_REQUIRE_EQUAL(del.size(), 1u);
+  BOOST_TEST(del[0]["evidence"]["exe"] == copy + " (deleted)");
+  BOOST_TEST(del[0]["process"] == "helper");
+  BOOST_TEST(Of(doc, "suspicious-listener", deleted.pid()).size() == 1u);
+
+  auto mem = Of(doc, "memory-executable", memfd.pid());
+  BOOST_REQUIRE_EQUAL(mem.size(), 1u);
+  BOOST_TEST(mem[0]["evidence"]["exe"].get<std::string>().find("memfd:procsnap-test") != std::string::npos);
+
+  bool over = false;
+  for (const auto& f : Of(doc, "proc-overmount", -1))
+    over = over || f["evidence"]["mount point"] == "/proc/" + hiddenPid;
+  BOOST_TEST(over, r.out);
+
+  // Text output names the same, and a snapshot with none exits 0.
+  auto text = Run({kBin, "findings", archive});
+  BOOST_TEST(text.exitCode == 1);
+  BOOST_TEST(text.out.find("deleted-executable: pid " + std::to_string(deleted.pid())) != std::string::npos, text.out);
+  const std::string tree = dir / "tree", clean = dir / "clean.psnap";
+  BOOST_REQUIRE(Run({"/bin/sh", SAMPLES "/make_fake_proc.sh", tree, "1", "42"}).exitCode == 0);
+  BOOST_REQUIRE(Run({kBin, "capture", "-q", "--root", tree, "-o", clean}).exitCode == 0);
+  auto none = Run({kBin, "findings", "--json", clean});
+  BOOST_TEST(none.exitCode == 0, none.err);
+  BOOST_TEST(nlohmann::json::parse(none.out)["findings"].empty());
+  BOOST_TEST(Run({kBin, "findings", dir / "missing.psnap"}).exitCode == 2);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
