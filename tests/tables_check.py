@@ -3,7 +3,7 @@
 DIR/<table>/**/*.jsonl), and checks them against what the test saw live.
   tables_check.py DIR EXPECT_JSON
 EXPECT_JSON: {"live_host", "child_pid", "child_rss_kb", "child_threads", "port",
-              "swappiness", "fixture_host"}; prints every failure, exits 1 on any."""
+              "swappiness", "fixture_host", "pids" (ps -e), "listen_ports" (ss -tln)}; prints every failure, exits 1 on any."""
 import glob
 import json
 import os
@@ -67,6 +67,16 @@ if child:
     check(isinstance(c["netns"], int), f"child netns {c['netns']}")
     threads = [t for t in load("threads") if t["host"] == live and t["pid"] == expect["child_pid"]]
     check(len(threads) == expect["child_threads"], f"child thread rows {len(threads)}")
+
+# Every process ps saw before and after the capture has its row; every TCP
+# port ss saw listening then has a LISTEN row.
+live_pids = {p["pid"] for p in by_host.get(live, [])}
+missing = [p for p in expect["pids"] if p not in live_pids]
+check(not missing, f"pids ps lists but processes lacks: {missing}")
+listening = {s["local_port"] for s in load("sockets") if s["host"] == live and s["state"] == "LISTEN"
+             and s["protocol"] in ("tcp", "tcp6")}
+missing = [p for p in expect["listen_ports"] if p not in listening]
+check(not missing, f"ports ss lists as listening but sockets lacks: {missing}")
 
 # The listener joined to its process by (host, time, pid).
 socks = [s for s in load("sockets") if s["host"] == live and s["local_port"] == expect["port"]

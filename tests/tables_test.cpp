@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <set>
+#include <sstream>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -62,7 +64,33 @@ BOOST_AUTO_TEST_CASE(live_rows_agree_with_ps_netstat_and_sysctl) {
   const std::string planted = old == "37" ? "38" : "37";
   Tunable swappiness("/proc/sys/vm/swappiness", planted);
   const std::string live = dir / "live.psnap", fixture = dir / "fixture.psnap";
+  // Processes alive before and after the capture, and TCP listeners, as ps and ss see them.
+  auto psBefore = Run({"/usr/bin/ps", "-e", "-o", "pid="}).out;
+  auto ssBefore = Run({"/usr/bin/ss", "-H", "-t", "-l", "-n"}).out;
   BOOST_REQUIRE(Run({kBin, "capture", "-q", "-o", live}).exitCode == 0);
+  auto psAfter = Run({"/usr/bin/ps", "-e", "-o", "pid="}).out;
+  auto ssAfter = Run({"/usr/bin/ss", "-H", "-t", "-l", "-n"}).out;
+  auto pids = [](const std::string& text) {
+    std::set<long> out;
+    std::istringstream in(text);
+    for (long pid; in >> pid;) out.insert(pid);
+    return out;
+  };
+  auto ports = [](const std::string& text) {  // "LISTEN 0 4 127.0.0.1:4444 0.0.0.0:*"
+    std::set<long> out;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);) {
+      std::istringstream f(line);
+      std::string state, rq, sq, local;
+      if (f >> state >> rq >> sq >> local) out.insert(std::atol(local.substr(local.rfind(':') + 1).c_str()));
+    }
+    return out;
+  };
+  std::vector<long> stablePids, stablePorts;
+  for (long p : pids(psBefore))
+    if (pids(psAfter).count(p)) stablePids.push_back(p);
+  for (long p : ports(ssBefore))
+    if (ports(ssAfter).count(p)) stablePorts.push_back(p);
   // What the live tools say, the child being stopped: nothing moves.
   const std::string threads = Trimmed(Run({"/usr/bin/ps", "-o", "nlwp=", "-p", std::to_string(child.pid())}).out);
   const std::string rssKb = Trimmed(Run({"/usr/bin/ps", "-o", "rss=", "-p", std::to_string(child.pid())}).out);
@@ -89,7 +117,9 @@ BOOST_AUTO_TEST_CASE(live_rows_agree_with_ps_netstat_and_sysctl) {
                            {"child_rss_kb", std::stol(rssKb)},
                            {"child_threads", std::stol(threads)},
                            {"port", child.port()},
-                           {"swappiness", planted}};
+                           {"swappiness", planted},
+                           {"pids", stablePids},
+                           {"listen_ports", stablePorts}};
   auto check = Run({"/usr/bin/python3", TABLES_CHECK, out, expect.dump()});
   BOOST_TEST(check.exitCode == 0, check.out + check.err);
 }
