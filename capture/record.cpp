@@ -1,5 +1,6 @@
 // Record: one capture per tick of an aligned schedule into a recording.
 #include <fcntl.h>
+#include <malloc.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -34,7 +35,13 @@ void SleepUntil(int64_t ns, const std::atomic<bool>* stop) {
 
 Result<uint64_t> Record(const std::string& dir, const RecordOptions& options,
                         const std::function<void(const RecordedSnapshot&)>& onSnapshot) {
-  auto rec = RecordingWriter::Open(dir, options.recording);
+  // A tick allocates what the tick before freed: keep it in the heap
+  // (no mmap for large blocks, no trim) instead of faulting it in again.
+  ::mallopt(M_MMAP_THRESHOLD, 64 << 20);
+  ::mallopt(M_TRIM_THRESHOLD, 512 << 20);
+  RecordingOptions recording = options.recording;
+  recording.writer.trimMemory = false;
+  auto rec = RecordingWriter::Open(dir, recording);
   if (!rec.ok()) return rec.status();
   RecordingWriter& w = **rec;
   const int rootFd = ::open(options.capture.root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);

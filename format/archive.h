@@ -241,6 +241,11 @@ struct WriterOptions {
   // keyframe), so a timeline stores what changed at about the cost of the
   // difference. Appending to a format 2 archive writes no deltas.
   bool delta = false;
+  // Hand the walk's freed memory back to the system before each snapshot
+  // record is built (one capture's peak). A recording keeps it instead:
+  // on VMs a fresh page costs microseconds, and every tick would fault the
+  // same pages in again.
+  bool trimMemory = true;
 };
 
 class ArchiveWriter {

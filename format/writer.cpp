@@ -153,7 +153,7 @@ class WriterImpl final : public ArchiveWriter {
     snap.summary.nodeCount = tree.size();
     // The walk's freed memory (fragments, read buffers) goes back before
     // the message takes as much again as the tree: the peak of a capture.
-    malloc_trim(0);
+    if (opts_.trimMemory) malloc_trim(0);
     // The message is built in one zeroed buffer with a word in front for
     // the segment table, so that it compresses in one call with the chunk
     // context: a streaming context would fault in tables and buffers anew.
