@@ -38,7 +38,7 @@ echo "CPU: one capture $4 s, per recorded snapshot $5 s (median) = $6x"
 
 # CPU at the default settings (10 s apart): 13 snapshots, 2 minutes.
 $BIN record -o "$TMP/rec10" --count 13 --json > "$TMP/rec10.json"
-CPU10=$(tail -n +2 "$TMP/rec10.json" | sed 's/.*"cpu_seconds":\([0-9.e-]*\).*/\1/' | median)
+CPU10=$(tail -n +2 "$TMP/rec10.json" | sed 's/.*"cpu_seconds":\([0-9.e-]*\).*/\1/' | median | awk '{printf "%.3f", $1}')
 RATIO10=$(awk -v c1="$CPU1" -v c="$CPU10" 'BEGIN {printf "%.2f", c / c1}')
 echo "CPU at the default 10 s: per recorded snapshot $CPU10 s (median of 12) = ${RATIO10}x"
 
