@@ -152,7 +152,7 @@ class Walker {
   // Carry: a top-level directory (a pid's, bus/) taken from the previous
   // capture's tree, a pid's net/ entries walked; `why` goes into each
   // carried file's note. False, with nothing added, when it cannot be.
-  bool carrySubtree(int rootFd, const std::string& name, const std::string& why);
+  bool carrySubtree(const std::string& rel, NodeId slot, unsigned depth, const std::string& why);
   bool carryThread(int parentFd, const std::string& tid, const std::string& rel, NodeId slot);
   bool shareDescriptors(const std::string& rel, NodeId slot);
   bool carrySettledFile(const std::string& name, const std::string& rel, NodeId slot);
@@ -180,7 +180,8 @@ class Walker {
   ReadBuffer buf_;
   std::string exclusionNote_;
   std::string carriedNote_;  // the note of files carried into this fragment
-  bool settledCarry_ = false;  // this process ran but runs the same program: its settled files are carried
+  bool settledCarry_ = false;
+  std::pair<long, bool> sharedTable_{-1, false};  // tid, and whether it uses its process's descriptor table  // this process ran but runs the same program: its settled files are carried
   uint64_t startTime_ = 0;  // field 22 of the PID's stat as read during the walk
   struct ProcessFile {
     std::string name;

@@ -82,11 +82,7 @@ void ReadProcess(const View& v, long pid, Model& m) {
     auto [lo, hi] = s.children(fd);
     p.fds = hi - lo;
     for (NodeId c = lo; c < hi; ++c) {
-      std::string_view target = s.linkTarget(c);
-      if (target.rfind("socket:[", 0) == 0) {
-        uint64_t inode = std::strtoull(std::string(target.substr(8)).c_str(), nullptr, 10);
-        m.socketOwner.emplace(inode, pid);
-      }
+      if (auto inode = LinkInode(s.linkTarget(c), "socket")) m.socketOwner.emplace(*inode, pid);
     }
   }
   m.processes.emplace(pid, std::move(p));
@@ -95,10 +91,9 @@ void ReadProcess(const View& v, long pid, Model& m) {
 }  // namespace
 
 Result<std::string> ReadCaptured(const View& v, const std::string& path) {
-  auto r = v.read(path);
-  if (r.ok()) return std::move(*r);
-  if (ArchiveDamage(r.status())) return r.status();
-  return std::string();
+  auto r = ReadIfCaptured(v, path);
+  if (!r.ok()) return r.status();
+  return r->value_or(std::string());
 }
 
 Model BuildModel(const View& v) {

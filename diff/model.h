@@ -45,11 +45,6 @@ struct Model {
   Status damage;  // the first read the archive itself failed (corruption, I/O)
 };
 
-// A read that failed because of the archive, not because of the capture.
-inline bool ArchiveDamage(const Status& s) {
-  return s.code() == StatusCode::Corruption || s.code() == StatusCode::IoError || s.code() == StatusCode::Unsupported;
-}
-
 // The bytes of `path`, "" when the capture holds none (not captured, read
 // failed, absent); an error only for archive damage.
 Result<std::string> ReadCaptured(const View& v, const std::string& path);

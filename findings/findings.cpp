@@ -20,20 +20,15 @@ struct Process {
   long ppid = -1;
 };
 
-bool StartsWith(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
-bool EndsWith(std::string_view s, std::string_view p) {
-  return s.size() >= p.size() && s.substr(s.size() - p.size()) == p;
-}
-
 // An executable that exists in memory only: memfd_create, or a file in a
 // memory file system that vanishes with the machine.
 bool MemoryOnly(std::string_view exe) {
-  return StartsWith(exe, "/memfd:") || StartsWith(exe, "memfd:") || StartsWith(exe, "/dev/shm/");
+  return exe.starts_with("/memfd:") || exe.starts_with("memfd:") || exe.starts_with("/dev/shm/");
 }
-bool Deleted(std::string_view exe) { return EndsWith(exe, " (deleted)"); }
+bool Deleted(std::string_view exe) { return exe.ends_with(" (deleted)"); }
 bool FromTempDir(std::string_view exe) {
   for (std::string_view d : {"/tmp/", "/var/tmp/", "/dev/shm/", "/run/shm/"})
-    if (StartsWith(exe, d)) return true;
+    if (exe.starts_with(d)) return true;
   return false;
 }
 
@@ -41,7 +36,7 @@ bool FromTempDir(std::string_view exe) {
 bool KernelThreadName(std::string_view comm) {
   for (std::string_view p : {"kworker", "ksoftirqd", "kthreadd", "migration/", "rcu_", "watchdog", "kswapd",
                              "khugepaged", "kcompactd", "irq/", "jbd2/", "kblockd", "kauditd", "ksmd", "cpuhp/"})
-    if (StartsWith(comm, p)) return true;
+    if (comm.starts_with(p)) return true;
   return false;
 }
 
@@ -63,11 +58,9 @@ class Checker {
 
  private:
   std::optional<std::string> text(const std::string& path) {
-    auto r = v_.read(path);
+    auto r = ReadIfCaptured(v_, path);
     if (r.ok()) return std::move(*r);
-    const StatusCode c = r.status().code();
-    if ((c == StatusCode::Corruption || c == StatusCode::IoError || c == StatusCode::Unsupported) && damage_.ok())
-      damage_ = r.status();
+    if (damage_.ok()) damage_ = r.status();
     return std::nullopt;
   }
 
@@ -143,7 +136,7 @@ class Checker {
     const std::string marker = " answers to stat() but is missing from the listing";
     for (const auto& note : s_.metadata().notes) {
       size_t at = note.find(marker);
-      if (!StartsWith(note, "pid ") || at == std::string::npos) continue;
+      if (!note.starts_with("pid ") || at == std::string::npos) continue;
       Finding f;
       f.kind = "hidden-pid";
       f.pid = std::atol(note.c_str() + 4);
@@ -171,7 +164,7 @@ class Checker {
       if (!seen.insert(key).second) continue;
       std::vector<std::string> problems;
       for (const MountInfo& m : ParseMountInfo(*info, &problems)) {
-        const bool overPid = StartsWith(m.target, "/proc/") && IsNumberName(m.target.substr(6, m.target.find('/', 6) - 6));
+        const bool overPid = m.target.starts_with("/proc/") && IsNumberName(m.target.substr(6, m.target.find('/', 6) - 6));
         const bool overProc = m.target == "/proc" && m.fstype != "proc";
         if (!overPid && !overProc) continue;
         Finding f = about(p, "proc-overmount",
@@ -195,8 +188,7 @@ class Checker {
       if (fd == kNoNode || s_.node(fd).kind != NodeKind::Directory) continue;
       auto [lo, hi] = s_.children(fd);
       for (NodeId l = lo; l < hi; ++l) {
-        std::string_view t = s_.linkTarget(l);
-        if (StartsWith(t, "socket:[")) owner.emplace(std::strtoull(std::string(t.substr(8)).c_str(), nullptr, 10), &p);
+        if (auto inode = LinkInode(s_.linkTarget(l), "socket")) owner.emplace(*inode, &p);
       }
     }
     for (const char* proto : {"tcp", "tcp6", "udp", "udp6"}) {

@@ -144,8 +144,8 @@ class WriterImpl final : public ArchiveWriter {
         heldBytes_ -= held_.back().raw.size();
         held_.pop_back();
       }
-      if (!held_.empty()) base = held_.back().index == want ? &held_.back() : &held_.front();
-      if (base && base->index != want && base->index != 0) base = nullptr;
+      if (!held_.empty() && held_.back().index == want) base = &held_.back();
+      else if (!held_.empty() && held_.front().index == 0) base = &held_.front();
     }
     IndexData::Snap snap;
     snap.summary.startWallNs = meta.startWallNs;

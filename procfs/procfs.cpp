@@ -330,6 +330,15 @@ std::vector<MountInfo> ParseMountInfo(std::string_view text, std::vector<std::st
   return out;
 }
 
+std::optional<uint64_t> LinkInode(std::string_view target, std::string_view kind) {
+  if (target.size() < kind.size() + 3 || target.substr(0, kind.size()) != kind ||
+      target.substr(kind.size(), 2) != ":[" || target.back() != ']')
+    return std::nullopt;
+  uint64_t inode = 0;
+  if (!Number(target.substr(kind.size() + 2, target.size() - kind.size() - 3), inode)) return std::nullopt;
+  return inode;
+}
+
 std::vector<ModuleInfo> ParseModules(std::string_view text, std::vector<std::string>* problems) {
   std::vector<ModuleInfo> out;
   Lines(text, 0, [&](std::string_view line, unsigned lineNo) {

@@ -99,6 +99,11 @@ struct MountInfo {
 };
 std::vector<MountInfo> ParseMountInfo(std::string_view text, std::vector<std::string>* problems);
 
+// The inode in a link target procfs writes as "KIND:[INODE]": an fd link
+// "socket:[4242]", a namespace link "net:[4026531840]". nullopt for
+// another kind or shape.
+std::optional<uint64_t> LinkInode(std::string_view target, std::string_view kind);
+
 // /proc/modules: "ext4 1056768 2 - Live 0x0000000000000000".
 struct ModuleInfo {
   std::string name, dependencies, state;  // dependencies as printed: "a,b," or "-"

@@ -28,6 +28,8 @@ struct Context {
   Row common;
   double ticks = 100;
   int64_t bootWallNs = 0;  // 0: unknown
+  bool pidsListed = false;
+  std::vector<long> pidList;
 
   Context(const View& view, std::vector<std::string>* w) : v(view), s(view.snapshot()), warnings(w) {
     const Metadata& m = s.metadata();
@@ -44,11 +46,9 @@ struct Context {
   // The bytes of a file, nullopt when the snapshot has none. Archive
   // damage is kept to be returned.
   std::optional<std::string> text(const std::string& path) {
-    auto r = v.read(path);
+    auto r = ReadIfCaptured(v, path);
     if (r.ok()) return std::move(*r);
-    const StatusCode c = r.status().code();
-    if ((c == StatusCode::Corruption || c == StatusCode::IoError || c == StatusCode::Unsupported) && damage.ok())
-      damage = r.status();
+    if (damage.ok()) damage = r.status();
     return std::nullopt;
   }
   void warn(const std::string& path, const std::string& what) {
@@ -56,21 +56,24 @@ struct Context {
   }
   Row row() const { return common; }
 
-  std::vector<long> pids() const {
-    std::vector<long> out;
-    auto [lo, hi] = s.children(0);
-    for (NodeId c = lo; c < hi; ++c)
-      if (IsNumberName(s.name(c))) out.push_back(std::atol(std::string(s.name(c)).c_str()));
-    return out;
+  // The pid directories, listed once for every table of the snapshot.
+  const std::vector<long>& pids() {
+    if (!pidsListed) {
+      pidsListed = true;
+      auto [lo, hi] = s.children(0);
+      for (NodeId c = lo; c < hi; ++c)
+        if (IsNumberName(s.name(c))) pidList.push_back(std::atol(std::string(s.name(c)).c_str()));
+    }
+    return pidList;
   }
   // The inode of a namespace link ("net:[4026531840]"), nullopt if not captured.
   std::optional<int64_t> nsInode(const std::string& link) {
     auto id = v.resolve(link, false);
     if (!id.ok() || s.node(*id).kind != NodeKind::Symlink) return std::nullopt;
     std::string_view t = s.linkTarget(*id);
-    size_t open = t.find('[');
-    if (open == std::string_view::npos) return std::nullopt;
-    return std::atoll(std::string(t.substr(open + 1)).c_str());
+    auto inode = LinkInode(t, t.substr(0, t.find(':')));
+    if (!inode) return std::nullopt;
+    return int64_t(*inode);
   }
   // Each network namespace's net/ directory once (aliases resolved), with
   // its inode when a process in it shows one.
@@ -233,8 +236,7 @@ void Sockets(Context& c, const std::function<void(Row&&)>& sink) {
     if (fd == kNoNode || c.s.node(fd).kind != NodeKind::Directory) continue;
     auto [lo, hi] = c.s.children(fd);
     for (NodeId l = lo; l < hi; ++l) {
-      std::string_view t = c.s.linkTarget(l);
-      if (t.rfind("socket:[", 0) == 0) owner.emplace(std::strtoull(std::string(t.substr(8)).c_str(), nullptr, 10), pid);
+      if (auto inode = LinkInode(c.s.linkTarget(l), "socket")) owner.emplace(*inode, pid);
     }
   }
   auto ownerOf = [&](uint64_t inode) {
@@ -442,23 +444,25 @@ const std::vector<std::string>& TableColumns(TableKind t) {
   return columns.at(t);
 }
 
-Status SnapshotRows(const View& v, TableKind t, const std::function<void(Row&&)>& sink,
-                    std::vector<std::string>* warnings) {
-  Context c(v, warnings);
-  const size_t width = TableColumns(t).size();
-  auto checked = [&](Row&& r) {
-    r.resize(width);  // a row is always as wide as its table
-    sink(std::move(r));
-  };
-  switch (t) {
-    case TableKind::Processes: Processes(c, checked); break;
-    case TableKind::Threads: Threads(c, checked); break;
-    case TableKind::Sockets: Sockets(c, checked); break;
-    case TableKind::Sysctls: Sysctls(c, checked); break;
-    case TableKind::Mounts: Mounts(c, checked); break;
-    case TableKind::Modules: Modules(c, checked); break;
-    case TableKind::Interfaces: Interfaces(c, checked); break;
-    case TableKind::System: System(c, checked); break;
+Status SnapshotRows(const View& v, const std::vector<TableKind>& tables,
+                    const std::function<void(TableKind, Row&&)>& sink, std::vector<std::string>* warnings) {
+  Context c(v, warnings);  // shared: the host, the pid list, files several tables read
+  for (TableKind t : tables) {
+    const size_t width = TableColumns(t).size();
+    auto checked = [&](Row&& r) {
+      r.resize(width);  // a row is always as wide as its table
+      sink(t, std::move(r));
+    };
+    switch (t) {
+      case TableKind::Processes: Processes(c, checked); break;
+      case TableKind::Threads: Threads(c, checked); break;
+      case TableKind::Sockets: Sockets(c, checked); break;
+      case TableKind::Sysctls: Sysctls(c, checked); break;
+      case TableKind::Mounts: Mounts(c, checked); break;
+      case TableKind::Modules: Modules(c, checked); break;
+      case TableKind::Interfaces: Interfaces(c, checked); break;
+      case TableKind::System: System(c, checked); break;
+    }
   }
   return c.damage;
 }

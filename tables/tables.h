@@ -33,11 +33,11 @@ const std::vector<std::string>& TableColumns(TableKind t);
 using Value = std::variant<std::monostate, int64_t, double, std::string>;
 using Row = std::vector<Value>;  // in TableColumns order
 
-// The rows of table `t` of the snapshot `v` shows, passed to `sink`.
-// Files the snapshot lacks or that do not parse give nulls and a line in
-// `warnings` ("PATH: what"); an error only for damage to the archive.
-Status SnapshotRows(const View& v, TableKind t, const std::function<void(Row&&)>& sink,
-                    std::vector<std::string>* warnings);
+// The rows of `tables` of the snapshot `v` shows, table by table, passed
+// to `sink`. Files the snapshot lacks or that do not parse give nulls and a
+// line in `warnings` ("PATH: what"); an error only for damage to the archive.
+Status SnapshotRows(const View& v, const std::vector<TableKind>& tables,
+                    const std::function<void(TableKind, Row&&)>& sink, std::vector<std::string>* warnings);
 
 enum class TableFormat { Jsonl, Csv };
 // One row as a JSON object on one line (with '\n'); invalid UTF-8 becomes U+FFFD.

@@ -43,8 +43,8 @@ class Output {
 
   // The file of (table, host) for one archive, opened on first use.
   Status write(const std::string& archive, TableKind t, const std::string& host, const std::string& bytes) {
+    std::lock_guard<std::mutex> lock(mu_);
     if (o_.outDir == "-") {
-      std::lock_guard<std::mutex> lock(stdoutMu_);
       if (std::fwrite(bytes.data(), 1, bytes.size(), stdout) != bytes.size())
         return Status::IoError("standard output: write failed");
       return Status::Ok();
@@ -73,6 +73,7 @@ class Output {
 
   // Closes an archive's files: renamed into place when `keep`, else removed.
   Status finish(const std::string& archive, bool keep, size_t* files) {
+    std::lock_guard<std::mutex> lock(mu_);
     Status result;
     auto node = open_.extract(archive);
     if (node.empty()) return result;
@@ -95,12 +96,8 @@ class Output {
     std::FILE* fp = nullptr;
   };
   const TablesOptions& o_;
-  std::mutex stdoutMu_;
-  // Only the worker of an archive touches its files: no lock beyond the map's.
-  std::map<std::string, std::map<std::pair<int, std::string>, File>> open_;
-
- public:
-  std::mutex mapMu;
+  std::mutex mu_;  // standard output, and the map of open files
+  std::map<std::string, std::map<std::pair<int, std::string>, File>> open_;  // by archive, then (table, host)
 };
 
 }  // namespace
@@ -156,28 +153,18 @@ Result<TablesReport> WriteTables(const TablesOptions& o, const std::function<voi
           }
           View view(reader, *snap, k);
           const std::string where = path + " snapshot " + std::to_string(k) + ": ";
-          for (TableKind t : tables) {
-            std::string buffer;
-            std::string host;
-            size_t n = 0;
-            std::vector<std::string> w;
-            Status s = SnapshotRows(view, t, [&](Row&& r) {
-              if (host.empty()) host = std::get<std::string>(r[0]);
-              buffer += o.format == TableFormat::Csv && o.outDir != "-" ? CsvLine(r) : JsonLine(t, r);
-              ++n;
-            }, &w);
-            for (auto& x : w) warnings.push_back(where + x);
-            if (!s.ok()) errors.push_back(where + s.message());
-            if (n == 0) continue;
-            Status ws;
-            {
-              std::unique_lock<std::mutex> lock(out.mapMu, std::defer_lock);
-              if (o.outDir != "-") lock.lock();
-              ws = out.write(name, t, host, buffer);
-            }
-            if (!ws.ok()) failed = ws;
-            rows += n;
-          }
+          std::map<TableKind, std::string> buffers;  // a snapshot's rows, written table by table
+          std::string host;
+          std::vector<std::string> w;
+          Status s = SnapshotRows(view, tables, [&](TableKind t, Row&& r) {
+            if (host.empty()) host = std::get<std::string>(r[0]);
+            buffers[t] += o.format == TableFormat::Csv && o.outDir != "-" ? CsvLine(r) : JsonLine(t, r);
+            ++rows;
+          }, &w);
+          for (auto& x : w) warnings.push_back(where + x);
+          if (!s.ok()) errors.push_back(where + s.message());
+          for (auto& [t, buffer] : buffers)
+            if (Status ws = out.write(name, t, host, buffer); !ws.ok()) failed = ws;
           ++snapshots;
           std::lock_guard<std::mutex> lock(mu);
           ++prog.snapshots;
@@ -187,11 +174,7 @@ Result<TablesReport> WriteTables(const TablesOptions& o, const std::function<voi
         }
       }
       size_t files = 0;
-      Status fs;
-      {
-        std::lock_guard<std::mutex> lock(out.mapMu);
-        fs = out.finish(name, failed.ok(), &files);
-      }
+      Status fs = out.finish(name, failed.ok(), &files);
       if (!failed.ok()) errors.push_back(failed.message());
       else if (!fs.ok()) errors.push_back(fs.message());
       std::lock_guard<std::mutex> lock(mu);

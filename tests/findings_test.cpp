@@ -4,7 +4,6 @@
 #define BOOST_TEST_MODULE findings
 #include <boost/test/unit_test.hpp>
 
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -20,38 +19,7 @@ namespace {
 
 const std::string kBin = PROCSNAP_BIN;
 
-// A child started with `argv`, killed at the end; ready once it printed a line.
-class Started {
- public:
-  explicit Started(const std::vector<std::string>& argv) {
-    int p[2];
-    if (pipe(p) != 0) throw std::runtime_error("pipe");
-    pid_ = fork();
-    if (pid_ == 0) {
-      dup2(p[1], 1);
-      close(p[0]);
-      std::vector<char*> args;
-      for (auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-      args.push_back(nullptr);
-      execv(args[0], args.data());
-      _exit(127);
-    }
-    close(p[1]);
-    char c;
-    while (read(p[0], &c, 1) == 1 && c != '\n') line_ += c;
-    close(p[0]);
-  }
-  ~Started() {
-    kill(pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
-  }
-  pid_t pid() const { return pid_; }
-  const std::string& line() const { return line_; }
-
- private:
-  pid_t pid_ = -1;
-  std::string line_;
-};
+const std::vector<std::string> kPath = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin"};
 
 std::vector<nlohmann::json> Of(const nlohmann::json& doc, const std::string& kind, long pid) {
   std::vector<nlohmann::json> out;
@@ -77,18 +45,20 @@ BOOST_AUTO_TEST_CASE(planted_deleted_memfd_and_overmount_processes_are_reported)
   testutil::Child deleted({copy}, {"PROCSNAP_TEST=findings"});
   std::filesystem::remove(copy);
   // 2. sleep run from a memfd.
-  Started memfd({"/usr/bin/python3", "-c",
+  testutil::Spawned memfd({"/usr/bin/python3", "-c",
                  "import os, sys\n"
                  "fd = os.memfd_create('procsnap-test')\n"
                  "os.write(fd, open('/bin/sleep', 'rb').read())\n"
                  "print('ready', flush=True)\n"
-                 "os.execv('/proc/self/fd/%d' % fd, ['sleep', '600'])\n"});
+                 "os.execv('/proc/self/fd/%d' % fd, ['sleep', '600'])\n"},
+                         kPath);
   BOOST_REQUIRE(memfd.line() == "ready");
   // 3. A mount over /proc/PID, seen only in a private mount namespace.
   const std::string empty = dir / "empty";
   std::filesystem::create_directory(empty);
-  Started hidden({"/usr/bin/unshare", "-m", "--propagation", "private", "/bin/sh", "-c",
-                  "mount --bind " + empty + " /proc/$$ && echo ready $$ && exec sleep 600"});
+  testutil::Spawned hidden({"/usr/bin/unshare", "-m", "--propagation", "private", "/bin/sh", "-c",
+                            "mount --bind " + empty + " /proc/$$ && echo ready $$ && exec sleep 600"},
+                           kPath);
   BOOST_REQUIRE_MESSAGE(hidden.line().rfind("ready ", 0) == 0, hidden.line());
   const std::string hiddenPid = hidden.line().substr(6);
   // The memfd child has exec'd once its exe link names the memfd.

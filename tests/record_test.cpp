@@ -451,36 +451,16 @@ BOOST_AUTO_TEST_CASE(processes_that_did_not_run_are_carried_and_say_so) {
 // table they show is the process's, which the busy thread may change).
 BOOST_AUTO_TEST_CASE(threads_that_did_not_run_are_carried_in_a_process_that_did) {
   TempDir dir;
-  int p[2];
-  BOOST_REQUIRE(pipe(p) == 0);
-  pid_t busy = fork();
-  if (busy == 0) {
-    dup2(p[1], 1);
-    close(p[0]);
-    execl("/usr/bin/python3", "python3", "-c",
-          "import threading, time\n"
-          "ts = [threading.Thread(target=time.sleep, args=(3600,), daemon=True) for _ in range(3)]\n"
-          "[t.start() for t in ts]\n"
-          "print('ready', flush=True)\n"
-          "x = 0\n"
-          "while True: x += 1\n",
-          static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  close(p[1]);
-  char c;
-  std::string line;
-  while (read(p[0], &c, 1) == 1 && c != '\n') line += c;
-  close(p[0]);
-  struct Reap {
-    pid_t pid;
-    ~Reap() {
-      kill(pid, SIGKILL);
-      waitpid(pid, nullptr, 0);
-    }
-  } reap{busy};
-  BOOST_REQUIRE(line == "ready");
-  const std::string pid = std::to_string(busy), rec = dir / "rec";
+  testutil::Spawned busy({"/usr/bin/python3", "-c",
+                          "import threading, time\n"
+                          "ts = [threading.Thread(target=time.sleep, args=(3600,), daemon=True) for _ in range(3)]\n"
+                          "[t.start() for t in ts]\n"
+                          "print('ready', flush=True)\n"
+                          "x = 0\n"
+                          "while True: x += 1\n"},
+                         {});
+  BOOST_REQUIRE(busy.line() == "ready");
+  const std::string pid = std::to_string(busy.pid()), rec = dir / "rec";
   Recorder r({"-o", rec, "--interval", "200ms", "--count", "3", "--exclude", "*/smaps*"});
   BOOST_REQUIRE(r.wait() == 0);
   auto tids = testutil::ListDir("/proc/" + pid + "/task");

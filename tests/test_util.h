@@ -92,10 +92,11 @@ inline RunResult Run(const std::vector<std::string>& argv, const std::string& st
   return r;
 }
 
-// A started child_helper, stopped with SIGSTOP once it reports ready.
-class Child {
+// A started program (argv[0] a path, `env` its whole environment), killed
+// at the end; constructed once it wrote its first line, which line() holds.
+class Spawned {
  public:
-  Child(const std::vector<std::string>& argv, const std::vector<std::string>& env) {
+  Spawned(const std::vector<std::string>& argv, const std::vector<std::string>& env) {
     int p[2];
     if (pipe(p) != 0) throw std::runtime_error("pipe");
     pid_ = fork();
@@ -111,25 +112,39 @@ class Child {
       _exit(127);
     }
     close(p[1]);
-    std::string line;
     char c;
-    while (read(p[0], &c, 1) == 1 && c != '\n') line += c;  // blocks until "ready"
+    while (read(p[0], &c, 1) == 1 && c != '\n') line_ += c;  // blocks until the first line
     close(p[0]);
-    if (line.rfind("ready ", 0) != 0) throw std::runtime_error("child_helper did not start: " + line);
-    port_ = std::atoi(line.c_str() + 6);
-    kill(pid_, SIGSTOP);
-    int status;
-    waitpid(pid_, &status, WUNTRACED);  // returns once the child is stopped
   }
-  ~Child() {
+  ~Spawned() {
     kill(pid_, SIGKILL);
     waitpid(pid_, nullptr, 0);
   }
+  Spawned(const Spawned&) = delete;
+  Spawned& operator=(const Spawned&) = delete;
   pid_t pid() const { return pid_; }
-  int port() const { return port_; }
+  const std::string& line() const { return line_; }
 
  private:
   pid_t pid_ = -1;
+  std::string line_;
+};
+
+// A started child_helper, stopped with SIGSTOP once it reports ready.
+class Child {
+ public:
+  Child(const std::vector<std::string>& argv, const std::vector<std::string>& env) : run_(argv, env) {
+    if (run_.line().rfind("ready ", 0) != 0) throw std::runtime_error("child_helper did not start: " + run_.line());
+    port_ = std::atoi(run_.line().c_str() + 6);
+    kill(run_.pid(), SIGSTOP);
+    int status;
+    waitpid(run_.pid(), &status, WUNTRACED);  // returns once the child is stopped
+  }
+  pid_t pid() const { return run_.pid(); }
+  int port() const { return port_; }
+
+ private:
+  Spawned run_;
   int port_ = 0;
 };
 

@@ -117,6 +117,17 @@ Result<NodeId> View::resolve(std::string_view path, bool followLast) const {
   return cur;
 }
 
+bool ArchiveDamage(const Status& s) {
+  return s.code() == StatusCode::Corruption || s.code() == StatusCode::IoError || s.code() == StatusCode::Unsupported;
+}
+
+Result<std::optional<std::string>> ReadIfCaptured(const View& v, std::string_view path) {
+  auto r = v.read(path);
+  if (r.ok()) return std::optional<std::string>(std::move(*r));
+  if (ArchiveDamage(r.status())) return r.status();
+  return std::optional<std::string>();
+}
+
 Result<std::string> View::read(std::string_view path) const {
   auto id = resolve(path, true);
   if (!id.ok()) return id.status();

@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -56,6 +57,17 @@ struct TimelineShape {
   int64_t longestGapEndNs = 0;  // start of the snapshot that ends the longest gap
 };
 TimelineShape ShapeOf(const std::vector<int64_t>& starts);
+
+// A read that failed because of the archive (corruption, I/O, a format it
+// cannot read), not because of the capture.
+bool ArchiveDamage(const Status& s);
+
+class View;
+// The bytes of `path` as View::read gives them; nullopt when the capture
+// holds none (not captured, read failed at capture, absent); an error only
+// for archive damage. Readers that build on many files (diff, tables,
+// findings) keep going past what a capture lacks and stop at damage.
+Result<std::optional<std::string>> ReadIfCaptured(const View& v, std::string_view path);
 
 class View {
  public:
