@@ -20,6 +20,7 @@
 #include <set>
 #include <thread>
 
+#include "executables.h"
 #include "host_facts.h"
 #include "procfs/procfs.h"
 #include "reused_threads.h"
@@ -130,57 +131,6 @@ void Add(Counts& into, const Counts& c) {
   into.skipped += c.skipped;
   into.truncated += c.truncated;
   into.redactions += c.redactions;
-}
-
-// A descriptor owned by a lambda that may outlive the capture.
-struct OwnedFd {
-  int fd = -1;
-  explicit OwnedFd(int f) : fd(f) {}
-  OwnedFd(OwnedFd&& o) noexcept : fd(std::exchange(o.fd, -1)) {}
-  OwnedFd(const OwnedFd&) = delete;
-  ~OwnedFd() {
-    if (fd >= 0) ::close(fd);
-  }
-  int get() const { return fd; }
-};
-OwnedFd Dup(int fd) { return OwnedFd(::fcntl(fd, F_DUPFD_CLOEXEC, 0)); }
-
-// The result of a call running on a thread of its own, which owns
-// everything it uses: if the call never returns, it is left behind.
-template <class T>
-struct Pending {
-  std::mutex mu;
-  std::condition_variable cv;
-  std::optional<T> result;
-  bool ready() {
-    std::lock_guard<std::mutex> lock(mu);
-    return result.has_value();
-  }
-  // The result if it came within `limit`.
-  std::optional<T> take(std::chrono::nanoseconds limit) {
-    std::unique_lock<std::mutex> lock(mu);
-    cv.wait_for(lock, limit, [&] { return result.has_value(); });
-    return std::move(result);
-  }
-};
-
-template <class T, class Fn>
-std::shared_ptr<Pending<T>> Start(Fn fn) {
-  auto job = std::make_shared<Pending<T>>();
-  auto call = std::make_shared<Fn>(std::move(fn));  // std::function copies; fn may own an fd
-  RunOnKeptThread([job, call] {
-    T value = (*call)();
-    std::lock_guard<std::mutex> lock(job->mu);
-    job->result = std::move(value);
-    job->cv.notify_all();
-  });
-  return job;
-}
-
-// Runs fn on a thread of its own and waits at most `limit` for it.
-template <class T, class Fn>
-std::optional<T> Bounded(std::chrono::nanoseconds limit, Fn fn) {
-  return Start<T>(std::move(fn))->take(limit);
 }
 
 std::string FormatSeconds(double s) {
@@ -514,8 +464,21 @@ Result<Metadata> Capture(const CaptureOptions& options, ArchiveWriter& writer,
                          ", not read again (reason carried): those of processes whose stat line was unchanged "
                          "(they had not run), kallsyms when /proc/modules was unchanged, and bus/ and fs/ "
                          "(PCI configuration space, file system internals: read at full snapshots)");
+  if (shared.procfs && options.executables && options.profile != Profile::Tuning) {
+    ExecutableLimits limits;
+    limits.hashMax = options.hashExecutableMax;
+    limits.keepMax = options.profile == Profile::Bugreport ? 0 : options.keepExecutableMax;
+    limits.keepOff = options.profile == Profile::Bugreport ? "the bugreport profile keeps none" : "--keep-exe-max 0";
+    limits.seconds = options.executableSeconds;
+    limits.deadlineMonoNs = ClockNs(CLOCK_MONOTONIC) + static_cast<int64_t>(options.executableSeconds * 1e9);
+    if (shared.deadlineMonoNs) limits.deadlineMonoNs = std::min(limits.deadlineMonoNs, shared.deadlineMonoNs);
+    if (options.interrupt && options.interrupt->load()) limits.deadlineMonoNs = 0;
+    meta.executables = RecordExecutables(rootFd, tree, writer, limits,
+                                         options.carry ? &options.carry->executables : nullptr, &meta.notes);
+  }
   if (options.carryOut) {
     Carry& out = *options.carryOut;
+    out.executables = meta.executables;
     out.tree = Tree();
     out.tree.graft(out.tree.add(""), tree);  // alias targets are not copied: carried subtrees walk net/ anew
     out.stat = std::move(stats);

@@ -36,6 +36,7 @@ struct Carry {
   std::unordered_map<std::string, std::string> stat;  // pid, PID/task/TID -> its stat line, as read
   std::string modules;                                 // /proc/modules, as read before kallsyms
   int64_t readWallNs = 0;                              // when this capture began
+  std::vector<Executable> executables;                 // hashed (and kept) once per file
 };
 
 struct CaptureOptions {
@@ -47,6 +48,14 @@ struct CaptureOptions {
   uint64_t maxFileSize = 64u << 20;    // larger files are cut here and marked truncated
   double timeLimitSeconds = 0;         // 0 = none; past it, entries are recorded unread, even one stuck in a read
   double fileTimeoutSeconds = 5;       // a read, listing or stat that has not returned by then is recorded unread
+  // Executables (Metadata.executables): every distinct file behind a
+  // PID/exe is hashed (SHA-256) once; one no longer on disk (deleted,
+  // memfd, /dev/shm, replaced) is also kept, up to keepExecutableMax bytes
+  // (the bugreport profile keeps none). Procfs roots only.
+  bool executables = true;
+  uint64_t hashExecutableMax = 4ull << 30;   // larger files are noted, not hashed
+  uint64_t keepExecutableMax = 64u << 20;    // 0: keep none
+  double executableSeconds = 30;             // for hashing them all; the rest are noted
   // Set (from a signal handler, say) to end the capture early: the entries
   // not yet read are recorded unread and the snapshot is finished.
   const std::atomic<bool>* interrupt = nullptr;

@@ -5,8 +5,16 @@
 // keeps its thread; the next job gets another.
 #pragma once
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <condition_variable>
 #include <functional>
 #include <memory>
+#include <mutex>
+#include <optional>
+#include <utility>
 
 namespace procsnap {
 
@@ -18,5 +26,56 @@ class JobDone {
 
 // Runs `job` on an idle kept thread, or on a new one if none is idle.
 std::shared_ptr<JobDone> RunOnKeptThread(std::function<void()> job);
+
+// A descriptor owned by a lambda that may outlive the capture.
+struct OwnedFd {
+  int fd = -1;
+  explicit OwnedFd(int f) : fd(f) {}
+  OwnedFd(OwnedFd&& o) noexcept : fd(std::exchange(o.fd, -1)) {}
+  OwnedFd(const OwnedFd&) = delete;
+  ~OwnedFd() {
+    if (fd >= 0) ::close(fd);
+  }
+  int get() const { return fd; }
+};
+inline OwnedFd Dup(int fd) { return OwnedFd(::fcntl(fd, F_DUPFD_CLOEXEC, 0)); }
+
+// The result of a call running on a thread of its own, which owns
+// everything it uses: if the call never returns, it is left behind.
+template <class T>
+struct Pending {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::optional<T> result;
+  bool ready() {
+    std::lock_guard<std::mutex> lock(mu);
+    return result.has_value();
+  }
+  // The result if it came within `limit`.
+  std::optional<T> take(std::chrono::nanoseconds limit) {
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait_for(lock, limit, [&] { return result.has_value(); });
+    return std::move(result);
+  }
+};
+
+template <class T, class Fn>
+std::shared_ptr<Pending<T>> Start(Fn fn) {
+  auto job = std::make_shared<Pending<T>>();
+  auto call = std::make_shared<Fn>(std::move(fn));  // std::function copies; fn may own an fd
+  RunOnKeptThread([job, call] {
+    T value = (*call)();
+    std::lock_guard<std::mutex> lock(job->mu);
+    job->result = std::move(value);
+    job->cv.notify_all();
+  });
+  return job;
+}
+
+// Runs fn on a thread of its own and waits at most `limit` for it.
+template <class T, class Fn>
+std::optional<T> Bounded(std::chrono::nanoseconds limit, Fn fn) {
+  return Start<T>(std::move(fn))->take(limit);
+}
 
 }  // namespace procsnap

@@ -160,6 +160,20 @@ void AddCaptureOptions(CLI::App& sub, CaptureOptions& options, uint64_t& maxFile
                  "in the kernel blocks reads of its cmdline, environ and maps)")
       ->capture_default_str()
       ->check(CLI::Range(0.05, 86400.0));
+  sub.add_flag("!--no-exe-hashes", options.executables,
+               "do not hash the programs processes run (by default each distinct file behind PID/exe is hashed "
+               "once, SHA-256; see `procsnap executables`)");
+  sub.add_option_function<uint64_t>(
+         "--keep-exe-max", [&options](uint64_t mib) { options.keepExecutableMax = mib << 20; },
+         "keep the bytes of a program no longer on disk (deleted, memfd, /dev/shm) up to this many MiB each; "
+         "0 keeps none (the bugreport profile keeps none)")
+      ->type_name("MIB")
+      ->default_str("64")
+      ->check(CLI::Range(0, 1024));
+  sub.add_option("--exe-time", options.executableSeconds,
+                 "seconds allowed for hashing executables; those left are recorded as not hashed")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 86400.0));
 }
 
 void SetupCapture(CLI::App& sub, CommandAction& action) {

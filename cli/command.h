@@ -35,6 +35,7 @@ void SetupRecord(CLI::App& sub, CommandAction& action);
 void SetupLog(CLI::App& sub, CommandAction& action);
 void SetupTables(CLI::App& sub, CommandAction& action);
 void SetupFindings(CLI::App& sub, CommandAction& action);
+void SetupExecutables(CLI::App& sub, CommandAction& action);
 // What to capture and how (--root, --profile, --exclude, --no-threads,
 // --jobs, --max-file-size, --time-limit, --file-timeout): capture and record.
 // The caller turns maxFileMiB into options.maxFileSize.

@@ -149,8 +149,25 @@ std::string JsonText(const nlohmann::json& j, int indent) {
   return j.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
+nlohmann::json ExecutableJson(const Executable& e) {
+  return {{"path", e.path},
+          {"sha256", e.sha256.empty() ? nlohmann::json(nullptr) : nlohmann::json(e.sha256)},
+          {"size", e.size},
+          {"device", e.device},
+          {"inode", e.inode},
+          {"mtime", WallTime(e.mtimeNs)},
+          {"pids", e.pids},
+          {"error", e.error ? nlohmann::json(ErrnoName(e.error)) : nlohmann::json(nullptr)},
+          {"kept_bytes", e.kept.size},
+          {"note", e.note}};
+}
+
 nlohmann::json MetadataJson(const Metadata& m) {
   const Counts& c = m.counts;
+  nlohmann::json exes = nlohmann::json::array();
+  for (const Executable& e : m.executables) exes.push_back(ExecutableJson(e));
+  nlohmann::json kinds = nlohmann::json::object();
+  for (const auto& [kind, n] : m.redactionKinds) kinds[kind] = n;
   return {
       {"hostname", m.hostname},
       {"kernel_release", m.kernelRelease},
@@ -188,6 +205,8 @@ nlohmann::json MetadataJson(const Metadata& m) {
         {"skipped", c.skipped},
         {"truncated", c.truncated},
         {"redactions", c.redactions}}},
+      {"redactions_by_kind", kinds},
+      {"executables", exes},
       {"notes", m.notes},
   };
 }

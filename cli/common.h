@@ -41,6 +41,7 @@ void PrintLine(const char* format, ...) __attribute__((format(printf, 1, 2)));
 // indent -1: one line (record --json writes a line per snapshot).
 std::string JsonText(const nlohmann::json& j, int indent = 2);
 nlohmann::json MetadataJson(const Metadata& m);
+nlohmann::json ExecutableJson(const Executable& e);
 nlohmann::json NodeJson(const View& view, NodeId id);
 
 

@@ -64,7 +64,8 @@ void SetupFindings(CLI::App& sub, CommandAction& action) {
       "Kinds: deleted-executable, memory-executable (memfd, /dev/shm), hidden-pid (missing from readdir),\n"
       "proc-overmount (a mount over /proc or /proc/PID in any mount namespace), kernel-name-mismatch (named\n"
       "like a kernel thread, runs a program), suspicious-listener (a listener whose program is in /tmp,\n"
-      "/dev/shm, deleted or in memory).\n"
+      "/dev/shm, deleted or in memory), same-executable-two-names (one SHA-256 under two paths).\n"
+      "Evidence includes the SHA-256 capture recorded of each program (procsnap executables).\n"
       "Exit status: 0 no findings, 1 findings, 2 trouble.");
   action = [a] { return Run(*a); };
 }

@@ -25,6 +25,8 @@ const Command kCommands[] = {
      SetupTables},
     {"findings", "what deserves a responder's look: deleted or memory-only programs, hidden pids, mounts over /proc",
      SetupFindings},
+    {"executables", "the programs processes ran: SHA-256, size, pids; --extract the kept bytes of deleted ones",
+     SetupExecutables},
 };
 
 }  // namespace procsnap

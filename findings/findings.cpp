@@ -18,7 +18,14 @@ struct Process {
   long pid = 0;
   std::string comm, uid, exe;  // exe: the link's target, "" when not read
   long ppid = -1;
+  const Executable* program = nullptr;  // capture's record of the file, when it made one
 };
+
+// The link target without the " (deleted)" procfs appends: the name it had.
+std::string_view NameOf(std::string_view exe) {
+  if (exe.ends_with(" (deleted)")) exe.remove_suffix(10);
+  return exe;
+}
 
 // An executable that exists in memory only: memfd_create, or a file in a
 // memory file system that vanishes with the machine.
@@ -47,6 +54,7 @@ class Checker {
   Result<std::vector<Finding>> run() {
     loadProcesses();
     executables();
+    sameHashTwoNames();
     hiddenPids();
     overmounts();
     listeners();
@@ -74,6 +82,18 @@ class Checker {
     return f;
   }
 
+  // The exe link and what capture recorded of the file behind it.
+  void program(const Process& p, Finding& f) {
+    f.evidence.push_back({"exe", p.exe});
+    const Executable* e = p.program;
+    if (!e) return;
+    if (!e->sha256.empty()) f.evidence.push_back({"sha256", e->sha256});
+    f.evidence.push_back({"size", std::to_string(e->size)});
+    if (e->kept.size) f.evidence.push_back({"bytes kept", "procsnap executables ARCHIVE --extract " + e->sha256});
+    if (e->error) f.evidence.push_back({"read error", ErrnoName(e->error)});
+    if (!e->note.empty() && !e->kept.size) f.evidence.push_back({"capture note", e->note});
+  }
+
   void loadProcesses() {
     auto [lo, hi] = s_.children(0);
     for (NodeId c = lo; c < hi; ++c) {
@@ -98,6 +118,8 @@ class Checker {
       auto exe = v_.resolve(dir + "/exe", false);
       if (exe.ok() && s_.node(*exe).kind == NodeKind::Symlink && !s_.node(*exe).error)
         p.exe = std::string(s_.linkTarget(*exe));
+      for (const Executable& e : s_.metadata().executables)
+        if (std::binary_search(e.pids.begin(), e.pids.end(), static_cast<uint32_t>(p.pid))) p.program = &e;
       processes_.push_back(std::move(p));
     }
   }
@@ -109,13 +131,13 @@ class Checker {
         Finding f = about(p, "memory-executable",
                           "the program runs from memory (memfd or /dev/shm): no file on disk holds it, a way to "
                           "run code that leaves nothing to scan");
-        f.evidence.push_back({"exe", p.exe});
+        program(p, f);
         out_.push_back(std::move(f));
       } else if (Deleted(p.exe)) {
         Finding f = about(p, "deleted-executable",
                           "the program's file was deleted after it started: malware removes itself this way (an "
                           "upgrade that replaced a running binary looks the same)");
-        f.evidence.push_back({"exe", p.exe});
+        program(p, f);
         out_.push_back(std::move(f));
       }
       // A kernel thread has no executable; a user process named like one hides among them.
@@ -123,10 +145,43 @@ class Checker {
         Finding f = about(p, "kernel-name-mismatch",
                           "named like a kernel thread but runs a user-space program: a common disguise");
         f.evidence.push_back({"comm", p.comm});
-        f.evidence.push_back({"exe", p.exe});
         f.evidence.push_back({"ppid", std::to_string(p.ppid)});
+        program(p, f);
         out_.push_back(std::move(f));
       }
+    }
+  }
+
+  // One content under two names: a system program copied somewhere and
+  // renamed (a "kworker" that is /usr/bin/nc), found by capture's hashes.
+  void sameHashTwoNames() {
+    std::map<std::string, std::vector<const Executable*>> byHash;
+    for (const Executable& e : s_.metadata().executables)
+      if (!e.sha256.empty()) byHash[e.sha256].push_back(&e);
+    for (const auto& [hash, files] : byHash) {
+      std::set<std::string_view> names;
+      for (const Executable* e : files) names.insert(NameOf(e->path));
+      if (names.size() < 2) continue;
+      Finding f;
+      f.kind = "same-executable-two-names";
+      f.why = "one program file's content runs under two names: a copy of a known program renamed to blend in, "
+              "or a deleted copy of one (a legitimate install rarely has two copies running)";
+      f.evidence.push_back({"sha256", hash});
+      for (const Executable* e : files) {
+        std::string pids;
+        for (uint32_t p : e->pids) {
+          if (!pids.empty()) pids += ',';
+          pids += std::to_string(p);
+        }
+        f.evidence.push_back({e->path, "pids " + pids});
+        for (const Process& p : processes_)  // the finding names a process of the second name
+          if (f.pid < 0 && !e->pids.empty() && p.pid == static_cast<long>(e->pids[0]) && e != files[0]) {
+            f.pid = p.pid;
+            f.process = p.comm;
+            f.user = p.uid;
+          }
+      }
+      out_.push_back(std::move(f));
     }
   }
 
@@ -170,6 +225,14 @@ class Checker {
         Finding f = about(p, "proc-overmount",
                           overPid ? "a mount over /proc/PID hides that process's files from ps and top"
                                   : "/proc is not procfs here: every tool that reads it is shown something else");
+        if (overPid) {  // the finding is about the process whose files are hidden
+          const long hiddenPid = std::atol(m.target.c_str() + 6);
+          for (const Process& h : processes_)
+            if (h.pid == hiddenPid) {
+              f = about(h, f.kind, f.why);
+              program(h, f);
+            }
+        }
         f.evidence.push_back({"mount point", m.target});
         f.evidence.push_back({"fs type", m.fstype});
         f.evidence.push_back({"source", m.source});
@@ -205,7 +268,7 @@ class Checker {
                           "a program from a temporary directory, deleted or in memory accepts connections: a "
                           "backdoor's shape");
         f.evidence.push_back({"socket", std::string(proto) + " " + s.local});
-        f.evidence.push_back({"exe", p.exe});
+        program(p, f);
         out_.push_back(std::move(f));
       }
     }

@@ -14,7 +14,7 @@ namespace procsnap {
 
 struct Finding {
   std::string kind;     // "deleted-executable", "memory-executable", "hidden-pid", "proc-overmount",
-                        // "kernel-name-mismatch", "suspicious-listener"
+                        // "kernel-name-mismatch", "suspicious-listener", "same-executable-two-names"
   long pid = -1;        // -1 when about no one process
   std::string process;  // comm, when known
   std::string user;     // real uid, when known

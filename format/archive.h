@@ -160,6 +160,19 @@ struct Counts {
   uint64_t errors = 0, skipped = 0, truncated = 0, redactions = 0, uniqueBytes = 0;
 };
 
+// A program file processes ran (schema.capnp Executable): identity, hash,
+// and its bytes when it was no longer on disk.
+struct Executable {
+  uint64_t device = 0, inode = 0, size = 0;
+  int64_t mtimeNs = 0;
+  std::string path;            // the exe link's target
+  std::vector<uint32_t> pids;  // ascending
+  std::string sha256;          // lowercase hex; "" when not hashed (error or note says why)
+  int32_t error = 0;
+  std::string note;
+  BlobRef kept;                // size 0: bytes not kept
+};
+
 struct Metadata {
   std::string hostname, kernelRelease, kernelVersion, bootId, machineId;
   int64_t startWallNs = 0, endWallNs = 0, startMonoNs = 0, endMonoNs = 0, startBootNs = 0;
@@ -172,6 +185,8 @@ struct Metadata {
   uint32_t clockTicks = 0, pageSize = 0;
   Counts counts;
   std::vector<std::string> notes;
+  std::vector<Executable> executables;
+  std::vector<std::pair<std::string, uint64_t>> redactionKinds;  // kind -> values replaced
 };
 
 // A tree of nodes plus its string table. Node 0 is the root; children of a
@@ -381,6 +396,8 @@ class Snapshot {
   Result<std::string> read(NodeId id) const;
   // The same without a copy.
   Result<BlobBytes> bytes(NodeId id) const;
+  // The kept bytes of metadata().executables[i] (NotCaptured when none).
+  Result<std::string> executableBytes(size_t i) const;
 
  private:
   friend class ArchiveReaderImpl;

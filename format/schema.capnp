@@ -107,6 +107,30 @@ struct Metadata {
   pageSize @21 :UInt32;
   counts @22 :Counts;
   notes @23 :List(Text);       # things a reader should know (hidden pids, pid reuse, limits hit)
+  executables @24 :List(Executable);  # every distinct program a process ran (added in format 4)
+  redactionKinds @25 :List(KindCount); # what redaction replaced, per kind (added in format 4)
+}
+
+# One program file that processes of the snapshot run, found through
+# /proc/PID/exe and read once per device and inode.
+struct Executable {
+  device @0 :UInt64;           # st_dev and st_ino of the file the exe link opens
+  inode @1 :UInt64;
+  size @2 :UInt64;
+  mtimeNs @3 :Int64;
+  path @4 :Text;               # the exe link's target, as the first process showed it
+  pids @5 :List(UInt32);       # processes running it, ascending
+  sha256 @6 :Text;             # lowercase hex of the whole file; "" when not hashed
+  error @7 :Int32;             # errno met opening or reading it; 0 = none
+  note @8 :Text;               # why not hashed or not kept (a limit), or why kept
+  keptChunk @9 :UInt32;        # the file's bytes, kept when it is no longer on disk
+  keptOffset @10 :UInt32;      # (deleted, memfd, /dev/shm, replaced): a blob reference
+  keptSize @11 :UInt64;        # as a file node's; 0 = not kept
+}
+
+struct KindCount {
+  kind @0 :Text;
+  count @1 :UInt64;
 }
 
 struct Counts {

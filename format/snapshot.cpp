@@ -52,4 +52,12 @@ Result<std::string> Snapshot::read(NodeId id) const {
   return archive_->readBlob(tree_.blob(id));
 }
 
+Result<std::string> Snapshot::executableBytes(size_t i) const {
+  if (i >= meta_.executables.size()) return Status::NotFound("no executable " + std::to_string(i) + " in the snapshot");
+  const Executable& e = meta_.executables[i];
+  if (e.kept.size == 0)
+    return Status::NotCaptured(e.path + ": its bytes were not kept" + (e.note.empty() ? "" : " (" + e.note + ")"));
+  return archive_->readBlob(e.kept);
+}
+
 }  // namespace procsnap

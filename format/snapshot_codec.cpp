@@ -57,6 +57,29 @@ void EncodeMetadata(schema::Metadata::Builder b, const Metadata& m) {
   c.setUniqueBytes(m.counts.uniqueBytes);
   auto notes = b.initNotes(m.notes.size());
   for (unsigned i = 0; i < m.notes.size(); ++i) notes.set(i, m.notes[i]);
+  auto exes = b.initExecutables(m.executables.size());
+  for (unsigned i = 0; i < m.executables.size(); ++i) {
+    const Executable& e = m.executables[i];
+    auto x = exes[i];
+    x.setDevice(e.device);
+    x.setInode(e.inode);
+    x.setSize(e.size);
+    x.setMtimeNs(e.mtimeNs);
+    x.setPath(e.path);
+    auto pids = x.initPids(e.pids.size());
+    for (unsigned j = 0; j < e.pids.size(); ++j) pids.set(j, e.pids[j]);
+    x.setSha256(e.sha256);
+    x.setError(e.error);
+    x.setNote(e.note);
+    x.setKeptChunk(e.kept.chunk);
+    x.setKeptOffset(e.kept.offset);
+    x.setKeptSize(e.kept.size);
+  }
+  auto kinds = b.initRedactionKinds(m.redactionKinds.size());
+  for (unsigned i = 0; i < m.redactionKinds.size(); ++i) {
+    kinds[i].setKind(m.redactionKinds[i].first);
+    kinds[i].setCount(m.redactionKinds[i].second);
+  }
 }
 
 void DecodeMetadata(schema::Metadata::Reader r, Metadata* m) {
@@ -94,6 +117,21 @@ void DecodeMetadata(schema::Metadata::Reader r, Metadata* m) {
   m->counts.redactions = c.getRedactions();
   m->counts.uniqueBytes = c.getUniqueBytes();
   for (auto t : r.getNotes()) m->notes.emplace_back(t);
+  for (auto x : r.getExecutables()) {
+    Executable e;
+    e.device = x.getDevice();
+    e.inode = x.getInode();
+    e.size = x.getSize();
+    e.mtimeNs = x.getMtimeNs();
+    e.path = x.getPath();
+    for (uint32_t p : x.getPids()) e.pids.push_back(p);
+    e.sha256 = x.getSha256();
+    e.error = x.getError();
+    e.note = x.getNote();
+    e.kept = {x.getKeptChunk(), x.getKeptOffset(), x.getKeptSize()};
+    m->executables.push_back(std::move(e));
+  }
+  for (auto k : r.getRedactionKinds()) m->redactionKinds.emplace_back(k.getKind(), k.getCount());
 }
 
 // Readers parse the decompressed bytes in place when they are word-aligned
@@ -240,6 +278,13 @@ Status DecodeSnapshot(const std::string& raw, const std::vector<RecordRef>& chun
   return WithMessage(raw, where, [&](capnp::MessageReader& reader) -> Status {
     auto snap = reader.getRoot<schema::Snapshot>();
     DecodeMetadata(snap.getMetadata(), meta);
+    for (const Executable& e : meta->executables) {
+      if (e.kept.size == 0) continue;
+      const BlobRef& k = e.kept;  // checked as a file node's content is
+      if (k.chunk >= chunks.size() || k.size > chunks[k.chunk].contentSize() ||
+          k.offset > chunks[k.chunk].contentSize() - k.size)
+        return Status::Corruption(where + ": the kept bytes of executable " + e.path + " lie outside the archive's chunks");
+    }
     if (snap.hasStringBytes()) {
       auto blob = snap.getStringBytes();
       std::string_view all(reinterpret_cast<const char*>(blob.begin()), blob.size());

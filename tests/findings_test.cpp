@@ -21,6 +21,13 @@ const std::string kBin = PROCSNAP_BIN;
 
 const std::vector<std::string> kPath = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin"};
 
+// sha256sum's answer for a file, the reference the findings must match.
+std::string Sha256Sum(const std::string& path) {
+  auto r = Run({"/usr/bin/sha256sum", path});
+  BOOST_REQUIRE_EQUAL(r.exitCode, 0);
+  return r.out.substr(0, 64);
+}
+
 std::vector<nlohmann::json> Of(const nlohmann::json& doc, const std::string& kind, long pid) {
   std::vector<nlohmann::json> out;
   for (const auto& f : doc["findings"])
@@ -71,20 +78,48 @@ BOOST_AUTO_TEST_CASE(planted_deleted_memfd_and_overmount_processes_are_reported)
   BOOST_REQUIRE_MESSAGE(r.exitCode == 1, r.err);  // findings: exit 1
   auto doc = nlohmann::json::parse(r.out);
 
+  const std::string helperSha = Sha256Sum(CHILD_HELPER), sleepSha = Sha256Sum("/bin/sleep");
   auto del = Of(doc, "deleted-executable", deleted.pid());
   BOOST_REQUIRE_EQUAL(del.size(), 1u);
   BOOST_TEST(del[0]["evidence"]["exe"] == copy + " (deleted)");
+  BOOST_TEST(del[0]["evidence"]["sha256"] == helperSha);
   BOOST_TEST(del[0]["process"] == "helper");
-  BOOST_TEST(Of(doc, "suspicious-listener", deleted.pid()).size() == 1u);
+  auto listener = Of(doc, "suspicious-listener", deleted.pid());
+  BOOST_REQUIRE_EQUAL(listener.size(), 1u);
+  BOOST_TEST(listener[0]["evidence"]["sha256"] == helperSha);
 
   auto mem = Of(doc, "memory-executable", memfd.pid());
   BOOST_REQUIRE_EQUAL(mem.size(), 1u);
   BOOST_TEST(mem[0]["evidence"]["exe"].get<std::string>().find("memfd:procsnap-test") != std::string::npos);
+  BOOST_TEST(mem[0]["evidence"]["sha256"] == sleepSha);
 
   bool over = false;
-  for (const auto& f : Of(doc, "proc-overmount", -1))
-    over = over || f["evidence"]["mount point"] == "/proc/" + hiddenPid;
+  for (const auto& f : Of(doc, "proc-overmount", std::stol(hiddenPid)))
+    over = over || (f["evidence"]["mount point"] == "/proc/" + hiddenPid && f["evidence"]["sha256"] == sleepSha);
   BOOST_TEST(over, r.out);
+
+  // The memfd copy of sleep and the hidden process's /usr/bin/sleep: one hash, two names.
+  bool twoNames = false;
+  for (const auto& f : Of(doc, "same-executable-two-names", -1))
+    twoNames = twoNames || (f["evidence"]["sha256"] == sleepSha && f["evidence"].size() >= 3);
+  BOOST_TEST(twoNames, r.out);
+
+  // The deleted and the memory-only programs' bytes were kept: extracted, they are the originals.
+  for (const auto& [sha, name] : {std::pair(helperSha, "helper.out"), std::pair(sleepSha, "sleep.out")}) {
+    const std::string out = dir / name;
+    auto x = Run({kBin, "executables", archive, "--extract", sha, "-o", out});
+    BOOST_TEST_REQUIRE(x.exitCode == 0, x.err);
+    BOOST_TEST(Sha256Sum(out) == sha);
+    BOOST_TEST(((std::filesystem::status(out).permissions() & std::filesystem::perms::owner_exec) ==
+                std::filesystem::perms::none));
+  }
+  // A program still on disk is hashed, not kept; asking for its bytes says so (exit 1).
+  auto list = nlohmann::json::parse(Run({kBin, "executables", "--json", archive}).out);
+  bool sleepOnDisk = false;
+  for (const auto& e : list["executables"])
+    if (e["path"] == "/usr/bin/sleep") sleepOnDisk = e["sha256"] == sleepSha && e["kept_bytes"] == 0;
+  BOOST_TEST(sleepOnDisk, list.dump());
+  BOOST_TEST(Run({kBin, "executables", archive, "--extract", std::string(64, '0')}).exitCode == 2);
 
   // Text output names the same, and a snapshot with none exits 0.
   auto text = Run({kBin, "findings", archive});

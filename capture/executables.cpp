@@ -1,0 +1,183 @@
+// RecordExecutables: group processes by the file their exe link opens, then
+// hash (and, for files gone from disk, keep) each file once.
+#include "executables.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <optional>
+
+#include "host_facts.h"
+#include "reused_threads.h"
+
+namespace procsnap {
+
+namespace {
+
+struct FileRead {
+  int error = 0;
+  std::string sha256;
+  std::optional<std::string> bytes;  // when asked to keep them and they fit
+};
+
+std::string HexOf(const unsigned char* d, unsigned n) {
+  static const char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned i = 0; i < n; ++i) {
+    out.push_back(kHex[d[i] >> 4]);
+    out.push_back(kHex[d[i] & 15]);
+  }
+  return out;
+}
+
+// Hashes dirFd/rel, collecting its bytes when `keepMax` > 0 and it fits.
+FileRead HashFile(int dirFd, const std::string& rel, uint64_t keepMax) {
+  FileRead r;
+  int fd = ::openat(dirFd, rel.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    r.error = errno;
+    return r;
+  }
+  std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+  EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr);
+  if (keepMax) r.bytes.emplace();
+  std::string buf(1 << 20, '\0');
+  for (;;) {
+    ssize_t n = ::read(fd, buf.data(), buf.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      r.error = errno;
+      break;
+    }
+    if (n == 0) break;
+    EVP_DigestUpdate(ctx.get(), buf.data(), n);
+    if (r.bytes && r.bytes->size() + n <= keepMax) r.bytes->append(buf.data(), n);
+    else r.bytes.reset();  // too large to keep: hashed only
+  }
+  ::close(fd);
+  if (r.error) {
+    r.bytes.reset();
+    return r;
+  }
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned len = 0;
+  EVP_DigestFinal_ex(ctx.get(), md, &len);
+  r.sha256 = HexOf(md, len);
+  return r;
+}
+
+// Why a process's program is no longer on disk under the path its exe link
+// shows, or "" when that path still names the same file.
+std::string GoneFromDisk(int rootFd, const std::string& pid, const std::string& target, const struct stat& st) {
+  if (target.starts_with("/memfd:")) return "in memory only (memfd_create)";
+  if (target.ends_with(" (deleted)")) return "deleted from disk after it started";
+  if (target.starts_with("/dev/shm/")) return "in a memory file system (/dev/shm), gone at reboot";
+  if (!target.starts_with("/")) return "not a file system path";
+  struct stat now;
+  // Through the process's own root: a container's path means its file system.
+  if (::fstatat(rootFd, (pid + "/root" + target).c_str(), &now, 0) != 0) return "no file at its path any more";
+  if (now.st_dev != st.st_dev || now.st_ino != st.st_ino) return "its path now names another file";
+  return "";
+}
+
+std::string Bytes(uint64_t n) { return std::to_string(n) + " bytes"; }
+
+}  // namespace
+
+std::vector<Executable> RecordExecutables(int rootFd, const Tree& tree, ArchiveWriter& writer,
+                                          const ExecutableLimits& limits, const std::vector<Executable>* carried,
+                                          std::vector<std::string>* notes) {
+  struct Found {
+    Executable exe;
+    std::string pid;  // one process to open it through
+    struct stat st;
+  };
+  std::map<std::pair<uint64_t, uint64_t>, Found> byFile;
+  auto [lo, hi] = tree.children(0);
+  for (NodeId p = lo; p < hi; ++p) {
+    std::string pid(tree.str(tree.node(p).name));
+    if (!IsNumberName(pid) || tree.node(p).kind != NodeKind::Directory) continue;
+    auto [clo, chi] = tree.children(p);
+    NodeId link = kNoNode;
+    for (NodeId c = clo; c < chi && link == kNoNode; ++c)
+      if (tree.str(tree.node(c).name) == "exe") link = c;
+    if (link == kNoNode || tree.node(link).kind != NodeKind::Symlink || tree.node(link).error) continue;
+    struct stat st;
+    if (::fstatat(rootFd, (pid + "/exe").c_str(), &st, 0) != 0 || !S_ISREG(st.st_mode)) continue;  // exited
+    auto [it, added] = byFile.try_emplace({st.st_dev, st.st_ino});
+    Found& f = it->second;
+    f.exe.pids.push_back(static_cast<uint32_t>(std::strtoul(pid.c_str(), nullptr, 10)));
+    if (!added) continue;
+    f.pid = pid;
+    f.st = st;
+    f.exe.device = st.st_dev;
+    f.exe.inode = st.st_ino;
+    f.exe.size = st.st_size;
+    f.exe.mtimeNs = int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+    f.exe.path = tree.linkTarget(link);
+  }
+
+  std::vector<Executable> out;
+  uint64_t notHashed = 0;
+  for (auto& [key, f] : byFile) {
+    Executable& e = f.exe;
+    std::sort(e.pids.begin(), e.pids.end());
+    const Executable* before = nullptr;
+    if (carried)
+      for (const Executable& c : *carried)
+        if (c.device == e.device && c.inode == e.inode && c.size == e.size && c.mtimeNs == e.mtimeNs) before = &c;
+    if (before && !before->sha256.empty()) {
+      e.sha256 = before->sha256;
+      e.kept = before->kept;
+      e.note = before->note;
+      out.push_back(std::move(e));
+      continue;
+    }
+    const std::string gone = GoneFromDisk(rootFd, f.pid, e.path, f.st);
+    uint64_t keepMax = gone.empty() ? 0 : limits.keepMax;
+    if (!gone.empty() && limits.keepMax == 0) e.note = gone + "; bytes not kept: " + limits.keepOff;
+    else if (!gone.empty() && e.size > limits.keepMax)
+      e.note = gone + "; bytes not kept: " + Bytes(e.size) + ", over the limit of " + Bytes(limits.keepMax);
+    const int64_t left = limits.deadlineMonoNs - ClockNs(CLOCK_MONOTONIC);
+    if (e.size > limits.hashMax) {
+      e.note = "not hashed: " + Bytes(e.size) + ", over the limit of " + Bytes(limits.hashMax);
+    } else if (left <= 0) {
+      e.note = "not hashed: the " + std::to_string(limits.seconds).substr(0, 4) +
+               " s allowed for hashing executables ran out";
+    } else {
+      auto r = Bounded<FileRead>(std::chrono::nanoseconds(left),
+                                 [fd = Dup(rootFd), rel = f.pid + "/exe", keepMax] { return HashFile(fd.get(), rel, keepMax); });
+      if (!r) {
+        e.note = "not hashed: reading it did not return within the time allowed";
+      } else if (r->error) {
+        e.error = r->error;
+      } else {
+        e.sha256 = r->sha256;
+        if (r->bytes && !r->bytes->empty()) {
+          auto ref = writer.putBlob(*r->bytes);
+          if (ref.ok()) {
+            e.kept = *ref;
+            e.note = gone + "; its bytes are kept (procsnap executables ARCHIVE --extract HASH)";
+          } else {
+            e.note = gone + "; its bytes could not be stored: " + ref.status().message();
+          }
+        }
+      }
+    }
+    if (e.sha256.empty()) ++notHashed;
+    out.push_back(std::move(e));
+  }
+  std::sort(out.begin(), out.end(), [](const Executable& a, const Executable& b) { return a.path < b.path; });
+  if (notHashed)
+    notes->push_back(std::to_string(notHashed) + " of " + std::to_string(out.size()) +
+                     " executables were not hashed (each one's note says why)");
+  return out;
+}
+
+}  // namespace procsnap
