@@ -13,6 +13,7 @@
 
 
 using testutil::Run;
+using testutil::Sha256Sum;
 using testutil::TempDir;
 
 namespace {
@@ -20,13 +21,6 @@ namespace {
 const std::string kBin = PROCSNAP_BIN;
 
 const std::vector<std::string> kPath = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin"};
-
-// sha256sum's answer for a file, the reference the findings must match.
-std::string Sha256Sum(const std::string& path) {
-  auto r = Run({"/usr/bin/sha256sum", path});
-  BOOST_REQUIRE_EQUAL(r.exitCode, 0);
-  return r.out.substr(0, 64);
-}
 
 std::vector<nlohmann::json> Of(const nlohmann::json& doc, const std::string& kind, long pid) {
   std::vector<nlohmann::json> out;

@@ -444,6 +444,15 @@ BOOST_AUTO_TEST_CASE(processes_that_did_not_run_are_carried_and_say_so) {
   BOOST_TEST(f.lines[1]["full"].get<bool>());
   BOOST_TEST(Run({kBin, "ls", "-l", "--at", "1", full, pid}).out.find("carried") == std::string::npos);
   BOOST_TEST(Run({kBin, "verify", rec}).exitCode == 0);
+  // Executables are hashed once and carried: the same record at every tick.
+  for (const char* at : {"0", "2"}) {
+    auto exes = nlohmann::json::parse(Run({kBin, "executables", "--json", "--at", at, rec}).out);
+    bool found = false;
+    for (const auto& e : exes["executables"])
+      for (const auto& p : e["pids"])
+        found = found || (p.get<long>() == stopped.pid() && e["sha256"] == testutil::Sha256Sum(CHILD_HELPER));
+    BOOST_TEST(found, "snapshot " << at << ": " << exes.dump());
+  }
 }
 
 // A process that runs has its threads that did not carried, one by one: a

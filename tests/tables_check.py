@@ -2,7 +2,7 @@
 """Reads the JSON Lines tables procsnap wrote, as a query engine would (every
 DIR/<table>/**/*.jsonl), and checks them against what the test saw live.
   tables_check.py DIR EXPECT_JSON
-EXPECT_JSON: {"live_host", "child_pid", "child_rss_kb", "child_threads", "port",
+EXPECT_JSON: {"live_host", "child_pid", "child_sha256", "child_rss_kb", "child_threads", "port",
               "swappiness", "fixture_host", "pids" (ps -e), "listen_ports" (ss -tln)}; prints every failure, exits 1 on any."""
 import glob
 import json
@@ -60,6 +60,7 @@ check(len(child) == 1, f"child {expect['child_pid']}: {len(child)} rows")
 if child:
     c = child[0]
     check(c["state"] == "T", f"child state {c['state']}")
+    check(c["exe_sha256"] == expect["child_sha256"], f"child exe_sha256 {c['exe_sha256']} vs sha256sum {expect['child_sha256']}")
     check(c["rss_bytes"] == expect["child_rss_kb"] * 1024, f"child rss_bytes {c['rss_bytes']} vs ps {expect['child_rss_kb']} kB")
     check(c["threads"] == expect["child_threads"], f"child threads {c['threads']}")
     check(c["comm"] == "child_helper", f"child comm {c['comm']}")

@@ -114,6 +114,7 @@ BOOST_AUTO_TEST_CASE(live_rows_agree_with_ps_netstat_and_sysctl) {
   nlohmann::json expect = {{"live_host", Trimmed(testutil::ReadFile("/proc/sys/kernel/hostname"))},
                            {"fixture_host", "fake-host"},
                            {"child_pid", child.pid()},
+                           {"child_sha256", testutil::Sha256Sum(CHILD_HELPER)},
                            {"child_rss_kb", std::stol(rssKb)},
                            {"child_threads", std::stol(threads)},
                            {"port", child.port()},

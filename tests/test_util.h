@@ -92,6 +92,12 @@ inline RunResult Run(const std::vector<std::string>& argv, const std::string& st
   return r;
 }
 
+// sha256sum's answer for a file: the reference a recorded hash must match.
+inline std::string Sha256Sum(const std::string& path) {
+  RunResult r = Run({"/usr/bin/sha256sum", path});
+  return r.exitCode == 0 ? r.out.substr(0, 64) : "sha256sum failed: " + r.err;
+}
+
 // A started program (argv[0] a path, `env` its whole environment), killed
 // at the end; constructed once it wrote its first line, which line() holds.
 class Spawned {
