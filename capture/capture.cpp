@@ -21,6 +21,7 @@
 #include <thread>
 
 #include "executables.h"
+#include "redact/redact.h"
 #include "host_facts.h"
 #include "procfs/procfs.h"
 #include "reused_threads.h"
@@ -150,8 +151,10 @@ const char* ProfileName(Profile p) {
   return "?";
 }
 
-Result<Metadata> Capture(const CaptureOptions& options, ArchiveWriter& writer,
-                         const std::function<void(const CaptureProgress&)>& progress) {
+namespace {
+
+Result<Metadata> CaptureInto(const CaptureOptions& options, ArchiveWriter& writer,
+                             const std::function<void(const CaptureProgress&)>& progress) {
   RaiseFileLimit();  // deep trees keep a descriptor open per level in every walker
 
   Metadata meta;
@@ -490,6 +493,58 @@ Result<Metadata> Capture(const CaptureOptions& options, ArchiveWriter& writer,
   Status s = writer.addSnapshot(meta, std::move(tree));
   if (!s.ok()) return s;
   return meta;
+}
+
+// The bugreport profile: the same redaction as `procsnap redact`, applied
+// to a capture kept in a private temporary archive meanwhile (redaction
+// learns the host's names and addresses from the whole snapshot first).
+Result<Metadata> CaptureRedacted(const CaptureOptions& options, ArchiveWriter& writer,
+                                 const std::function<void(const CaptureProgress&)>& progress) {
+  if (options.carry || options.carryOut)
+    return Status::InvalidArgument("the bugreport profile does not record over time: record, then procsnap redact");
+  const char* tmp = std::getenv("TMPDIR");
+  std::string dir = std::string(tmp && *tmp ? tmp : "/tmp") + "/procsnap-bugreport-XXXXXX";
+  if (!::mkdtemp(dir.data())) return Status::FromErrno(dir + ": cannot create a private directory", errno);
+  const std::string raw = dir + "/unredacted.psnap";
+  auto cleanup = [&] {
+    ::unlink(raw.c_str());
+    ::rmdir(dir.c_str());
+  };
+  WriterOptions fast;
+  fast.level = 1;  // read once, then deleted
+  auto w = ArchiveWriter::Create(raw, fast);
+  if (!w.ok()) {
+    cleanup();
+    return w.status();
+  }
+  auto meta = CaptureInto(options, **w, progress);
+  Status s = meta.ok() ? (*w)->finish() : meta.status();
+  w->reset();
+  if (!s.ok()) {
+    cleanup();
+    return s;
+  }
+  auto reader = ArchiveReader::Open(raw);
+  if (!reader.ok()) {
+    cleanup();
+    return reader.status();
+  }
+  RedactOptions ro;
+  ro.key = options.redactKey;
+  ro.keepHostname = options.keepHostname;
+  ro.keepIps = options.keepIps;
+  auto redacted = RedactSnapshot(**reader, 0, writer, ro);
+  reader->reset();
+  cleanup();
+  return redacted;
+}
+
+}  // namespace
+
+Result<Metadata> Capture(const CaptureOptions& options, ArchiveWriter& writer,
+                         const std::function<void(const CaptureProgress&)>& progress) {
+  if (options.profile == Profile::Bugreport) return CaptureRedacted(options, writer, progress);
+  return CaptureInto(options, writer, progress);
 }
 
 }  // namespace procsnap

@@ -17,7 +17,7 @@ namespace procsnap {
 
 enum class Profile {
   Full,       // everything
-  Bugreport,  // environment values and secret-looking arguments redacted
+  Bugreport,  // redacted as `procsnap redact` does (redact/redact.h); no executable bytes kept
   Tuning,     // system-wide files, /proc/sys and /proc/net only
 };
 const char* ProfileName(Profile p);  // "full", "bugreport", "tuning": as --profile and the metadata spell it
@@ -56,6 +56,9 @@ struct CaptureOptions {
   uint64_t hashExecutableMax = 4ull << 30;   // larger files are noted, not hashed
   uint64_t keepExecutableMax = 64u << 20;    // 0: keep none
   double executableSeconds = 30;             // for hashing them all; the rest are noted
+  // The bugreport profile's redaction (redact/redact.h RedactOptions).
+  std::string redactKey;  // empty: a random key, kept nowhere
+  bool keepHostname = false, keepIps = false;
   // Set (from a signal handler, say) to end the capture early: the entries
   // not yet read are recorded unread and the snapshot is finished.
   const std::atomic<bool>* interrupt = nullptr;
@@ -73,7 +76,9 @@ struct CaptureProgress {
 };
 
 // Captures options.root into one snapshot of `writer` and returns its
-// metadata. Fails only when the root itself cannot be read or the archive
+// metadata. The bugreport profile captures into a private temporary
+// archive (mode 0600 in a 0700 directory under $TMPDIR, removed before
+// returning) and writes its redacted copy; it cannot carry (record). Fails only when the root itself cannot be read or the archive
 // cannot be written; everything else is recorded in the tree. It returns
 // within the time limit (plus the file timeout) whatever the tree does:
 // a call that does not return is left behind on a thread of its own.

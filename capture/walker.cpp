@@ -16,7 +16,6 @@
 #include "host_facts.h"
 #include "policy.h"
 #include "procfs/procfs.h"
-#include "redact.h"
 
 namespace procsnap {
 
@@ -561,11 +560,9 @@ void Walker::readFile(int parentFd, const std::string& name, const std::string& 
   Tree& t = frag_->tree;
   // Only these per-task files need their path parsed: PID/x or PID/task/TID/x.
   const bool sharedMm = FromSharedMm(name);
-  const bool special = sharedMm || name == "stat" || name == "environ" || name == "cmdline";
-  // PID/x in a plain folder is still a process's file to redact, but not
-  // one whose content a thread shares: only procfs promises that.
-  const std::string_view named = special ? TaskEntry(rel) : std::string_view();
-  const std::string_view entry = shared_.procfs ? named : std::string_view();
+  const bool special = sharedMm || name == "stat";
+  // Only procfs promises that threads share these files' content.
+  const std::string_view entry = special && shared_.procfs ? TaskEntry(rel) : std::string_view();
   const bool ofProcess = rel.find('/') == rel.rfind('/');  // PID/x
   if (sharedMm && !entry.empty() && !ofProcess && takeFromProcess(name, slot)) return;
   if (carrySettledFile(name, rel, slot)) return;
@@ -642,19 +639,7 @@ void Walker::readFile(int parentFd, const std::string& name, const std::string& 
     ++frag_->counts.truncated;
   }
   std::string_view content(buf_.data(), len);
-  std::string redacted;
   if (entry == "stat" && ofProcess) startTime_ = StartTime(content);
-  if (shared_.options->profile == Profile::Bugreport && (named == "environ" || named == "cmdline")) {
-    redacted.assign(content);
-    unsigned count = named == "environ" ? RedactEnviron(redacted) : RedactCmdline(redacted);
-    if (count) {
-      content = redacted;
-      n.reason = Reason::Redacted;
-      n.note = t.intern(std::to_string(count) + (named == "environ" ? " environment values" : " argument values") +
-                        " redacted by profile bugreport");
-      frag_->counts.redactions += count;
-    }
-  }
   Result<BlobRef> ref = shared_.writer->putBlob(content);
   if (!ref.ok()) {
     n.error = EIO;

@@ -11,6 +11,7 @@
 
 #include "capture/capture.h"
 #include "command.h"
+#include "redact/redact.h"
 #include "common.h"
 #include "exit_codes.h"
 
@@ -26,11 +27,15 @@ struct CaptureArgs {
   bool quiet = false;
   int level = 9;
   uint64_t maxFileMiB = 64;
+  std::string keyFile;
 };
 
-std::string DefaultOutput() {
+// HOST-YYYYmmddTHHMMSS.psnap; "bugreport-..." for a redacted capture,
+// whose file name must not carry the host name either.
+std::string DefaultOutput(Profile profile) {
   char host[256] = "host";
   ::gethostname(host, sizeof host - 1);
+  if (profile == Profile::Bugreport) std::snprintf(host, sizeof host, "bugreport");
   time_t now = ::time(nullptr);
   struct tm tm;
   ::localtime_r(&now, &tm);
@@ -65,7 +70,15 @@ void OnSignal(int sig) {
 }
 
 int Run(CaptureArgs& a) {
-  if (a.output.empty()) a.output = DefaultOutput();
+  if (a.output.empty()) a.output = DefaultOutput(a.options.profile);
+  if (!a.keyFile.empty()) {
+    if (a.options.profile != Profile::Bugreport) return Fail("--key-file is for --profile bugreport (its redaction)");
+    auto key = ReadKeyFile(a.keyFile);
+    if (!key.ok()) return Fail(key.status());
+    a.options.redactKey = std::move(*key);
+  }
+  if ((a.options.keepHostname || a.options.keepIps) && a.options.profile != Profile::Bugreport)
+    return Fail("--keep-hostname and --keep-ips are for --profile bugreport (its redaction)");
   if (a.output == "-" && ::isatty(1))
     return Fail("refusing to write an archive to a terminal; redirect standard output or use -o FILE");
   if (a.output == "-" && a.append) return Fail("--append needs a file, not standard output");
@@ -140,7 +153,8 @@ void AddCaptureOptions(CLI::App& sub, CaptureOptions& options, uint64_t& maxFile
            for (Profile p : {Profile::Full, Profile::Bugreport, Profile::Tuning})
              if (name == ProfileName(p)) options.profile = p;
          },
-         "full: everything; bugreport: environment values and secret-looking arguments redacted; "
+         "full: everything; bugreport: redacted as `procsnap redact` does (environment values, secret-looking "
+         "arguments, host name and domain, the machine's IP addresses: keyed pseudonyms) and no executable bytes; "
          "tuning: system-wide files and /proc/sys only")
       ->check(CLI::IsMember({"full", "bugreport", "tuning"}).description(""))
       ->type_name("full|bugreport|tuning")
@@ -185,6 +199,11 @@ void SetupCapture(CLI::App& sub, CommandAction& action) {
                "with --append: when the end of the archive is damaged, cut it and append after the last sound "
                "trailer (what the damaged end held is lost)");
   AddCaptureOptions(sub, a->options, a->maxFileMiB);
+  sub.add_option("--key-file", a->keyFile,
+                 "with --profile bugreport: the pseudonym key (at least 16 bytes; reports redacted with one key "
+                 "correlate); default: a random key, kept nowhere");
+  sub.add_flag("--keep-hostname", a->options.keepHostname, "with --profile bugreport: leave the host name and domain");
+  sub.add_flag("--keep-ips", a->options.keepIps, "with --profile bugreport: leave the machine's IP addresses");
   sub.add_option("--level", a->level, "zstd compression level")->capture_default_str()->check(CLI::Range(1, 19));
   sub.add_flag("--json", a->json, "print the snapshot metadata as JSON instead of the summary");
   sub.add_flag("-q,--quiet", a->quiet, "print nothing on success");

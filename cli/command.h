@@ -36,6 +36,7 @@ void SetupLog(CLI::App& sub, CommandAction& action);
 void SetupTables(CLI::App& sub, CommandAction& action);
 void SetupFindings(CLI::App& sub, CommandAction& action);
 void SetupExecutables(CLI::App& sub, CommandAction& action);
+void SetupRedact(CLI::App& sub, CommandAction& action);
 // What to capture and how (--root, --profile, --exclude, --no-threads,
 // --jobs, --max-file-size, --time-limit, --file-timeout): capture and record.
 // The caller turns maxFileMiB into options.maxFileSize.

@@ -27,6 +27,8 @@ const Command kCommands[] = {
      SetupFindings},
     {"executables", "the programs processes ran: SHA-256, size, pids; --extract the kept bytes of deleted ones",
      SetupExecutables},
+    {"redact", "a copy with secrets, host names and addresses replaced by keyed pseudonyms, that still replays",
+     SetupRedact},
 };
 
 }  // namespace procsnap

@@ -25,6 +25,9 @@ struct RecordArgs {
 
 int Run(RecordArgs& a) {
   RecordOptions& o = a.options;
+  if (o.capture.profile == Profile::Bugreport)
+    return Fail("record does not take --profile bugreport (redaction learns the host's names and addresses from "
+                "a whole snapshot); record, then `procsnap redact DIR OUT`");
   o.capture.maxFileSize = a.maxFileMiB << 20;
   o.recording.writer.level = a.level;
   auto interval = ParseDuration(a.interval);

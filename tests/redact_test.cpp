@@ -1,0 +1,172 @@
+// Redaction against secrets planted in real processes of a private network
+// and UTS namespace: after the bugreport profile and after `procsnap
+// redact`, not one planted secret remains in any file, name, link target or
+// the metadata, in any encoding /proc uses; one secret has one pseudonym;
+// ps, pgrep, netstat, sysctl and psutil work on the replay.
+#define BOOST_TEST_MODULE redact
+#include <boost/test/unit_test.hpp>
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <regex>
+
+#include "test_util.h"
+
+using testutil::Run;
+using testutil::TempDir;
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::string kBin = PROCSNAP_BIN;
+
+std::string Lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// Every planted secret, in every form /proc writes it (lowercase; searched
+// case-insensitively).
+std::vector<std::string> Needles(bool ipv6) {
+  std::vector<std::string> n = {"planted-env-secret-11", "planted-pw-22",   "planted-tok-33",  "planted-url-44",
+                                "planted-bearer-55",     "planted-json-66", "planted-mysql-77", "planted-sshpass-88",
+                                "planted-opt-99",        "planted-jwt-sig-100", "akiaplanted000000001",
+                                "plantedhost77",         "corp-secret.example",
+                                "10.77.0.5",             "05004d0a" /* net/tcp: little-endian hex */};
+  if (ipv6) {
+    n.push_back("fd77::5");  // as an argument
+    n.push_back("fd770000000000000000000000000005");  // if_inet6, ipv6_route
+    n.push_back("000077fd000000000000000005000000");  // tcp6: four little-endian words
+  }
+  return n;
+}
+
+// What of `needles` occurs in the export at `dir` (contents, names, link
+// targets), as "path: needle".
+std::vector<std::string> Leaks(const std::string& dir, const std::vector<std::string>& needles) {
+  std::vector<std::string> found;
+  auto check = [&](const std::string& where, const std::string& text) {
+    const std::string l = Lower(text);
+    for (const auto& n : needles)
+      if (l.find(n) != std::string::npos) found.push_back(where + ": " + n);
+  };
+  for (auto it = fs::recursive_directory_iterator(dir); it != fs::recursive_directory_iterator(); ++it) {
+    const fs::path p = it->path();
+    check(p.string() + " (name)", p.filename().string());
+    if (it->is_symlink()) check(p.string() + " (link)", fs::read_symlink(p).string());
+    else if (it->is_regular_file()) check(p.string(), testutil::ReadFile(p.string()));
+  }
+  return found;
+}
+
+std::string Field(const std::string& text, const std::string& re) {
+  std::smatch m;
+  return std::regex_search(text, m, std::regex(re)) ? m.str(1) : "";
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(redact)
+
+BOOST_AUTO_TEST_CASE(planted_secrets_are_gone_and_the_replay_still_works) {
+  if (geteuid() != 0 || !testutil::CanMount()) {
+    BOOST_TEST_MESSAGE("SKIPPED: needs root (new network and UTS namespaces) and /dev/fuse");
+    return;
+  }
+  TempDir dir;
+  const std::string key = dir / "key";
+  testutil::WriteFile(key, "0123456789abcdef0123456789abcdef");
+  auto planted = Run({"/usr/bin/unshare", "-n", "-u", "/bin/sh", REDACT_PLANT, dir.path, kBin, key});
+  BOOST_REQUIRE_MESSAGE(planted.exitCode == 0 && planted.out.find("done") != std::string::npos,
+                        planted.out + planted.err);
+  const bool ipv6 = testutil::ReadFile(dir / "ipv6").rfind("yes", 0) == 0;
+  const auto needles = Needles(ipv6);
+  const std::string bug = dir / "bug.psnap", full = dir / "full.psnap", red = dir / "red.psnap";
+
+  // The full capture holds them all: the search finds what it looks for.
+  const std::string fullOut = dir / "full-export";
+  BOOST_REQUIRE(Run({kBin, "export", full, fullOut}).exitCode <= 1);
+  auto fullLeaks = Leaks(fullOut, needles);
+  for (const auto& n : needles) {
+    bool seen = false;
+    for (const auto& l : fullLeaks) seen = seen || l.ends_with(": " + n);
+    BOOST_TEST(seen, "the unredacted capture shows " << n);
+  }
+
+  auto r = Run({kBin, "redact", "--key-file", key, "--json", full, red});
+  BOOST_REQUIRE_MESSAGE(r.exitCode == 0, r.err);
+  auto summary = nlohmann::json::parse(r.out);
+  BOOST_TEST(summary["replaced"]["environment"].get<int>() > 0);
+  BOOST_TEST(summary["replaced"]["ipv4"].get<int>() > 0);
+  BOOST_TEST(summary["replaced"]["hostname"].get<int>() > 0);
+  BOOST_TEST(Run({kBin, "verify", full}).exitCode == 0);  // IN untouched and sound
+
+  for (const std::string& archive : {bug, red}) {
+    BOOST_TEST_CONTEXT(archive) {
+      const std::string out = archive + ".export";
+      BOOST_REQUIRE(Run({kBin, "export", archive, out}).exitCode <= 1);
+      auto leaks = Leaks(out, needles);
+      BOOST_TEST(leaks.empty(), [&] {
+        std::string s;
+        for (size_t i = 0; i < leaks.size() && i < 20; ++i) s += leaks[i] + "\n";
+        return s;
+      }());
+      auto info = Run({kBin, "info", "--json", archive});
+      BOOST_REQUIRE(info.exitCode == 0);
+      for (const auto& n : needles) BOOST_TEST(Lower(info.out).find(n) == std::string::npos, "info --json shows " << n);
+      auto meta = nlohmann::json::parse(info.out)["snapshots"][0];
+      BOOST_TEST(meta["counts"]["redactions"].get<int>() > 0);
+      BOOST_TEST(meta["redactions_by_kind"]["argument"].get<int>() >= 10);
+      BOOST_TEST(meta["hostname"].get<std::string>().rfind("host-", 0) == 0);
+
+      // The replay: ps shows pseudonyms where the secrets were.
+      auto ps = Run({kBin, "run", archive, "--", "/usr/bin/ps", "-eo", "pid=,args="});
+      BOOST_REQUIRE_MESSAGE(ps.exitCode == 0, ps.err);
+      const std::string pw = Field(ps.out, "--password=(\\S+)");
+      BOOST_TEST(pw.rfind("R-", 0) == 0, ps.out);
+      BOOST_TEST(Field(ps.out, "mysql .*-p(R-\\S+)") != "", ps.out);
+      BOOST_TEST(ps.out.find("Authorization: Bearer R-") != std::string::npos, ps.out);
+      // One secret, one pseudonym: the password given as an argument and as
+      // another process's environment value.
+      auto env = Run({kBin, "run", archive, "--", "/bin/sh", "-c",
+                      "for p in /proc/[0-9]*; do tr '\\0' '\\n' < $p/environ 2>/dev/null; done"});
+      BOOST_TEST(env.out.find("OTHER=" + pw + "\n") != std::string::npos, env.out);
+      BOOST_TEST(env.out.find("DB_PASSWORD=R-") != std::string::npos);
+      BOOST_TEST(env.out.find("HOSTNAME=" + meta["hostname"].get<std::string>().substr(0, 15)) != std::string::npos,
+                 env.out);
+      // netstat lists the listener at the pseudonym the address has in fib_trie.
+      auto netstat = Run({kBin, "run", archive, "--", "/usr/bin/netstat", "-tlnp"});
+      BOOST_REQUIRE_MESSAGE(netstat.exitCode == 0, netstat.err);
+      const std::string addr = Field(netstat.out, "(198\\.1[89]\\.\\d+\\.\\d+):4567");
+      BOOST_TEST(!addr.empty(), netstat.out);
+      auto fib = Run({kBin, "cat", archive, "net/fib_trie"});
+      BOOST_TEST(fib.out.find("|-- " + addr + "\n") != std::string::npos, fib.out);
+      if (ipv6) BOOST_TEST(Field(netstat.out, "(2001:db8:[0-9a-f:]+):4568") != "", netstat.out);
+      auto sysctl = Run({kBin, "run", archive, "--", "/usr/sbin/sysctl", "-n", "kernel.hostname"});
+      BOOST_TEST(sysctl.out == meta["hostname"].get<std::string>() + "\n");
+      BOOST_TEST(Run({kBin, "run", archive, "--", "/usr/sbin/sysctl", "-a"}).exitCode == 0);
+      BOOST_TEST(Run({kBin, "run", archive, "--", "/usr/bin/pgrep", "-f", "sshpass"}).exitCode == 0);
+      auto psutil = Run({kBin, "run", archive, "--", "/usr/bin/python3", "-c",
+                         "import psutil\n"
+                         "print(sum(1 for p in psutil.process_iter(['cmdline', 'environ']) if p.info['cmdline']))\n"
+                         "print(len(psutil.net_connections()))"});
+      BOOST_TEST(psutil.exitCode == 0, psutil.err);
+    }
+  }
+  // Two runs with one key file agree: the bugreport capture and the redact
+  // of the full one give the password the same pseudonym.
+  auto psBug = Run({kBin, "run", bug, "--", "/usr/bin/ps", "-eo", "args="});
+  auto psRed = Run({kBin, "run", red, "--", "/usr/bin/ps", "-eo", "args="});
+  BOOST_TEST(Field(psBug.out, "--password=(\\S+)") == Field(psRed.out, "--password=(\\S+)"));
+  BOOST_TEST(Field(psBug.out, "--token (\\S+)") != Field(psBug.out, "--password=(\\S+)"));
+  // The input stays; the output is refused when it exists; a short key is refused.
+  BOOST_TEST(Run({kBin, "redact", full, red}).exitCode == 2);
+  testutil::WriteFile(dir / "short", "abc");
+  auto shortKey = Run({kBin, "redact", "--key-file", dir / "short", full, dir / "x.psnap"});
+  BOOST_TEST(shortKey.exitCode == 2);
+  BOOST_TEST(shortKey.err.find("at least 16 bytes") != std::string::npos, shortKey.err);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
