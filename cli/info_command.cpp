@@ -156,9 +156,25 @@ int Run(const InfoArgs& a) {
                 view->snapshot().nodeCount());
     PrintLine("  content %s read, %s new in this snapshot; tree record %s\n", HumanBytes(c.bytes).c_str(),
                 HumanBytes(c.uniqueBytes).c_str(), HumanBytes(r.summary(i).storedSize).c_str());
-    if (c.truncated || c.redactions)
-      PrintLine("  %llu truncated, %llu values redacted\n", (unsigned long long)c.truncated,
-                  (unsigned long long)c.redactions);
+    if (c.truncated || c.redactions) {
+      std::string kinds;
+      for (const auto& [kind, n] : m.redactionKinds) {
+        kinds += kinds.empty() ? " (" : ", ";
+        kinds.append(kind).append(" ").append(std::to_string(n));
+      }
+      if (!kinds.empty()) kinds += ")";
+      PrintLine("  %llu truncated, %llu values redacted%s\n", (unsigned long long)c.truncated,
+                (unsigned long long)c.redactions, kinds.c_str());
+    }
+    if (!m.executables.empty()) {
+      size_t hashed = 0, kept = 0;
+      for (const Executable& e : m.executables) {
+        hashed += !e.sha256.empty();
+        kept += e.kept.size > 0;
+      }
+      PrintLine("  %zu executables, %zu hashed (SHA-256), %zu kept: procsnap executables lists them\n",
+                m.executables.size(), hashed, kept);
+    }
     PrintGroups("errors", errors);
     PrintGroups("not read", skipped);
     for (auto& n : m.notes) PrintLine("  note: %s\n", n.c_str());

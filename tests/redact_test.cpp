@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <regex>
+#include <set>
 
 #include "test_util.h"
 
@@ -167,6 +168,44 @@ BOOST_AUTO_TEST_CASE(planted_secrets_are_gone_and_the_replay_still_works) {
   auto shortKey = Run({kBin, "redact", "--key-file", dir / "short", full, dir / "x.psnap"});
   BOOST_TEST(shortKey.exitCode == 2);
   BOOST_TEST(shortKey.err.find("at least 16 bytes") != std::string::npos, shortKey.err);
+}
+
+// A recording gives a recording: the same segments, every snapshot
+// redacted, with one pseudonym for one secret across snapshots.
+BOOST_AUTO_TEST_CASE(a_recording_is_redacted_into_a_recording) {
+  TempDir dir;
+  const std::string tree = dir / "tree", rec = dir / "rec", out = dir / "out";
+  BOOST_REQUIRE(Run({"/bin/sh", SAMPLES "/make_fake_proc.sh", tree, "1", "42"}).exitCode == 0);
+  static const char environ[] = "TOKEN=Planted-Rec-1\0HOME=/root\0", cmdline[] = "db\0--secret\0Planted-Rec-2\0";
+  testutil::WriteFile(tree + "/42/environ", std::string(environ, sizeof environ - 1));
+  testutil::WriteFile(tree + "/42/cmdline", std::string(cmdline, sizeof cmdline - 1));
+  auto r = Run({kBin, "record", "--root", tree, "-o", rec, "--interval", "50ms", "--count", "3", "-q"});
+  BOOST_REQUIRE_MESSAGE(r.exitCode == 0, r.err);
+  BOOST_REQUIRE(Run({kBin, "redact", "-q", rec, out}).exitCode == 0);
+  BOOST_TEST(fs::is_directory(out));
+  size_t segments = 0;
+  for (const auto& e : fs::directory_iterator(out)) segments += e.path().extension() == ".psnap";
+  BOOST_TEST(segments >= 1u);
+  auto info = nlohmann::json::parse(Run({kBin, "info", "--json", "--all", out}).out);
+  BOOST_TEST(info["snapshots"].size() == 3u);
+  std::set<std::string> pseudonyms;
+  for (const char* at : {"0", "1", "2"}) {
+    auto env = Run({kBin, "cat", "--at", at, out, "42/environ"}).out;
+    auto cmd = Run({kBin, "cat", "--at", at, out, "42/cmdline"}).out;
+    BOOST_TEST(env.find("Planted-Rec") == std::string::npos);
+    BOOST_TEST(cmd.find("Planted-Rec") == std::string::npos);
+    BOOST_TEST(Run({kBin, "cat", "--at", at, out, "sys/kernel/hostname"}).out.find("fake-host") == std::string::npos);
+    pseudonyms.insert(cmd.substr(cmd.rfind("--secret") + 9));
+  }
+  BOOST_TEST(pseudonyms.size() == 1u);
+  BOOST_TEST(Run({kBin, "verify", out}).exitCode == 0);
+  // One snapshot of it, into an archive.
+  BOOST_REQUIRE(Run({kBin, "redact", "-q", "--at", "1", rec, dir / "one.psnap"}).exitCode == 0);
+  BOOST_TEST(nlohmann::json::parse(Run({kBin, "info", "--json", dir / "one.psnap"}).out)["snapshots"].size() == 1u);
+  // record takes no bugreport profile: it says what to do instead.
+  auto refused = Run({kBin, "record", "--root", tree, "-o", dir / "rec2", "--profile", "bugreport", "--count", "1"});
+  BOOST_TEST(refused.exitCode == 2);
+  BOOST_TEST(refused.err.find("procsnap redact") != std::string::npos, refused.err);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
