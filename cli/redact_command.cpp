@@ -87,6 +87,7 @@ void SetupRedact(CLI::App& sub, CommandAction& action) {
       "if_inet6, ipv6_route). Pseudonyms keep their shape: an IPv4 address becomes one in 198.18.0.0/15, an\n"
       "IPv6 one in 2001:db8::/32, a host name host-<hex>, a number a number. Each snapshot's metadata counts\n"
       "what was replaced, per kind (procsnap info). Bytes kept of deleted executables are left out.\n"
+      "Not replaced: other machines' addresses (peers, neighbours), MAC addresses, user names and uids.\n"
       "Exit status: 0 done, 2 trouble (nothing is left at OUT).");
   action = [a] { return Run(*a); };
 }
