@@ -58,7 +58,7 @@ constexpr ProgramFlag kProgramFlags[] = {
     {"nerdctl", "-p", 0},  {"sqlcmd", "-P", 0},   {"curl", "-u", ':'},    {"curl", "--user", ':'},
     {"curl", "-U", ':'},   {"smbclient", "-U", '%'}, {"rpcclient", "-U", '%'}, {"wget", "--user", ':'},
     {"7z", "-p", 0},       {"zip", "-P", 0},      {"unzip", "-P", 0},     {"rar", "-p", 0},
-    {"unrar", "-p", 0},
+    {"unrar", "-p", 0},    {"lftp", "-u", ','},   {"net", "-U", '%'},
 };
 
 class ArgRedactor {
@@ -121,7 +121,7 @@ class ArgRedactor {
     return any;
   }
 
-  // user:password@ after every "scheme://".
+  // user:password@ (or a long TOKEN@) after every "scheme://".
   bool urlPasswords(std::string& a) {
     bool any = false;
     for (size_t scheme = a.find("://"); scheme != std::string::npos; scheme = a.find("://", scheme + 3)) {
@@ -130,7 +130,11 @@ class ArgRedactor {
       size_t at = a.rfind('@', end == std::string::npos ? std::string::npos : end);
       if (at == std::string::npos || at < start) continue;
       size_t colon = a.find(':', start);
-      if (colon == std::string::npos || colon > at) continue;
+      if (colon == std::string::npos || colon > at) {
+        // https://TOKEN@host: a user part that long is a token, not a name
+        if (at - start < 16) continue;
+        colon = start - 1;
+      }
       replace(a, colon + 1, at - colon - 1, "url-password");
       any = true;
     }
@@ -142,6 +146,9 @@ class ArgRedactor {
     size_t colon = a.find(':');
     if (colon == std::string::npos || colon == 0) return false;
     std::string name = a.substr(0, colon);
+    // --header=Authorization: x, -HAuthorization: x (curl's attached form)
+    if (size_t eq = name.rfind('='); eq != std::string::npos) name.erase(0, eq + 1);
+    else if (name.starts_with("-H")) name.erase(0, 2);
     while (!name.empty() && name.front() == ' ') name.erase(0, 1);
     if (name.empty() || name.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") !=
                             std::string::npos)
@@ -196,6 +203,17 @@ class ArgRedactor {
       any |= tokenShapes(a);
       const size_t eq = a.find('=');
       if (eq != std::string::npos && pairs(a)) {
+        any = true;
+        continue;
+      }
+      // "password: x" among the words of one argument (YAML, a header's words)
+      if (a.size() > 1 && a.back() == ':' && LooksSecret(std::string_view(a).substr(0, a.size() - 1)) &&
+          i + 1 < w.size()) {
+        size_t v = i + 1;
+        for (const char* scheme : {"Bearer", "Basic", "Token", "Digest", "bearer", "basic", "token", "digest"})
+          if (w[v] == scheme && v + 1 < w.size()) ++v;
+        replace(w[v], 0, w[v].size(), "header");
+        i = v;
         any = true;
         continue;
       }

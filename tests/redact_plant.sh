@@ -30,7 +30,8 @@ python3 -c 'import time, sys; open(sys.argv[1], "w").close(); time.sleep(600)' "
   --password=Planted-Pw-22 --token Planted-Tok-33 https://alice:Planted-Url-44@db.example/x \
   "Authorization: Bearer Planted-Bearer-55" '{"api_key": "Planted-Json-66"}' \
   -o user=bob,password=Planted-Opt-99 eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4eHh4In0.Planted-Jwt-Sig-100 \
-  AKIAPLANTED000000001 &
+  AKIAPLANTED000000001 "--header=X-Auth-Token: Planted-Hdr-111" \
+  https://Planted-Tokenuser-222-abcdef@git.example/x "sh -c 'DB_PASS=Planted-Shell-333 db'" &
 pids="$pids $!"
 python3 -c 'import os, sys; os.execv(sys.executable, ["mysql", "-c", "import time, sys; open(sys.argv[1], \"w\").close(); time.sleep(600)", sys.argv[1], "-uroot", "-pPlanted-Mysql-77"])' "$out/ready.mysql" &
 pids="$pids $!"

@@ -34,6 +34,7 @@ std::vector<std::string> Needles(bool ipv6) {
   std::vector<std::string> n = {"planted-env-secret-11", "planted-pw-22",   "planted-tok-33",  "planted-url-44",
                                 "planted-bearer-55",     "planted-json-66", "planted-mysql-77", "planted-sshpass-88",
                                 "planted-opt-99",        "planted-jwt-sig-100", "akiaplanted000000001",
+                                "planted-hdr-111",       "planted-tokenuser-222", "planted-shell-333",
                                 "plantedhost77",         "corp-secret.example",
                                 "10.77.0.5",             "05004d0a" /* net/tcp: little-endian hex */};
   if (ipv6) {
