@@ -18,7 +18,7 @@ cleanup_extra() { fusermount3 -u "$TMP/mnt" 2>/dev/null || true; }
 PSLOOP='s=$(date +%s.%N); i=0; while [ $i -lt '"$PSRUNS"' ]; do ps aux >/dev/null; i=$((i+1)); done; e=$(date +%s.%N); awk -v s=$s -v e=$e "BEGIN {print e - s}"'
 walk() { s=$(date +%s.%N); (cd "$1" && timeout 600 xargs -a "$TMP/files" -d '\n' cat >/dev/null 2>&1 || true); e=$(date +%s.%N); awk -v s="$s" -v e="$e" 'BEGIN {print e - s}'; }
 
-HEAD="| extra procs | sizes | ps aux live | ps aux on mount | ratio | files | read all live | read all on mount | ratio |"
+HEAD="| extra procs | mode | ps aux live | ps aux on mount | ratio | files | read all live | read all on mount | ratio |"
 echo "$HEAD"
 measure() {  # extra-procs
   rm -f "$TMP/r.psnap"
@@ -28,12 +28,21 @@ measure() {  # extra-procs
   # walk of the live /proc would also open kmsg and the like, which block).
   build/bench/plain_reader "$TMP/r.psnap" --list | sed 's|^/proc/||' > "$TMP/files"
   FILES=$(wc -l < "$TMP/files")
-  for sizes in content procfs; do
-    $BIN mount --sizes $sizes "$TMP/r.psnap" "$TMP/mnt" 2>/dev/null
+  # The default (content sizes, the kernel opens files itself), errors at
+  # open (a round trip per open), procfs sizes (direct_io).
+  for mode in content content-open procfs; do
+    case $mode in
+      content) OPTS="--sizes content" ;;
+      content-open) OPTS="--sizes content --open-errors open" ;;
+      procfs) OPTS="--sizes procfs" ;;
+    esac
+    # shellcheck disable=SC2086
+    $BIN mount $OPTS "$TMP/r.psnap" "$TMP/mnt" 2>/dev/null
     : > "$TMP/ps.live"; : > "$TMP/ps.replay"; : > "$TMP/walk.live"; : > "$TMP/walk.replay"
     for r in $(seq "$ROUNDS"); do
       sh -c "$PSLOOP" >> "$TMP/ps.live"
-      $BIN run --sizes $sizes "$TMP/r.psnap" -- sh -c "$PSLOOP" >> "$TMP/ps.replay"
+      # shellcheck disable=SC2086
+      $BIN run $OPTS "$TMP/r.psnap" -- sh -c "$PSLOOP" >> "$TMP/ps.replay"
       walk /proc >> "$TMP/walk.live"
       walk "$TMP/mnt" >> "$TMP/walk.replay"
     done
@@ -42,10 +51,10 @@ measure() {  # extra-procs
     WL=$(median < "$TMP/walk.live"); WR=$(median < "$TMP/walk.replay")
     set -- "$1" $(awk -v n="$PSRUNS" -v psl="$PSL" -v psr="$PSR" -v wl="$WL" -v wr="$WR" 'BEGIN {
       printf "%.1f %.1f %.2f %.2f %.2f %.2f", psl / n * 1000, psr / n * 1000, psr / psl, wl, wr, wr / wl }')
-    echo "| $1 | $sizes | $2 ms | $3 ms | **$4** | $FILES | $5 s | $6 s | **$7** |"
+    echo "| $1 | $OPTS | $2 ms | $3 ms | **$4** | $FILES | $5 s | $6 s | **$7** |"
     if [ "$RECORD" = 1 ]; then
-      record "| replay: ps aux, $1 extra procs x 2 threads, --sizes $sizes | live $2 ms, mount $3 ms ($PSRUNS runs, median of $ROUNDS rounds) | **$4** | <= 2 |" "replay-ps-$1-$sizes"
-      record "| replay: cat every file ($FILES), $1 extra procs, --sizes $sizes | live $5 s, mount $6 s | **$7** | <= 2 |" "replay-read-$1-$sizes"
+      record "| replay: ps aux, $1 extra procs x 2 threads, $OPTS | live $2 ms, mount $3 ms ($PSRUNS runs, median of $ROUNDS rounds) | **$4** | <= 2 |" "replay-ps-$1-$mode"
+      record "| replay: cat every file ($FILES), $1 extra procs, $OPTS | live $5 s, mount $6 s | **$7** | <= 2 |" "replay-read-$1-$mode"
     fi
     set -- "$1"
   done

@@ -47,6 +47,8 @@ std::vector<std::string> OptionsGiven(const CLI::App& sub);
 void AddAtOption(CLI::App& sub, std::string& at);
 // --sizes content|procfs, what a mounted file reports as st_size (mount, run).
 void AddSizesOption(CLI::App& sub, FileSizes& sizes);
+// --open-errors read|open, when a failed file gives its errno (mount, run).
+void AddOpenErrorsOption(CLI::App& sub, OpenErrors& errors);
 
 // `procsnap run ... -- CMD ARGS`: main() hands over what follows "--" as is.
 void SetRunCommand(std::vector<std::string> tail);

@@ -23,6 +23,16 @@ void AddAtOption(CLI::App& sub, std::string& at) {
       ->capture_default_str();
 }
 
+void AddOpenErrorsOption(CLI::App& sub, OpenErrors& errors) {
+  sub.add_option_function<std::string>(
+         "--open-errors", [&errors](const std::string& v) { errors = v == "open" ? OpenErrors::AtOpen : OpenErrors::AtRead; },
+         "when a file whose capture failed gives its errno: read (opens never reach procsnap, the fast default) "
+         "or open (as on the machine; a round trip per open; always with --sizes procfs)")
+      ->check(CLI::IsMember({"read", "open"}).description(""))
+      ->type_name("read|open")
+      ->default_str("read");
+}
+
 void AddSizesOption(CLI::App& sub, FileSizes& sizes) {
   sub.add_option_function<std::string>(
          "--sizes", [&sizes](const std::string& v) { sizes = v == "procfs" ? FileSizes::Procfs : FileSizes::Content; },

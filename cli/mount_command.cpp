@@ -17,6 +17,7 @@ struct MountArgs {
   std::string at = "-1";
   bool foreground = false, debug = false, timeline = false;
   FileSizes sizes = FileSizes::Content;
+  OpenErrors errors = OpenErrors::AtRead;
 };
 
 int Run(const MountArgs& a) {
@@ -27,6 +28,7 @@ int Run(const MountArgs& a) {
   opts.foreground = a.foreground || a.debug;
   opts.debug = a.debug;
   opts.sizes = a.sizes;
+  opts.errors = a.errors;
   opts.allowOther = ::geteuid() == 0;
   if (a.timeline) {
     auto archive = ArchiveReader::Open(a.archive);
@@ -68,13 +70,16 @@ void SetupMount(CLI::App& sub, CommandAction& action) {
                "(2026-11-23T07:11:05.250Z), each a whole /proc of that moment, and latest -> the newest")
       ->excludes("--at");
   AddSizesOption(sub, a->sizes);
+  AddOpenErrorsOption(sub, a->errors);
   sub.add_flag("-f,--foreground", a->foreground, "stay in the foreground; Ctrl-C unmounts");
   sub.add_flag("--debug", a->debug, "trace every FUSE request on stderr (implies --foreground)");
   sub.footer(
       "Serves the snapshot like the /proc it came from: recorded modes and owners, every byte of every file, "
-      "the errno recorded at capture on open, EROFS on any write. Files report their content length as "
-      "st_size and are kept in the page cache; --sizes procfs reports the sizes stat() gave at capture (0 "
-      "for most of /proc) at the cost of read requests on every open (ps aux about twice as slow).\n"
+      "the errno recorded at capture, EROFS on any write. Files report their content length as st_size and "
+      "are kept in the page cache, and the kernel opens them without asking procsnap: a file whose capture "
+      "failed then opens and gives its errno at read() (and reports st_size 1). --open-errors open gives it "
+      "at open(), as on the machine, at a round trip per open; --sizes procfs reports the sizes stat() gave "
+      "at capture (0 for most of /proc) at the cost of read requests on every open (see bench/RESULTS.md).\n"
       "As root, other users may read it (allow_other, with the recorded permissions enforced).\n"
       "Exit status: 0 after a clean unmount; 2 trouble.");
   action = [a] { return Run(*a); };

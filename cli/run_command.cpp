@@ -21,6 +21,7 @@ struct RunArgs {
   std::vector<std::string> command;
   std::string at = "-1";
   FileSizes sizes = FileSizes::Content;
+  OpenErrors errors = OpenErrors::AtRead;
 };
 
 int Run(RunArgs& a, const std::vector<std::string>& rest) {
@@ -29,7 +30,7 @@ int Run(RunArgs& a, const std::vector<std::string>& rest) {
   if (a.command.empty()) return Fail("run: no COMMAND given (procsnap run ARCHIVE -- CMD [ARGS...])"), kRunTrouble;
   auto view = View::Open(a.archive, a.at);
   if (!view.ok()) return Fail(view.status()), kRunTrouble;
-  auto status = RunInSnapshot(std::make_shared<const View>(std::move(*view)), a.command, a.sizes);
+  auto status = RunInSnapshot(std::make_shared<const View>(std::move(*view)), a.command, a.sizes, a.errors);
   if (!status.ok()) {
     Fail(status.status());
     return status.status().code() == StatusCode::NotFound ? kRunNotFound : kRunTrouble;
@@ -46,10 +47,11 @@ void SetupRun(CLI::App& sub, CommandAction& action) {
   sub.add_option("ARCHIVE", a->archive, "archive to serve as /proc")->required();
   AddAtOption(sub, a->at);
   AddSizesOption(sub, a->sizes);
+  AddOpenErrorsOption(sub, a->errors);
   // Everything after ARCHIVE belongs to COMMAND, options included: ps -o pid.
   sub.prefix_command();
   sub.footer(
-      "Usage: procsnap run [--at N] [--sizes content|procfs] ARCHIVE [--] COMMAND [ARGS...]\n"
+      "Usage: procsnap run [--at N] [--sizes content|procfs] [--open-errors read|open] ARCHIVE [--] COMMAND [ARGS...]\n"
       "Example: procsnap run box.psnap -- ps aux\n"
       "Runs COMMAND in a private mount namespace where /proc is the snapshot (nothing else on the machine "
       "sees it). Needs root or CAP_SYS_ADMIN; without, use `procsnap mount` or `procsnap export`.\n"

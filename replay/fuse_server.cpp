@@ -63,6 +63,9 @@ using DirList = std::vector<DirEntry>;
 struct FsState {
   std::shared_ptr<const View> view;  // the one snapshot served; null for a timeline
   FileSizes sizes;
+  // The kernel opens files itself (OpenErrors::AtRead with content sizes,
+  // and a kernel that knows zero-message opens: decided at INIT).
+  bool kernelOpens = false;
   LiveProc live;
   // A timeline: every snapshot of `archive`, a directory each.
   std::shared_ptr<ArchiveReader> archive;
@@ -179,7 +182,10 @@ mode_t ModeOf(const Node& n) {
 // recorded errno or ENODATA).
 bool HasContent(const Node& n) { return n.kind == NodeKind::File && OpenError(n) == 0; }
 
-uint64_t ReportedSize(const Node& n, FileSizes sizes) {
+uint64_t ReportedSize(const Node& n, FileSizes sizes, bool kernelOpens) {
+  // A file the kernel opens itself must be read for its errno to show:
+  // at size 0 the kernel would answer end-of-file without asking.
+  if (kernelOpens && n.kind == NodeKind::File && OpenError(n)) return 1;
   return sizes == FileSizes::Content && HasContent(n) ? n.size : n.statSize;
 }
 
@@ -196,7 +202,7 @@ void FillAttr(const FsState& fs, const Snapshot& s, Ino i, struct stat& st, File
   st.st_mode = ModeOf(n);
   st.st_uid = n.uid;
   st.st_gid = n.gid;
-  st.st_size = static_cast<off_t>(ReportedSize(n, sizes));
+  st.st_size = static_cast<off_t>(ReportedSize(n, sizes, fs.kernelOpens));
   st.st_blksize = 1024;
   st.st_nlink = 1;
   if (S_ISDIR(st.st_mode)) {
@@ -222,10 +228,30 @@ uint64_t ChildContext(const Snapshot& s, Ino dir) {
   return dir.ctx == 0 && s.node(dir.node).kind == NodeKind::Alias ? uint64_t(dir.node) + 1 : dir.ctx;
 }
 
+// A live file's attributes. When the kernel opens files itself it caches
+// their bytes, so a live file reports its current length (procfs says 0)
+// and the time of this stat as mtime: the kernel asks again at every read
+// (timeout 0) and drops what it cached when the mtime moves.
+int LiveAttr(const FsState& fs, const std::string& path, struct stat& st) {
+  int err = fs.live.stat(path, st);
+  if (err || !fs.kernelOpens || !S_ISREG(st.st_mode)) return err;
+  int fd = fs.live.open(path);
+  if (fd < 0) return 0;  // its open will fail the same way at read
+  char buf[16384];
+  off_t size = 0;
+  for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0 && size < (16 << 20);) size += n;
+  ::close(fd);
+  st.st_size = size;
+  struct timespec now;
+  ::clock_gettime(CLOCK_REALTIME, &now);
+  st.st_mtim = st.st_ctim = now;
+  return 0;
+}
+
 void ReplyLive(fuse_req_t req, const std::string& path) {
   LiveProc& live = StateOf(req).live;
   fuse_entry_param e{};
-  int err = live.stat(path, e.attr);
+  int err = LiveAttr(StateOf(req), path, e.attr);
   if (err) return (void)fuse_reply_err(req, err);
   uint32_t id = live.intern(path);
   if (!id) return (void)fuse_reply_err(req, ENOMEM);
@@ -271,8 +297,13 @@ void TimelineLookup(fuse_req_t req, FsState& fs, const char* name) {
   fuse_reply_entry(req, &e);
 }
 
-void OnInit(void*, struct fuse_conn_info* conn) {
+void OnInit(void* userdata, struct fuse_conn_info* conn) {
   if (conn->capable & FUSE_CAP_CACHE_SYMLINKS) conn->want |= FUSE_CAP_CACHE_SYMLINKS;
+  auto* fs = static_cast<FsState*>(userdata);
+  // Zero-message opens; a changed mtime (live files) drops cached pages.
+  fs->kernelOpens = fs->kernelOpens && (conn->capable & FUSE_CAP_NO_OPEN_SUPPORT) &&
+                    (conn->capable & FUSE_CAP_AUTO_INVAL_DATA);
+  if (fs->kernelOpens) conn->want |= FUSE_CAP_AUTO_INVAL_DATA;
 }
 
 void OnLookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
@@ -354,7 +385,7 @@ void OnGetattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info*) {
     return (void)fuse_reply_attr(req, &st, kForever);
   }
   if (i.ctx == kLive) {
-    int err = fs.live.stat(fs.live.path(i.node + 1), st);
+    int err = LiveAttr(fs, fs.live.path(i.node + 1), st);
     if (err) return (void)fuse_reply_err(req, err);
     st.st_ino = ino;
     return (void)fuse_reply_attr(req, &st, 0);
@@ -402,6 +433,8 @@ void ReplyOpen(fuse_req_t req, struct fuse_file_info* fi, std::unique_ptr<OpenFi
 
 void OnOpen(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
   FsState& fs = StateOf(req);
+  // "Open it yourself, this and every file": the kernel stops asking.
+  if (fs.kernelOpens) return (void)fuse_reply_err(req, ENOSYS);
   Ino i = Decode(fs, ino);
   if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) return (void)fuse_reply_err(req, EROFS);
   auto file = std::make_unique<OpenFile>();
@@ -423,12 +456,43 @@ void OnOpen(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
   if (int err = OpenError(n)) return (void)fuse_reply_err(req, err);
   file->node = i.node;
   file->moment = i.moment;
-  ReplyOpen(req, fi, std::move(file), ReportedSize(n, fs.sizes) == n.size);
+  ReplyOpen(req, fi, std::move(file), ReportedSize(n, fs.sizes, false) == n.size);
 }
 
-void OnRead(fuse_req_t req, fuse_ino_t, size_t size, off_t off, struct fuse_file_info* fi) {
-  OpenFile& file = *reinterpret_cast<OpenFile*>(fi->fh);
+// A read of a file the kernel opened itself (no handle): the checks OnOpen
+// makes, then the bytes.
+void ReadUnopened(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off) {
+  FsState& fs = StateOf(req);
+  Ino i = Decode(fs, ino);
+  if (i.ctx == kLive) {
+    int fd = fs.live.open(fs.live.path(i.node + 1));
+    if (fd < 0) return (void)fuse_reply_err(req, -fd);
+    std::string buf(std::min<size_t>(size, 1 << 20), '\0');
+    ssize_t n = ::pread(fd, buf.data(), buf.size(), off);
+    int err = errno;
+    ::close(fd);
+    if (n < 0) return (void)fuse_reply_err(req, err);
+    return (void)fuse_reply_buf(req, buf.data(), n);
+  }
+  const View* view = fs.viewOf(i.moment);
+  if (!view) return (void)fuse_reply_err(req, EIO);
+  const Snapshot& s = view->snapshot();
+  if (!Valid(s, i)) return (void)fuse_reply_err(req, ENOENT);
+  if (i.ctx == kHidden) return (void)fuse_reply_err(req, EACCES);
+  const Node& n = s.node(i.node);
+  if (n.kind != NodeKind::File) return (void)fuse_reply_err(req, n.kind == NodeKind::Other ? ENXIO : EISDIR);
+  if (int err = OpenError(n)) return (void)fuse_reply_err(req, err);
+  auto bytes = s.bytes(i.node);
+  if (!bytes.ok()) return (void)fuse_reply_err(req, EIO);
+  std::string_view b = bytes->bytes;
+  if (uint64_t(off) >= b.size()) return (void)fuse_reply_buf(req, nullptr, 0);
+  fuse_reply_buf(req, b.data() + off, std::min<size_t>(size, b.size() - off));
+}
+
+void OnRead(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info* fi) {
   if (off < 0) return (void)fuse_reply_err(req, EINVAL);
+  if (fi->fh == 0) return ReadUnopened(req, ino, size, off);
+  OpenFile& file = *reinterpret_cast<OpenFile*>(fi->fh);
   if (file.fd >= 0) {
     std::string buf(std::min<size_t>(size, 1 << 20), '\0');
     ssize_t n = ::pread(file.fd, buf.data(), buf.size(), off);
@@ -448,7 +512,7 @@ void OnRead(fuse_req_t req, fuse_ino_t, size_t size, off_t off, struct fuse_file
 }
 
 void OnRelease(fuse_req_t req, fuse_ino_t, struct fuse_file_info* fi) {
-  auto* file = reinterpret_cast<OpenFile*>(fi->fh);
+  auto* file = reinterpret_cast<OpenFile*>(fi->fh);  // null for a file the kernel opened
   StateOf(req).files.erase(file);
   delete file;
   fuse_reply_err(req, 0);
@@ -559,6 +623,7 @@ Result<std::unique_ptr<FuseServer>> FuseServer::Mount(std::shared_ptr<const View
   auto state = new FsState{};
   state->view = std::move(view);
   state->sizes = opts.sizes;
+  state->kernelOpens = opts.errors == OpenErrors::AtRead && opts.sizes == FileSizes::Content;
   return Start(state, state->view->archive().path(), dir, opts);
 }
 
@@ -572,6 +637,7 @@ Result<std::unique_ptr<FuseServer>> FuseServer::MountTimeline(std::shared_ptr<Ar
                                    " (mount one with --at, or a recording with fewer)");
   auto state = new FsState{};
   state->sizes = opts.sizes;
+  state->kernelOpens = opts.errors == OpenErrors::AtRead && opts.sizes == FileSizes::Content;
   state->archive = std::move(archive);
   // A directory per snapshot, named by its start; a start another shares
   // (two snapshots in one millisecond) gets "-2", "-3".

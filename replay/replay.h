@@ -54,8 +54,22 @@ enum class FileSizes {
   Procfs,   // st_size = what stat() reported at capture (0 for most of procfs); direct_io
 };
 
+// When a file whose capture failed reports its recorded errno. With
+// content sizes the kernel can open every file itself (FUSE's zero-message
+// open: the server answers the first OPEN with ENOSYS) and keep its bytes
+// cached across opens, so an open costs no round trip to the server; the
+// errno then comes from read(), and such a file reports st_size 1 so that
+// the read reaches the server. The caller's own live /proc/PID files then
+// report their current length and the time of the stat as mtime.
+// --sizes procfs always opens through the server (direct_io is per open).
+enum class OpenErrors {
+  AtRead,  // opens never reach the server; the errno comes from read() (the fast default)
+  AtOpen,  // every open is a round trip; open() fails with the errno, as on the machine
+};
+
 struct MountOptions {
   FileSizes sizes = FileSizes::Content;
+  OpenErrors errors = OpenErrors::AtRead;
   bool foreground = false;   // otherwise detach once mounted
   bool allowOther = false;   // let other users read (root only)
   bool debug = false;        // libfuse request tracing
@@ -65,8 +79,9 @@ struct MountOptions {
 
 // Serves the view read-only at `dir` until it is unmounted (fusermount3 -u,
 // SIGINT or SIGTERM). Modes and owners are the recorded ones, sizes as
-// `opts.sizes` says; readers get every byte whatever size is reported;
-// opening a file whose capture failed fails with its errno.
+// `opts.sizes` says; readers get every byte whatever size is reported; a
+// file whose capture failed fails with its errno, at open or at read as
+// `opts.errors` says.
 // Any number of processes may read at once; requests are served in order.
 Status Mount(std::shared_ptr<const View> view, const std::string& dir, const MountOptions& opts = {});
 
@@ -81,6 +96,6 @@ Status MountTimeline(std::shared_ptr<ArchiveReader> archive, const std::string& 
 // returns its exit status (128+signal if killed). Needs CAP_SYS_ADMIN.
 // NotFound means argv[0] could not be executed; other errors are trouble.
 Result<int> RunInSnapshot(std::shared_ptr<const View> view, const std::vector<std::string>& argv,
-                          FileSizes sizes = FileSizes::Content);
+                          FileSizes sizes = FileSizes::Content, OpenErrors errors = OpenErrors::AtRead);
 
 }  // namespace procsnap

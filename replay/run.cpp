@@ -33,7 +33,8 @@ namespace {
 
 }  // namespace
 
-Result<int> RunInSnapshot(std::shared_ptr<const View> view, const std::vector<std::string>& argv, FileSizes sizes) {
+Result<int> RunInSnapshot(std::shared_ptr<const View> view, const std::vector<std::string>& argv, FileSizes sizes,
+                          OpenErrors errors) {
   if (argv.empty()) return Status::InvalidArgument("no command to run");
   if (::unshare(CLONE_NEWNS) != 0) {
     int err = errno;
@@ -48,6 +49,7 @@ Result<int> RunInSnapshot(std::shared_ptr<const View> view, const std::vector<st
   MountOptions opts;
   opts.allowOther = true;  // the command may change its user
   opts.sizes = sizes;
+  opts.errors = errors;
   auto server = FuseServer::Mount(std::move(view), "/proc", opts);
   if (!server.ok()) return server.status();
   std::thread serving([&] { (*server)->loop(); });
