@@ -26,16 +26,6 @@ struct FileRead {
   std::optional<std::string> bytes;  // when asked to keep them and they fit
 };
 
-std::string HexOf(const unsigned char* d, unsigned n) {
-  static const char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned i = 0; i < n; ++i) {
-    out.push_back(kHex[d[i] >> 4]);
-    out.push_back(kHex[d[i] & 15]);
-  }
-  return out;
-}
-
 // Hashes dirFd/rel, collecting its bytes when `keepMax` > 0 and it fits.
 FileRead HashFile(int dirFd, const std::string& rel, uint64_t keepMax) {
   FileRead r;

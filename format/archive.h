@@ -84,6 +84,11 @@ void RaiseFileLimit();
 // ISO 8601 UTC with milliseconds: "2026-11-23T07:11:05.250Z" (times before
 // 1970, which a hostile archive may hold, too).
 std::string WallTime(int64_t ns);
+// Lowercase hexadecimal of bytes: "0a1b" for {0x0a, 0x1b} (digests, /proc/net addresses).
+std::string HexOf(std::string_view bytes);
+inline std::string HexOf(const uint8_t* bytes, size_t n) {
+  return HexOf(std::string_view(reinterpret_cast<const char*>(bytes), n));
+}
 
 // ---- the data model ---------------------------------------------------------
 

@@ -46,6 +46,17 @@ void RaiseFileLimit() {
   }
 }
 
+std::string HexOf(std::string_view bytes) {
+  static const char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (unsigned char c : bytes) {
+    out.push_back(kHex[c >> 4]);
+    out.push_back(kHex[c & 15]);
+  }
+  return out;
+}
+
 constexpr int64_t kNsPerSecond = 1000000000;
 
 std::string WallTime(int64_t ns) {

@@ -8,23 +8,21 @@ namespace procsnap {
 
 namespace {
 
-std::vector<std::string> SplitNul(std::string_view s) {
+// "a\0b\0" -> {"a", "b", ""}: Join gives back the same bytes.
+std::vector<std::string> Split(std::string_view s, char sep) {
   std::vector<std::string> parts;
   size_t start = 0;
-  while (start < s.size()) {
-    size_t end = s.find('\0', start);
-    if (end == std::string_view::npos) end = s.size();
+  for (size_t end; (end = s.find(sep, start)) != std::string_view::npos; start = end + 1)
     parts.emplace_back(s.substr(start, end - start));
-    start = end + 1;
-  }
+  parts.emplace_back(s.substr(start));
   return parts;
 }
 
-std::string JoinNul(const std::vector<std::string>& parts, bool trailingNul) {
+std::string Join(const std::vector<std::string>& parts, char sep) {
   std::string out;
   for (size_t i = 0; i < parts.size(); ++i) {
+    if (i) out.push_back(sep);
     out += parts[i];
-    if (i + 1 < parts.size() || trailingNul) out.push_back('\0');
   }
   return out;
 }
@@ -265,24 +263,10 @@ class ArgRedactor {
   std::vector<std::string>* found_;
 };
 
-std::vector<std::string> SplitSpaces(const std::string& s) {
-  std::vector<std::string> out;
-  size_t i = 0;
-  while (i < s.size()) {
-    size_t end = s.find(' ', i);
-    if (end == std::string::npos) end = s.size();
-    out.push_back(s.substr(i, end - i));
-    i = end + 1;
-  }
-  if (!s.empty() && s.back() == ' ') out.emplace_back();
-  return out;
-}
-
 }  // namespace
 
 std::string RedactEnviron(std::string_view environ, const ValuePseudonym& pseudonym, KindCounts& counts) {
-  const bool trailing = !environ.empty() && environ.back() == '\0';
-  auto parts = SplitNul(environ);
+  auto parts = Split(environ, '\0');
   for (auto& p : parts) {
     size_t eq = p.find('=');
     if (eq == std::string::npos) {  // not KEY=VALUE: all of it may be a value
@@ -293,14 +277,13 @@ std::string RedactEnviron(std::string_view environ, const ValuePseudonym& pseudo
     p = p.substr(0, eq + 1) + pseudonym(std::string_view(p).substr(eq + 1));
     ++counts["environment"];
   }
-  return JoinNul(parts, trailing);
+  return Join(parts, '\0');
 }
 
 std::string RedactCmdline(std::string_view cmdline, const ValuePseudonym& pseudonym, KindCounts& counts,
                           std::vector<std::string>* found) {
-  const bool trailing = !cmdline.empty() && cmdline.back() == '\0';
-  auto argv = SplitNul(cmdline);
-  if (argv.empty()) return std::string(cmdline);
+  if (cmdline.empty()) return std::string();
+  auto argv = Split(cmdline, '\0');
   ArgRedactor r(pseudonym, counts, found);
   auto base = [](const std::string& a) {
     std::string w = a.substr(0, a.find(' '));
@@ -311,16 +294,10 @@ std::string RedactCmdline(std::string_view cmdline, const ValuePseudonym& pseudo
   // An argument of several words (setproctitle, sh -c "..."): word by word.
   for (auto& a : argv) {
     if (a.find(' ') == std::string::npos) continue;
-    auto w = SplitSpaces(a);
-    if (!r.words(w, base(w[0]).empty() ? program : base(w[0]))) continue;
-    std::string joined;
-    for (size_t i = 0; i < w.size(); ++i) {
-      if (i) joined.push_back(' ');
-      joined += w[i];
-    }
-    a = joined;
+    auto w = Split(a, ' ');
+    if (r.words(w, base(w[0]).empty() ? program : base(w[0]))) a = Join(w, ' ');
   }
-  return JoinNul(argv, trailing);
+  return Join(argv, '\0');
 }
 
 }  // namespace procsnap

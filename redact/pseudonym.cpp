@@ -1,5 +1,7 @@
 #include "pseudonym.h"
 
+#include "format/archive.h"
+
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
@@ -9,20 +11,6 @@
 #include <stdexcept>
 
 namespace procsnap {
-
-namespace {
-
-std::string Hex(const uint8_t* d, size_t n) {
-  static const char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (size_t i = 0; i < n; ++i) {
-    out.push_back(kHex[d[i] >> 4]);
-    out.push_back(kHex[d[i] & 15]);
-  }
-  return out;
-}
-
-}  // namespace
 
 Pseudonyms::Pseudonyms(std::string key) : key_(std::move(key)) {
   if (key_.empty()) {
@@ -50,14 +38,14 @@ std::string Pseudonyms::host(std::string_view name) {
   std::string lower(name);
   for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   auto m = mac("host", lower);
-  return "host-" + Hex(m.data(), 5);
+  return "host-" + HexOf(m.data(), 5);
 }
 
 std::string Pseudonyms::domain(std::string_view name) {
   std::string lower(name);
   for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   auto m = mac("domain", lower);
-  return "domain-" + Hex(m.data(), 5) + ".example";
+  return "domain-" + HexOf(m.data(), 5) + ".example";
 }
 
 Ipv4 Pseudonyms::ipv4(const Ipv4& a) {
@@ -86,7 +74,7 @@ std::string Pseudonyms::value(std::string_view v) {
   auto m = mac("value", v);
   bool digits = !v.empty() && v.size() <= 18;
   for (char c : v) digits = digits && c >= '0' && c <= '9';
-  if (!digits) return "R-" + Hex(m.data(), 5);
+  if (!digits) return "R-" + HexOf(m.data(), 5);
   uint64_t n = 0;
   for (int i = 0; i < 8; ++i) n = (n << 8) | m[i];
   return std::to_string(100000000 + n % 900000000);  // nine digits: short numbers would collide
@@ -96,7 +84,7 @@ std::string Pseudonyms::keyFingerprint() const {
   uint8_t d[SHA256_DIGEST_LENGTH];
   std::string msg = "procsnap redaction key\n" + key_;
   SHA256(reinterpret_cast<const unsigned char*>(msg.data()), msg.size(), d);
-  return Hex(d, 4);
+  return HexOf(d, 4);
 }
 
 }  // namespace procsnap

@@ -101,15 +101,6 @@ void AddInet6(Secrets& s, std::string_view text) {
   }
 }
 
-std::string HexOf(const uint8_t* b, size_t n) {
-  static const char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (size_t i = 0; i < n; ++i) {
-    out.push_back(kHex[b[i] >> 4]);
-    out.push_back(kHex[b[i] & 15]);
-  }
-  return out;
-}
 // /proc/net/tcp writes an IPv4 address as the 32-bit word in host order
 // (little-endian here), tcp6 as four such words; if_inet6 and ipv6_route
 // write the bytes in order.

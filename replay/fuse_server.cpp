@@ -422,6 +422,25 @@ void OnReadlink(fuse_req_t req, fuse_ino_t ino) {
   fuse_reply_readlink(req, target.c_str());
 }
 
+// What opening snapshot inode `i` as a file gives: 0 (and its snapshot in
+// *out) or the errno, whether the open reaches the server or the kernel
+// opened the file itself and the first read asks.
+int FileOf(FsState& fs, Ino i, const Snapshot** out) {
+  if (fs.timeline() && i.moment == 0) return i.node == 0 ? EISDIR : ELOOP;
+  const View* view = fs.viewOf(i.moment);
+  if (!view) return EIO;
+  const Snapshot& s = view->snapshot();
+  if (!Valid(s, i)) return ENOENT;
+  // A namespace named by ns/net cannot be opened from a snapshot; EACCES is
+  // the refusal tools such as lsns already expect from /proc.
+  if (i.ctx == kHidden) return EACCES;
+  const Node& n = s.node(i.node);
+  if (n.kind != NodeKind::File) return n.kind == NodeKind::Other ? ENXIO : EISDIR;
+  if (int err = OpenError(n)) return err;
+  *out = &s;
+  return 0;
+}
+
 void ReplyOpen(fuse_req_t req, struct fuse_file_info* fi, std::unique_ptr<OpenFile> file, bool cached) {
   fi->fh = reinterpret_cast<uint64_t>(file.get());
   fi->direct_io = !cached;
@@ -443,17 +462,9 @@ void OnOpen(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
     if (file->fd < 0) return (void)fuse_reply_err(req, -file->fd);
     return ReplyOpen(req, fi, std::move(file), false);
   }
-  if (fs.timeline() && i.moment == 0) return (void)fuse_reply_err(req, i.node == 0 ? EISDIR : ELOOP);
-  const View* view = fs.viewOf(i.moment);
-  if (!view) return (void)fuse_reply_err(req, EIO);
-  const Snapshot& s = view->snapshot();
-  if (!Valid(s, i)) return (void)fuse_reply_err(req, ENOENT);
-  // A namespace named by ns/net cannot be opened from a snapshot; EACCES is
-  // the refusal tools such as lsns already expect from /proc.
-  if (i.ctx == kHidden) return (void)fuse_reply_err(req, EACCES);
-  const Node& n = s.node(i.node);
-  if (n.kind != NodeKind::File) return (void)fuse_reply_err(req, n.kind == NodeKind::Other ? ENXIO : EISDIR);
-  if (int err = OpenError(n)) return (void)fuse_reply_err(req, err);
+  const Snapshot* s = nullptr;
+  if (int err = FileOf(fs, i, &s)) return (void)fuse_reply_err(req, err);
+  const Node& n = s->node(i.node);
   file->node = i.node;
   file->moment = i.moment;
   ReplyOpen(req, fi, std::move(file), ReportedSize(n, fs.sizes, false) == n.size);
@@ -474,15 +485,9 @@ void ReadUnopened(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off) {
     if (n < 0) return (void)fuse_reply_err(req, err);
     return (void)fuse_reply_buf(req, buf.data(), n);
   }
-  const View* view = fs.viewOf(i.moment);
-  if (!view) return (void)fuse_reply_err(req, EIO);
-  const Snapshot& s = view->snapshot();
-  if (!Valid(s, i)) return (void)fuse_reply_err(req, ENOENT);
-  if (i.ctx == kHidden) return (void)fuse_reply_err(req, EACCES);
-  const Node& n = s.node(i.node);
-  if (n.kind != NodeKind::File) return (void)fuse_reply_err(req, n.kind == NodeKind::Other ? ENXIO : EISDIR);
-  if (int err = OpenError(n)) return (void)fuse_reply_err(req, err);
-  auto bytes = s.bytes(i.node);
+  const Snapshot* s = nullptr;
+  if (int err = FileOf(fs, i, &s)) return (void)fuse_reply_err(req, err);
+  auto bytes = s->bytes(i.node);
   if (!bytes.ok()) return (void)fuse_reply_err(req, EIO);
   std::string_view b = bytes->bytes;
   if (uint64_t(off) >= b.size()) return (void)fuse_reply_buf(req, nullptr, 0);
