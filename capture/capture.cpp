@@ -506,37 +506,29 @@ Result<Metadata> CaptureRedacted(const CaptureOptions& options, ArchiveWriter& w
   std::string dir = std::string(tmp && *tmp ? tmp : "/tmp") + "/procsnap-bugreport-XXXXXX";
   if (!::mkdtemp(dir.data())) return Status::FromErrno(dir + ": cannot create a private directory", errno);
   const std::string raw = dir + "/unredacted.psnap";
-  auto cleanup = [&] {
-    ::unlink(raw.c_str());
-    ::rmdir(dir.c_str());
-  };
   WriterOptions fast;
-  fast.level = 1;  // read once, then deleted
+  fast.level = 1;  // read once, then gone
   auto w = ArchiveWriter::Create(raw, fast);
-  if (!w.ok()) {
-    cleanup();
-    return w.status();
-  }
+  // Unlinked at once, read back through a descriptor: nothing unredacted
+  // outlives this process, even one killed mid-capture.
+  const int keep = w.ok() ? ::open(raw.c_str(), O_RDONLY | O_CLOEXEC) : -1;
+  const int openErr = errno;
+  ::unlink(raw.c_str());
+  ::rmdir(dir.c_str());
+  if (!w.ok()) return w.status();
+  if (keep < 0) return Status::FromErrno(raw + ": cannot open again", openErr);
+  const OwnedFd held(keep);
   auto meta = CaptureInto(options, **w, progress);
   Status s = meta.ok() ? (*w)->finish() : meta.status();
   w->reset();
-  if (!s.ok()) {
-    cleanup();
-    return s;
-  }
-  auto reader = ArchiveReader::Open(raw);
-  if (!reader.ok()) {
-    cleanup();
-    return reader.status();
-  }
+  if (!s.ok()) return s;
+  auto reader = ArchiveReader::Open("/proc/self/fd/" + std::to_string(keep));
+  if (!reader.ok()) return reader.status();
   RedactOptions ro;
   ro.key = options.redactKey;
   ro.keepHostname = options.keepHostname;
   ro.keepIps = options.keepIps;
-  auto redacted = RedactSnapshot(**reader, 0, writer, ro);
-  reader->reset();
-  cleanup();
-  return redacted;
+  return RedactSnapshot(**reader, 0, writer, ro);
 }
 
 }  // namespace

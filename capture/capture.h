@@ -77,8 +77,9 @@ struct CaptureProgress {
 
 // Captures options.root into one snapshot of `writer` and returns its
 // metadata. The bugreport profile captures into a private temporary
-// archive (mode 0600 in a 0700 directory under $TMPDIR, removed before
-// returning) and writes its redacted copy; it cannot carry (record). Fails only when the root itself cannot be read or the archive
+// archive (in a 0700 directory under $TMPDIR, unlinked as soon as it is
+// created and read back through a descriptor) and writes its redacted
+// copy; it cannot carry (record). Fails only when the root itself cannot be read or the archive
 // cannot be written; everything else is recorded in the tree. It returns
 // within the time limit (plus the file timeout) whatever the tree does:
 // a call that does not return is left behind on a thread of its own.
