@@ -40,6 +40,8 @@ int Extract(const ExecutablesArgs& a, const View& view) {
     return bytes.status().code() == StatusCode::NotCaptured ? kExitDifferent : kExitTrouble;
   }
   int fd = 1;
+  if ((a.output.empty() || a.output == "-") && ::isatty(1))
+    return Fail("refusing to write a program's bytes to a terminal; use -o FILE or redirect standard output");
   if (!a.output.empty() && a.output != "-") {
     // Bytes from another machine: never executable, never over an existing file.
     fd = ::open(a.output.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
