@@ -84,8 +84,9 @@ void SetupRedact(CLI::App& sub, CommandAction& action) {
       "ldapsearch -w X, curl -u user:X, smbclient -U user%X), and such a value wherever else it occurs; the host\n"
       "name and domain everywhere (kernel.hostname, arguments, environments, the metadata); the machine's own\n"
       "IP addresses in every form /proc writes them (dotted and colon text, the hex of net/tcp, udp, route,\n"
-      "if_inet6, ipv6_route). Pseudonyms keep their shape: an IPv4 address becomes one in 198.18.0.0/15, an\n"
-      "IPv6 one in 2001:db8::/32, a host name host-<hex>, a number a number. Each snapshot's metadata counts\n"
+      "if_inet6, ipv6_route); the kernel's tcp_fastopen_key and stable_secret. Pseudonyms keep their shape:\n"
+      "an IPv4 address becomes one in 198.18.0.0/15, an IPv6 one in 2001:db8::/32, a host name host-<hex>,\n"
+      "a number a number, a key hex of its length. Each snapshot's metadata counts\n"
       "what was replaced, per kind (procsnap info). Bytes kept of deleted executables are left out.\n"
       "Not replaced: other machines' addresses (peers, neighbours), MAC addresses, user names and uids.\n"
       "Exit status: 0 done, 2 trouble (nothing is left at OUT).");

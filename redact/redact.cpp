@@ -195,6 +195,7 @@ class Run {
       Ipv4 q = p_.ipv4(a);
       r_.add(Text4(a), Text4(q), M::Dotted, "ipv4");
       r_.add(WordHex(a.data(), 4), WordHex(q.data(), 4), M::Hex, "ipv4");
+      r_.add(HexOf(a.data(), 4), HexOf(q.data(), 4), M::Hex, "ipv4");  // network order (ip_vs)
     }
     for (const Ipv6& a : secrets_.v6) {
       Ipv6 q = p_.ipv6(a);
@@ -324,6 +325,30 @@ class Run {
     return m;
   }
 
+  // Kernel secrets readable by root (IPv6 stable_secret, TCP Fast Open
+  // keys): every run of hex digits becomes keyed hex of the same length,
+  // so the file keeps its shape.
+  std::string secretFile(std::string text, KindCounts& counts) {
+    for (size_t i = 0; i < text.size();) {
+      if (!std::isxdigit(static_cast<unsigned char>(text[i]))) {
+        ++i;
+        continue;
+      }
+      size_t end = i;
+      while (end < text.size() && std::isxdigit(static_cast<unsigned char>(text[end]))) ++end;
+      if (text.find_first_not_of('0', i) >= end) {  // zeros: no key set
+        i = end;
+        continue;
+      }
+      std::string hex;
+      for (uint32_t round = 0; hex.size() < end - i; ++round) hex += p_.value(text.substr(i, end - i) + "#" + std::to_string(round)).substr(2);
+      text.replace(i, end - i, hex.substr(0, end - i));
+      ++counts["secret-file"];
+      i = end;
+    }
+    return text;
+  }
+
   const KindCounts& summary() const { return summary_; }
   void newWriter() { cache_.clear(); }  // blob references are per archive
 
@@ -364,6 +389,7 @@ class Run {
           const std::string_view fname = s.name(old);
           if (fname == "environ") text = RedactEnviron(text, pseudonym, c);
           else if (fname == "cmdline") text = RedactCmdline(text, pseudonym, c, nullptr);
+          else if (fname == "stable_secret" || fname == "tcp_fastopen_key") text = secretFile(text, c);
           const bool words = fname == "environ" || fname == "cmdline" || fname == "hostname" || fname == "domainname";
           r_.apply(text, (net ? TextReplacer::kNet : 0) | (words ? TextReplacer::kWords : 0), c);
           auto put = writer.putBlob(text);  // unchanged bytes too: this is another archive

@@ -11,6 +11,9 @@ ip link set lo up
 ip addr add 10.77.0.5/32 dev lo
 ip -6 addr add fd77::5/128 dev lo 2>/dev/null && echo yes > "$out/ipv6" || echo no > "$out/ipv6"
 hostname plantedhost77.corp-secret.example
+# Kernel secrets of this namespace that root can read.
+sysctl -qw net.ipv4.tcp_fastopen_key=deadbee1-deadbee2-deadbee3-deadbee4
+sysctl -qw net.ipv6.conf.lo.stable_secret=fd77:1111::2222 2>/dev/null || true
 
 # A listener on the planted addresses, whose environment holds a password.
 env -i PATH=/usr/bin:/bin DB_PASSWORD=Planted-Env-Secret-11 HOSTNAME=plantedhost77 \

@@ -36,9 +36,11 @@ std::vector<std::string> Needles(bool ipv6) {
                                 "planted-opt-99",        "planted-jwt-sig-100", "akiaplanted000000001",
                                 "planted-hdr-111",       "planted-tokenuser-222", "planted-shell-333",
                                 "plantedhost77",         "corp-secret.example",
-                                "10.77.0.5",             "05004d0a" /* net/tcp: little-endian hex */};
+                                "10.77.0.5",             "05004d0a" /* net/tcp: little-endian hex */,
+                                "deadbee1",              "deadbee4" /* tcp_fastopen_key */};
   if (ipv6) {
     n.push_back("fd77::5");  // as an argument
+    n.push_back("fd77:1111");  // stable_secret
     n.push_back("fd770000000000000000000000000005");  // if_inet6, ipv6_route
     n.push_back("000077fd000000000000000005000000");  // tcp6: four little-endian words
   }
