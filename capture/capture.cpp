@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <climits>
 #include <chrono>
 #include <cstdio>
 #include <optional>
@@ -476,8 +477,26 @@ Result<Metadata> CaptureInto(const CaptureOptions& options, ArchiveWriter& write
     limits.deadlineMonoNs = ClockNs(CLOCK_MONOTONIC) + static_cast<int64_t>(options.executableSeconds * 1e9);
     if (shared.deadlineMonoNs) limits.deadlineMonoNs = std::min(limits.deadlineMonoNs, shared.deadlineMonoNs);
     if (options.interrupt && options.interrupt->load()) limits.deadlineMonoNs = 0;
+    // Pids whose directory has a mount over it (the capturer's mountinfo).
+    // Only for this machine's /proc: a fresh procfs shows the capturer's pid
+    // namespace, which a container's /proc need not be.
+    std::set<std::string> overmounted;
+    const std::string prefix = "/proc/";
+    char real[PATH_MAX];
+    const bool ownProc = ::realpath(options.root.c_str(), real) && std::string_view(real) == "/proc";
+    for (const MountInfo& m : ownProc ? mounts : std::vector<MountInfo>())
+      if (m.target.starts_with(prefix)) {
+        std::string pid = m.target.substr(prefix.size(), m.target.find('/', prefix.size()) - prefix.size());
+        if (IsNumberName(pid)) overmounted.insert(pid);
+      }
+    OwnedFd fresh(overmounted.empty() ? -1 : FreshProcfs());
+    if (!overmounted.empty() && fresh.get() < 0)
+      meta.notes.push_back(std::to_string(overmounted.size()) +
+                           " pid directories have a mount over them, and no private procfs could be mounted to read "
+                           "their programs (" + ErrnoName(-fresh.get()) + ")");
     meta.executables = RecordExecutables(rootFd, tree, writer, limits,
-                                         options.carry ? &options.carry->executables : nullptr, &meta.notes);
+                                         options.carry ? &options.carry->executables : nullptr, overmounted,
+                                         fresh.get(), &meta.notes);
   }
   if (options.carryOut) {
     Carry& out = *options.carryOut;

@@ -3,6 +3,8 @@
 #include "executables.h"
 
 #include <fcntl.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <openssl/evp.h>
@@ -12,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <thread>
 
 #include "host_facts.h"
 #include "reused_threads.h"
@@ -80,12 +83,29 @@ std::string Bytes(uint64_t n) { return std::to_string(n) + " bytes"; }
 
 }  // namespace
 
+int FreshProcfs() {
+  int result = -ENOSYS;
+  std::thread t([&result] {  // its own thread: the namespace goes with it, the mount stays with the fd
+    if (::unshare(CLONE_FS | CLONE_NEWNS) != 0 || ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 ||
+        ::mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0) {
+      result = -errno;
+      return;
+    }
+    int fd = ::open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    result = fd >= 0 ? fd : -errno;
+  });
+  t.join();
+  return result;
+}
+
 std::vector<Executable> RecordExecutables(int rootFd, const Tree& tree, ArchiveWriter& writer,
                                           const ExecutableLimits& limits, const std::vector<Executable>* carried,
+                                          const std::set<std::string>& overmounted, int freshFd,
                                           std::vector<std::string>* notes) {
   struct Found {
     Executable exe;
     std::string pid;  // one process to open it through
+    int dirFd;        // the procfs to open it through
     struct stat st;
   };
   std::map<std::pair<uint64_t, uint64_t>, Found> byFile;
@@ -97,20 +117,37 @@ std::vector<Executable> RecordExecutables(int rootFd, const Tree& tree, ArchiveW
     NodeId link = kNoNode;
     for (NodeId c = clo; c < chi && link == kNoNode; ++c)
       if (tree.str(tree.node(c).name) == "exe") link = c;
-    if (link == kNoNode || tree.node(link).kind != NodeKind::Symlink || tree.node(link).error) continue;
+    // A process under a mount shows that mount's files: its own are read
+    // through the fresh procfs.
+    const bool hidden = overmounted.count(pid) > 0 && freshFd >= 0;
+    const int dirFd = hidden ? freshFd : rootFd;
+    std::string target;
+    if (hidden) {
+      char buf[4096];
+      ssize_t n = ::readlinkat(freshFd, (pid + "/exe").c_str(), buf, sizeof buf);
+      if (n <= 0) continue;
+      target.assign(buf, n);
+    } else {
+      if (link == kNoNode || tree.node(link).kind != NodeKind::Symlink || tree.node(link).error) continue;
+      target = tree.linkTarget(link);
+    }
     struct stat st;
-    if (::fstatat(rootFd, (pid + "/exe").c_str(), &st, 0) != 0 || !S_ISREG(st.st_mode)) continue;  // exited
+    if (::fstatat(dirFd, (pid + "/exe").c_str(), &st, 0) != 0 || !S_ISREG(st.st_mode)) continue;  // exited
     auto [it, added] = byFile.try_emplace({st.st_dev, st.st_ino});
     Found& f = it->second;
     f.exe.pids.push_back(static_cast<uint32_t>(std::strtoul(pid.c_str(), nullptr, 10)));
     if (!added) continue;
     f.pid = pid;
+    f.dirFd = dirFd;
     f.st = st;
     f.exe.device = st.st_dev;
     f.exe.inode = st.st_ino;
     f.exe.size = st.st_size;
     f.exe.mtimeNs = int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
-    f.exe.path = tree.linkTarget(link);
+    f.exe.path = target;
+    if (hidden)
+      notes->push_back("pid " + pid + ": a mount over " + pid + "/ hides its files; its program (" + target +
+                       ") was read through a procfs mounted privately");
   }
 
   std::vector<Executable> out;
@@ -129,7 +166,7 @@ std::vector<Executable> RecordExecutables(int rootFd, const Tree& tree, ArchiveW
       out.push_back(std::move(e));
       continue;
     }
-    const std::string gone = GoneFromDisk(rootFd, f.pid, e.path, f.st);
+    const std::string gone = GoneFromDisk(f.dirFd, f.pid, e.path, f.st);
     uint64_t keepMax = gone.empty() ? 0 : limits.keepMax;
     if (!gone.empty() && limits.keepMax == 0) e.note = gone + "; bytes not kept: " + limits.keepOff;
     else if (!gone.empty() && e.size > limits.keepMax)
@@ -142,7 +179,7 @@ std::vector<Executable> RecordExecutables(int rootFd, const Tree& tree, ArchiveW
                " s allowed for hashing executables ran out";
     } else {
       auto r = Bounded<FileRead>(std::chrono::nanoseconds(left),
-                                 [fd = Dup(rootFd), rel = f.pid + "/exe", keepMax] { return HashFile(fd.get(), rel, keepMax); });
+                                 [fd = Dup(f.dirFd), rel = f.pid + "/exe", keepMax] { return HashFile(fd.get(), rel, keepMax); });
       if (!r) {
         e.note = "not hashed: reading it did not return within the time allowed";
       } else if (r->error) {

@@ -3,6 +3,7 @@
 // it is no longer on disk, since after an incident it may be nowhere else.
 #pragma once
 
+#include <set>
 #include <string>
 #include <vector>
 
@@ -22,9 +23,17 @@ struct ExecutableLimits {
 // procfs), sorted by path. An entry of `carried` (the previous snapshot of
 // the same archive) with the same device, inode, size and mtime is taken as
 // it is, kept bytes included. Reads run on kept threads, each bounded by the
-// deadline; `notes` gets what a reader should know.
+// deadline; `notes` gets what a reader should know. The pids in
+// `overmounted` (a mount over root/PID hides their files: a rootkit's
+// trick) are read through `freshFd`, a procfs mount no one mounted over.
 std::vector<Executable> RecordExecutables(int rootFd, const Tree& tree, ArchiveWriter& writer,
                                           const ExecutableLimits& limits, const std::vector<Executable>* carried,
+                                          const std::set<std::string>& overmounted, int freshFd,
                                           std::vector<std::string>* notes);
+
+// A descriptor of a new procfs mount, made in a private mount namespace of
+// a short-lived thread (mounts over the capturer's /proc/PID are not on
+// it); -errno when it cannot be made (not root, no procfs).
+int FreshProcfs();
 
 }  // namespace procsnap

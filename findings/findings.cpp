@@ -84,8 +84,10 @@ class Checker {
 
   // The exe link and what capture recorded of the file behind it.
   void program(const Process& p, Finding& f) {
-    f.evidence.push_back({"exe", p.exe});
     const Executable* e = p.program;
+    // A process under a mount shows no exe link; capture read its program another way.
+    f.evidence.push_back({"exe", p.exe.empty() && e ? e->path : p.exe});
+    if (f.process.empty() && e) f.process = e->path.substr(e->path.rfind('/') + 1);
     if (!e) return;
     if (!e->sha256.empty()) f.evidence.push_back({"sha256", e->sha256});
     f.evidence.push_back({"size", std::to_string(e->size)});

@@ -128,4 +128,35 @@ BOOST_AUTO_TEST_CASE(planted_deleted_memfd_and_overmount_processes_are_reported)
   BOOST_TEST(Run({kBin, "findings", dir / "missing.psnap"}).exitCode == 2);
 }
 
+// A process hidden from the capturer itself: a mount over its /proc/PID in
+// the capturer's own mount namespace. Capture reads its program through a
+// procfs mounted privately, so the finding names it with its hash.
+BOOST_AUTO_TEST_CASE(a_process_hidden_from_the_capturer_is_named_with_its_hash) {
+  if (geteuid() != 0) {
+    BOOST_TEST_MESSAGE("SKIPPED: needs root for a private mount namespace");
+    return;
+  }
+  TempDir dir;
+  const std::string copy = dir / "quiet";
+  std::filesystem::copy_file("/bin/sleep", copy);
+  std::filesystem::permissions(copy, std::filesystem::perms::owner_all);
+  testutil::Spawned sleeper({"/bin/sh", "-c", "echo ready; exec " + copy + " 600"}, kPath);
+  BOOST_REQUIRE(sleeper.line() == "ready");
+  const std::string pid = std::to_string(sleeper.pid());
+  for (int i = 0; i < 5000 && testutil::ReadLink("/proc/" + pid + "/exe") != copy; ++i) usleep(1000);
+  const std::string empty = dir / "empty", archive = dir / "h.psnap";
+  std::filesystem::create_directory(empty);
+  auto cap = Run({"/usr/bin/unshare", "-m", "--propagation", "private", "/bin/sh", "-c",
+                  "mount --bind " + empty + " /proc/" + pid + " && " + kBin + " capture -q -o " + archive});
+  BOOST_REQUIRE_MESSAGE(cap.exitCode == 0, cap.err);
+  auto doc = nlohmann::json::parse(Run({kBin, "findings", "--json", archive}).out);
+  auto over = Of(doc, "proc-overmount", sleeper.pid());
+  BOOST_REQUIRE_MESSAGE(!over.empty(), doc.dump());
+  BOOST_TEST(over[0]["evidence"]["sha256"] == Sha256Sum("/bin/sleep"));
+  BOOST_TEST(over[0]["evidence"]["exe"] == copy);
+  BOOST_TEST(over[0]["process"] == "quiet");
+  // What a reader of that /proc saw stays the recorded truth: the mount's empty directory.
+  BOOST_TEST(Run({kBin, "ls", archive, pid}).out.empty());
+}
+
 BOOST_AUTO_TEST_SUITE_END()
