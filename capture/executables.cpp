@@ -113,10 +113,7 @@ std::vector<Executable> RecordExecutables(int rootFd, const Tree& tree, ArchiveW
   for (NodeId p = lo; p < hi; ++p) {
     std::string pid(tree.str(tree.node(p).name));
     if (!IsNumberName(pid) || tree.node(p).kind != NodeKind::Directory) continue;
-    auto [clo, chi] = tree.children(p);
-    NodeId link = kNoNode;
-    for (NodeId c = clo; c < chi && link == kNoNode; ++c)
-      if (tree.str(tree.node(c).name) == "exe") link = c;
+    const NodeId link = tree.child(p, "exe");
     // A process under a mount shows that mount's files: its own are read
     // through the fresh procfs.
     const bool hidden = overmounted.count(pid) > 0 && freshFd >= 0;

@@ -80,22 +80,6 @@ bool WalkShared::outOfTime() {
   return true;
 }
 
-// The child of `dir` named `name`: children are sorted by name.
-NodeId FindChild(const Tree& t, NodeId dir, std::string_view name) {
-  if (dir == kNoNode) return kNoNode;
-  auto [lo, hi] = t.children(dir);
-  while (lo < hi) {
-    NodeId mid = lo + (hi - lo) / 2;
-    std::string_view n = t.str(t.node(mid).name);
-    if (n < name) lo = mid + 1;
-    else if (name < n) hi = mid;
-    else return mid;
-  }
-  return kNoNode;
-}
-
-// A subtree that may be carried: nothing in it was left unread for time,
-// and its aliases are net/ entries (which are walked, not carried).
 // The command name in a stat line ("" when it does not parse): an exec
 // changes it (mostly), so a process whose name stayed runs the program it ran.
 std::string CommOf(std::string_view stat) {
@@ -119,10 +103,12 @@ bool SettledFile(std::string_view name) {
 // The node at `rel` ("1/task/1/fd"), kNoNode if there is none.
 NodeId NodeAt(const Tree& t, std::string_view rel) {
   NodeId n = 0;
-  for (auto part : SplitPath(rel)) n = FindChild(t, n, part);
+  for (auto part : SplitPath(rel)) n = t.child(n, part);
   return n;
 }
 
+// A subtree that may be carried: nothing in it was left unread for time,
+// and its aliases are net/ entries (which are walked, not carried).
 bool Carriable(const Tree& t, NodeId id) {
   const Node& n = t.node(id);
   if (n.reason == Reason::TimeLimit) return false;
@@ -279,7 +265,7 @@ bool Walker::shareDescriptors(const std::string& rel, NodeId slot) {
   auto p = SplitPath(rel);
   if (p.size() != 4 || p[1] != "task" || (p[3] != "fd" && p[3] != "fdinfo") || p[0] == p[2]) return false;
   Tree& t = frag_->tree;
-  const NodeId src = FindChild(t, 0, p[3]);
+  const NodeId src = t.child(0, p[3]);
   if (src == kNoNode || src == slot) return false;
   const Node& sn = t.node(src);
   if (sn.kind != NodeKind::Directory || sn.error || sn.reason != Reason::None) return false;
@@ -351,7 +337,7 @@ bool Walker::carrySettledFile(const std::string& name, const std::string& rel, N
 
 bool Walker::carryFile(const std::string& name, const std::string& why) {
   const Tree& from = shared_.options->carry->tree;
-  NodeId src = FindChild(from, 0, name);
+  NodeId src = from.child(0, name);
   if (src == kNoNode) return false;
   const Node& sn = from.node(src);
   if (sn.kind != NodeKind::File || sn.error || (sn.reason != Reason::None && sn.reason != Reason::Carried)) return false;

@@ -97,6 +97,7 @@ class Checker {
   }
 
   void loadProcesses() {
+    const auto programs = ExecutablesByPid(s_.metadata());
     auto [lo, hi] = s_.children(0);
     for (NodeId c = lo; c < hi; ++c) {
       if (!IsNumberName(s_.name(c))) continue;
@@ -120,8 +121,7 @@ class Checker {
       auto exe = v_.resolve(dir + "/exe", false);
       if (exe.ok() && s_.node(*exe).kind == NodeKind::Symlink && !s_.node(*exe).error)
         p.exe = std::string(s_.linkTarget(*exe));
-      for (const Executable& e : s_.metadata().executables)
-        if (std::binary_search(e.pids.begin(), e.pids.end(), static_cast<uint32_t>(p.pid))) p.program = &e;
+      if (auto e = programs.find(p.pid); e != programs.end()) p.program = e->second;
       processes_.push_back(std::move(p));
     }
   }

@@ -105,7 +105,7 @@ enum class Reason : uint8_t {
   Truncated = 2,  // content cut at the size cap
   Excluded = 3,   // --exclude, --no-threads or the profile left it out
   TimeLimit = 4,  // the capture ran out of time before reading it
-  Redacted = 5,   // content rewritten by the bugreport profile
+  Redacted = 5,   // content rewritten by redaction (procsnap redact, the bugreport profile)
   Carried = 6,    // format 3: content not read again but taken from an earlier snapshot of
                   // the same archive (its process had not run since); the note says when it was read
 };
@@ -212,6 +212,7 @@ class Tree {
   // Typed links. Each answers for its own kind and is empty otherwise.
   BlobRef blob(NodeId file) const;                      // {0,0,0} unless a file with bytes
   std::pair<NodeId, NodeId> children(NodeId dir) const;  // [first, last), no alias resolution
+  NodeId child(NodeId dir, std::string_view name) const;  // kNoNode if absent (or dir is); no alias resolution
   std::string_view linkTarget(NodeId link) const;
   NodeId aliasTarget(NodeId alias) const;                // kNoNode unless an alias
 

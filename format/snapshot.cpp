@@ -21,17 +21,7 @@ NodeId Snapshot::resolveAlias(NodeId id) const {
 
 std::pair<NodeId, NodeId> Snapshot::children(NodeId dir) const { return tree_.children(resolveAlias(dir)); }
 
-NodeId Snapshot::child(NodeId dir, std::string_view name) const {
-  auto [lo, hi] = children(dir);
-  while (lo < hi) {
-    NodeId mid = lo + (hi - lo) / 2;
-    std::string_view m = this->name(mid);
-    if (m == name) return mid;
-    if (m < name) lo = mid + 1;
-    else hi = mid;
-  }
-  return kNoNode;
-}
+NodeId Snapshot::child(NodeId dir, std::string_view name) const { return tree_.child(resolveAlias(dir), name); }
 
 NodeId Snapshot::lookup(std::string_view path) const {
   NodeId cur = 0;

@@ -69,6 +69,19 @@ std::pair<NodeId, NodeId> Tree::children(NodeId dir) const {
   return {n.ref_, n.ref_ + n.aux_};
 }
 
+NodeId Tree::child(NodeId dir, std::string_view name) const {
+  if (dir == kNoNode) return kNoNode;
+  auto [lo, hi] = children(dir);  // sorted by name: a binary search
+  while (lo < hi) {
+    NodeId mid = lo + (hi - lo) / 2;
+    std::string_view n = str(nodes_[mid].name);
+    if (n < name) lo = mid + 1;
+    else if (name < n) hi = mid;
+    else return mid;
+  }
+  return kNoNode;
+}
+
 std::string_view Tree::linkTarget(NodeId id) const {
   const Node& n = nodes_[id];
   return n.kind == NodeKind::Symlink ? str(n.ref_) : std::string_view();

@@ -1,4 +1,5 @@
 #include "arguments.h"
+#include "text.h"
 
 #include <algorithm>
 #include <cctype>
@@ -27,11 +28,6 @@ std::string Join(const std::vector<std::string>& parts, char sep) {
   return out;
 }
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 bool LooksSecret(std::string_view key) {
   const std::string k = Lower(key);

@@ -1,6 +1,7 @@
 #include "pseudonym.h"
 
 #include "format/archive.h"
+#include "text.h"
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -35,16 +36,12 @@ std::array<uint8_t, 32> Pseudonyms::mac(std::string_view kind, std::string_view 
 }
 
 std::string Pseudonyms::host(std::string_view name) {
-  std::string lower(name);
-  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  auto m = mac("host", lower);
+  auto m = mac("host", Lower(name));
   return "host-" + HexOf(m.data(), 5);
 }
 
 std::string Pseudonyms::domain(std::string_view name) {
-  std::string lower(name);
-  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  auto m = mac("domain", lower);
+  auto m = mac("domain", Lower(name));
   return "domain-" + HexOf(m.data(), 5) + ".example";
 }
 

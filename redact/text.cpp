@@ -27,9 +27,15 @@ bool Bounded(std::string_view t, size_t at, size_t len, TextReplacer::Match how)
 
 }  // namespace
 
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(), LowerChar);
+  return out;
+}
+
 void TextReplacer::add(std::string needle, std::string replacement, Match how, std::string kind) {
   if (needle.empty()) return;
-  if (how != Match::Exact) std::transform(needle.begin(), needle.end(), needle.begin(), LowerChar);
+  if (how != Match::Exact) needle = Lower(needle);
   for (const Needle& n : needles_)
     if (n.lower == needle && n.how == how) return;
   needles_.push_back({std::move(needle), std::move(replacement), std::move(kind), how});
@@ -49,10 +55,7 @@ bool TextReplacer::apply(std::string& text, unsigned where, std::map<std::string
   for (const Needle& n : needles_) {
     if (n.how == Match::Hex && !(where & kNet)) continue;
     if (n.how == Match::Word && !(where & kWords)) continue;
-    if (n.how != Match::Exact && lower.empty()) {
-      lower = text;
-      std::transform(lower.begin(), lower.end(), lower.begin(), LowerChar);
-    }
+    if (n.how != Match::Exact && lower.empty()) lower = Lower(text);
     std::string_view hay = n.how == Match::Exact ? std::string_view(text) : std::string_view(lower);
     for (size_t at = hay.find(n.lower); at != std::string_view::npos; at = hay.find(n.lower, at + 1))
       if (Bounded(hay, at, n.lower.size(), n.how)) hits.push_back({at, n.lower.size(), &n});

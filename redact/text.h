@@ -10,6 +10,9 @@
 
 namespace procsnap {
 
+// ASCII lowercase: host names, header and flag names compare without case.
+std::string Lower(std::string_view s);
+
 class TextReplacer {
  public:
   enum class Match {

@@ -142,10 +142,7 @@ std::pair<std::string, int64_t> SplitEndpoint(const std::string& e) {
 
 void Processes(Context& c, const std::function<void(Row&&)>& sink) {
   const int64_t page = c.s.metadata().pageSize ? c.s.metadata().pageSize : 4096;
-  std::unordered_map<long, const std::string*> sha256;  // capture's hash of each process's program
-  for (const Executable& e : c.s.metadata().executables)
-    if (!e.sha256.empty())
-      for (uint32_t p : e.pids) sha256[p] = &e.sha256;
+  const auto programs = ExecutablesByPid(c.s.metadata());
   for (long pid : c.pids()) {
     const std::string dir = std::to_string(pid);
     std::string problem;
@@ -162,8 +159,9 @@ void Processes(Context& c, const std::function<void(Row&&)>& sink) {
     const bool exeRead = exe.ok() && c.s.node(*exe).kind == NodeKind::Symlink && !c.s.node(*exe).error &&
                          !c.s.linkTarget(*exe).empty();  // kernel threads and closed links: null
     r.push_back(exeRead ? Value(std::string(c.s.linkTarget(*exe))) : Value());
-    auto hash = sha256.find(pid);
-    r.push_back(hash != sha256.end() ? Value(*hash->second) : Value());
+    auto program = programs.find(pid);
+    r.push_back(program != programs.end() && !program->second->sha256.empty() ? Value(program->second->sha256)
+                                                                               : Value());
     auto cmdline = c.text(dir + "/cmdline");
     r.push_back(cmdline && !cmdline->empty() ? Value(JoinCmdline(*cmdline)) : Value());
     r.push_back(stat ? Value(std::string(1, stat->state)) : Value());

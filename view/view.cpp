@@ -117,6 +117,13 @@ Result<NodeId> View::resolve(std::string_view path, bool followLast) const {
   return cur;
 }
 
+std::unordered_map<long, const Executable*> ExecutablesByPid(const Metadata& m) {
+  std::unordered_map<long, const Executable*> out;
+  for (const Executable& e : m.executables)
+    for (uint32_t pid : e.pids) out[pid] = &e;
+  return out;
+}
+
 bool ArchiveDamage(const Status& s) {
   return s.code() == StatusCode::Corruption || s.code() == StatusCode::IoError || s.code() == StatusCode::Unsupported;
 }

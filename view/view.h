@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "format/archive.h"
@@ -68,6 +69,10 @@ class View;
 // for archive damage. Readers that build on many files (diff, tables,
 // findings) keep going past what a capture lacks and stop at damage.
 Result<std::optional<std::string>> ReadIfCaptured(const View& v, std::string_view path);
+
+// Capture's record of the program each process ran (Metadata.executables),
+// by pid: what findings and the processes table cite.
+std::unordered_map<long, const Executable*> ExecutablesByPid(const Metadata& m);
 
 class View {
  public:
