@@ -463,11 +463,14 @@ Result<Metadata> CaptureInto(const CaptureOptions& options, ArchiveWriter& write
                                    " s was reached; later entries are recorded unread");
 
   if (carriedFiles)
-    meta.notes.push_back(std::to_string(carriedFiles) + " files were carried from the snapshot of " +
-                         WallTime(options.carry->readWallNs) +
-                         ", not read again (reason carried): those of processes whose stat line was unchanged "
-                         "(they had not run), kallsyms when /proc/modules was unchanged, and bus/ and fs/ "
-                         "(PCI configuration space, file system internals: read at full snapshots)");
+    meta.notes.push_back(std::to_string(carriedFiles) +
+                         " files were carried from earlier snapshots, not read again (reason carried; each one's note "
+                         "says when it was read, none before the full snapshot of " +
+                         WallTime(options.carry->fullWallNs) +
+                         "): those of processes and threads that had not run (stat line and schedstat run counts "
+                         "unchanged; what other processes change is read at every snapshot), kallsyms while "
+                         "/proc/modules was unchanged, and bus/ and fs/ (PCI configuration space, file system "
+                         "internals: read at full snapshots)");
   if (shared.procfs && options.executables && options.profile != Profile::Tuning) {
     ExecutableLimits limits;
     limits.hashMax = options.hashExecutableMax;
@@ -506,6 +509,7 @@ Result<Metadata> CaptureInto(const CaptureOptions& options, ArchiveWriter& write
     out.stat = std::move(stats);
     out.modules = std::move(modules);
     out.readWallNs = meta.startWallNs;
+    out.fullWallNs = options.carry ? options.carry->fullWallNs : meta.startWallNs;
   }
   meta.endWallNs = ClockNs(CLOCK_REALTIME);
   meta.endMonoNs = ClockNs(CLOCK_MONOTONIC);

@@ -23,20 +23,24 @@ enum class Profile {
 const char* ProfileName(Profile p);  // "full", "bugreport", "tuning": as --profile and the metadata spell it
 
 // What a capture keeps of itself for the next one into the same archive
-// (record's ticks within one segment). A process whose stat line is what
-// it was then has not run since, so its files cannot have changed by its
-// own doing: the next capture takes them from this tree (Reason::Carried,
-// the note saying when they were read) instead of reading them again. Its
-// net/ entries are always read. Likewise kallsyms while /proc/modules is
-// unchanged, and bus/ and fs/ (PCI configuration space, file system
-// internals) until the next full capture. Blob references stay valid only in the archive this capture
-// was written to.
+// (record's ticks within one segment). A process none of whose threads ran
+// since then (its stat line and every thread's run count in schedstat are
+// what they were) has its files taken from this tree (Reason::Carried, the
+// note saying when they were read), but for those other processes change
+// (capture/carry_rules.cpp: limits, oom_score_adj, cgroup, status...),
+// read at every capture; likewise a thread that did not run, in a process
+// that did. Its net/ entries are always read. kallsyms is carried while
+// /proc/modules is unchanged, and bus/ and fs/ (PCI configuration space,
+// file system internals) until the next full capture. Blob references stay
+// valid only in the archive this capture was written to.
 struct Carry {
-  Tree tree;                                           // this snapshot's tree
-  std::unordered_map<std::string, std::string> stat;  // pid, PID/task/TID -> its stat line, as read
-  std::string modules;                                 // /proc/modules, as read before kallsyms
-  int64_t readWallNs = 0;                              // when this capture began
-  std::vector<Executable> executables;                 // hashed (and kept) once per file
+  Tree tree;  // this snapshot's tree
+  // pid, PID/task/TID -> its stat line and run counts, as read
+  std::unordered_map<std::string, std::string> stat;
+  std::string modules;                  // /proc/modules, as read before kallsyms
+  int64_t readWallNs = 0;               // when this capture began
+  int64_t fullWallNs = 0;               // when the last full capture (nothing carried) began
+  std::vector<Executable> executables;  // hashed (and kept) once per file
 };
 
 struct CaptureOptions {

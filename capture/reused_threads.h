@@ -16,6 +16,8 @@
 #include <optional>
 #include <utility>
 
+#include "format/archive.h"
+
 namespace procsnap {
 
 class JobDone {
@@ -27,17 +29,6 @@ class JobDone {
 // Runs `job` on an idle kept thread, or on a new one if none is idle.
 std::shared_ptr<JobDone> RunOnKeptThread(std::function<void()> job);
 
-// A descriptor owned by a lambda that may outlive the capture.
-struct OwnedFd {
-  int fd = -1;
-  explicit OwnedFd(int f) : fd(f) {}
-  OwnedFd(OwnedFd&& o) noexcept : fd(std::exchange(o.fd, -1)) {}
-  OwnedFd(const OwnedFd&) = delete;
-  ~OwnedFd() {
-    if (fd >= 0) ::close(fd);
-  }
-  int get() const { return fd; }
-};
 inline OwnedFd Dup(int fd) { return OwnedFd(::fcntl(fd, F_DUPFD_CLOEXEC, 0)); }
 
 // The result of a call running on a thread of its own, which owns

@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstring>
 
+#include "carry_rules.h"
 #include "host_facts.h"
 #include "policy.h"
 #include "procfs/procfs.h"
@@ -80,24 +81,20 @@ bool WalkShared::outOfTime() {
   return true;
 }
 
-// The command name in a stat line ("" when it does not parse): an exec
-// changes it (mostly), so a process whose name stayed runs the program it ran.
-std::string CommOf(std::string_view stat) {
-  auto s = ParsePidStat(stat, nullptr);
-  return s ? s->comm : std::string();
-}
-
-// Files of a process (or thread) that only the process itself changes, and
-// seldom: limits, its mounts, its cgroup, its id maps... Between full
-// snapshots they are carried even when the process ran.
-bool SettledFile(std::string_view name) {
-  static constexpr std::string_view kNames[] = {
-      "arch_status", "autogroup",  "cgroup",   "coredump_filter", "cpuset",       "gid_map",
-      "limits",      "loginuid",   "mountinfo", "mounts",         "mountstats",   "personality",
-      "projid_map",  "sessionid",  "setgroups", "timerslack_ns",  "uid_map"};
-  for (auto n : kNames)
-    if (n == name) return true;
-  return false;
+// What moves whenever the task at `dir` (PID/task/TID) runs: its run count
+// and run time in schedstat, or where the kernel has no schedstat, the
+// context switch counts in status. "" when neither can be read.
+std::string RunCount(int rootFd, const std::string& dir) {
+  std::string line = ReadSmall(rootFd, dir + "/schedstat");
+  if (!line.empty()) return line;
+  std::string status = ReadSmall(rootFd, dir + "/status");
+  std::string out;
+  for (std::string_view key : {"voluntary_ctxt_switches:", "nonvoluntary_ctxt_switches:"}) {
+    size_t at = status.find(key);
+    if (at == std::string::npos) return "";
+    out += status.substr(at, status.find('\n', at) - at) + ";";
+  }
+  return out;
 }
 
 // The node at `rel` ("1/task/1/fd"), kNoNode if there is none.
@@ -143,36 +140,30 @@ void Walker::walkTopLevel(int rootFd, const std::string& name, unsigned char dty
   fragmentId_ = fragmentId;
   startTime_ = 0;
   processFiles_.clear();
-  settledCarry_ = false;
   frag.tree.add(name);
-  // Carry: a process whose stat line is unchanged has not run since the
-  // previous capture; its subtree comes from that capture's tree.
+  // Carry: a process none of whose threads ran since the previous capture
+  // has its subtree from that capture's tree, but for what others change.
   const CaptureOptions& o = *shared_.options;
   if (shared_.procfs && IsNumberName(name) && (o.carry || o.carryOut)) {
     begin(kNoNode);
-    frag.stat = ReadSmall(rootFd, name + "/stat");
+    frag.stat = processActivity(rootFd, name);
     end();
-    settledCarry_ = false;
-    if (o.carry && !frag.stat.empty()) {
-      auto it = o.carry->stat.find(name);
-      const std::string comm = CommOf(frag.stat);
-      settledCarry_ = it != o.carry->stat.end() && !comm.empty() && CommOf(it->second) == comm;
-      if (it != o.carry->stat.end() && it->second == frag.stat &&
-          carrySubtree(name, 0, 1, "the process had not run since (its stat line was unchanged)")) {
-        // Nor had its threads: their stat lines stay the ones to compare with.
-        const Tree& from = o.carry->tree;
-        NodeId task = NodeAt(from, name + "/task");
-        if (o.carryOut && task != kNoNode && from.node(task).kind == NodeKind::Directory) {
-          auto [lo, hi] = from.children(task);
-          for (NodeId c = lo; c < hi; ++c) {
-            std::string key = name + "/task/" + std::string(from.str(from.node(c).name));
-            if (auto line = o.carry->stat.find(key); line != o.carry->stat.end())
-              frag.threadStats.emplace_back(key, line->second);
-          }
+    auto was = o.carry && !frag.stat.empty() ? o.carry->stat.find(name) : decltype(o.carry->stat.end())();
+    if (o.carry && !frag.stat.empty() && was != o.carry->stat.end() && was->second == frag.stat &&
+        carrySubtree(name, 0, 1, CarryPlace::Process, kIdleProcessWhy)) {
+      // Nor had its threads: their lines stay the ones to compare with.
+      const Tree& from = o.carry->tree;
+      NodeId task = NodeAt(from, name + "/task");
+      if (o.carryOut && task != kNoNode && from.node(task).kind == NodeKind::Directory) {
+        auto [lo, hi] = from.children(task);
+        for (NodeId c = lo; c < hi; ++c) {
+          std::string key = name + "/task/" + std::string(from.str(from.node(c).name));
+          if (auto line = o.carry->stat.find(key); line != o.carry->stat.end())
+            frag.threadStats.emplace_back(key, line->second);
         }
-        frag_ = nullptr;
-        return;
       }
+      frag_ = nullptr;
+      return;
     }
   }
   // kallsyms (megabytes, the costliest file to generate) changes only when
@@ -185,7 +176,7 @@ void Walker::walkTopLevel(int rootFd, const std::string& name, unsigned char dty
       frag.modules = "(no modules)";
     end();
     if (o.carry && !frag.modules.empty() && frag.modules == o.carry->modules &&
-        carryFile(name, "carried: read at " + WallTime(o.carry->readWallNs) +
+        carryFile(name, "read at " + WallTime(o.carry->readWallNs) +
                             "; /proc/modules was unchanged since, so the symbols were too")) {
       frag_ = nullptr;
       return;
@@ -196,7 +187,7 @@ void Walker::walkTopLevel(int rootFd, const std::string& name, unsigned char dty
   // system internals such as ext4's block groups and extent cache, each
   // generated by walking the file system's structures).
   if (shared_.procfs && (name == "bus" || name == "fs") && o.carry &&
-      carrySubtree(name, 0, 1, name + "/ is read at every full snapshot (it is costly to generate)")) {
+      carrySubtree(name, 0, 1, CarryPlace::Process, name + "/ is read at every full snapshot (it is costly to generate)")) {
     frag_ = nullptr;
     return;
   }
@@ -219,12 +210,14 @@ void Walker::walkTopLevel(int rootFd, const std::string& name, unsigned char dty
 }
 
 // `rel`'s subtree from the previous capture into `slot` (at `depth`), every
-// node marked carried with `why`.
-bool Walker::carrySubtree(const std::string& rel, NodeId slot, unsigned depth, const std::string& why) {
+// node marked carried with `why`, but for the entries CarryRuleOf says to read.
+bool Walker::carrySubtree(const std::string& rel, NodeId slot, unsigned depth, CarryPlace place,
+                          std::string_view why) {
   const Tree& from = shared_.options->carry->tree;
   NodeId src = NodeAt(from, rel);
   if (src == kNoNode || from.node(src).kind != NodeKind::Directory || !Carriable(from, src)) return false;
-  carriedNote_ = "carried: read at " + WallTime(shared_.options->carry->readWallNs) + "; " + why;
+  carriedNote_ = "read at " + WallTime(shared_.options->carry->readWallNs) + "; " + std::string(why);
+  carryPlace_ = place;
   Tree& t = frag_->tree;
   const uint32_t nameIdx = t.node(slot).name;
   t.at(slot) = from.node(src);
@@ -235,10 +228,42 @@ bool Walker::carrySubtree(const std::string& rel, NodeId slot, unsigned depth, c
   return true;
 }
 
-// A thread whose stat line is unchanged has not run since the previous
-// capture (its own times and faults are in it): its subtree comes from that
-// capture's tree. Its fd/ is the table its process shares, which other
-// threads may have changed: every node says it was carried and when.
+// What moves whenever any thread of process `pid` runs: its stat line (CPU
+// time in ticks, faults, RSS, nice...) and each thread's run count, which
+// a wake-up that opens one file and sleeps again moves while the stat
+// line stays. "" when it cannot be read (then nothing is carried).
+std::string Walker::processActivity(int rootFd, const std::string& pid) {
+  std::string out = ReadSmall(rootFd, pid + "/stat");
+  auto stat = ParsePidStat(out, nullptr);
+  if (!stat) return "";
+  if (stat->threads == 1 && stat->state != 'Z') {  // the leader is the one thread
+    std::string run = RunCount(rootFd, pid + "/task/" + pid);
+    return run.empty() ? "" : out + "\n" + pid + " " + run;
+  }
+  // A listing: threads that came or went ran too.
+  int fd = ::openat(rootFd, (pid + "/task").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return "";
+  DIR* dir = ::fdopendir(fd);
+  if (!dir) {
+    ::close(fd);
+    return "";
+  }
+  std::vector<std::string> tids;
+  while (struct dirent* e = ::readdir(dir))
+    if (IsNumberName(e->d_name)) tids.emplace_back(e->d_name);
+  ::closedir(dir);
+  std::sort(tids.begin(), tids.end());
+  for (const std::string& tid : tids) {
+    std::string run = RunCount(rootFd, pid + "/task/" + tid);
+    if (run.empty()) return "";
+    out += "\n" + tid + " " + run;
+  }
+  return out;
+}
+
+// A thread that has not run since the previous capture (its stat line and
+// run count unchanged) in a process whose other threads ran: what is its
+// own comes from that capture's tree; what it shares with them is read.
 bool Walker::carryThread(int parentFd, const std::string& tid, const std::string& rel, NodeId slot) {
   const CaptureOptions& o = *shared_.options;
   if (!shared_.procfs || (!o.carry && !o.carryOut)) return false;
@@ -246,13 +271,15 @@ bool Walker::carryThread(int parentFd, const std::string& tid, const std::string
   if (p.size() != 3 || p[1] != "task" || !IsNumberName(p[0]) || !IsNumberName(p[2])) return false;
   begin(slot);
   std::string stat = ReadSmall(parentFd, tid + "/stat");
+  std::string run = stat.empty() ? "" : RunCount(parentFd, tid);
   end();
-  if (stat.empty()) return false;
+  if (stat.empty() || run.empty()) return false;
+  stat += "\n" + run;
   if (o.carryOut) frag_->threadStats.emplace_back(rel, stat);
   if (!o.carry) return false;
   auto it = o.carry->stat.find(rel);
   if (it == o.carry->stat.end() || it->second != stat) return false;
-  return carrySubtree(rel, slot, 3, "the thread had not run since (its stat line was unchanged)");
+  return carrySubtree(rel, slot, 3, CarryPlace::ThreadOfBusyProcess, kIdleThreadWhy);
 }
 
 // task/TID/fd and fdinfo list the descriptor table the thread uses; threads
@@ -310,31 +337,6 @@ bool Walker::shareDescriptors(const std::string& rel, NodeId slot) {
   return true;
 }
 
-// A settled file (SettledFile) of a process that ran but runs the same
-// program: its content comes from the previous capture, marked.
-bool Walker::carrySettledFile(const std::string& name, const std::string& rel, NodeId slot) {
-  if (!settledCarry_ || !SettledFile(name)) return false;
-  const Carry& carry = *shared_.options->carry;
-  const Tree& from = carry.tree;
-  NodeId src = NodeAt(from, rel);
-  if (src == kNoNode) return false;
-  const Node& sn = from.node(src);
-  if (sn.kind != NodeKind::File || sn.error || (sn.reason != Reason::None && sn.reason != Reason::Carried)) return false;
-  Tree& t = frag_->tree;
-  Node& n = t.at(slot);
-  if (n.kind != NodeKind::File || n.mode != sn.mode) return false;
-  t.setBlob(slot, from.blob(src));
-  n.size = sn.size;
-  n.reason = Reason::Carried;
-  n.note = t.intern(sn.reason == Reason::Carried
-                        ? std::string(from.str(sn.note))
-                        : "carried: read at " + WallTime(carry.readWallNs) +
-                              "; only its process changes it, seldom, and it is read again at every full snapshot");
-  frag_->counts.bytes += sn.size;  // counted as a file by visit()
-  ++frag_->carriedFiles;
-  return true;
-}
-
 bool Walker::carryFile(const std::string& name, const std::string& why) {
   const Tree& from = shared_.options->carry->tree;
   NodeId src = from.child(0, name);
@@ -361,25 +363,33 @@ void Walker::copyChildren(int rootFd, const Tree& from, NodeId src, NodeId dst, 
   const NodeId first = static_cast<NodeId>(t.size());
   for (NodeId c = lo; c < hi; ++c) t.add(from.str(from.node(c).name));
   t.setChildren(dst, first, hi - lo);
-  // net/ of the process (depth 1) or of a thread (PID/task/TID, depth 3)
-  // is its namespace's: walked as the capture walks it, never carried.
-  const bool netHere = depth == 1 || (depth == 3 && SplitPath(rel)[1] == "task");
+  // The entries of a process (depth 1) or a thread (PID/task/TID, depth 3)
+  // follow the carry rules; net/ is its namespace's, walked as the capture
+  // walks it.
+  const bool entries = depth == 1 || (depth == 3 && SplitPath(rel)[1] == "task");
+  OwnedFd dirFd;  // `rel`, opened for the first entry read live
   for (NodeId k = 0; k < hi - lo; ++k) {
     const NodeId s = lo + k, d = first + k;
     const Node& sn = from.node(s);
-    const std::string childRel = rel + "/" + std::string(from.str(sn.name));
-    if (netHere && from.str(sn.name) == "net") {
-      begin(d);
-      int fd = ::openat(rootFd, rel.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-      end();
-      if (fd < 0) {
-        t.at(d).kind = NodeKind::Directory;
+    const std::string childName(from.str(sn.name));
+    const std::string childRel = rel + "/" + childName;
+    if (entries && (childName == "net" || CarryRuleOf(childName, carryPlace_) == CarryRule::Read)) {
+      if (dirFd.get() < 0) {
+        begin(d);
+        dirFd = OwnedFd(::openat(rootFd, rel.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        end();
+      }
+      if (dirFd.get() < 0) {
+        t.at(d).kind = sn.kind == NodeKind::Alias ? NodeKind::Directory : sn.kind;
         t.at(d).error = errno;
         ++frag_->counts.errors;
         continue;
       }
-      visit(fd, "net", childRel, d, DT_DIR, depth + 1);
-      ::close(fd);
+      const unsigned char dtype = sn.kind == NodeKind::File      ? DT_REG
+                                  : sn.kind == NodeKind::Symlink ? DT_LNK
+                                  : sn.kind == NodeKind::Other   ? DT_UNKNOWN
+                                                                 : DT_DIR;
+      visit(dirFd.get(), childName, childRel, d, dtype, depth + 1);
       continue;
     }
     const uint32_t nameIdx = t.node(d).name;
@@ -402,7 +412,7 @@ void Walker::copyChildren(int rootFd, const Tree& from, NodeId src, NodeId dst, 
       case NodeKind::Symlink:
         ++frag_->counts.links;
         t.setLinkTarget(d, from.linkTarget(s));
-        if (sn.reason == Reason::None && sn.error == 0) {  // a descriptor's target may have changed too
+        if (sn.reason == Reason::None && sn.error == 0) {
           t.at(d).reason = Reason::Carried;
           t.at(d).note = t.intern(carriedNote_);
         }
@@ -551,7 +561,6 @@ void Walker::readFile(int parentFd, const std::string& name, const std::string& 
   const std::string_view entry = special && shared_.procfs ? TaskEntry(rel) : std::string_view();
   const bool ofProcess = rel.find('/') == rel.rfind('/');  // PID/x
   if (sharedMm && !entry.empty() && !ofProcess && takeFromProcess(name, slot)) return;
-  if (carrySettledFile(name, rel, slot)) return;
   const uint64_t cap = shared_.options->maxFileSize;
   begin(slot);
   int fd = ::openat(parentFd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "capture/capture.h"
+#include "carry_rules.h"
 #include "format/archive.h"
 
 namespace procsnap {
@@ -152,10 +153,11 @@ class Walker {
   // Carry: a top-level directory (a pid's, bus/) taken from the previous
   // capture's tree, a pid's net/ entries walked; `why` goes into each
   // carried file's note. False, with nothing added, when it cannot be.
-  bool carrySubtree(const std::string& rel, NodeId slot, unsigned depth, const std::string& why);
+  bool carrySubtree(const std::string& rel, NodeId slot, unsigned depth, CarryPlace place, std::string_view why);
+  // Carry's test: the stat line and every thread's run count ("" unreadable).
+  std::string processActivity(int rootFd, const std::string& pid);
   bool carryThread(int parentFd, const std::string& tid, const std::string& rel, NodeId slot);
   bool shareDescriptors(const std::string& rel, NodeId slot);
-  bool carrySettledFile(const std::string& name, const std::string& rel, NodeId slot);
   void copyChildren(int rootFd, const Tree& from, NodeId src, NodeId dst, const std::string& rel, unsigned depth);
   // Carry: one top-level file taken from the previous capture's tree.
   bool carryFile(const std::string& name, const std::string& why);
@@ -180,8 +182,8 @@ class Walker {
   ReadBuffer buf_;
   std::string exclusionNote_;
   std::string carriedNote_;  // the note of files carried into this fragment
-  bool settledCarry_ = false;
-  std::pair<long, bool> sharedTable_{-1, false};  // tid, and whether it uses its process's descriptor table  // this process ran but runs the same program: its settled files are carried
+  CarryPlace carryPlace_ = CarryPlace::Process;  // of the subtree being carried
+  std::pair<long, bool> sharedTable_{-1, false};  // tid, and whether it uses its process's descriptor table
   uint64_t startTime_ = 0;  // field 22 of the PID's stat as read during the walk
   struct ProcessFile {
     std::string name;

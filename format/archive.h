@@ -84,6 +84,31 @@ void RaiseFileLimit();
 // ISO 8601 UTC with milliseconds: "2026-11-23T07:11:05.250Z" (times before
 // 1970, which a hostile archive may hold, too).
 std::string WallTime(int64_t ns);
+// A descriptor closed when it goes out of scope (-1: none).
+class OwnedFd {
+ public:
+  OwnedFd() = default;
+  explicit OwnedFd(int fd) : fd_(fd) {}
+  OwnedFd(OwnedFd&& o) noexcept : fd_(o.release()) {}
+  OwnedFd& operator=(OwnedFd&& o) noexcept {
+    if (this != &o) reset(o.release());
+    return *this;
+  }
+  OwnedFd(const OwnedFd&) = delete;
+  OwnedFd& operator=(const OwnedFd&) = delete;
+  ~OwnedFd() { reset(); }
+  int get() const { return fd_; }
+  int release() {
+    int fd = fd_;
+    fd_ = -1;
+    return fd;
+  }
+  void reset(int fd = -1);
+
+ private:
+  int fd_ = -1;
+};
+
 // Lowercase hexadecimal of bytes: "0a1b" for {0x0a, 0x1b} (digests, /proc/net addresses).
 std::string HexOf(std::string_view bytes);
 inline std::string HexOf(const uint8_t* bytes, size_t n) {

@@ -431,6 +431,7 @@ VerifyReport ArchiveReaderImpl::verify(const std::function<void(uint64_t, uint64
     pos += kRecordHeaderSize + h->storedSize;
   }
   // 2. Every record the index names exists and decodes.
+  std::set<std::pair<uint64_t, uint64_t>> keptChecked;
   for (size_t i = 0; i < index_.chunks.size(); ++i) {
     if (!offsets.count(index_.chunks[i].offset))
       rep.problems.push_back(path_ + ": chunk " + std::to_string(i) + " at offset " +
@@ -451,6 +452,16 @@ VerifyReport ArchiveReaderImpl::verify(const std::function<void(uint64_t, uint64
     ++rep.snapshots;
     const Tree& tree = (*snap)->tree();
     for (NodeId n = 0; n < tree.size(); ++n) rep.blobsChecked += tree.blob(n).size > 0;  // ranges checked at decode
+    // Kept program bytes against their SHA-256, once per distinct blob.
+    const auto& exes = (*snap)->metadata().executables;
+    for (size_t e = 0; e < exes.size(); ++e) {
+      if (!exes[e].kept.size || !keptChecked.insert({exes[e].kept.chunk, exes[e].kept.offset}).second) continue;
+      auto bytes = (*snap)->executableBytes(e);
+      if (!bytes.ok())
+        rep.problems.push_back("snapshot " + std::to_string(i) + ": " + bytes.status().message());
+      else
+        ++rep.blobsChecked;
+    }
   }
   if (progress) progress(size_, size_);
   return rep;

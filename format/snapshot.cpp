@@ -1,5 +1,6 @@
 // Snapshot: one loaded tree, walked by name and read through its archive.
 #include "format/archive.h"
+#include "checksum.h"
 
 namespace procsnap {
 
@@ -47,7 +48,14 @@ Result<std::string> Snapshot::executableBytes(size_t i) const {
   const Executable& e = meta_.executables[i];
   if (e.kept.size == 0)
     return Status::NotCaptured(e.path + ": its bytes were not kept" + (e.note.empty() ? "" : " (" + e.note + ")"));
-  return archive_->readBlob(e.kept);
+  auto bytes = archive_->readBlob(e.kept);
+  if (!bytes.ok()) return bytes.status();
+  // The record's hash is what callers cite: bytes that do not match it are damage.
+  const Digest d = Sha256(*bytes);
+  if (const std::string got = HexOf(d.data(), d.size()); got != e.sha256)
+    return Status::Corruption(archive_->path() + ": kept bytes of " + e.path + " hash to " + got +
+                              ", not the recorded SHA-256 " + (e.sha256.empty() ? "(none)" : e.sha256));
+  return bytes;
 }
 
 }  // namespace procsnap

@@ -33,20 +33,6 @@ const char* UnsafeName(std::string_view name) {
   return nullptr;
 }
 
-struct Fd {
-  int fd = -1;
-  Fd() = default;
-  explicit Fd(int f) : fd(f) {}
-  Fd(Fd&& o) noexcept : fd(o.fd) { o.fd = -1; }
-  Fd& operator=(Fd&& o) noexcept {
-    std::swap(fd, o.fd);
-    return *this;
-  }
-  ~Fd() {
-    if (fd >= 0) ::close(fd);
-  }
-};
-
 // atime and mtime both set to the recorded mtime.
 struct Times {
   timespec t[2];
@@ -147,8 +133,8 @@ class Exporter {
       return;
     }
     const Node& n = snap_.node(id);
-    Fd fd(::openat(dirFd, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
-    if (fd.fd < 0) return failed(path, "file not created", errno);
+    OwnedFd fd(::openat(dirFd, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+    if (fd.get() < 0) return failed(path, "file not created", errno);
     describe(path, id);
     if (n.size && OpenError(n) == 0) {
       auto bytes = snap_.read(id);
@@ -156,11 +142,11 @@ class Exporter {
         note(path, {{"problem", "content unreadable in the archive; written empty"},
                     {"message", bytes.status().message()}});
       } else {
-        if (!WriteAll(fd.fd, *bytes, path).ok()) return failed(path, "content not written", errno);
+        if (!WriteAll(fd.get(), *bytes, path).ok()) return failed(path, "content not written", errno);
         report.bytes += bytes->size();
       }
     }
-    finishAttributes(fd.fd, path, n, false);
+    finishAttributes(fd.get(), path, n, false);
     ++report.files;
   }
 
@@ -233,13 +219,13 @@ class Exporter {
   void exportSubdir(int dirFd, int primaryFd, const std::string& name, const std::string& path, NodeId id) {
     const Node& n = snap_.node(id);
     if (::mkdirat(dirFd, name.c_str(), 0700) != 0) return failed(path, "directory not created", errno);
-    Fd fd(::openat(dirFd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-    if (fd.fd < 0) return failed(path, "directory not opened", errno);
+    OwnedFd fd(::openat(dirFd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (fd.get() < 0) return failed(path, "directory not opened", errno);
     ++report.directories;
     NodeId real = snap_.resolveAlias(id);
-    Fd primary;
+    OwnedFd primary;
     if (primaryFd >= 0) {
-      primary = Fd(::openat(primaryFd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      primary = OwnedFd(::openat(primaryFd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     } else if (aliasTargets_.count(real)) {
       auto it = primaryPath_.find(real);
       if (it == primaryPath_.end()) {
@@ -253,17 +239,17 @@ class Exporter {
       note(path, {{"problem", "not captured; written empty"},
                   {"reason", ReasonName(n.reason)},
                   {"note", std::string(snap_.note(id))}});
-    exportDir(fd.fd, id, primary.fd, path);
-    finishAttributes(fd.fd, path, n, true);
+    exportDir(fd.get(), id, primary.get(), path);
+    finishAttributes(fd.get(), path, n, true);
   }
 
   // Opens a directory written earlier, one component at a time, never
   // following a link.
-  Fd openBeneath(const std::string& path) {
-    Fd cur(::dup(rootFd_));
+  OwnedFd openBeneath(const std::string& path) {
+    OwnedFd cur(::dup(rootFd_));
     for (std::string_view part : SplitPath(path)) {
-      if (cur.fd < 0) break;
-      cur = Fd(::openat(cur.fd, std::string(part).c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      if (cur.get() < 0) break;
+      cur = OwnedFd(::openat(cur.get(), std::string(part).c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     }
     return cur;
   }
@@ -304,10 +290,10 @@ Result<ExportReport> Export(const View& view, const std::string& dir, const Expo
   RaiseFileLimit();  // two descriptors a level, and a snapshot may be 1024 levels deep
   auto rootFd = OpenEmptyTarget(dir);
   if (!rootFd.ok()) return rootFd.status();
-  Fd root(*rootFd);
+  OwnedFd root(*rootFd);
   ExportOptions effective = opts;
   if (::geteuid() != 0) effective.keepOwners = false;
-  Exporter exporter(view.snapshot(), effective, root.fd);
+  Exporter exporter(view.snapshot(), effective, root.get());
   Status s = exporter.run();
   if (!s.ok()) return s;
 
@@ -328,11 +314,11 @@ Result<ExportReport> Export(const View& view, const std::string& dir, const Expo
   };
   ExportReport report = exporter.report;
   report.manifestEntries = manifest["entries"].size();
-  Fd mf(::openat(root.fd, kManifestName, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
-  if (mf.fd < 0) return Status::FromErrno(dir + "/" + kManifestName + ": cannot create", errno);
+  OwnedFd mf(::openat(root.get(), kManifestName, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
+  if (mf.get() < 0) return Status::FromErrno(dir + "/" + kManifestName + ": cannot create", errno);
   // Names and messages may hold any bytes: those that are not UTF-8 become U+FFFD.
   std::string text = manifest.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
-  Status written = WriteAll(mf.fd, text, dir + "/" + kManifestName);
+  Status written = WriteAll(mf.get(), text, dir + "/" + kManifestName);
   if (!written.ok()) return written;
   report.manifestPath = dir + "/" + kManifestName;
   exporter.finishRoot();

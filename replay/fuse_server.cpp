@@ -91,10 +91,7 @@ struct OpenFile {
   // Fetched at the first read (a cached file is read once per mount), and
   // held without a copy: the chunk they lie in stays alive while open.
   std::optional<BlobBytes> bytes;
-  int fd = -1;  // live files are read where they are
-  ~OpenFile() {
-    if (fd >= 0) ::close(fd);
-  }
+  OwnedFd fd;  // live files are read where they are
 };
 
 struct DirEntry {
@@ -458,8 +455,8 @@ void OnOpen(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
   if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) return (void)fuse_reply_err(req, EROFS);
   auto file = std::make_unique<OpenFile>();
   if (i.ctx == kLive) {
-    file->fd = fs.live.open(fs.live.path(i.node + 1));
-    if (file->fd < 0) return (void)fuse_reply_err(req, -file->fd);
+    file->fd = OwnedFd(fs.live.open(fs.live.path(i.node + 1)));
+    if (file->fd.get() < 0) return (void)fuse_reply_err(req, -file->fd.get());
     return ReplyOpen(req, fi, std::move(file), false);
   }
   const Snapshot* s = nullptr;
@@ -498,9 +495,9 @@ void OnRead(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_
   if (off < 0) return (void)fuse_reply_err(req, EINVAL);
   if (fi->fh == 0) return ReadUnopened(req, ino, size, off);
   OpenFile& file = *reinterpret_cast<OpenFile*>(fi->fh);
-  if (file.fd >= 0) {
+  if (file.fd.get() >= 0) {
     std::string buf(std::min<size_t>(size, 1 << 20), '\0');
-    ssize_t n = ::pread(file.fd, buf.data(), buf.size(), off);
+    ssize_t n = ::pread(file.fd.get(), buf.data(), buf.size(), off);
     if (n < 0) return (void)fuse_reply_err(req, errno);
     return (void)fuse_reply_buf(req, buf.data(), n);
   }

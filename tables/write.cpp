@@ -45,6 +45,13 @@ class Output {
   Status write(const std::string& archive, TableKind t, const std::string& host, const std::string& bytes) {
     std::lock_guard<std::mutex> lock(mu_);
     if (o_.outDir == "-") {
+      // One table on standard output: a CSV header once, before the first row.
+      if (o_.format == TableFormat::Csv && !stdoutHeader_) {
+        stdoutHeader_ = true;
+        const std::string header = CsvHeader(t);
+        if (std::fwrite(header.data(), 1, header.size(), stdout) != header.size())
+          return Status::IoError("standard output: write failed");
+      }
       if (std::fwrite(bytes.data(), 1, bytes.size(), stdout) != bytes.size())
         return Status::IoError("standard output: write failed");
       return Status::Ok();
@@ -97,6 +104,7 @@ class Output {
   };
   const TablesOptions& o_;
   std::mutex mu_;  // standard output, and the map of open files
+  bool stdoutHeader_ = false;
   std::map<std::string, std::map<std::pair<int, std::string>, File>> open_;  // by archive, then (table, host)
 };
 
@@ -158,7 +166,7 @@ Result<TablesReport> WriteTables(const TablesOptions& o, const std::function<voi
           std::vector<std::string> w;
           Status s = SnapshotRows(view, tables, [&](TableKind t, Row&& r) {
             if (host.empty()) host = std::get<std::string>(r[0]);
-            buffers[t] += o.format == TableFormat::Csv && o.outDir != "-" ? CsvLine(r) : JsonLine(t, r);
+            buffers[t] += o.format == TableFormat::Csv ? CsvLine(r) : JsonLine(t, r);
             ++rows;
           }, &w);
           for (auto& x : w) warnings.push_back(where + x);

@@ -592,3 +592,46 @@ BOOST_AUTO_TEST_CASE(format_3_archives_read_and_append_in_format_3) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_CASE(kept_program_bytes_must_match_their_recorded_hash) {
+  TempDir dir;
+  const std::string path = dir / "exe.psnap";
+  {
+    auto w = ArchiveWriter::Create(path);
+    BOOST_REQUIRE(w.ok());
+    Tree t;
+    t.at(t.add("")).kind = NodeKind::Directory;
+    Metadata m;
+    auto sound = (*w)->putBlob("program bytes");
+    auto forged = (*w)->putBlob("other bytes");
+    BOOST_REQUIRE(sound.ok() && forged.ok());
+    Executable good, bad;
+    good.path = "/good";
+    {
+      const std::string f = dir / "program";
+      testutil::WriteFile(f, "program bytes");
+      good.sha256 = testutil::Sha256Sum(f);
+    }
+    good.kept = *sound;
+    bad.path = "/bad";
+    bad.sha256 = good.sha256;  // claims the hash of bytes it does not hold
+    bad.kept = *forged;
+    m.executables = {good, bad};
+    BOOST_REQUIRE((*w)->addSnapshot(m, std::move(t)).ok());
+    BOOST_REQUIRE((*w)->finish().ok());
+  }
+  auto r = ArchiveReader::Open(path);
+  BOOST_REQUIRE(r.ok());
+  auto snap = (*r)->snapshot(0);
+  BOOST_REQUIRE(snap.ok());
+  auto ok = (*snap)->executableBytes(0);
+  BOOST_REQUIRE(ok.ok());
+  BOOST_TEST(*ok == "program bytes");
+  auto refused = (*snap)->executableBytes(1);
+  BOOST_REQUIRE(!refused.ok());
+  BOOST_TEST(int(refused.status().code()) == int(StatusCode::Corruption));
+  BOOST_TEST(refused.status().message().find("/bad") != std::string::npos, refused.status().message());
+  VerifyReport rep = (*r)->verify();
+  BOOST_REQUIRE(rep.problems.size() == 1u);
+  BOOST_TEST(rep.problems[0].find("not the recorded SHA-256") != std::string::npos, rep.problems[0]);
+}

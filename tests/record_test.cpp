@@ -408,10 +408,11 @@ BOOST_AUTO_TEST_CASE(mount_timeline_shows_one_whole_proc_per_moment) {
   BOOST_TEST(Run({kBin, "mount", "--timeline", "--at", "0", rec, mnt}).exitCode == 2);
 }
 
-// Between full snapshots, a process that has not run (its stat line is
-// unchanged: here one stopped with SIGSTOP) is carried from the snapshot
-// before, and says so in ls -l, info and the export manifest; its bytes are
-// the ones read then. A process that ran is read again; --full carries none.
+// Between full snapshots, a process that has not run (its stat line and
+// run counts are unchanged: here one asleep in pause()) is carried from the
+// snapshot before, and says so in ls -l, info and the export manifest; its
+// bytes are the ones read then. What others change (limits, status...) is
+// read. A process that ran is read again; --full carries none.
 BOOST_AUTO_TEST_CASE(processes_that_did_not_run_are_carried_and_say_so) {
   TempDir dir;
   std::string rec = dir / "rec", full = dir / "full";
@@ -423,13 +424,22 @@ BOOST_AUTO_TEST_CASE(processes_that_did_not_run_are_carried_and_say_so) {
   BOOST_TEST(!r.lines[1]["full"].get<bool>());
   auto ls = Run({kBin, "ls", "-l", "--at", "2", rec, pid});
   BOOST_REQUIRE_MESSAGE(ls.exitCode == 0, ls.err);
-  BOOST_TEST(ls.out.find("[carried: carried: read at " + r.lines[0]["start"].get<std::string>()) != std::string::npos,
+  // Read at the first snapshot, carried through the second into the third.
+  BOOST_TEST(ls.out.find("[carried: read at " + r.lines[0]["start"].get<std::string>() +
+                         "; its process had not run since") != std::string::npos,
              ls.out);
+  BOOST_TEST(ls.out.find("carried: carried") == std::string::npos, ls.out);
   // Carried bytes are the bytes read at the full snapshot.
-  BOOST_TEST(Run({kBin, "cat", "--at", "2", rec, pid + "/status"}).out ==
-             Run({kBin, "cat", "--at", "0", rec, pid + "/status"}).out);
+  BOOST_TEST(Run({kBin, "cat", "--at", "2", rec, pid + "/environ"}).out ==
+             Run({kBin, "cat", "--at", "0", rec, pid + "/environ"}).out);
+  // What another process may change is read at every snapshot.
+  for (const char* f : {"/limits", "/status", "/oom_score_adj", "/cgroup", "/mountinfo", "/fdinfo"})
+    BOOST_TEST(Run({kBin, "ls", "-l", "--at", "2", rec, pid + f}).out.find("carried") == std::string::npos, f);
   auto info = Run({kBin, "info", "--at", "2", rec});
-  BOOST_TEST(info.out.find("were carried from the snapshot of") != std::string::npos);
+  BOOST_TEST(info.out.find("carried from earlier snapshots") != std::string::npos, info.out);
+  BOOST_TEST(info.out.find("none before the full snapshot of " + r.lines[0]["start"].get<std::string>()) !=
+                 std::string::npos,
+             info.out);
   // The recorder itself ran between ticks: its files are read at each.
   auto self = Run({kBin, "ls", "-l", "--at", "2", rec, "self/"});
   BOOST_TEST(self.out.find("carried") == std::string::npos, self.out);
@@ -456,8 +466,8 @@ BOOST_AUTO_TEST_CASE(processes_that_did_not_run_are_carried_and_say_so) {
 }
 
 // A process that runs has its threads that did not carried, one by one: a
-// busy main thread beside three asleep. Their fd links are marked too (the
-// table they show is the process's, which the busy thread may change).
+// busy main thread beside three asleep. What they share with the busy one
+// (descriptor table, memory map, name, limits) is read.
 BOOST_AUTO_TEST_CASE(threads_that_did_not_run_are_carried_in_a_process_that_did) {
   TempDir dir;
   testutil::Spawned busy({"/usr/bin/python3", "-c",
@@ -483,19 +493,60 @@ BOOST_AUTO_TEST_CASE(threads_that_did_not_run_are_carried_in_a_process_that_did)
       BOOST_TEST(!says, "the busy thread was read again: " << ls.out);
     } else if (says) {
       ++carried;
-      auto fd = Run({kBin, "ls", "-l", "--at", "2", rec, pid + "/task/" + tid + "/fd"});
-      BOOST_TEST(fd.out.find("carried") != std::string::npos, fd.out);
+      // What it shares with the busy thread was read: descriptors, memory map.
+      for (const char* f : {"/fd", "/maps", "/comm", "/limits"}) {
+        auto shared = Run({kBin, "ls", "-l", "--at", "2", rec, pid + "/task/" + tid + f});
+        BOOST_TEST(shared.out.find("carried") == std::string::npos, f << ": " << shared.out);
+      }
+      auto own = Run({kBin, "ls", "-l", "--at", "2", rec, pid + "/task/" + tid + "/wchan"});
+      BOOST_TEST(own.out.find("carried") != std::string::npos, own.out);
     }
   }
   BOOST_TEST(carried == 3u, carried << " sleeping threads carried");
-  // The process itself ran: its own files were read again, but for those
-  // only it changes, seldom, while it runs the same program (limits...).
-  BOOST_TEST(Run({kBin, "ls", "-l", "--at", "2", rec, pid + "/status"}).out.find("carried") == std::string::npos);
-  auto limits = Run({kBin, "ls", "-l", "--at", "2", rec, pid + "/limits"});
-  BOOST_TEST(limits.out.find("only its process changes it") != std::string::npos, limits.out);
-  BOOST_TEST(Run({kBin, "cat", "--at", "2", rec, pid + "/limits"}).out == testutil::ReadFile("/proc/" + pid + "/limits"));
-  BOOST_TEST(Run({kBin, "ls", "-l", "--at", "0", rec, pid + "/limits"}).out.find("carried") == std::string::npos);
+  // The process itself ran: its own files were read again.
+  for (const char* f : {"/status", "/limits", "/mountinfo", "/cmdline"})
+    BOOST_TEST(Run({kBin, "ls", "-l", "--at", "2", rec, pid + f}).out.find("carried") == std::string::npos, f);
   BOOST_TEST(Run({kBin, "verify", rec}).exitCode == 0);
+}
+
+// A process that wakes for a moment (one open() and back to sleep: its
+// stat line, counted in 10 ms ticks, stays byte-identical) is read again,
+// and what another process changes in one that never runs (prlimit,
+// oom_score_adj) shows at the next snapshot, not at the next full one.
+BOOST_AUTO_TEST_CASE(a_recording_never_carries_what_changed) {
+  TempDir dir;
+  testutil::Spawned opener({"/usr/bin/python3", "-c",
+                            "import os, sys, time\n"
+                            "print('ready', flush=True)\n"
+                            "held = []\n"
+                            "while True:\n"
+                            "    time.sleep(0.12)\n"
+                            "    held.append(os.open('/dev/null', os.O_RDONLY))\n"},
+                           {});
+  BOOST_REQUIRE(opener.line() == "ready");
+  testutil::Child sleeper({CHILD_HELPER, "--no-listen"}, {"PROCSNAP_TEST=sleeper"});
+  const std::string op = std::to_string(opener.pid()), sp = std::to_string(sleeper.pid()), rec = dir / "rec";
+  Recorder r({"-o", rec, "--interval", "200ms", "--count", "8", "--exclude", "*/smaps*"});
+  BOOST_REQUIRE(r.waitLines(2));
+  // After the second snapshot: another process changes the sleeper.
+  BOOST_REQUIRE(Run({"/usr/bin/prlimit", "--pid", sp, "--nofile=1234:5678"}).exitCode == 0);
+  testutil::WriteFile("/proc/" + sp + "/oom_score_adj", "777\n");
+  BOOST_REQUIRE(r.wait() == 0);
+  for (size_t k = 0; k < 8; ++k) BOOST_TEST(!(k > 0 && r.lines[k]["full"].get<bool>()), "snapshot " << k << " full");
+  const std::string last = std::to_string(r.lines.size() - 1);
+  auto limits = Run({kBin, "cat", "--at", last, rec, sp + "/limits"});
+  BOOST_TEST(limits.out.find("1234") != std::string::npos, limits.out);
+  BOOST_TEST(Run({kBin, "cat", "--at", last, rec, sp + "/oom_score_adj"}).out == "777\n");
+  // The opener's descriptors grow from snapshot to snapshot.
+  auto fds = [&](size_t k) {
+    auto ls = Run({kBin, "ls", "--at", std::to_string(k), rec, op + "/fd"});
+    return std::count(ls.out.begin(), ls.out.end(), '\n');
+  };
+  const long first = fds(0), final = fds(r.lines.size() - 1);
+  BOOST_TEST(final - first >= 4, "fds at the first snapshot " << first << ", at the last " << final);
+  // Every carried node's note is true: the sleeper had not run; it is carried.
+  auto ls = Run({kBin, "ls", "-l", "--at", last, rec, sp + "/environ"});
+  BOOST_TEST(ls.out.find("its process had not run since") != std::string::npos, ls.out);
 }
 
 // Threads that share their process's descriptor table (kcmp says so) are

@@ -158,6 +158,10 @@ BOOST_AUTO_TEST_CASE(a_fixture_gives_the_same_files_on_every_run) {
   std::string csv = testutil::ReadFile(dir / "c/processes/host=fake-host/fixture.csv");
   BOOST_TEST(csv.rfind("host,boot_id,time,snapshot,pid,ppid,comm,", 0) == 0u);
   BOOST_TEST(std::count(csv.begin(), csv.end(), '\n') == 3);
+  // CSV to standard output is CSV too, the same bytes as the file.
+  auto csvOut = Run({kBin, "tables", "-q", "--format", "csv", "--table", "processes", archive, "-o", "-"});
+  BOOST_REQUIRE(csvOut.exitCode == 0);
+  BOOST_TEST(csvOut.out == csv);
   // One table to standard output; more than one there is refused.
   auto one = Run({kBin, "tables", "--table", "sysctls", archive, "-o", "-"});
   BOOST_REQUIRE(one.exitCode == 0);

@@ -1,0 +1,48 @@
+#include "carry_rules.h"
+
+#include <algorithm>
+#include <iterator>
+
+namespace procsnap {
+
+namespace {
+
+// Read at every tick wherever they are: others change them while the task sleeps.
+constexpr std::string_view kChangedByOthers[] = {
+    "autogroup",        // another process writes /proc/PID/autogroup
+    "cgroup",           // a move into another cgroup
+    "coredump_filter",  // written through /proc/PID by another process
+    "cpuset",           // cgroup moves
+    "fdinfo",           // a shared file's offset, an eventfd's count, flags
+    "gid_map",          // written once by a process outside the namespace
+    "ksm_merging_pages", "ksm_stat",  // the kernel's merging
+    "limits",           // prlimit(2)
+    "mountinfo", "mounts", "mountstats",  // any mount in its mount namespace
+    "oom_adj", "oom_score", "oom_score_adj",  // written by others; the score follows the machine
+    "projid_map", "setgroups", "uid_map",     // written by a process outside the namespace
+    "schedstat", "stat",  // read to decide carry anyway
+    "status",           // affinity (sched_setaffinity), pending signals, seccomp... set by others
+    "timerslack_ns",    // written through /proc/PID by another process
+};
+
+// A thread of a process whose other threads ran: everything it shares with
+// them is read (the walk then takes the process's copy when it may).
+constexpr std::string_view kSharedWithThreads[] = {
+    "auxv", "cmdline", "comm",  // comm: any thread of the group may write it
+    "cwd", "environ", "exe", "fd", "io", "map_files", "maps", "numa_maps", "personality", "root",
+    "smaps", "smaps_rollup", "statm",
+};
+
+bool In(std::string_view name, const auto& list) {
+  return std::find(std::begin(list), std::end(list), name) != std::end(list);
+}
+
+}  // namespace
+
+CarryRule CarryRuleOf(std::string_view entry, CarryPlace place) {
+  if (In(entry, kChangedByOthers)) return CarryRule::Read;
+  if (place == CarryPlace::ThreadOfBusyProcess && In(entry, kSharedWithThreads)) return CarryRule::Read;
+  return CarryRule::WhileIdle;
+}
+
+}  // namespace procsnap

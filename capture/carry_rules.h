@@ -1,0 +1,33 @@
+// What a recording's tick may take from the tick before instead of reading
+// it again: one table, each entry with its reason (carry_rules.cpp).
+#pragma once
+
+#include <string_view>
+
+namespace procsnap {
+
+enum class CarryRule {
+  // Carried while its task has not run: only the task's own doing changes it.
+  WhileIdle,
+  // Read at every tick: another process or the kernel may change it while
+  // the task sleeps (prlimit, oom_score_adj, cgroup moves, affinity,
+  // mounts of its namespace, a shared file's offset...).
+  Read,
+};
+
+// Where an entry sits: a process's directory (PID/x; its threads did not
+// run either), or a thread's (PID/task/TID/x) in a process whose other
+// threads ran: they share its memory map, descriptor table, working
+// directory and signal state, which the thread's own idleness says nothing
+// about.
+enum class CarryPlace { Process, ThreadOfBusyProcess };
+
+CarryRule CarryRuleOf(std::string_view entry, CarryPlace place);
+
+// The reason a carried entry's note gives, after "read at TIME; ".
+inline constexpr std::string_view kIdleProcessWhy =
+    "its process had not run since (the stat line and every thread's run count in schedstat were unchanged)";
+inline constexpr std::string_view kIdleThreadWhy =
+    "the thread had not run since (its stat line and run count in schedstat were unchanged)";
+
+}  // namespace procsnap
