@@ -41,10 +41,13 @@ int Run(const VerifyArgs& a) {
                            {"snapshots", rep.snapshots},
                            {"blobs", rep.blobsChecked},
                            {"bytes", rep.bytesChecked},
-                           {"problems", rep.problems}})
+                           {"problems", rep.problems},
+                           {"notes", rep.notes}})
               << "\n";
   }
   for (auto& p : rep.problems) std::fprintf(stderr, "procsnap: %s\n", p.c_str());
+  if (!a.json)
+    for (auto& n : rep.notes) std::fprintf(stderr, "procsnap: note: %s\n", n.c_str());
   if (!ok) {
     if (!a.json) std::fprintf(stderr, "procsnap: %s: %zu problem(s) found\n", a.archive.c_str(), rep.problems.size());
     return kExitTrouble;

@@ -11,7 +11,7 @@ namespace {
 
 // What one snapshot says, in counters; rates come from two of these.
 struct Sample {
-  int64_t wallNs = 0;
+  int64_t wallNs = 0, bootNs = 0;  // bootNs: CLOCK_BOOTTIME, 0 when not recorded
   std::string bootId;
   std::set<std::string> pids;
   std::optional<LoadAvg> load;
@@ -30,6 +30,7 @@ Result<Sample> Take(const View& v) {
   Sample s;
   const Snapshot& snap = v.snapshot();
   s.wallNs = snap.metadata().startWallNs;
+  s.bootNs = snap.metadata().startBootNs;
   s.bootId = snap.metadata().bootId;
   auto [b, e] = snap.children(0);
   for (NodeId i = b; i < e; ++i)
@@ -79,7 +80,9 @@ LogRow Row(size_t index, const Sample* prev, const Sample& cur) {
   r.swapUsedBytes = cur.swapUsed;
   // Counters restart at boot: nothing is a rate across one.
   if (!prev || prev->bootId != cur.bootId) return r;
-  const double seconds = (cur.wallNs - prev->wallNs) / 1e9;
+  // Within a boot the boot clock measures the interval: the wall clock may step.
+  const double seconds =
+      (cur.bootNs && prev->bootNs ? cur.bootNs - prev->bootNs : cur.wallNs - prev->wallNs) / 1e9;
   if (prev->cpu && cur.cpu && cur.cpu->total() > prev->cpu->total()) {
     const double all = double(cur.cpu->total() - prev->cpu->total());
     auto pct = [&](uint64_t CpuTimes::*f) -> std::optional<double> {

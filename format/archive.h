@@ -338,8 +338,11 @@ struct RecordingOptions {
 
 // Writes snapshots into a recording one at a time, each committed (index,
 // trailer, fsync) before the next begins, so a crash at any moment loses at
-// most the snapshot in flight. Segments are named by their first snapshot's
-// UTC start ("20261123T071105.250Z.psnap"), so names sort by time.
+// most the snapshot in flight. Segments are named by a sequence the writer
+// owns and their first snapshot's UTC start
+// ("s000000017-20261123T071105.250Z.psnap"): names sort in recording order
+// whatever the clock did. The writer holds DIR/.lock for its whole life: a
+// second writer is refused.
 // One thread; an exclusive flock on the open segment, as ArchiveWriter.
 class RecordingWriter {
  public:
@@ -441,6 +444,7 @@ class Snapshot {
 struct VerifyReport {
   uint64_t records = 0, chunks = 0, snapshots = 0, blobsChecked = 0, bytesChecked = 0;
   std::vector<std::string> problems;  // empty when the archive is sound
+  std::vector<std::string> notes;     // not problems: a recording's segment being written
 };
 
 class ArchiveReader {

@@ -17,8 +17,6 @@ namespace procsnap {
 
 // A directory of segment archives read as one (recording_reader.cpp).
 Result<std::shared_ptr<ArchiveReader>> OpenRecording(const std::string& dir);
-// The segment files of a recording (*.psnap, not hidden), in name (= time) order.
-Result<std::vector<std::string>> SegmentNames(const std::string& dir);
 
 class ArchiveReaderImpl final : public ArchiveReader {
  public:

@@ -8,22 +8,9 @@
 #include <filesystem>
 
 #include "reader_impl.h"
+#include "recording_segments.h"
 
 namespace procsnap {
-
-Result<std::vector<std::string>> SegmentNames(const std::string& dir) {
-  std::vector<std::string> names;
-  std::error_code ec;
-  for (auto it = std::filesystem::directory_iterator(dir, ec); !ec && it != std::filesystem::directory_iterator();
-       it.increment(ec)) {
-    const std::string name = it->path().filename().string();
-    if (name.size() > 6 && name.compare(name.size() - 6, 6, ".psnap") == 0 && name[0] != '.' && it->is_regular_file())
-      names.push_back(name);
-  }
-  if (ec) return Status::FromErrno(dir + ": cannot list the recording", ec.value());
-  std::sort(names.begin(), names.end());
-  return names;
-}
 
 namespace {
 
@@ -31,29 +18,52 @@ class RecordingReader final : public ArchiveReader {
  public:
   Status open(const std::string& dir) {
     path_ = dir;
-    auto listed = SegmentNames(dir);
+    auto listed = ListSegments(dir);
     if (!listed.ok()) return listed.status();
-    const std::vector<std::string>& names = *listed;
+    std::vector<std::string> names;
+    for (const SegmentFile& f : *listed)
+      if (!f.torn) names.push_back(f.name);
     if (names.empty())
       return Status::NotFound(dir + ": a directory with no .psnap segment is not a recording");
+    const bool writing = RecordingBeingWritten(dir);
     for (size_t i = 0; i < names.size(); ++i) {
+      const std::string segPath = dir + "/" + names[i];
       auto seg = std::make_shared<ArchiveReaderImpl>();
-      Status s = seg->open(dir + "/" + names[i]);
+      Status s = seg->open(segPath);
       if (!s.ok()) {
-        // While record runs: its newest segment may not hold a committed
-        // snapshot yet, and retention may delete the oldest meanwhile.
+        // Retention may delete the oldest segment while we list.
         struct stat st;
-        const bool gone = ::stat((dir + "/" + names[i]).c_str(), &st) != 0 && errno == ENOENT;
-        if (gone || (i + 1 == names.size() && s.code() == StatusCode::Corruption && i > 0)) continue;
-        return s;
+        if (::stat(segPath.c_str(), &st) != 0 && errno == ENOENT) continue;
+        switch (ClassifyUnopened(s, i + 1 == names.size(), writing)) {
+          case UnopenedSegment::InProgress:
+            inProgress_ = segPath + ": being written (its first snapshot is not committed yet)";
+            continue;
+          case UnopenedSegment::NeverCommitted:
+            notes_.push_back(segPath +
+                             ": never committed a snapshot (the recorder stopped during its first); skipped, and set "
+                             "aside as .torn by the next record");
+            continue;
+          case UnopenedSegment::Damaged:
+            return s;
+        }
       }
-      if (!seg->recoveryWarning().empty()) warning_ += (warning_.empty() ? "" : "; ") + seg->recoveryWarning();
+      if (!seg->recoveryWarning().empty()) {
+        // The newest segment of a recording being written ends in the
+        // snapshot in progress: not damage.
+        if (writing && i + 1 == names.size())
+          inProgress_ = segPath + ": being written (" + std::to_string(seg->fileSize() - seg->usedEnd()) +
+                        " bytes of the snapshot in progress after the last commit)";
+        else
+          warning_ += (warning_.empty() ? "" : "; ") + seg->recoveryWarning();
+      }
       firstSnapshot_.push_back(count_);
       count_ += seg->snapshotCount();
       size_ += seg->fileSize();
       segments_.push_back(std::move(seg));
     }
-    if (segments_.empty()) return Status::NotFound(dir + ": the recording holds no committed snapshot yet");
+    if (segments_.empty())
+      return Status::NotFound(dir + (writing ? ": being written, and holds no committed snapshot yet"
+                                             : ": the recording holds no committed snapshot"));
     return Status::Ok();
   }
 
@@ -83,6 +93,8 @@ class RecordingReader final : public ArchiveReader {
 
   VerifyReport verify(const std::function<void(uint64_t, uint64_t)>& progress) const override {
     VerifyReport all;
+    if (!inProgress_.empty()) all.notes.push_back(inProgress_);
+    all.notes.insert(all.notes.end(), notes_.begin(), notes_.end());
     uint64_t before = 0;
     for (const auto& seg : segments_) {
       VerifyReport r = seg->verify([&](uint64_t done, uint64_t) {
@@ -94,7 +106,8 @@ class RecordingReader final : public ArchiveReader {
       all.snapshots += r.snapshots;
       all.blobsChecked += r.blobsChecked;
       all.bytesChecked += r.bytesChecked;
-      all.problems.insert(all.problems.end(), r.problems.begin(), r.problems.end());
+      for (auto& p : r.problems)  // a tail being written is reported once, above, as a note
+        if (seg != segments_.back() || inProgress_.empty() || p != seg->recoveryWarning()) all.problems.push_back(p);
     }
     return all;
   }
@@ -114,6 +127,8 @@ class RecordingReader final : public ArchiveReader {
   }
 
   std::string path_, warning_;
+  std::string inProgress_;  // the newest segment's state while a writer holds the recording
+  std::vector<std::string> notes_;
   std::vector<std::shared_ptr<ArchiveReaderImpl>> segments_;
   std::vector<size_t> firstSnapshot_;  // global number of each segment's first snapshot
   size_t count_ = 0;

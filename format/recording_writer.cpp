@@ -9,18 +9,12 @@
 #include <filesystem>
 
 #include "reader_impl.h"
+#include "record.h"
+#include "recording_segments.h"
 
 namespace procsnap {
 
 namespace {
-
-// "20261123T071105.250Z": WallTime without its separators, so that names
-// sort by time and hold no ':' for other systems' sake.
-std::string SegmentStamp(int64_t ns) {
-  std::string stamp = WallTime(ns);
-  stamp.erase(std::remove_if(stamp.begin(), stamp.end(), [](char c) { return c == '-' || c == ':'; }), stamp.end());
-  return stamp;
-}
 
 class RecordingWriterImpl final : public RecordingWriter {
  public:
@@ -36,30 +30,48 @@ class RecordingWriterImpl final : public RecordingWriter {
     struct stat st;
     if (::stat(dir.c_str(), &st) != 0) return Status::FromErrno(dir, errno);
     if (!S_ISDIR(st.st_mode)) return Status::InvalidArgument(dir + ": not a directory (a recording is one)");
-    auto listed = SegmentNames(dir);
+    // One writer, for its whole life: nothing below renames or deletes
+    // what another writer holds.
+    auto lock = LockRecording(dir);
+    if (!lock.ok()) return lock.status();
+    lock_ = std::move(*lock);
+    auto listed = ListSegments(dir);
     if (!listed.ok()) return listed.status();
-    const std::vector<std::string>& names = *listed;
-    for (size_t i = 0; i < names.size(); ++i) {
-      Segment seg{dir + "/" + names[i], 0, 0, 0};
+    for (size_t i = 0; i < listed->size(); ++i) {
+      const SegmentFile& f = (*listed)[i];
+      nextSequence_ = std::max(nextSequence_, SegmentSequence(f.name) + 1);
+      Segment seg{dir + "/" + f.name, 0, f.bytes, 0, f.torn};
+      if (f.torn) {  // counted against --max-size, deleted first
+        segs_.push_back(seg);
+        continue;
+      }
       ArchiveReaderImpl r;
       Status s = r.open(seg.path);
       if (!s.ok()) {
-        // A newest segment with no sound trailer (killed before its first
-        // commit) holds no snapshot a reader could use: it is set aside as
-        // NAME.torn, not deleted, in case it is damage worth a look.
-        // Damage anywhere else is reported.
-        if (i + 1 == names.size() && NeverCommitted(seg.path)) {
-          if (::rename(seg.path.c_str(), (seg.path + ".torn").c_str()) != 0)
-            return Status::FromErrno(seg.path + ": cannot set the torn segment aside", errno);
-          continue;
+        switch (ClassifyUnopened(s, i + 1 == listed->size(), false)) {
+          case UnopenedSegment::NeverCommitted:
+            // Set aside as NAME.torn, not deleted, in case it is damage worth a look.
+            if (::rename(seg.path.c_str(), (seg.path + ".torn").c_str()) != 0)
+              return Status::FromErrno(seg.path + ": cannot set the torn segment aside", errno);
+            seg.path += ".torn";
+            seg.torn = true;
+            segs_.push_back(seg);
+            continue;
+          case UnopenedSegment::InProgress:  // not while we hold the lock
+          case UnopenedSegment::Damaged:
+            return s;
         }
-        return s;
       }
-      if (r.snapshotCount() == 0) continue;
-      seg.firstStartNs = r.summary(0).startWallNs;
       seg.snapshots = r.snapshotCount();
       seg.bytes = r.fileSize();
-      lastHostname_ = r.summary(r.snapshotCount() - 1).hostname;
+      if (seg.snapshots) {
+        seg.firstStartNs = r.summary(0).startWallNs;
+        lastHostname_ = r.summary(seg.snapshots - 1).hostname;
+        // What a keyframe and a delta cost here, for the reserve of the next.
+        const RecordRef& key = r.index().snapshots[0].record;
+        keyframeBytes_ = std::min(seg.bytes, key.offset + kRecordHeaderSize + key.storedSize);
+        if (seg.snapshots > 1) largestDelta_ = 2 * (seg.bytes - keyframeBytes_) / (seg.snapshots - 1);
+      }
       count_ += seg.snapshots;
       segs_.push_back(seg);
     }
@@ -69,16 +81,20 @@ class RecordingWriterImpl final : public RecordingWriter {
   Result<ArchiveWriter*> next(int64_t nowNs) override {
     dropOld(nowNs);
     const uint64_t segCap = opts_.maxBytes ? opts_.maxBytes / 4 : UINT64_MAX;
-    // What the next snapshot may add: twice the largest seen, so that a
-    // growing machine does not overshoot the bound.
-    const uint64_t deltaReserve = 2 * std::max<uint64_t>(lastSnapshotBytes_, 4096);
+    // What the next snapshot may add: a delta, twice the largest seen (a
+    // guess from the keyframe until one is), so that a growing machine does
+    // not overshoot the bound; a keyframe, 1.25x the last.
+    const uint64_t delta = largestDelta_ ? largestDelta_ : keyframeBytes_ / 8;
+    const uint64_t deltaReserve = 2 * std::max<uint64_t>(delta, 4096);
     const uint64_t keyReserve = std::max<uint64_t>(keyframeBytes_ + keyframeBytes_ / 4, deltaReserve);
-    bool rotate = segs_.empty() || segs_.back().snapshots >= std::max<size_t>(opts_.segmentSnapshots, 1) ||
-                  (segs_.back().bytes + deltaReserve > segCap && segs_.back().snapshots > 0);
+    Segment* last = newest();
+    bool rotate = !last || last->snapshots >= std::max<size_t>(opts_.segmentSnapshots, 1) ||
+                  (last->bytes + deltaReserve > segCap && last->snapshots > 0);
     const uint64_t need = rotate ? keyReserve : deltaReserve;
     if (opts_.maxBytes) {
-      // Everything but the segment holding the newest snapshot may go.
-      while (segs_.size() > 1 && total() + need > opts_.maxBytes) remove(0);
+      // Everything but the segment holding the newest snapshot may go, oldest first.
+      while (total() + need > opts_.maxBytes && removeOldest()) {
+      }
       if (total() + need > opts_.maxBytes)
         return Status::InvalidArgument(dir_ + ": --max-size " + std::to_string(opts_.maxBytes) +
                                        " bytes cannot hold the newest snapshot (" + std::to_string(total()) +
@@ -91,15 +107,13 @@ class RecordingWriterImpl final : public RecordingWriter {
         open_.reset();
         if (!s.ok()) return s;
       }
-      std::string path = dir_ + "/" + SegmentStamp(nowNs) + ".psnap";
-      for (int k = 1; ::access(path.c_str(), F_OK) == 0; ++k)
-        path = dir_ + "/" + SegmentStamp(nowNs) + "-" + std::to_string(k) + ".psnap";
+      const std::string path = dir_ + "/" + SegmentName(nextSequence_++, nowNs);
       auto w = ArchiveWriter::Create(path, opts_.writer);
       if (!w.ok()) return w.status();
       open_ = std::move(*w);
-      segs_.push_back({path, nowNs, open_->bytesWritten(), 0});
+      segs_.push_back({path, nowNs, open_->bytesWritten(), 0, false});
     } else if (!open_) {
-      auto w = ArchiveWriter::Append(segs_.back().path, opts_.writer);
+      auto w = ArchiveWriter::Append(last->path, opts_.writer);
       if (!w.ok()) return w.status();
       open_ = std::move(*w);
     }
@@ -111,12 +125,14 @@ class RecordingWriterImpl final : public RecordingWriter {
     if (!open_) return Status::InvalidArgument(dir_ + ": commit without a snapshot begun by next()");
     Status s = open_->commit();
     if (!s.ok()) return s;
-    Segment& seg = segs_.back();
+    Segment& seg = *newest();
     seg.bytes = open_->bytesWritten();
-    lastSnapshotBytes_ = seg.bytes - before_;
+    const uint64_t added = seg.bytes - before_;
     if (seg.snapshots == 0) {
-      keyframeBytes_ = lastSnapshotBytes_;
+      keyframeBytes_ = seg.bytes;  // the file so far: header, chunks and the snapshot
       seg.firstStartNs = meta.startWallNs;
+    } else {
+      largestDelta_ = std::max(largestDelta_, added);
     }
     ++seg.snapshots;
     ++count_;
@@ -124,7 +140,8 @@ class RecordingWriterImpl final : public RecordingWriter {
     dropOld(meta.endWallNs);
     // A snapshot larger than its reserve: the bound holds again at once.
     if (opts_.maxBytes)
-      while (segs_.size() > 1 && total() > opts_.maxBytes) remove(0);
+      while (total() > opts_.maxBytes && removeOldest()) {
+      }
     return Status::Ok();
   }
 
@@ -138,7 +155,9 @@ class RecordingWriterImpl final : public RecordingWriter {
   const std::string& path() const override { return dir_; }
   uint64_t bytesOnDisk() const override { return total(); }
   size_t snapshotCount() const override { return count_; }
-  size_t segmentCount() const override { return segs_.size(); }
+  size_t segmentCount() const override {
+    return std::count_if(segs_.begin(), segs_.end(), [](const Segment& s) { return !s.torn; });
+  }
   bool startedSegment() const override { return started_; }
   const std::string& lastHostname() const override { return lastHostname_; }
 
@@ -148,13 +167,8 @@ class RecordingWriterImpl final : public RecordingWriter {
     int64_t firstStartNs;
     uint64_t bytes;
     size_t snapshots;
+    bool torn;  // set aside (NAME.torn): counted, never read, deleted first
   };
-
-  static bool NeverCommitted(const std::string& path) {
-    ArchiveReaderImpl r;
-    Status s = r.open(path);
-    return !s.ok() && s.code() == StatusCode::Corruption;
-  }
 
   uint64_t total() const {
     uint64_t t = 0;
@@ -162,24 +176,51 @@ class RecordingWriterImpl final : public RecordingWriter {
     return t;
   }
 
-  void remove(size_t i) {
-    ::unlink(segs_[i].path.c_str());
-    count_ -= segs_[i].snapshots;
-    segs_.erase(segs_.begin() + i);
+  // The segment snapshots go to: the last one that is not torn.
+  Segment* newest() {
+    for (auto it = segs_.rbegin(); it != segs_.rend(); ++it)
+      if (!it->torn) return &*it;
+    return nullptr;
   }
 
-  // A segment whose successor began before the cut holds only older snapshots.
+  // Deletes the oldest file that may go: a torn one, or the oldest segment
+  // that is not the one holding the newest snapshot. False when none may.
+  bool removeOldest() {
+    auto victim = std::find_if(segs_.begin(), segs_.end(), [](const Segment& s) { return s.torn; });
+    if (victim == segs_.end()) {
+      const Segment* keep = newest();
+      victim = std::find_if(segs_.begin(), segs_.end(), [&](const Segment& s) { return &s != keep; });
+      if (victim == segs_.end()) return false;
+    }
+    ::unlink(victim->path.c_str());
+    count_ -= victim->snapshots;
+    segs_.erase(victim);
+    return true;
+  }
+
+  // A segment whose successor began before the cut holds only older
+  // snapshots; torn ones older than the cut go too.
   void dropOld(int64_t nowNs) {
     if (!opts_.maxAgeNs) return;
     const int64_t cut = nowNs - opts_.maxAgeNs;
-    while (segs_.size() > 1 && segs_[1].firstStartNs < cut && segs_[1].snapshots > 0) remove(0);
+    for (size_t i = 0; i + 1 < segs_.size();) {
+      const Segment* next = nullptr;
+      for (size_t j = i + 1; j < segs_.size() && !next; ++j)
+        if (!segs_[j].torn && segs_[j].snapshots > 0) next = &segs_[j];
+      if (!next || next->firstStartNs >= cut) break;
+      ::unlink(segs_[i].path.c_str());
+      count_ -= segs_[i].snapshots;
+      segs_.erase(segs_.begin() + i);
+    }
   }
 
   RecordingOptions opts_;
   std::string dir_, lastHostname_;
-  std::vector<Segment> segs_;
+  OwnedFd lock_;
+  std::vector<Segment> segs_;  // in recording order
   std::unique_ptr<ArchiveWriter> open_;
-  uint64_t before_ = 0, lastSnapshotBytes_ = 0, keyframeBytes_ = 0;
+  uint64_t nextSequence_ = 1;
+  uint64_t before_ = 0, largestDelta_ = 0, keyframeBytes_ = 0;
   size_t count_ = 0;
   bool started_ = false;
 };

@@ -465,7 +465,13 @@ Result<std::unique_ptr<ArchiveWriter>> ArchiveWriter::Create(const std::string& 
         return Status::InvalidArgument(path + ": already exists (use --append to add a snapshot, or remove it)");
       return Status::FromErrno(path + ": cannot create", errno);
     }
-    ::flock(fd, LOCK_EX | LOCK_NB);  // new and ours: only an Append racing us could hold it, and it will fail
+    // New and ours: only an Append that opened it between our create and
+    // this lock could hold it; then it writes, and we must not.
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      const int err = errno;
+      ::close(fd);
+      return Status::FromErrno(path + ": cannot lock the new archive (another writer holds it)", err);
+    }
     owns = true;
   }
   auto w = std::make_unique<WriterImpl>(path == "-" ? "<stdout>" : path, fd, owns, opts);

@@ -7,10 +7,12 @@
 #include <boost/test/unit_test.hpp>
 
 #include <nlohmann/json.hpp>
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 
 #include <filesystem>
+#include <fstream>
 #include <random>
 
 #include "test_util.h"
@@ -266,8 +268,9 @@ BOOST_AUTO_TEST_CASE(continuing_adds_to_a_recording_of_the_same_host_only) {
   // readers skip it, and continuing sets it aside as .torn, deleting nothing.
   testutil::WriteFile(tree + "/sys/kernel/hostname", "fake-host\n");
   std::string first;
-  for (auto& e : std::filesystem::directory_iterator(rec)) first = e.path().string();
-  const std::string torn = rec + "/29991231T000000.000Z.psnap";
+  for (auto& e : std::filesystem::directory_iterator(rec))
+    if (e.path().extension() == ".psnap") first = e.path().string();
+  const std::string torn = rec + "/s999999999-29991231T000000.000Z.psnap";
   testutil::WriteFile(torn, testutil::ReadFile(first).substr(0, 16));
   BOOST_TEST(Info(rec)["snapshots"].size() == 5u);
   auto cont = Run({kBin, "record", "-q", "-o", rec, "--root", tree, "--count", "1"});
@@ -288,6 +291,129 @@ BOOST_AUTO_TEST_CASE(continuing_adds_to_a_recording_of_the_same_host_only) {
   std::filesystem::create_directories(old);
   std::filesystem::copy_file(SAMPLES "/format1.psnap", old + "/20200101T000000.000Z.psnap");
   BOOST_TEST(Run({kBin, "info", old}).exitCode == 0);
+}
+
+// One writer per recording: a second record on the directory is refused
+// while the first runs, renames nothing, and the first's snapshots all stay.
+BOOST_AUTO_TEST_CASE(a_second_record_on_one_directory_is_refused) {
+  TempDir dir;
+  std::string tree = FakeTree(dir), rec = dir / "rec";
+  Recorder first({"-o", rec, "--root", tree, "--interval", "20ms", "--count", "20"});
+  BOOST_REQUIRE(first.waitLines(1));
+  auto second = Run({kBin, "record", "-o", rec, "--root", tree, "--interval", "20ms", "--count", "3"});
+  BOOST_TEST(second.exitCode == 2);
+  BOOST_TEST(second.err.find("another procsnap record is writing") != std::string::npos, second.err);
+  BOOST_REQUIRE(first.wait() == 0);
+  BOOST_TEST(Info(rec)["snapshots"].size() == 20u);
+  for (auto& e : std::filesystem::directory_iterator(rec))
+    BOOST_TEST(e.path().string().find(".torn") == std::string::npos, e.path());
+  BOOST_TEST(Run({kBin, "verify", rec}).exitCode == 0);
+}
+
+// The clock steps back an hour mid-recording (libfaketime): snapshots stay
+// in the order they were taken, the newest is the last one taken, and
+// --max-size deletes the oldest, not the most recent.
+BOOST_AUTO_TEST_CASE(a_clock_stepped_back_changes_no_order) {
+  const char* lib = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
+  if (::access(lib, R_OK) != 0) {
+    BOOST_TEST_MESSAGE("skipped: libfaketime is not installed (apt-get install faketime)");
+    return;
+  }
+  TempDir dir;
+  std::string tree = FakeTree(dir), rec = dir / "rec", clock = dir / "offset";
+  testutil::WriteFile(clock, "+0\n");
+  BOOST_REQUIRE(Run({kBin, "capture", "-q", "--root", tree, "-o", dir / "one.psnap"}).exitCode == 0);
+  const uint64_t one = std::filesystem::file_size(dir / "one.psnap");
+  ::setenv("LD_PRELOAD", lib, 1);
+  ::setenv("FAKETIME_TIMESTAMP_FILE", clock.c_str(), 1);
+  ::setenv("FAKETIME_NO_CACHE", "1", 1);
+  ::setenv("FAKETIME_DONT_FAKE_MONOTONIC", "1", 1);
+  Recorder r({"-o", rec, "--root", tree, "--interval", "30ms", "--count", "16", "--segment-snapshots", "2",
+              "--max-size", std::to_string(8 * one)});
+  ::unsetenv("LD_PRELOAD");
+  BOOST_REQUIRE(r.waitLines(6));
+  testutil::WriteFile(clock, "-3600\n");  // an hour back
+  BOOST_REQUIRE(r.wait() == 0);
+  BOOST_REQUIRE(r.lines.size() == 16u);
+  BOOST_TEST(r.lines[15]["start"].get<std::string>() < r.lines[0]["start"].get<std::string>());  // it did step
+  auto info = Info(rec);
+  auto snaps = info["snapshots"];
+  BOOST_REQUIRE(snaps.size() >= 2u);
+  BOOST_TEST(snaps.size() < 16u);  // --max-size deleted some
+  // The held snapshots are the last ones taken, in the order taken.
+  const size_t skip = 16 - snaps.size();
+  for (size_t i = 0; i < snaps.size(); ++i) BOOST_TEST(snaps[i]["start"] == r.lines[skip + i]["start"], i);
+  auto newest = Run({kBin, "info", "--json", "--at", "-1", rec});
+  BOOST_TEST(nlohmann::json::parse(newest.out)["snapshots"][0]["start"] == r.lines[15]["start"]);
+  BOOST_TEST(Run({kBin, "verify", rec}).exitCode == 0);
+}
+
+// What --max-size needs beside the newest snapshot is a delta's reserve,
+// not the keyframe's: a bound of a few keyframes still takes many
+// snapshots per segment. Torn and empty segments count and go first.
+BOOST_AUTO_TEST_CASE(max_size_reserves_for_a_delta_and_counts_every_file) {
+  TempDir dir;
+  std::string tree = FakeTree(dir), rec = dir / "rec";
+  BOOST_REQUIRE(Run({kBin, "capture", "-q", "--root", tree, "-o", dir / "one.psnap"}).exitCode == 0);
+  const uint64_t one = std::filesystem::file_size(dir / "one.psnap");
+  std::filesystem::create_directories(rec);
+  // Left by an earlier crash: a torn segment as large as two keyframes.
+  testutil::WriteFile(rec + "/s000000001-20260101T000000.000Z.psnap.torn", std::string(2 * one, 'x'));
+  const uint64_t max = 8 * one;
+  Recorder r({"-o", rec, "--root", tree, "--interval", "10ms", "--count", "30", "--max-size", std::to_string(max)});
+  while (r.waitLines(r.lines.size() + 1)) BOOST_TEST(DirBytes(rec) <= max);
+  BOOST_REQUIRE(r.lines.size() == 30u);
+  size_t segments = 0;
+  for (auto& e : std::filesystem::directory_iterator(rec)) segments += e.path().extension() == ".psnap";
+  BOOST_TEST(segments <= 3u, segments << " segments for 30 snapshots");
+  BOOST_TEST(!std::filesystem::exists(rec + "/s000000001-20260101T000000.000Z.psnap.torn"));
+  // Continuing knows the keyframe's size: the bound still holds.
+  Recorder more({"-o", rec, "--root", tree, "--interval", "10ms", "--count", "30", "--max-size",
+                 std::to_string(max), "--segment-snapshots", "5"});
+  while (more.waitLines(more.lines.size() + 1)) BOOST_TEST(DirBytes(rec) <= max);
+  BOOST_TEST(more.lines.size() == 30u);
+}
+
+// While record holds a recording, its newest segment's tail is the
+// snapshot in progress: verify says so and passes; before the first
+// commit, readers say the recording is being written.
+BOOST_AUTO_TEST_CASE(a_recording_being_written_is_not_damaged) {
+  TempDir dir;
+  std::string tree = FakeTree(dir), rec = dir / "rec";
+  BOOST_REQUIRE(Run({kBin, "record", "-q", "-o", rec, "--root", tree, "--count", "2", "--interval", "10ms"}).exitCode == 0);
+  std::string seg;
+  for (auto& e : std::filesystem::directory_iterator(rec))
+    if (e.path().extension() == ".psnap") seg = e.path().string();
+  // A writer holds the lock, and has written part of its next snapshot.
+  int lock = ::open((rec + "/.lock").c_str(), O_RDWR);
+  BOOST_REQUIRE(lock >= 0);
+  struct flock fl {};
+  fl.l_type = F_WRLCK;
+  fl.l_whence = SEEK_SET;
+  BOOST_REQUIRE(::fcntl(lock, F_OFD_SETLK, &fl) == 0);
+  {
+    std::ofstream tail(seg, std::ios::app | std::ios::binary);
+    tail << std::string(300, 'z');
+  }
+  auto v = Run({kBin, "verify", rec});
+  BOOST_TEST(v.exitCode == 0, v.err);
+  BOOST_TEST(v.err.find("being written") != std::string::npos, v.err);
+  auto busy = Run({kBin, "record", "-o", rec, "--root", tree, "--count", "1"});
+  BOOST_TEST(busy.exitCode == 2);
+  // A new recording whose first snapshot is not committed yet.
+  std::string fresh = dir / "fresh";
+  std::filesystem::create_directories(fresh);
+  testutil::WriteFile(fresh + "/s000000001-20261204T000000.000Z.psnap", testutil::ReadFile(seg).substr(0, 16));
+  int lock2 = ::open((fresh + "/.lock").c_str(), O_RDWR | O_CREAT, 0644);
+  BOOST_REQUIRE(::fcntl(lock2, F_OFD_SETLK, &fl) == 0);
+  auto info = Run({kBin, "info", fresh});
+  BOOST_TEST(info.exitCode == 2);
+  BOOST_TEST(info.err.find("being written") != std::string::npos, info.err);
+  BOOST_TEST(info.err.find("trailer") == std::string::npos, info.err);
+  ::close(lock);
+  ::close(lock2);
+  // Once the writer is gone, the same tail is damage the reader falls back from.
+  BOOST_TEST(Run({kBin, "verify", rec}).exitCode == 2);
 }
 
 BOOST_AUTO_TEST_CASE(sigterm_ends_a_recording_that_verifies) {
