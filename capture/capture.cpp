@@ -18,6 +18,7 @@
 #include <condition_variable>
 #include <cstring>
 #include <mutex>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -139,6 +140,28 @@ std::string FormatSeconds(double s) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%g", s);
   return buf;
+}
+
+// Walks of this process abandoned in a call that has not returned yet, by
+// root and top-level entry: a recording's next tick does not walk them
+// again (each walk would leave one more thread blocked) but records them
+// unread, "still blocked since".
+struct BlockedWalk {
+  int64_t sinceWallNs;
+  std::shared_ptr<WalkerWatch> watch;
+};
+std::mutex gBlockedMu;
+std::map<std::pair<std::string, std::string>, BlockedWalk> gBlocked;
+
+// A fragment of one unread entry.
+std::unique_ptr<Fragment> UnreadFragment(const std::string& name, unsigned char dtype, const std::string& note) {
+  auto frag = std::make_unique<Fragment>();
+  Node& n = frag->tree.at(frag->tree.add(name));
+  n.kind = dtype == DT_DIR ? NodeKind::Directory : dtype == DT_LNK ? NodeKind::Symlink : NodeKind::File;
+  n.reason = Reason::TimeLimit;
+  n.note = frag->tree.intern(note);
+  ++frag->counts.skipped;
+  return frag;
 }
 
 }  // namespace
@@ -273,6 +296,28 @@ Result<Metadata> CaptureInto(const CaptureOptions& options, ArchiveWriter& write
     std::shared_ptr<WalkerWatch> watch;
   };
   std::vector<Worker> workers;
+  uint64_t stillBlocked = 0;
+  {
+    std::lock_guard<std::mutex> lock(gBlockedMu);
+    std::erase_if(gBlocked, [](const auto& b) { return b.second.watch->unwound.load(); });
+    std::erase_if(order, [&](size_t i) {
+      auto it = gBlocked.find({options.root, entries[i].name});
+      if (it == gBlocked.end()) return false;
+      done[i] = UnreadFragment(entries[i].name, entries[i].dtype,
+                               "not read: still blocked since " + WallTime(it->second.sinceWallNs) +
+                                   " (a call of its walk then has not returned; it is not walked again until it does)");
+      ++stillBlocked;  // out of `order`: not counted in `walked`
+      return true;
+    });
+  }
+  // The entries no walker will take, recorded unread (no thread to walk them).
+  auto giveUpRest = [&](const std::string& why) {
+    for (; next < order.size(); ++next) {
+      const size_t i = order[next];
+      done[i] = UnreadFragment(entries[i].name, entries[i].dtype, why);
+      ++walked;
+    }
+  };
   auto startWorker = [&] {
     auto watch = std::make_shared<WalkerWatch>();
     workers.push_back({RunOnKeptThread([&, watch] {
@@ -302,11 +347,21 @@ Result<Metadata> CaptureInto(const CaptureOptions& options, ArchiveWriter& write
                            }
                          } catch (const WalkerAbandoned&) {
                            // The supervisor took the fragment; nothing here is ours any more.
+                           watch->unwound.store(true);
                          }
                        }),
                        watch});
+    return workers.back().done != nullptr;
   };
-  for (unsigned w = 0; w < jobs; ++w) startWorker();
+  const std::string noThreads = "not read: " + std::to_string(kMaxKeptThreads) +
+                                " threads are blocked in calls that have not returned, and procsnap starts no more";
+  bool anyWorker = false;
+  for (unsigned w = 0; w < jobs; ++w) anyWorker = startWorker() || anyWorker;
+  if (!anyWorker) {
+    std::lock_guard<std::mutex> lock(mu);
+    giveUpRest(noThreads);
+    meta.notes.push_back(noThreads);
+  }
 
   // Under `mu`, every 100 ms while waiting: a walker blocked in one call past
   // the file timeout (or past the time limit) is abandoned, its fragment
@@ -341,8 +396,16 @@ Result<Metadata> CaptureInto(const CaptureOptions& options, ArchiveWriter& write
       done[w.entry] = std::move(frag);
       ++walked;
       ++abandoned;
+      {
+        std::lock_guard<std::mutex> blocked(gBlockedMu);
+        gBlocked[{options.root, entries[w.entry].name}] = {meta.startWallNs, workers[k].watch};
+      }
       workers[k].done.reset();  // it returns, if ever, only to unwind
-      startWorker();  // past the time limit it records what is left as unread, without reading
+      // Past the time limit a new worker records what is left as unread, without reading.
+      if (!startWorker() && std::none_of(workers.begin(), workers.end(), [](const Worker& x) { return x.done; })) {
+        giveUpRest(noThreads);
+        meta.notes.push_back(noThreads);
+      }
       cv.notify_all();
     }
   };
@@ -441,6 +504,9 @@ Result<Metadata> CaptureInto(const CaptureOptions& options, ArchiveWriter& write
   }
   for (auto& w : workers)
     if (w.done) w.done->wait();
+  if (stillBlocked)
+    meta.notes.push_back(std::to_string(stillBlocked) +
+                         " entries were not walked: a call of their walk at an earlier capture has not returned yet");
   if (abandoned)
     meta.notes.push_back(std::to_string(abandoned) + " walk(s) stopped at a call that did not return within " +
                          FormatSeconds(options.fileTimeoutSeconds) + " s; the entries left are recorded unread");

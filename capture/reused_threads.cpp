@@ -33,7 +33,7 @@ struct Kept {
   std::mutex mu;
   std::condition_variable cv;
   std::deque<std::function<void()>> jobs;
-  size_t idle = 0;
+  size_t idle = 0, threads = 0;
 };
 
 // Never destroyed: kept threads wait on it until the process exits. A
@@ -73,15 +73,23 @@ std::shared_ptr<JobDone> RunOnKeptThread(std::function<void()> job) {
   auto done = std::make_shared<Done>();
   Kept& k = State();
   std::lock_guard<std::mutex> lock(k.mu);
+  if (k.idle < k.jobs.size() + 1) {
+    if (k.threads >= kMaxKeptThreads) return nullptr;
+    std::thread(Serve).detach();
+    ++k.threads;
+  }
   k.jobs.push_back([done, job = std::move(job)] {
     job();
     done->set();
   });
-  if (k.idle >= k.jobs.size())
-    k.cv.notify_one();
-  else
-    std::thread(Serve).detach();
+  k.cv.notify_one();
   return done;
+}
+
+size_t KeptThreads() {
+  Kept& k = State();
+  std::lock_guard<std::mutex> lock(k.mu);
+  return k.threads;
 }
 
 }  // namespace procsnap

@@ -26,8 +26,15 @@ class JobDone {
   virtual void wait() = 0;  // until the job has returned
 };
 
-// Runs `job` on an idle kept thread, or on a new one if none is idle.
+// At most this many kept threads: each call that never returns holds one
+// for good, and a recording meets the same stuck call tick after tick.
+constexpr size_t kMaxKeptThreads = 64;
+
+// Runs `job` on an idle kept thread, or on a new one if none is idle;
+// null, with `job` not run, when kMaxKeptThreads are all busy.
 std::shared_ptr<JobDone> RunOnKeptThread(std::function<void()> job);
+// Kept threads in all (busy and idle).
+size_t KeptThreads();
 
 inline OwnedFd Dup(int fd) { return OwnedFd(::fcntl(fd, F_DUPFD_CLOEXEC, 0)); }
 
@@ -38,6 +45,7 @@ struct Pending {
   std::mutex mu;
   std::condition_variable cv;
   std::optional<T> result;
+  bool refused = false;  // no thread could run it (kMaxKeptThreads busy)
   bool ready() {
     std::lock_guard<std::mutex> lock(mu);
     return result.has_value();
@@ -45,6 +53,7 @@ struct Pending {
   // The result if it came within `limit`.
   std::optional<T> take(std::chrono::nanoseconds limit) {
     std::unique_lock<std::mutex> lock(mu);
+    if (refused) return std::nullopt;
     cv.wait_for(lock, limit, [&] { return result.has_value(); });
     return std::move(result);
   }
@@ -54,12 +63,13 @@ template <class T, class Fn>
 std::shared_ptr<Pending<T>> Start(Fn fn) {
   auto job = std::make_shared<Pending<T>>();
   auto call = std::make_shared<Fn>(std::move(fn));  // std::function copies; fn may own an fd
-  RunOnKeptThread([job, call] {
+  auto started = RunOnKeptThread([job, call] {
     T value = (*call)();
     std::lock_guard<std::mutex> lock(job->mu);
     job->result = std::move(value);
     job->cv.notify_all();
   });
+  if (!started) job->refused = true;
   return job;
 }
 

@@ -116,6 +116,7 @@ struct WalkerWatch {
   std::atomic<int> state{Running};      // InCall -> Abandoned only by the supervisor
   std::atomic<uint64_t> calls{0};       // blocking calls begun
   std::atomic<NodeId> slot{kNoNode};    // the node the current call is for
+  std::atomic<bool> unwound{false};     // an abandoned walker's call returned at last
   // Set and taken under the capture's lock; the walker fills it meanwhile.
   std::unique_ptr<Fragment> fragment;
   size_t entry = 0;

@@ -449,6 +449,48 @@ BOOST_AUTO_TEST_CASE(reads_that_never_return_are_recorded_unread_and_the_capture
   }
 }
 
+// A recording whose reads hang: what is still blocked from an earlier tick
+// is not walked again (each walk would leave one more thread blocked), so
+// the recorder's threads stay few however long it runs.
+BOOST_AUTO_TEST_CASE(a_recording_of_hung_reads_holds_a_bounded_number_of_threads) {
+  if (!testutil::CanMount()) {
+    std::puts("SKIPPED: the stuck file system needs root and /dev/fuse");
+    return;
+  }
+  StuckFs fs;
+  TempDir out;
+  const std::string rec = out / "rec";
+  pid_t pid = fork();
+  if (pid == 0) {
+    int null = open("/dev/null", O_WRONLY);
+    dup2(null, 1);
+    dup2(null, 2);
+    execl(PROCSNAP_BIN, PROCSNAP_BIN, "record", "-q", "--root", fs.mnt.c_str(), "-o", rec.c_str(), "--interval",
+          "300ms", "--file-timeout", "0.3", "--count", "14", (char*)nullptr);
+    _exit(127);
+  }
+  // Sampled while it runs (about 4 s): the most threads it ever had.
+  long most = 0;
+  int status = 0;
+  while (waitpid(pid, &status, WNOHANG) == 0) {
+    std::string st = testutil::ReadFile("/proc/" + std::to_string(pid) + "/status");
+    size_t at = st.find("\nThreads:");
+    if (at != std::string::npos) most = std::max(most, std::strtol(st.c_str() + at + 9, nullptr, 10));
+    usleep(50 * 1000);
+  }
+  BOOST_REQUIRE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  // Two walks block once (1/cmdline, 2/), then are skipped: a handful, not two per tick.
+  BOOST_TEST(most <= 10, most << " threads at most");
+  auto view = View::Open(rec, "-1");
+  BOOST_REQUIRE(view.ok());
+  const Snapshot& s = view->snapshot();
+  NodeId two = s.lookup("2");
+  BOOST_REQUIRE(two != kNoNode);
+  BOOST_TEST((s.node(two).reason == Reason::TimeLimit));
+  BOOST_TEST(std::string(s.note(two)).find("still blocked since") != std::string::npos, s.note(two));
+  BOOST_TEST(*view->read("meminfo") == "MemTotal:  1024 kB\n");  // the rest is read at every tick
+}
+
 BOOST_AUTO_TEST_CASE(sigterm_during_a_capture_finishes_the_archive) {
   if (!testutil::CanMount()) {
     std::puts("SKIPPED: the stuck file system needs root and /dev/fuse");
