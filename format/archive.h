@@ -174,10 +174,17 @@ struct Node {
 };
 static_assert(sizeof(Node) == 56, "Node is stored by the hundred thousand");
 
-// The permission bits a replay (export, mount) gives a node. A real /proc
-// has no setuid, setgid or sticky bits, and a hostile archive must not make
-// export create a setuid-root file: they are dropped.
-inline uint32_t ReplayPermissions(const Node& n) { return n.mode & 0777u; }
+// The permission bits a replay (export, mount) gives node `name` of
+// directory `parent`. A real /proc has no setuid, setgid or sticky bits,
+// and a hostile archive must not make export create a setuid-root file:
+// they are dropped. Files procfs guards by a ptrace check at open rather
+// than by their mode (PtraceGuarded) are owner-only.
+uint32_t ReplayPermissions(const Node& n, std::string_view name, std::string_view parent);
+// PID/x or PID/task/TID/x that procfs shows 0444 but opens only for a
+// reader allowed to ptrace the process: its memory layout (maps, smaps,
+// smaps_rollup, numa_maps) and wait channel (wchan); and the links whose
+// readlink it checks the same way (cwd, root, exe, ns/*).
+bool PtraceGuarded(std::string_view name, std::string_view parent);
 
 // What opening a recorded file gives: 0 when its bytes are there, else the
 // errno a reader meets: the one recorded at capture, or ENODATA for a file

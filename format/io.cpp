@@ -23,6 +23,22 @@ std::vector<std::string_view> SplitPath(std::string_view path) {
   return out;
 }
 
+bool PtraceGuarded(std::string_view name, std::string_view parent) {
+  static constexpr std::string_view kGuarded[] = {"maps", "smaps", "smaps_rollup", "numa_maps", "wchan",
+                                                  "cwd",  "root",  "exe"};
+  if (parent == "ns") return true;  // PID/ns/* (and task/TID/ns/*)
+  if (!IsNumberName(parent)) return false;
+  for (auto g : kGuarded)
+    if (g == name) return true;
+  return false;
+}
+
+uint32_t ReplayPermissions(const Node& n, std::string_view name, std::string_view parent) {
+  uint32_t perms = n.mode & 0777u;
+  if (n.kind == NodeKind::File && PtraceGuarded(name, parent)) perms &= 0700u;
+  return perms;
+}
+
 void OwnedFd::reset(int fd) {
   if (fd_ >= 0) ::close(fd_);
   fd_ = fd;

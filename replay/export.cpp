@@ -90,7 +90,8 @@ class Exporter {
   // Mode, owner and time of an entry once its content is in place.
   void finishAttributes(int fd, const std::string& path, const Node& n, bool isDir) {
     if (opts_.keepOwners && ::fchown(fd, n.uid, n.gid) != 0) noteErrno(path, "owner not set", errno);
-    mode_t mode = ReplayPermissions(n);
+    const auto parts = SplitPath(path);
+    mode_t mode = ReplayPermissions(n, parts.empty() ? "" : parts.back(), parts.size() < 2 ? "" : parts[parts.size() - 2]);
     if (n.mode & 07000) note(path, {{"problem", "setuid, setgid or sticky bit dropped"}, {"mode", n.mode & 07777}});
     if (isDir && !opts_.keepOwners) mode |= S_IRUSR | S_IXUSR;  // the exporter must still walk it
     if (::fchmod(fd, mode) != 0) noteErrno(path, "mode not set", errno);

@@ -165,8 +165,11 @@ bool MagicTarget(std::string_view target, struct stat& st) {
 
 // The recorded type and permissions (no setuid, setgid or sticky bit);
 // where stat failed at capture, a mode that keeps the kind.
-mode_t ModeOf(const Node& n) {
-  if (n.mode & S_IFMT) return (n.mode & S_IFMT) | ReplayPermissions(n);
+mode_t ModeOf(const Snapshot& s, NodeId id) {
+  const Node& n = s.node(id);
+  const NodeId parent = s.parent(id);
+  if (n.mode & S_IFMT)
+    return (n.mode & S_IFMT) | ReplayPermissions(n, s.name(id), parent == kNoNode ? "" : s.name(parent));
   switch (n.kind) {
     case NodeKind::Directory:
     case NodeKind::Alias: return S_IFDIR | 0555;
@@ -196,7 +199,7 @@ void FillAttr(const FsState& fs, const Snapshot& s, Ino i, struct stat& st, File
   }
   const Node& n = s.node(i.node);
   st.st_ino = Encode(fs, i.moment, i.ctx, i.node);
-  st.st_mode = ModeOf(n);
+  st.st_mode = ModeOf(s, i.node);
   st.st_uid = n.uid;
   st.st_gid = n.gid;
   st.st_size = static_cast<off_t>(ReportedSize(n, sizes, fs.kernelOpens));
@@ -243,6 +246,20 @@ int LiveAttr(const FsState& fs, const std::string& path, struct stat& st) {
   ::clock_gettime(CLOCK_REALTIME, &now);
   st.st_mtim = st.st_ctim = now;
   return 0;
+}
+
+// The live path of inode number `node` when the requester is the process
+// it names, now; "" otherwise. Checked at every request, not only at the
+// lookup that handed the inode out: a descriptor outlives its process and
+// its pid is reused, and then the server (root) would open another
+// process's files for whoever holds it. The requester being alive and that
+// process is the identity: no pid it names can have been reused.
+std::string LivePathFor(fuse_req_t req, FsState& fs, uint64_t node) {
+  std::string path = fs.live.path(static_cast<uint32_t>(node + 1));
+  const pid_t requester = fuse_req_ctx(req)->pid;
+  if (path.empty() || requester <= 0) return "";
+  if (path.substr(0, path.find('/')) != std::to_string(fs.live.tgid(requester))) return "";
+  return path;
 }
 
 void ReplyLive(fuse_req_t req, const std::string& path) {
@@ -316,8 +333,9 @@ void OnLookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
   if (p.ctx == kLive) {
     // Only ids we handed out, and plain names: never a path that could
     // leave the live /proc/PID.
-    std::string base = fs.live.path(p.node + 1);
-    if (base.empty() || !std::strcmp(name, "..") || !std::strcmp(name, ".")) return (void)fuse_reply_err(req, ENOENT);
+    std::string base = LivePathFor(req, fs, p.node);
+    if (base.empty()) return (void)fuse_reply_err(req, EACCES);
+    if (!std::strcmp(name, "..") || !std::strcmp(name, ".")) return (void)fuse_reply_err(req, ENOENT);
     return ReplyLive(req, base + "/" + name);
   }
   if (!Valid(s, p) || p.ctx == kHidden) return (void)fuse_reply_err(req, ENOENT);
@@ -382,7 +400,9 @@ void OnGetattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info*) {
     return (void)fuse_reply_attr(req, &st, kForever);
   }
   if (i.ctx == kLive) {
-    int err = LiveAttr(fs, fs.live.path(i.node + 1), st);
+    const std::string path = LivePathFor(req, fs, i.node);
+    if (path.empty()) return (void)fuse_reply_err(req, EACCES);
+    int err = LiveAttr(fs, path, st);
     if (err) return (void)fuse_reply_err(req, err);
     st.st_ino = ino;
     return (void)fuse_reply_attr(req, &st, 0);
@@ -404,7 +424,9 @@ void OnReadlink(fuse_req_t req, fuse_ino_t ino) {
     return (void)fuse_reply_readlink(req, fs.stamps.back().c_str());
   }
   if (i.ctx == kLive) {
-    int err = fs.live.readlink(fs.live.path(i.node + 1), target);
+    const std::string path = LivePathFor(req, fs, i.node);
+    if (path.empty()) return (void)fuse_reply_err(req, EACCES);
+    int err = fs.live.readlink(path, target);
     if (err) return (void)fuse_reply_err(req, err);
     return (void)fuse_reply_readlink(req, target.c_str());
   }
@@ -415,6 +437,11 @@ void OnReadlink(fuse_req_t req, fuse_ino_t ino) {
   const Node& n = s.node(i.node);
   if (n.kind != NodeKind::Symlink) return (void)fuse_reply_err(req, EINVAL);
   if (n.error) return (void)fuse_reply_err(req, n.error);
+  // procfs checks these at readlink, not by mode: only root and the owner.
+  const NodeId parent = s.parent(i.node);
+  const uid_t uid = fuse_req_ctx(req)->uid;
+  if (uid != 0 && uid != n.uid && PtraceGuarded(s.name(i.node), parent == kNoNode ? "" : s.name(parent)))
+    return (void)fuse_reply_err(req, EACCES);
   target = s.linkTarget(i.node);
   fuse_reply_readlink(req, target.c_str());
 }
@@ -455,7 +482,9 @@ void OnOpen(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
   if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) return (void)fuse_reply_err(req, EROFS);
   auto file = std::make_unique<OpenFile>();
   if (i.ctx == kLive) {
-    file->fd = OwnedFd(fs.live.open(fs.live.path(i.node + 1)));
+    const std::string path = LivePathFor(req, fs, i.node);
+    if (path.empty()) return (void)fuse_reply_err(req, EACCES);
+    file->fd = OwnedFd(fs.live.open(path));
     if (file->fd.get() < 0) return (void)fuse_reply_err(req, -file->fd.get());
     return ReplyOpen(req, fi, std::move(file), false);
   }
@@ -473,7 +502,9 @@ void ReadUnopened(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off) {
   FsState& fs = StateOf(req);
   Ino i = Decode(fs, ino);
   if (i.ctx == kLive) {
-    int fd = fs.live.open(fs.live.path(i.node + 1));
+    const std::string path = LivePathFor(req, fs, i.node);
+    if (path.empty()) return (void)fuse_reply_err(req, EACCES);
+    int fd = fs.live.open(path);
     if (fd < 0) return (void)fuse_reply_err(req, -fd);
     std::string buf(std::min<size_t>(size, 1 << 20), '\0');
     ssize_t n = ::pread(fd, buf.data(), buf.size(), off);
@@ -524,7 +555,7 @@ void OnRelease(fuse_req_t req, fuse_ino_t, struct fuse_file_info* fi) {
 // ps, lsof and pstree print in that order.
 void ListSnapshotDir(const FsState& fs, const Snapshot& s, Ino dir, DirList& out) {
   uint64_t ctx = ChildContext(s, dir);
-  auto add = [&](NodeId c) { out.push_back({std::string(s.name(c)), Encode(fs, dir.moment, ctx, c), ModeOf(s.node(c))}); };
+  auto add = [&](NodeId c) { out.push_back({std::string(s.name(c)), Encode(fs, dir.moment, ctx, c), ModeOf(s, c)}); };
   auto [lo, hi] = s.children(dir.node);
   std::vector<std::pair<uint64_t, NodeId>> numbers;
   for (NodeId c = lo; c < hi; ++c) {
@@ -552,7 +583,9 @@ void OnOpendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
     fi->keep_cache = 1;
   } else if (i.ctx == kLive) {
     std::vector<std::pair<std::string, unsigned char>> names;
-    int err = fs.live.list(fs.live.path(i.node + 1), names);
+    const std::string path = LivePathFor(req, fs, i.node);
+    if (path.empty()) return (void)fuse_reply_err(req, EACCES);
+    int err = fs.live.list(path, names);
     if (err) return (void)fuse_reply_err(req, err);
     for (auto& [name, type] : names) list->push_back({name, ino, mode_t(type) << 12});  // d_type to S_IF*
   } else {

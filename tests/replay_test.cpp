@@ -360,6 +360,89 @@ BOOST_AUTO_TEST_CASE(other_users_can_read_a_mount_made_by_root) {
   BOOST_TEST((WIFEXITED(status) && WEXITSTATUS(status) == 0));
 }
 
+// Runs `check` as nobody in a child; its exit status (99: no setuid).
+int AsNobody(const std::function<int()>& check) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    if (setgid(65534) != 0 || setuid(65534) != 0) _exit(99);
+    _exit(check());
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 98;
+}
+
+// procfs shows maps, smaps, numa_maps and wchan 0444 but opens them only
+// for a reader allowed to ptrace the process, and checks exe, cwd, root
+// and ns/* at readlink: a mount and an export guard them as well.
+BOOST_AUTO_TEST_CASE(a_replay_shows_another_user_no_more_than_procfs_would) {
+  Replay* r = Shared();
+  if (!r) return;
+  const std::string pid = std::to_string(r->a->pid());  // owned by root
+  for (const char* f : {"/maps", "/smaps", "/smaps_rollup", "/numa_maps", "/wchan"}) {
+    const std::string live = "/proc/" + pid + f, mounted = r->mounted + "/" + pid + f;
+    auto opens = [](const std::string& path) {
+      return [path] {
+        int fd = open(path.c_str(), O_RDONLY);
+        char c;
+        if (fd < 0) return errno == EACCES ? 1 : 2;
+        return read(fd, &c, 1) < 0 && errno == EACCES ? 1 : 0;  // procfs may check at read
+      };
+    };
+    if (AsNobody(opens(live)) != 1) continue;  // not guarded on this kernel: nothing to compare
+    BOOST_TEST(AsNobody(opens(mounted)) == 1, f << " was readable through the mount");
+    struct stat st;
+    BOOST_REQUIRE(stat((r->exported + "/" + pid + f).c_str(), &st) == 0);
+    BOOST_TEST((st.st_mode & 077) == 0u, f << " exported with mode " << std::oct << (st.st_mode & 0777));
+    BOOST_TEST(AsNobody(opens(r->mounted + "/" + pid + "/status")) == 0);  // a public file stays public
+  }
+  for (const char* l : {"/exe", "/cwd", "/root", "/ns/net"}) {
+    auto reads = [](const std::string& path) {
+      return [path] {
+        char buf[256];
+        return readlink(path.c_str(), buf, sizeof buf) < 0 && errno == EACCES ? 1 : 0;
+      };
+    };
+    BOOST_REQUIRE(AsNobody(reads("/proc/" + pid + l)) == 1);
+    BOOST_TEST(AsNobody(reads(r->mounted + "/" + pid + l)) == 1, l << " was readable through the mount");
+  }
+  // Root reads them all, as live.
+  BOOST_TEST(testutil::ReadFile(r->mounted + "/" + pid + "/maps").size() > 0u);
+}
+
+// The caller's own /proc/PID is served live, but only to that process:
+// a directory it opened, handed to another process (as one outliving it
+// would be, its pid then reused by root's), opens nothing for that one.
+BOOST_AUTO_TEST_CASE(a_live_directory_answers_only_its_own_process) {
+  Replay* r = Shared();
+  if (!r) return;
+  int result[2];
+  BOOST_REQUIRE(pipe(result) == 0);
+  const int status = AsNobody([&] {
+    const std::string own = r->mounted + "/" + std::to_string(getpid());
+    int dir = open(own.c_str(), O_RDONLY | O_DIRECTORY);
+    if (dir < 0) return 3;
+    int mine = openat(dir, "maps", O_RDONLY);
+    if (mine < 0) return 4;  // its own maps: allowed
+    pid_t other = fork();
+    if (other == 0) {  // another process holding the directory
+      int fd = openat(dir, "maps", O_RDONLY);
+      char verdict = fd < 0 && errno == EACCES ? 'y' : 'n';
+      if (write(result[1], &verdict, 1) != 1) _exit(1);
+      _exit(0);
+    }
+    int st = 0;
+    waitpid(other, &st, 0);
+    return 0;
+  });
+  BOOST_REQUIRE(status == 0);
+  char verdict = '?';
+  BOOST_REQUIRE(read(result[0], &verdict, 1) == 1);
+  BOOST_TEST(verdict == 'y', "another process opened the caller's live maps");
+  close(result[0]);
+  close(result[1]);
+}
+
 BOOST_AUTO_TEST_CASE(foreground_mount_ends_cleanly_on_ctrl_c) {
   Replay* r = Shared();
   if (!r) return;
