@@ -33,5 +33,11 @@ constexpr uint64_t kMaxPrefixBytes = 64ull << 20;  // a keyframe's contents; rea
 // chain of earlier indexes, may hold. Writers stay under log2 of a file's
 // snapshots (about 9 for a segment of 360); readers refuse more.
 constexpr unsigned kMaxPrefixDepth = 32;
+// What decoding a snapshot or index message may allocate: this many times
+// its raw size, plus kDecodeSlack. A real snapshot decodes to about 1-2x
+// (bench/RESULTS.md); a message claiming more elements than its bytes
+// describe is refused before the allocation.
+constexpr uint64_t kDecodeExpansion = 4;
+constexpr uint64_t kDecodeSlack = 1u << 20;
 
 }  // namespace procsnap

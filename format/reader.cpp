@@ -88,11 +88,12 @@ Result<std::shared_ptr<const Snapshot>> ArchiveReaderImpl::snapshot(size_t i) co
   auto raw = snapshotRecord(i);
   if (!raw.ok()) return raw.status();
   auto snap = std::make_shared<Snapshot>();
-  Status s = DecodeSnapshot(**raw, index_.chunks, where, &snap->meta_, &snap->tree_, &snap->parents_);
+  uint64_t decoded = 0;
+  Status s = DecodeSnapshot(**raw, index_.chunks, where, &snap->meta_, &snap->tree_, &snap->parents_, &decoded);
   if (!s.ok()) return s;
   snap->archive_ = this;
-  snapCache_.push_front({i, snap, (*raw)->size()});
-  snapCacheBytes_ += (*raw)->size();
+  snapCache_.push_front({i, snap, decoded});  // what the tree and metadata take
+  snapCacheBytes_ += decoded;
   while (snapCache_.size() > 1 && (snapCache_.size() > kSnapshotCacheCount || snapCacheBytes_ > kSnapshotCacheBytes)) {
     snapCacheBytes_ -= snapCache_.back().bytes;
     snapCache_.pop_back();

@@ -91,7 +91,7 @@ class ArchiveReaderImpl final : public ArchiveReader {
   struct CachedSnapshot {
     size_t index;
     std::shared_ptr<const Snapshot> snap;
-    uint64_t bytes;  // the decoded record's raw size: the tree takes about as much
+    uint64_t bytes;  // what decoding charged: the tree, its strings and the metadata
   };
   mutable std::list<CachedSnapshot> snapCache_;
   mutable uint64_t snapCacheBytes_ = 0;

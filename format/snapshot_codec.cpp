@@ -1,4 +1,5 @@
 #include "snapshot_codec.h"
+#include "codec.h"
 #include "tree_access.h"
 
 #include <capnp/message.h>
@@ -82,7 +83,44 @@ void EncodeMetadata(schema::Metadata::Builder b, const Metadata& m) {
   }
 }
 
-void DecodeMetadata(schema::Metadata::Reader r, Metadata* m) {
+// What decoding one message may allocate: kDecodeExpansion times its size.
+// Every list is charged before it is decoded (its element count times what
+// an element takes decoded), so a message that claims more elements than
+// it holds bytes for is refused before any allocation: Cap'n Proto lets a
+// list of zero-size structs claim 2^29 elements at the cost of one word.
+class DecodeBudget {
+ public:
+  DecodeBudget(uint64_t rawBytes, const std::string& where)
+      : limit_(kDecodeExpansion * rawBytes + kDecodeSlack), left_(limit_), where_(where) {}
+  // False, with the reason in status(), once `count` x `each` bytes more would pass the budget.
+  bool charge(uint64_t count, uint64_t each, const char* what) {
+    if (!status_.ok()) return false;
+    if (each && count > left_ / each) {
+      status_ = Status::Corruption(where_ + ": " + std::to_string(count) + " " + what +
+                                   " would take more memory to decode than a message of its size can describe");
+      return false;
+    }
+    left_ -= count * each;
+    return true;
+  }
+  bool text(uint64_t bytes, const char* what) { return charge(1, sizeof(std::string) + bytes, what); }
+  const Status& status() const { return status_; }
+  uint64_t used() const { return limit_ - left_; }
+
+ private:
+  uint64_t limit_, left_;
+  const std::string& where_;
+  Status status_;
+};
+
+Status DecodeMetadata(schema::Metadata::Reader r, Metadata* m, DecodeBudget& budget) {
+  auto options = r.getOptions(), excludes = r.getExcludes(), notes = r.getNotes();
+  auto exes = r.getExecutables();
+  auto kinds = r.getRedactionKinds();
+  if (!budget.charge(options.size() + excludes.size() + notes.size(), sizeof(std::string), "metadata strings") ||
+      !budget.charge(exes.size(), sizeof(Executable), "executables") ||
+      !budget.charge(kinds.size(), sizeof(std::pair<std::string, uint64_t>), "redaction kinds"))
+    return budget.status();
   m->hostname = r.getHostname();
   m->kernelRelease = r.getKernelRelease();
   m->kernelVersion = r.getKernelVersion();
@@ -95,8 +133,14 @@ void DecodeMetadata(schema::Metadata::Reader r, Metadata* m) {
   m->startBootNs = r.getStartBootNs();
   m->root = r.getRoot();
   m->profile = r.getProfile();
-  for (auto t : r.getOptions()) m->options.emplace_back(t);
-  for (auto t : r.getExcludes()) m->excludes.emplace_back(t);
+  for (auto t : options) {
+    if (!budget.text(t.size(), "metadata strings")) return budget.status();
+    m->options.emplace_back(t);
+  }
+  for (auto t : excludes) {
+    if (!budget.text(t.size(), "metadata strings")) return budget.status();
+    m->excludes.emplace_back(t);
+  }
   m->capturerUid = r.getCapturerUid();
   m->capturerGid = r.getCapturerGid();
   m->capEffective = r.getCapEffective();
@@ -116,22 +160,34 @@ void DecodeMetadata(schema::Metadata::Reader r, Metadata* m) {
   m->counts.truncated = c.getTruncated();
   m->counts.redactions = c.getRedactions();
   m->counts.uniqueBytes = c.getUniqueBytes();
-  for (auto t : r.getNotes()) m->notes.emplace_back(t);
-  for (auto x : r.getExecutables()) {
+  for (auto t : notes) {
+    if (!budget.text(t.size(), "notes")) return budget.status();
+    m->notes.emplace_back(t);
+  }
+  for (auto x : exes) {
+    auto pids = x.getPids();
+    if (!budget.charge(pids.size(), sizeof(uint32_t), "executable pids") ||
+        !budget.text(x.getPath().size() + x.getSha256().size() + x.getNote().size(), "executable paths"))
+      return budget.status();
     Executable e;
     e.device = x.getDevice();
     e.inode = x.getInode();
     e.size = x.getSize();
     e.mtimeNs = x.getMtimeNs();
     e.path = x.getPath();
-    for (uint32_t p : x.getPids()) e.pids.push_back(p);
+    e.pids.reserve(pids.size());
+    for (uint32_t p : pids) e.pids.push_back(p);
     e.sha256 = x.getSha256();
     e.error = x.getError();
     e.note = x.getNote();
     e.kept = {x.getKeptChunk(), x.getKeptOffset(), x.getKeptSize()};
     m->executables.push_back(std::move(e));
   }
-  for (auto k : r.getRedactionKinds()) m->redactionKinds.emplace_back(k.getKind(), k.getCount());
+  for (auto k : kinds) {
+    if (!budget.text(k.getKind().size(), "redaction kinds")) return budget.status();
+    m->redactionKinds.emplace_back(k.getKind(), k.getCount());
+  }
+  return Status::Ok();
 }
 
 // Readers parse the decompressed bytes in place when they are word-aligned
@@ -274,10 +330,11 @@ void EncodeSnapshot(capnp::MessageBuilder& mb, const Metadata& meta, Tree&& tree
 }
 
 Status DecodeSnapshot(const std::string& raw, const std::vector<RecordRef>& chunks, const std::string& where,
-                      Metadata* meta, Tree* tree, std::vector<NodeId>* parents) {
+                      Metadata* meta, Tree* tree, std::vector<NodeId>* parents, uint64_t* decodedBytes) {
   return WithMessage(raw, where, [&](capnp::MessageReader& reader) -> Status {
     auto snap = reader.getRoot<schema::Snapshot>();
-    DecodeMetadata(snap.getMetadata(), meta);
+    DecodeBudget budget(raw.size(), where);
+    if (Status s = DecodeMetadata(snap.getMetadata(), meta, budget); !s.ok()) return s;
     for (const Executable& e : meta->executables) {
       if (e.kept.size == 0) continue;
       const BlobRef& k = e.kept;  // checked as a file node's content is
@@ -292,6 +349,9 @@ Status DecodeSnapshot(const std::string& raw, const std::vector<RecordRef>& chun
         return Status::Corruption(where + ": string table must start with the empty string and end in a NUL");
       for (size_t at = 1; at < all.size();) {
         size_t end = all.find('\0', at);
+        if (end == at)  // the table holds each string once, and the empty one first
+          return Status::Corruption(where + ": string table holds a second empty string at byte " + std::to_string(at));
+        if (!budget.text(end - at, "strings")) return budget.status();
         TreeAccess::pushString(*tree, std::string(all.substr(at, end - at)));
         at = end + 1;
       }
@@ -299,8 +359,11 @@ Status DecodeSnapshot(const std::string& raw, const std::vector<RecordRef>& chun
       auto strings = snap.getStrings();
       if (strings.size() == 0 || strings[0].size() != 0)
         return Status::Corruption(where + ": string table must start with the empty string");
-      for (unsigned i = 1; i < strings.size(); ++i)
+      if (!budget.charge(strings.size(), sizeof(std::string), "strings")) return budget.status();
+      for (unsigned i = 1; i < strings.size(); ++i) {
+        if (!budget.text(strings[i].size(), "strings")) return budget.status();
         TreeAccess::pushString(*tree, std::string(strings[i].cStr(), strings[i].size()));
+      }
     }
     auto nodes = snap.getNodes();
     auto name = nodes.getName();
@@ -321,6 +384,8 @@ Status DecodeSnapshot(const std::string& raw, const std::vector<RecordRef>& chun
                          size.size(), error.size(), reason.size(), note.size(), ref.size(), aux.size()})
       if (len != n) return Status::Corruption(where + ": node columns have different lengths");
     if (n == 0) return Status::Corruption(where + ": snapshot has no root node");
+    // A node, its parent, and the bytes of the depth and alias checks.
+    if (!budget.charge(n, sizeof(Node) + sizeof(NodeId) + 3, "nodes")) return budget.status();
     const uint32_t nstrings = tree->stringCount();
     const bool dirRefsDelta = nodes.getDirRefsDelta();
     uint32_t previousDirRef = 0;
@@ -413,6 +478,7 @@ Status DecodeSnapshot(const std::string& raw, const std::vector<RecordRef>& chun
     for (unsigned i = 0; i < n; ++i)
       if (tn[i].kind == NodeKind::Alias && aliasBelow[Ref(tn[i])])
         return bad(i, "is an alias of a directory that itself holds aliases");
+    if (decodedBytes) *decodedBytes = budget.used();
     return Status::Ok();
   });
 }
@@ -466,8 +532,17 @@ Status DecodeIndex(const std::string& raw, const std::string& where, IndexData* 
       link->chunks = link->chunksBefore + root.getChunks().size();
       link->snapshots = link->snapshotsBefore + root.getSnapshots().size();
     }
-    for (auto c : root.getChunks()) index->chunks.push_back(getRef(c));
-    for (auto s : root.getSnapshots()) {
+    DecodeBudget budget(raw.size(), where);
+    auto chunks = root.getChunks();
+    auto snapshots = root.getSnapshots();
+    if (!budget.charge(chunks.size(), sizeof(RecordRef), "chunk entries") ||
+        !budget.charge(snapshots.size(), sizeof(IndexData::Snap), "snapshot entries"))
+      return budget.status();
+    index->chunks.reserve(index->chunks.size() + chunks.size());
+    index->snapshots.reserve(index->snapshots.size() + snapshots.size());
+    for (auto c : chunks) index->chunks.push_back(getRef(c));
+    for (auto s : snapshots) {
+      if (!budget.text(s.getHostname().size(), "snapshot entries")) return budget.status();
       IndexData::Snap snap;
       snap.record = getRef(s.getRecord());
       snap.summary.startWallNs = s.getStartWallNs();

@@ -54,8 +54,11 @@ unsigned EstimateSnapshotWords(const Tree& tree);
 void EncodeSnapshot(capnp::MessageBuilder& mb, const Metadata& meta, Tree&& tree,
                     const std::vector<std::string>* baseStrings = nullptr, std::vector<std::string>* table = nullptr);
 // `words` must stay alive only during the call. `chunks` bounds file refs.
+// At most kDecodeExpansion x raw.size() + kDecodeSlack bytes are decoded
+// (what a reader's cache charges: *decodedBytes); a message claiming more
+// is Corruption before it is allocated.
 Status DecodeSnapshot(const std::string& raw, const std::vector<RecordRef>& chunks, const std::string& where,
-                      Metadata* meta, Tree* tree, std::vector<NodeId>* parents);
+                      Metadata* meta, Tree* tree, std::vector<NodeId>* parents, uint64_t* decodedBytes = nullptr);
 
 // The whole index, or with `link` (format 4) only the entries it covers
 // and its place in the chain.

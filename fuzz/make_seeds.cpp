@@ -12,6 +12,7 @@
 
 #include "format/archive.h"
 #include "format/snapshot_codec.h"
+#include "fuzz/hostile_messages.h"
 
 using namespace procsnap;
 
@@ -128,6 +129,13 @@ int main(int argc, char** argv) {
     auto iflat = capnp::messageToFlatArray(ib);
     std::string imsg(reinterpret_cast<const char*>(iflat.begin()), iflat.size() * sizeof(capnp::word));
     Put(out + "/snapshot_message", "index", std::string("\1\0", 2) + imsg);
+    // Lists claiming 30 million zero-size entries in 64 MiB of zero words
+    // (control bit 1: the target pads the message; the pad count follows).
+    const std::string pad = U32(8u << 20);
+    Put(out + "/snapshot_message", "index_claims_millions",
+        std::string("\3", 1) + pad + std::string(1, '\0') + hostile::IndexClaiming(30u << 20, 0));
+    Put(out + "/snapshot_message", "executables_claim_millions",
+        std::string("\2", 1) + pad + std::string(1, '\0') + hostile::SnapshotClaimingExecutables(30u << 20, 0));
   }
 
   // blob_codec: kallsyms-like lines to encode, and to decode as given.

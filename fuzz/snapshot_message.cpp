@@ -1,5 +1,6 @@
 // The input as a decompressed Snapshot or Index message: what the decoder
 // meets once a record's checksum holds, so every byte reaches its checks.
+#include <cstring>
 #include <string>
 
 #include "format/snapshot_codec.h"
@@ -10,13 +11,26 @@ namespace procsnap::fuzz {
 
 int SnapshotMessage(const uint8_t* data, size_t size) {
   Input in(data, size);
-  const bool index = in.u8() & 1;
+  const uint8_t control = in.u8();
+  const bool index = control & 1;
+  // Bit 1: the message ends in up to 64 MiB of zero words, as a record of a
+  // few hundred bytes decompresses to (zstd's RLE blocks): room for lists
+  // that claim millions of zero-size elements.
+  const uint32_t padWords = control & 2 ? in.u32() % ((8u << 20) + 1) : 0;
   // The chunks the snapshot's files may refer to: a few, of input-given
   // sizes. Then the message.
   std::vector<RecordRef> chunks(in.u8() % 4);
   for (auto& c : chunks) c.rawSize = in.u32();
   std::string raw = in.rest();
   raw.resize(raw.size() / 8 * 8);  // the reader refuses other sizes before decoding
+  if (padWords && raw.size() >= 8 && raw[0] == 0 && raw[1] == 0 && raw[2] == 0 && raw[3] == 0) {
+    // One segment: its size in the segment table grows by the padding.
+    uint32_t words;
+    std::memcpy(&words, raw.data() + 4, 4);
+    words += padWords;
+    std::memcpy(raw.data() + 4, &words, 4);
+    raw.append(size_t(padWords) * 8, '\0');
+  }
   if (index) {
     IndexData out;
     (void)DecodeIndex(raw, "fuzz", &out);

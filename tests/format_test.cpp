@@ -15,6 +15,8 @@
 #include "format/archive.h"
 #include "format/codec.h"
 #include "format/record.h"
+#include "format/snapshot_codec.h"
+#include "fuzz/hostile_messages.h"
 #include "replay/replay.h"
 #include "test_util.h"
 
@@ -591,7 +593,7 @@ BOOST_AUTO_TEST_CASE(format_3_archives_read_and_append_in_format_3) {
   check(4);
 }
 
-BOOST_AUTO_TEST_SUITE_END()
+
 
 BOOST_AUTO_TEST_CASE(kept_program_bytes_must_match_their_recorded_hash) {
   TempDir dir;
@@ -635,3 +637,50 @@ BOOST_AUTO_TEST_CASE(kept_program_bytes_must_match_their_recorded_hash) {
   BOOST_REQUIRE(rep.problems.size() == 1u);
   BOOST_TEST(rep.problems[0].find("not the recorded SHA-256") != std::string::npos, rep.problems[0]);
 }
+
+// A record of a few hundred stored bytes decompresses to megabytes of zero
+// words, in which a list can claim millions of zero-size elements at one
+// word each (Cap'n Proto charges that much). Each is refused before it is
+// decoded: no allocation per claimed element.
+BOOST_AUTO_TEST_CASE(lists_claiming_millions_of_elements_are_refused_before_decoding) {
+  const uint32_t claimed = 30u << 20, pad = 8u << 20;  // 64 MiB of zero words
+  struct rusage before {};
+  getrusage(RUSAGE_SELF, &before);
+  {
+    IndexData index;
+    Status s = DecodeIndex(hostile::IndexClaiming(claimed, pad), "index", &index);
+    BOOST_TEST(int(s.code()) == int(StatusCode::Corruption), s.message());
+    BOOST_TEST(s.message().find("chunk entries") != std::string::npos, s.message());
+    BOOST_TEST(index.chunks.empty());
+  }
+  {
+    Metadata meta;
+    Tree tree;
+    std::vector<NodeId> parents;
+    Status s = DecodeSnapshot(hostile::SnapshotClaimingExecutables(claimed, pad), {}, "snap", &meta, &tree, &parents);
+    BOOST_TEST(int(s.code()) == int(StatusCode::Corruption), s.message());
+    BOOST_TEST(s.message().find("executables") != std::string::npos, s.message());
+    BOOST_TEST(meta.executables.empty());
+  }
+  {  // A string table of empty strings: each string is in the table once.
+    capnp::MallocMessageBuilder mb;
+    Tree t;
+    t.at(t.add("")).kind = NodeKind::Directory;
+    EncodeSnapshot(mb, Metadata{}, std::move(t));
+    auto flat = capnp::messageToFlatArray(mb);
+    std::string raw(reinterpret_cast<const char*>(flat.begin()), flat.size() * 8);
+    Metadata meta;
+    Tree tree;
+    std::vector<NodeId> parents;
+    uint64_t decoded = 0;
+    BOOST_REQUIRE(DecodeSnapshot(raw, {}, "snap", &meta, &tree, &parents, &decoded).ok());
+    BOOST_TEST(decoded > 0u);
+    BOOST_TEST(decoded < kDecodeSlack);  // what a reader's cache charges for it
+  }
+  struct rusage after {};
+  getrusage(RUSAGE_SELF, &after);
+  // The messages themselves are 64 MiB each; decoding 30 million entries would be gigabytes.
+  BOOST_TEST(after.ru_maxrss - before.ru_maxrss < 400 * 1024, "peak RSS grew by " << after.ru_maxrss - before.ru_maxrss << " KiB");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
