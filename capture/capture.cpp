@@ -177,411 +177,493 @@ const char* ProfileName(Profile p) {
 
 namespace {
 
-Result<Metadata> CaptureInto(const CaptureOptions& options, ArchiveWriter& writer,
-                             const std::function<void(const CaptureProgress&)>& progress) {
-  RaiseFileLimit();  // deep trees keep a descriptor open per level in every walker
+// One capture, stage by stage: open the root, read who the host is, list
+// the root (and start the hidden-pid scan), walk the entries on a pool of
+// supervised walkers while grafting their fragments in name order, hash the
+// executables, hand the next capture its carry, and write the snapshot.
+class CaptureRun {
+ public:
+  CaptureRun(const CaptureOptions& options, ArchiveWriter& writer,
+             const std::function<void(const CaptureProgress&)>& progress)
+      : options_(options),
+        writer_(writer),
+        progress_(progress),
+        fileTimeoutNs_(static_cast<int64_t>(std::max(0.05, options.fileTimeoutSeconds) * 1e9)) {}
 
-  Metadata meta;
-  meta.startWallNs = ClockNs(CLOCK_REALTIME);
-  meta.startMonoNs = ClockNs(CLOCK_MONOTONIC);
-  meta.startBootNs = ClockNs(CLOCK_BOOTTIME);
-
-  const int64_t fileTimeoutNs = static_cast<int64_t>(std::max(0.05, options.fileTimeoutSeconds) * 1e9);
-  const std::vector<MountInfo> mounts = ReadMountInfo();
-  // Opening the root asks its file system too: bounded like every call.
-  struct RootInfo {
-    int fd = -1, err = 0;
-    bool procfs = false, statOk = false;
-    struct stat st {};
-    std::set<std::string> unmountedAutofs;
-  };
-  auto rootInfo = Bounded<RootInfo>(std::chrono::nanoseconds(fileTimeoutNs), [root = options.root, mounts] {
-    RootInfo r;
-    r.fd = ::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (r.fd < 0) {
-      r.err = errno;
-      return r;
-    }
-    r.procfs = IsProcfs(r.fd);
-    r.statOk = ::fstat(r.fd, &r.st) == 0;
-    r.unmountedAutofs = UnmountedAutofs(root, mounts);
-    return r;
-  });
-  if (!rootInfo)
-    return Status::IoError(options.root + ": opening the capture root did not return within " +
-                           FormatSeconds(options.fileTimeoutSeconds) + " s");
-  if (rootInfo->fd < 0) return Status::FromErrno(options.root + ": cannot open the capture root", rootInfo->err);
-  const OwnedFd root(rootInfo->fd);
-  const int rootFd = root.get();
-
-  WalkShared shared;
-  shared.options = &options;
-  shared.writer = &writer;
-  shared.procfs = rootInfo->procfs;
-  shared.selfPid = std::to_string(::getpid());
-  shared.unmountedAutofs = std::move(rootInfo->unmountedAutofs);
-  if (options.timeLimitSeconds > 0)
-    shared.deadlineMonoNs = meta.startMonoNs + static_cast<int64_t>(options.timeLimitSeconds * 1e9);
-  // How long a call before the walk may take: the file timeout, cut short
-  // by the time limit.
-  auto callBudget = [&] {
-    int64_t budget = fileTimeoutNs;
-    if (shared.deadlineMonoNs) budget = std::min(budget, std::max<int64_t>(0, shared.deadlineMonoNs - ClockNs(CLOCK_MONOTONIC)));
-    return std::chrono::nanoseconds(budget);
-  };
-
-  // Identity files and the root's listing are read before any walker runs;
-  // a tree that does not answer must not stop the capture here either.
-  {
-    auto facts = Bounded<Metadata>(callBudget(), [root = options.root, fd = Dup(rootFd), mounts, meta]() mutable {
-      FillHostFacts(root, fd.get(), mounts, &meta);
-      return meta;
-    });
-    if (facts) {
-      meta = std::move(*facts);
-    } else {
-      meta.root = options.root;
-      meta.notes.push_back("the identity files under " + options.root + " (hostname, kernel, boot id) did not answer");
-    }
-  }
-  meta.profile = ProfileName(options.profile);
-  meta.options = options.commandLine;
-  meta.notes.insert(meta.notes.end(), options.notes.begin(), options.notes.end());
-  meta.excludes = options.excludes;
-
-  using Listing = std::pair<int, std::vector<Entry>>;
-  auto listing = Bounded<Listing>(callBudget(), [fd = Dup(rootFd)] {
-    Listing l;
-    l.first = ListRoot(fd.get(), &l.second);
-    return l;
-  });
-  if (!listing) return Status::IoError(options.root + ": listing it did not return within the time allowed");
-  const int listError = listing->first;
-  std::vector<Entry> entries = std::move(listing->second);
-  if (listError && entries.empty()) return Status::FromErrno(options.root + ": cannot list", listError);
-  if (listError)
-    meta.notes.push_back("listing " + options.root + " failed part way (" + ErrnoName(listError) +
-                         "); the entries listed before it are captured");
-  // The scan for hidden pids probes every pid up to the largest listed one,
-  // unless the task count shows nothing can hide: it runs beside the walk,
-  // and what it finds is walked last. The root's children are put in name
-  // order once the list is complete (byName).
-  std::shared_ptr<Pending<std::vector<std::string>>> scan;  // waited for below, within the time limit
-  if (shared.procfs && options.profile != Profile::Tuning) {
-    auto everyTask = Bounded<bool>(callBudget(), [fd = Dup(rootFd), entries] { return EveryTaskListed(fd.get(), entries); });
-    if (!everyTask || !*everyTask)
-      scan = Start<std::vector<std::string>>([fd = Dup(rootFd), entries] { return HiddenPids(fd.get(), entries); });
+  Result<Metadata> run() {
+    RaiseFileLimit();  // deep trees keep a descriptor open per level in every walker
+    meta_.startWallNs = ClockNs(CLOCK_REALTIME);
+    meta_.startMonoNs = ClockNs(CLOCK_MONOTONIC);
+    meta_.startBootNs = ClockNs(CLOCK_BOOTTIME);
+    mounts_ = ReadMountInfo();
+    if (Status s = openRoot(); !s.ok()) return s;
+    readIdentity();
+    if (Status s = listRoot(); !s.ok()) return s;
+    startHiddenPidScan();
+    Tree tree = walk();
+    recordExecutables(tree);
+    keepCarry(tree);
+    meta_.endWallNs = ClockNs(CLOCK_REALTIME);
+    meta_.endMonoNs = ClockNs(CLOCK_MONOTONIC);
+    if (Status s = writer_.addSnapshot(meta_, std::move(tree)); !s.ok()) return s;
+    return meta_;
   }
 
-  // Big system-wide directories first, so no walker is left with sys/ at the
-  // end; then the pids in name order ("10" before "9"), the order in which
-  // fragments are grafted, so that finished fragments do not wait in memory
-  // for one that sorts before them.
-  std::vector<size_t> order(entries.size());
-  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  auto pids = std::stable_partition(order.begin(), order.end(), [&](size_t i) { return !IsNumberName(entries[i].name); });
-  std::sort(pids, order.end(), [&](size_t a, size_t b) { return entries[a].name < entries[b].name; });
-
-  // Workers take entry indices from `order`; the index is also the fragment
-  // id that aliases refer to. `entries` grows once, under the lock, when
-  // the scan is done.
-  std::mutex mu;
-  std::condition_variable cv;
-  std::vector<std::unique_ptr<Fragment>> done(entries.size());
-  size_t next = 0, walked = 0;
-  bool complete = !scan;
-  unsigned jobs = options.jobs ? options.jobs : std::max(1u, std::thread::hardware_concurrency());
+ private:
   struct Worker {
     std::shared_ptr<JobDone> done;  // null once abandoned
     std::shared_ptr<WalkerWatch> watch;
   };
-  std::vector<Worker> workers;
-  uint64_t stillBlocked = 0;
-  {
+
+  // How long a call before the walk may take: the file timeout, cut short
+  // by the time limit.
+  std::chrono::nanoseconds callBudget() const {
+    int64_t budget = fileTimeoutNs_;
+    if (shared_.deadlineMonoNs)
+      budget = std::min(budget, std::max<int64_t>(0, shared_.deadlineMonoNs - ClockNs(CLOCK_MONOTONIC)));
+    return std::chrono::nanoseconds(budget);
+  }
+
+  // Opening the root asks its file system too: bounded like every call.
+  Status openRoot() {
+    struct RootInfo {
+      int fd = -1, err = 0;
+      bool procfs = false, statOk = false;
+      struct stat st {};
+      std::set<std::string> unmountedAutofs;
+    };
+    auto info = Bounded<RootInfo>(std::chrono::nanoseconds(fileTimeoutNs_), [root = options_.root, mounts = mounts_] {
+      RootInfo r;
+      r.fd = ::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (r.fd < 0) {
+        r.err = errno;
+        return r;
+      }
+      r.procfs = IsProcfs(r.fd);
+      r.statOk = ::fstat(r.fd, &r.st) == 0;
+      r.unmountedAutofs = UnmountedAutofs(root, mounts);
+      return r;
+    });
+    if (!info)
+      return Status::IoError(options_.root + ": opening the capture root did not return within " +
+                             FormatSeconds(options_.fileTimeoutSeconds) + " s");
+    if (info->fd < 0) return Status::FromErrno(options_.root + ": cannot open the capture root", info->err);
+    root_ = OwnedFd(info->fd);
+    rootStatOk_ = info->statOk;
+    rootStat_ = info->st;
+    shared_.options = &options_;
+    shared_.writer = &writer_;
+    shared_.procfs = info->procfs;
+    shared_.selfPid = std::to_string(::getpid());
+    shared_.unmountedAutofs = std::move(info->unmountedAutofs);
+    if (options_.timeLimitSeconds > 0)
+      shared_.deadlineMonoNs = meta_.startMonoNs + static_cast<int64_t>(options_.timeLimitSeconds * 1e9);
+    return Status::Ok();
+  }
+
+  // Identity files are read before any walker runs; a tree that does not
+  // answer must not stop the capture here either.
+  void readIdentity() {
+    auto facts = Bounded<Metadata>(callBudget(), [root = options_.root, fd = Dup(root_.get()), mounts = mounts_,
+                                                  meta = meta_]() mutable {
+      FillHostFacts(root, fd.get(), mounts, &meta);
+      return meta;
+    });
+    if (facts) {
+      meta_ = std::move(*facts);
+    } else {
+      meta_.root = options_.root;
+      meta_.notes.push_back("the identity files under " + options_.root + " (hostname, kernel, boot id) did not answer");
+    }
+    meta_.profile = ProfileName(options_.profile);
+    meta_.options = options_.commandLine;
+    meta_.notes.insert(meta_.notes.end(), options_.notes.begin(), options_.notes.end());
+    meta_.excludes = options_.excludes;
+  }
+
+  Status listRoot() {
+    using Listing = std::pair<int, std::vector<Entry>>;
+    auto listing = Bounded<Listing>(callBudget(), [fd = Dup(root_.get())] {
+      Listing l;
+      l.first = ListRoot(fd.get(), &l.second);
+      return l;
+    });
+    if (!listing) return Status::IoError(options_.root + ": listing it did not return within the time allowed");
+    listError_ = listing->first;
+    entries_ = std::move(listing->second);
+    if (listError_ && entries_.empty()) return Status::FromErrno(options_.root + ": cannot list", listError_);
+    if (listError_)
+      meta_.notes.push_back("listing " + options_.root + " failed part way (" + ErrnoName(listError_) +
+                            "); the entries listed before it are captured");
+    return Status::Ok();
+  }
+
+  // The scan for hidden pids probes every pid up to the largest listed one,
+  // unless the task count shows nothing can hide: it runs beside the walk,
+  // and what it finds is walked last.
+  void startHiddenPidScan() {
+    if (!shared_.procfs || options_.profile == Profile::Tuning) return;
+    auto everyTask = Bounded<bool>(callBudget(), [fd = Dup(root_.get()), entries = entries_] {
+      return EveryTaskListed(fd.get(), entries);
+    });
+    if (!everyTask || !*everyTask)
+      scan_ = Start<std::vector<std::string>>([fd = Dup(root_.get()), entries = entries_] {
+        return HiddenPids(fd.get(), entries);
+      });
+  }
+
+  // ---- the walk -------------------------------------------------------------
+
+  // Big system-wide directories first, so no walker is left with sys/ at the
+  // end; then the pids in name order ("10" before "9"), the order in which
+  // fragments are grafted, so that finished fragments do not wait in memory
+  // for one that sorts before them. Entries still blocked from an earlier
+  // capture are recorded unread instead.
+  void planWalk() {
+    order_.resize(entries_.size());
+    for (size_t i = 0; i < order_.size(); ++i) order_[i] = i;
+    auto pids = std::stable_partition(order_.begin(), order_.end(),
+                                      [&](size_t i) { return !IsNumberName(entries_[i].name); });
+    std::sort(pids, order_.end(), [&](size_t a, size_t b) { return entries_[a].name < entries_[b].name; });
+    done_.resize(entries_.size());
+    complete_ = !scan_;
     std::lock_guard<std::mutex> lock(gBlockedMu);
     std::erase_if(gBlocked, [](const auto& b) { return b.second.watch->unwound.load(); });
-    std::erase_if(order, [&](size_t i) {
-      auto it = gBlocked.find({options.root, entries[i].name});
+    std::erase_if(order_, [&](size_t i) {
+      auto it = gBlocked.find({options_.root, entries_[i].name});
       if (it == gBlocked.end()) return false;
-      done[i] = UnreadFragment(entries[i].name, entries[i].dtype,
-                               "not read: still blocked since " + WallTime(it->second.sinceWallNs) +
-                                   " (a call of its walk then has not returned; it is not walked again until it does)");
-      ++stillBlocked;  // out of `order`: not counted in `walked`
+      done_[i] = UnreadFragment(entries_[i].name, entries_[i].dtype,
+                                "not read: still blocked since " + WallTime(it->second.sinceWallNs) +
+                                    " (a call of its walk then has not returned; it is not walked again until it does)");
+      ++stillBlocked_;  // out of `order_`: not counted in `walked_`
       return true;
     });
   }
-  // The entries no walker will take, recorded unread (no thread to walk them).
-  auto giveUpRest = [&](const std::string& why) {
-    for (; next < order.size(); ++next) {
-      const size_t i = order[next];
-      done[i] = UnreadFragment(entries[i].name, entries[i].dtype, why);
-      ++walked;
+
+  // Under mu_: the entries no walker will take, recorded unread.
+  void giveUpRest(const std::string& why) {
+    for (; next_ < order_.size(); ++next_) {
+      const size_t i = order_[next_];
+      done_[i] = UnreadFragment(entries_[i].name, entries_[i].dtype, why);
+      ++walked_;
     }
-  };
-  auto startWorker = [&] {
-    auto watch = std::make_shared<WalkerWatch>();
-    workers.push_back({RunOnKeptThread([&, watch] {
-                         Walker walker(shared, watch);
-                         try {
-                           for (;;) {
-                             size_t i;
-                             Entry e;
-                             {
-                               // Idle workers stay until every entry is walked:
-                               // /proc/thread-self names whichever worker read it,
-                               // and its task/ entry must still be there when the
-                               // capturer's own pid directory is listed.
-                               std::unique_lock<std::mutex> lock(mu);
-                               cv.wait(lock, [&] { return next < order.size() || (complete && walked == order.size()); });
-                               if (next >= order.size()) return;
-                               i = order[next++];
-                               e = entries[i];
-                               watch->fragment = std::make_unique<Fragment>();
-                               watch->entry = i;
-                             }
-                             walker.walkTopLevel(rootFd, e.name, e.dtype, i, *watch->fragment);
-                             std::lock_guard<std::mutex> lock(mu);
-                             done[i] = std::move(watch->fragment);
-                             ++walked;
-                             cv.notify_all();
-                           }
-                         } catch (const WalkerAbandoned&) {
-                           // The supervisor took the fragment; nothing here is ours any more.
-                           watch->unwound.store(true);
-                         }
-                       }),
-                       watch});
-    return workers.back().done != nullptr;
-  };
-  const std::string noThreads = "not read: " + std::to_string(kMaxKeptThreads) +
-                                " threads are blocked in calls that have not returned, and procsnap starts no more";
-  bool anyWorker = false;
-  for (unsigned w = 0; w < jobs; ++w) anyWorker = startWorker() || anyWorker;
-  if (!anyWorker) {
-    std::lock_guard<std::mutex> lock(mu);
-    giveUpRest(noThreads);
-    meta.notes.push_back(noThreads);
+    meta_.notes.push_back(why);
   }
 
-  // Under `mu`, every 100 ms while waiting: a walker blocked in one call past
+  std::string noThreadsNote() const {
+    return "not read: " + std::to_string(kMaxKeptThreads) +
+           " threads are blocked in calls that have not returned, and procsnap starts no more";
+  }
+
+  // A walker on a kept thread, taking entries until all are walked; false
+  // when no thread could be had.
+  bool startWorker() {
+    auto watch = std::make_shared<WalkerWatch>();
+    workers_.push_back({RunOnKeptThread([this, watch] {
+                          Walker walker(shared_, watch);
+                          try {
+                            for (;;) {
+                              size_t i;
+                              Entry e;
+                              {
+                                // Idle workers stay until every entry is walked:
+                                // /proc/thread-self names whichever worker read it,
+                                // and its task/ entry must still be there when the
+                                // capturer's own pid directory is listed.
+                                std::unique_lock<std::mutex> lock(mu_);
+                                cv_.wait(lock, [&] {
+                                  return next_ < order_.size() || (complete_ && walked_ == order_.size());
+                                });
+                                if (next_ >= order_.size()) return;
+                                i = order_[next_++];
+                                e = entries_[i];
+                                watch->fragment = std::make_unique<Fragment>();
+                                watch->entry = i;
+                              }
+                              walker.walkTopLevel(root_.get(), e.name, e.dtype, i, *watch->fragment);
+                              std::lock_guard<std::mutex> lock(mu_);
+                              done_[i] = std::move(watch->fragment);
+                              ++walked_;
+                              cv_.notify_all();
+                            }
+                          } catch (const WalkerAbandoned&) {
+                            // The supervisor took the fragment; nothing here is ours any more.
+                            watch->unwound.store(true);
+                          }
+                        }),
+                        watch});
+    return workers_.back().done != nullptr;
+  }
+
+  // Under mu_, every 100 ms while waiting: a walker blocked in one call past
   // the file timeout (or past the time limit) is abandoned, its fragment
   // taken as it is, and a new worker takes its place.
-  uint64_t abandoned = 0;
-  auto supervise = [&](std::unique_lock<std::mutex>& lock) {
-    (void)lock;
+  void supervise() {
     const int64_t now = ClockNs(CLOCK_MONOTONIC);
-    const bool late = shared.outOfTime();
-    const size_t count = workers.size();
+    const bool late = shared_.outOfTime();
+    const size_t count = workers_.size();
     for (size_t k = 0; k < count; ++k) {
-      WalkerWatch& w = *workers[k].watch;
+      WalkerWatch& w = *workers_[k].watch;
       const uint64_t calls = w.calls.load(std::memory_order_relaxed);
       if (w.state.load(std::memory_order_acquire) != WalkerWatch::InCall || calls != w.seenCalls) {
         w.seenCalls = calls;
         w.seenSinceNs = now;
         continue;
       }
-      if (!late && now - w.seenSinceNs < fileTimeoutNs) continue;
+      if (!late && now - w.seenSinceNs < fileTimeoutNs_) continue;
       int expected = WalkerWatch::InCall;
       if (!w.state.compare_exchange_strong(expected, WalkerWatch::Abandoned, std::memory_order_acq_rel)) continue;
       std::unique_ptr<Fragment> frag = std::move(w.fragment);
-      const std::string why = late ? shared.stopNote
-                                   : "not read: no answer within " + FormatSeconds(options.fileTimeoutSeconds) +
+      const std::string why = late ? shared_.stopNote
+                                   : "not read: no answer within " + FormatSeconds(options_.fileTimeoutSeconds) +
                                          " s (a process stuck in the kernel, or a stuck file system)";
       // A process stuck in the kernel blocks every read of its memory map:
       // its walk ends at the first call that does not return.
-      const std::string rest = late ? shared.stopNote
-                                    : "not read: the walk of " + entries[w.entry].name +
+      const std::string rest = late ? shared_.stopNote
+                                    : "not read: the walk of " + entries_[w.entry].name +
                                           " stopped at an earlier call that did not return";
       MarkUnvisited(*frag, w.slot.load(std::memory_order_relaxed), why, rest);
-      done[w.entry] = std::move(frag);
-      ++walked;
-      ++abandoned;
+      done_[w.entry] = std::move(frag);
+      ++walked_;
+      ++abandoned_;
       {
         std::lock_guard<std::mutex> blocked(gBlockedMu);
-        gBlocked[{options.root, entries[w.entry].name}] = {meta.startWallNs, workers[k].watch};
+        gBlocked[{options_.root, entries_[w.entry].name}] = {meta_.startWallNs, workers_[k].watch};
       }
-      workers[k].done.reset();  // it returns, if ever, only to unwind
+      workers_[k].done.reset();  // it returns, if ever, only to unwind
       // Past the time limit a new worker records what is left as unread, without reading.
-      if (!startWorker() && std::none_of(workers.begin(), workers.end(), [](const Worker& x) { return x.done; })) {
-        giveUpRest(noThreads);
-        meta.notes.push_back(noThreads);
-      }
-      cv.notify_all();
+      if (!startWorker() && std::none_of(workers_.begin(), workers_.end(), [](const Worker& x) { return x.done; }))
+        giveUpRest(noThreadsNote());
+      cv_.notify_all();
     }
-  };
-  auto waitFor = [&](std::unique_lock<std::mutex>& lock, const auto& ready) {
-    while (!ready()) {
-      cv.wait_for(lock, std::chrono::milliseconds(100));
-      if (!ready()) supervise(lock);
-    }
-  };
-
-  if (scan) {
-    // Wait for the scan, as long as the time limit allows.
-    while (!scan->ready() && !shared.outOfTime()) {
-      std::unique_lock<std::mutex> lock(mu);
-      cv.wait_for(lock, std::chrono::milliseconds(20));
-      supervise(lock);
-    }
-    std::optional<std::vector<std::string>> hidden = scan->take(std::chrono::nanoseconds(0));
-    std::lock_guard<std::mutex> lock(mu);
-    if (!hidden) meta.notes.push_back("the scan for hidden pids did not finish within the time limit");
-    for (auto& pid : hidden ? *hidden : std::vector<std::string>()) {
-      meta.notes.push_back("pid " + pid + " answers to stat() but is missing from the listing of " + options.root +
-                           " (hidden process); captured anyway");
-      order.push_back(entries.size());
-      entries.push_back({pid, DT_DIR});
-    }
-    done.resize(entries.size());
-    complete = true;
-    cv.notify_all();
   }
 
-  // Root children in name order: slot j holds entry byName[j].
-  std::vector<size_t> byName(entries.size());
-  for (size_t i = 0; i < byName.size(); ++i) byName[i] = i;
-  std::sort(byName.begin(), byName.end(), [&](size_t a, size_t b) { return entries[a].name < entries[b].name; });
-  Tree tree;
-  {
-    const struct stat& st = rootInfo->st;
+  template <class Ready>
+  void waitFor(std::unique_lock<std::mutex>& lock, const Ready& ready) {
+    while (!ready()) {
+      cv_.wait_for(lock, std::chrono::milliseconds(100));
+      if (!ready()) supervise();
+    }
+  }
+
+  // Waits for the hidden-pid scan, as long as the time limit allows; what
+  // it found is walked last.
+  void finishHiddenPidScan() {
+    if (!scan_) return;
+    while (!scan_->ready() && !shared_.outOfTime()) {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait_for(lock, std::chrono::milliseconds(20));
+      supervise();
+    }
+    std::optional<std::vector<std::string>> hidden = scan_->take(std::chrono::nanoseconds(0));
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!hidden) meta_.notes.push_back("the scan for hidden pids did not finish within the time limit");
+    for (auto& pid : hidden ? *hidden : std::vector<std::string>()) {
+      meta_.notes.push_back("pid " + pid + " answers to stat() but is missing from the listing of " + options_.root +
+                            " (hidden process); captured anyway");
+      order_.push_back(entries_.size());
+      entries_.push_back({pid, DT_DIR});
+    }
+    done_.resize(entries_.size());
+    complete_ = true;
+    cv_.notify_all();
+  }
+
+  // The root with its children in name order (slot j + 1 holds entry byName[j]).
+  Tree rootTree(const std::vector<size_t>& byName) const {
+    Tree tree;
     Node& root = tree.at(tree.add(""));
     root.kind = NodeKind::Directory;
-    root.error = listError;  // a partial listing, as walkers record one below
-    if (rootInfo->statOk) {
-      root.mode = st.st_mode;
-      root.uid = st.st_uid;
-      root.gid = st.st_gid;
-      root.mtimeNs = int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+    root.error = listError_;  // a partial listing, as walkers record one below
+    if (rootStatOk_) {
+      root.mode = rootStat_.st_mode;
+      root.uid = rootStat_.st_uid;
+      root.gid = rootStat_.st_gid;
+      root.mtimeNs = int64_t(rootStat_.st_mtim.tv_sec) * 1000000000 + rootStat_.st_mtim.tv_nsec;
     }
-    tree.setChildren(0, 1, static_cast<uint32_t>(entries.size()));
-    for (size_t i : byName) tree.add(entries[i].name);
+    tree.setChildren(0, 1, static_cast<uint32_t>(entries_.size()));
+    for (size_t i : byName) tree.add(entries_[i].name);
+    return tree;
   }
 
-  CaptureProgress prog;
-  for (auto& e : entries) prog.processesTotal += IsNumberName(e.name);
+  Tree walk() {
+    planWalk();
+    const unsigned jobs = options_.jobs ? options_.jobs : std::max(1u, std::thread::hardware_concurrency());
+    bool anyWorker = false;
+    for (unsigned w = 0; w < jobs; ++w) anyWorker = startWorker() || anyWorker;
+    if (!anyWorker) {
+      std::lock_guard<std::mutex> lock(mu_);
+      giveUpRest(noThreadsNote());
+    }
+    finishHiddenPidScan();
 
-  // Graft in name order; remember where each fragment went to fix aliases.
-  struct Placed {
-    NodeId at;
-    uint32_t shift;
-  };
-  std::vector<Placed> placed(entries.size());
-  std::vector<std::pair<NodeId, WalkShared::Where>> aliases;
-  uint64_t fromProcess = 0, carriedFiles = 0, sharedFds = 0;
-  std::unordered_map<std::string, std::string> stats;  // for options.carryOut
-  std::string modules;
-  for (size_t j = 0; j < byName.size(); ++j) {
-    size_t i = byName[j];
-    std::unique_ptr<Fragment> frag;
+    std::vector<size_t> byName(entries_.size());
+    for (size_t i = 0; i < byName.size(); ++i) byName[i] = i;
+    std::sort(byName.begin(), byName.end(), [&](size_t a, size_t b) { return entries_[a].name < entries_[b].name; });
+    Tree tree = rootTree(byName);
+    CaptureProgress prog;
+    for (auto& e : entries_) prog.processesTotal += IsNumberName(e.name);
+
+    // Graft in name order; remember where each fragment went to fix aliases.
+    struct Placed {
+      NodeId at;
+      uint32_t shift;
+    };
+    std::vector<Placed> placed(entries_.size());
+    std::vector<std::pair<NodeId, WalkShared::Where>> aliases;
+    uint64_t fromProcess = 0, sharedFds = 0;
+    for (size_t j = 0; j < byName.size(); ++j) {
+      const size_t i = byName[j];
+      std::unique_ptr<Fragment> frag;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        waitFor(lock, [&] { return done_[i] != nullptr; });
+        frag = std::move(done_[i]);
+      }
+      const NodeId at = static_cast<NodeId>(j + 1);
+      const uint32_t shift = tree.graft(at, frag->tree);
+      placed[i] = {at, shift};
+      for (auto& a : frag->aliases) aliases.push_back({a.node == 0 ? at : a.node + shift, a.target});
+      Add(meta_.counts, frag->counts);
+      fromProcess += frag->fromProcess;
+      sharedFds += frag->sharedFds;
+      carriedFiles_ += frag->carriedFiles;
+      if (options_.carryOut) {
+        if (!frag->stat.empty()) stats_.emplace(entries_[i].name, std::move(frag->stat));
+        for (auto& [rel, line] : frag->threadStats) stats_.emplace(std::move(rel), std::move(line));
+        if (!frag->modules.empty()) modules_ = std::move(frag->modules);
+      }
+      for (auto& n : frag->notes) meta_.notes.push_back(std::move(n));
+      if (IsNumberName(entries_[i].name)) ++prog.processesDone;
+      if (progress_) {
+        prog.entries = shared_.entries.load();
+        prog.bytes = shared_.bytes.load();
+        progress_(prog);
+      }
+    }
     {
-      std::unique_lock<std::mutex> lock(mu);
-      waitFor(lock, [&] { return done[i] != nullptr; });
-      frag = std::move(done[i]);
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.notify_all();
     }
-    NodeId at = static_cast<NodeId>(j + 1);
-    uint32_t shift = tree.graft(at, frag->tree);
-    placed[i] = {at, shift};
-    for (auto& a : frag->aliases) aliases.push_back({a.node == 0 ? at : a.node + shift, a.target});
-    Add(meta.counts, frag->counts);
-    fromProcess += frag->fromProcess;
-    sharedFds += frag->sharedFds;
-    carriedFiles += frag->carriedFiles;
-    if (options.carryOut && !frag->stat.empty()) stats.emplace(entries[i].name, std::move(frag->stat));
-    if (options.carryOut)
-      for (auto& [rel, line] : frag->threadStats) stats.emplace(std::move(rel), std::move(line));
-    if (options.carryOut && !frag->modules.empty()) modules = std::move(frag->modules);
-    for (auto& n : frag->notes) meta.notes.push_back(std::move(n));
-    if (IsNumberName(entries[i].name)) ++prog.processesDone;
-    if (progress) {
-      prog.entries = shared.entries.load();
-      prog.bytes = shared.bytes.load();
-      progress(prog);
+    for (auto& w : workers_)
+      if (w.done) w.done->wait();
+    for (auto& [node, where] : aliases) {
+      const Placed& p = placed[where.fragment];
+      tree.setAlias(node, where.node == 0 ? p.at : where.node + p.shift);
     }
+    addWalkNotes(fromProcess, sharedFds);
+    return tree;
   }
-  {
-    std::unique_lock<std::mutex> lock(mu);
-    cv.notify_all();
-  }
-  for (auto& w : workers)
-    if (w.done) w.done->wait();
-  if (stillBlocked)
-    meta.notes.push_back(std::to_string(stillBlocked) +
-                         " entries were not walked: a call of their walk at an earlier capture has not returned yet");
-  if (abandoned)
-    meta.notes.push_back(std::to_string(abandoned) + " walk(s) stopped at a call that did not return within " +
-                         FormatSeconds(options.fileTimeoutSeconds) + " s; the entries left are recorded unread");
-  if (sharedFds)
-    meta.notes.push_back(std::to_string(sharedFds) +
-                         " entries under task/TID/fd and fdinfo were given their process's, read a moment before: "
-                         "the threads use its descriptor table (kcmp KCMP_FILES)");
-  if (fromProcess)
-    meta.notes.push_back(std::to_string(fromProcess) + " files under task/TID/ (" + SharedMmFileNames() +
-                         ": made from the memory map all threads of a process share) were given their process's "
-                         "content, read once");
-  for (auto& [node, where] : aliases) {
-    const Placed& p = placed[where.fragment];
-    tree.setAlias(node, where.node == 0 ? p.at : where.node + p.shift);
-  }
-  if (shared.stopped.load())
-    meta.notes.push_back(options.interrupt && options.interrupt->load()
-                             ? std::string("the capture was interrupted; later entries are recorded unread")
-                             : "the capture time limit of " + FormatSeconds(options.timeLimitSeconds) +
-                                   " s was reached; later entries are recorded unread");
 
-  if (carriedFiles)
-    meta.notes.push_back(std::to_string(carriedFiles) +
-                         " files were carried from earlier snapshots, not read again (reason carried; each one's note "
-                         "says when it was read, none before the full snapshot of " +
-                         WallTime(options.carry->fullWallNs) +
-                         "): those of processes and threads that had not run (stat line and schedstat run counts "
-                         "unchanged; what other processes change is read at every snapshot), kallsyms while "
-                         "/proc/modules was unchanged, and bus/ and fs/ (PCI configuration space, file system "
-                         "internals: read at full snapshots)");
-  if (shared.procfs && options.executables && options.profile != Profile::Tuning) {
+  void addWalkNotes(uint64_t fromProcess, uint64_t sharedFds) {
+    if (stillBlocked_)
+      meta_.notes.push_back(std::to_string(stillBlocked_) +
+                            " entries were not walked: a call of their walk at an earlier capture has not returned yet");
+    if (abandoned_)
+      meta_.notes.push_back(std::to_string(abandoned_) + " walk(s) stopped at a call that did not return within " +
+                            FormatSeconds(options_.fileTimeoutSeconds) + " s; the entries left are recorded unread");
+    if (sharedFds)
+      meta_.notes.push_back(std::to_string(sharedFds) +
+                            " entries under task/TID/fd and fdinfo were given their process's, read a moment before: "
+                            "the threads use its descriptor table (kcmp KCMP_FILES)");
+    if (fromProcess)
+      meta_.notes.push_back(std::to_string(fromProcess) + " files under task/TID/ (" + SharedMmFileNames() +
+                            ": made from the memory map all threads of a process share) were given their process's "
+                            "content, read once");
+    if (shared_.stopped.load())
+      meta_.notes.push_back(options_.interrupt && options_.interrupt->load()
+                                ? std::string("the capture was interrupted; later entries are recorded unread")
+                                : "the capture time limit of " + FormatSeconds(options_.timeLimitSeconds) +
+                                      " s was reached; later entries are recorded unread");
+    if (carriedFiles_)
+      meta_.notes.push_back(std::to_string(carriedFiles_) +
+                            " files were carried from earlier snapshots, not read again (reason carried; each one's "
+                            "note says when it was read, none before the full snapshot of " +
+                            WallTime(options_.carry->fullWallNs) +
+                            "): those of processes and threads that had not run (stat line and schedstat run counts "
+                            "unchanged; what other processes change is read at every snapshot), kallsyms while "
+                            "/proc/modules was unchanged, and bus/ and fs/ (PCI configuration space, file system "
+                            "internals: read at full snapshots)");
+  }
+
+  // ---- after the walk ---------------------------------------------------------
+
+  void recordExecutables(const Tree& tree) {
+    if (!shared_.procfs || !options_.executables || options_.profile == Profile::Tuning) return;
     ExecutableLimits limits;
-    limits.hashMax = options.hashExecutableMax;
-    limits.keepMax = options.profile == Profile::Bugreport ? 0 : options.keepExecutableMax;
-    limits.keepOff = options.profile == Profile::Bugreport ? "the bugreport profile keeps none" : "--keep-exe-max 0";
-    limits.seconds = options.executableSeconds;
-    limits.deadlineMonoNs = ClockNs(CLOCK_MONOTONIC) + static_cast<int64_t>(options.executableSeconds * 1e9);
-    if (shared.deadlineMonoNs) limits.deadlineMonoNs = std::min(limits.deadlineMonoNs, shared.deadlineMonoNs);
-    if (options.interrupt && options.interrupt->load()) limits.deadlineMonoNs = 0;
+    limits.hashMax = options_.hashExecutableMax;
+    limits.keepMax = options_.profile == Profile::Bugreport ? 0 : options_.keepExecutableMax;
+    limits.keepOff = options_.profile == Profile::Bugreport ? "the bugreport profile keeps none" : "--keep-exe-max 0";
+    limits.seconds = options_.executableSeconds;
+    limits.deadlineMonoNs = ClockNs(CLOCK_MONOTONIC) + static_cast<int64_t>(options_.executableSeconds * 1e9);
+    if (shared_.deadlineMonoNs) limits.deadlineMonoNs = std::min(limits.deadlineMonoNs, shared_.deadlineMonoNs);
+    if (options_.interrupt && options_.interrupt->load()) limits.deadlineMonoNs = 0;
     // Pids whose directory has a mount over it (the capturer's mountinfo).
     // Only for this machine's /proc: a fresh procfs shows the capturer's pid
     // namespace, which a container's /proc need not be.
     std::set<std::string> overmounted;
     const std::string prefix = "/proc/";
     char real[PATH_MAX];
-    const bool ownProc = ::realpath(options.root.c_str(), real) && std::string_view(real) == "/proc";
-    for (const MountInfo& m : ownProc ? mounts : std::vector<MountInfo>())
+    const bool ownProc = ::realpath(options_.root.c_str(), real) && std::string_view(real) == "/proc";
+    for (const MountInfo& m : ownProc ? mounts_ : std::vector<MountInfo>())
       if (m.target.starts_with(prefix)) {
         std::string pid = m.target.substr(prefix.size(), m.target.find('/', prefix.size()) - prefix.size());
         if (IsNumberName(pid)) overmounted.insert(pid);
       }
     OwnedFd fresh(overmounted.empty() ? -1 : FreshProcfs());
     if (!overmounted.empty() && fresh.get() < 0)
-      meta.notes.push_back(std::to_string(overmounted.size()) +
-                           " pid directories have a mount over them, and no private procfs could be mounted to read "
-                           "their programs (" + ErrnoName(-fresh.get()) + ")");
-    meta.executables = RecordExecutables(rootFd, tree, writer, limits,
-                                         options.carry ? &options.carry->executables : nullptr, overmounted,
-                                         fresh.get(), &meta.notes);
+      meta_.notes.push_back(std::to_string(overmounted.size()) +
+                            " pid directories have a mount over them, and no private procfs could be mounted to read "
+                            "their programs (" + ErrnoName(-fresh.get()) + ")");
+    meta_.executables = RecordExecutables(root_.get(), tree, writer_, limits,
+                                          options_.carry ? &options_.carry->executables : nullptr, overmounted,
+                                          fresh.get(), &meta_.notes);
   }
-  if (options.carryOut) {
-    Carry& out = *options.carryOut;
-    out.executables = meta.executables;
+
+  void keepCarry(const Tree& tree) {
+    if (!options_.carryOut) return;
+    Carry& out = *options_.carryOut;
+    out.executables = meta_.executables;
     out.tree = Tree();
     out.tree.graft(out.tree.add(""), tree);  // alias targets are not copied: carried subtrees walk net/ anew
-    out.stat = std::move(stats);
-    out.modules = std::move(modules);
-    out.readWallNs = meta.startWallNs;
-    out.fullWallNs = options.carry ? options.carry->fullWallNs : meta.startWallNs;
+    out.stat = std::move(stats_);
+    out.modules = std::move(modules_);
+    out.readWallNs = meta_.startWallNs;
+    out.fullWallNs = options_.carry ? options_.carry->fullWallNs : meta_.startWallNs;
   }
-  meta.endWallNs = ClockNs(CLOCK_REALTIME);
-  meta.endMonoNs = ClockNs(CLOCK_MONOTONIC);
-  Status s = writer.addSnapshot(meta, std::move(tree));
-  if (!s.ok()) return s;
-  return meta;
+
+  const CaptureOptions& options_;
+  ArchiveWriter& writer_;
+  const std::function<void(const CaptureProgress&)>& progress_;
+  const int64_t fileTimeoutNs_;
+  Metadata meta_;
+  std::vector<MountInfo> mounts_;
+  OwnedFd root_;
+  bool rootStatOk_ = false;
+  struct stat rootStat_ {};
+  int listError_ = 0;
+  std::vector<Entry> entries_;
+  std::shared_ptr<Pending<std::vector<std::string>>> scan_;
+  WalkShared shared_;
+
+  // The walk. Workers take entry indices from order_; the index is also the
+  // fragment id that aliases refer to. entries_ grows once, under mu_, when
+  // the scan is done.
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<size_t> order_;
+  std::vector<std::unique_ptr<Fragment>> done_;
+  size_t next_ = 0, walked_ = 0;
+  bool complete_ = true;
+  std::vector<Worker> workers_;
+  uint64_t stillBlocked_ = 0, abandoned_ = 0, carriedFiles_ = 0;
+  std::unordered_map<std::string, std::string> stats_;  // for options.carryOut
+  std::string modules_;
+};
+
+Result<Metadata> CaptureInto(const CaptureOptions& options, ArchiveWriter& writer,
+                             const std::function<void(const CaptureProgress&)>& progress) {
+  return CaptureRun(options, writer, progress).run();
 }
 
 // The bugreport profile: the same redaction as `procsnap redact`, applied

@@ -20,11 +20,6 @@ struct Sample {
   std::optional<uint64_t> rx, tx, diskRead, diskWritten;
 };
 
-std::optional<uint64_t> KiB(const std::map<std::string, std::string>& m, const char* key) {
-  auto it = m.find(key);
-  if (it == m.end()) return std::nullopt;
-  return std::strtoull(it->second.c_str(), nullptr, 10) * 1024;
-}
 
 Result<Sample> Take(const View& v) {
   Sample s;
@@ -45,9 +40,9 @@ Result<Sample> Take(const View& v) {
   s.load = ParseLoadAvg(text[0]);
   s.cpu = ParseCpuTimes(text[1]);
   auto mem = ParseKeyValue(text[2], ':');
-  auto total = KiB(mem, "MemTotal"), avail = KiB(mem, "MemAvailable");
+  auto total = KiBValue(mem, "MemTotal"), avail = KiBValue(mem, "MemAvailable");
   if (total && avail && *total >= *avail) s.memUsed = *total - *avail;
-  auto swapTotal = KiB(mem, "SwapTotal"), swapFree = KiB(mem, "SwapFree");
+  auto swapTotal = KiBValue(mem, "SwapTotal"), swapFree = KiBValue(mem, "SwapFree");
   if (swapTotal && swapFree && *swapTotal >= *swapFree) s.swapUsed = *swapTotal - *swapFree;
   if (!text[3].empty()) {
     uint64_t rx = 0, tx = 0;

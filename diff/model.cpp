@@ -8,13 +8,9 @@ namespace {
 
 // The bytes of a file, or "" when the snapshot has none (a read that failed
 // at capture, a file not captured). Damage to the archive itself is kept in
-// m.damage: the diff then fails rather than invent changes from empty text.
-std::string Read(const View& v, Model& m, const std::string& path) {
-  auto r = ReadCaptured(v, path);
-  if (r.ok()) return std::move(*r);
-  if (m.damage.ok()) m.damage = r.status();
-  return std::string();
-}
+// `files` and becomes m.damage: the diff then fails rather than invent
+// changes from empty text.
+std::string Read(CapturedFiles& files, const std::string& path) { return files.text(path).value_or(std::string()); }
 
 std::string FirstLine(std::string s) {
   size_t nl = s.find('\n');
@@ -22,7 +18,7 @@ std::string FirstLine(std::string s) {
   return s;
 }
 
-void ReadSysctls(const View& v, Model& m) {
+void ReadSysctls(const View& v, CapturedFiles& files, Model& m) {
   const Snapshot& s = v.snapshot();
   NodeId sys = s.lookup("sys");
   if (sys == kNoNode) return;
@@ -36,7 +32,7 @@ void ReadSysctls(const View& v, Model& m) {
       } else if (n.kind == NodeKind::File && n.reason == Reason::None && !n.error) {
         auto bytes = s.read(c);
         if (!bytes.ok()) {
-          if (m.damage.ok()) m.damage = bytes.status();
+          files.damaged(bytes.status());
           continue;
         }
         std::string value = *bytes;
@@ -50,19 +46,19 @@ void ReadSysctls(const View& v, Model& m) {
   walk(sys, "");
 }
 
-void ReadProcess(const View& v, long pid, Model& m) {
+void ReadProcess(const View& v, CapturedFiles& files, long pid, Model& m) {
   std::string dir = std::to_string(pid);
   std::string problem;
-  auto stat = ParsePidStat(Read(v, m, dir + "/stat"), &problem);
+  auto stat = ParsePidStat(Read(files, dir + "/stat"), &problem);
   if (!stat) {
     m.problems.push_back(v.display(v.snapshot().lookup(dir)) + "/stat: " + problem);
     return;
   }
   ProcessInfo p;
   p.stat = *stat;
-  p.cmdline = JoinCmdline(Read(v, m, dir + "/cmdline"));
+  p.cmdline = JoinCmdline(Read(files, dir + "/cmdline"));
   if (p.cmdline.empty()) p.cmdline = "[" + p.stat.comm + "]";
-  auto status = ParseKeyValue(Read(v, m, dir + "/status"), ':');
+  auto status = ParseKeyValue(Read(files, dir + "/status"), ':');
   p.uid = status.count("Uid") ? status["Uid"].substr(0, status["Uid"].find_first_of(" \t")) : "";
   const Snapshot& s = v.snapshot();
   for (const char* link : {"cwd", "exe"}) {
@@ -70,12 +66,12 @@ void ReadProcess(const View& v, long pid, Model& m) {
     std::string target = id.ok() ? std::string(s.linkTarget(*id)) : "";
     (std::string(link) == "cwd" ? p.cwd : p.exe) = target;
   }
-  p.cgroup = Read(v, m, dir + "/cgroup");
+  p.cgroup = Read(files, dir + "/cgroup");
   while (!p.cgroup.empty() && p.cgroup.back() == '\n') p.cgroup.pop_back();
-  p.limits = ParseLimits(Read(v, m, dir + "/limits"));
-  p.mapped = ParseMappedFiles(Read(v, m, dir + "/maps"));
-  p.environ = ParseEnviron(Read(v, m, dir + "/environ"));
-  auto io = ParseKeyValue(Read(v, m, dir + "/io"), ':');
+  p.limits = ParseLimits(Read(files, dir + "/limits"));
+  p.mapped = ParseMappedFiles(Read(files, dir + "/maps"));
+  p.environ = ParseEnviron(Read(files, dir + "/environ"));
+  auto io = ParseKeyValue(Read(files, dir + "/io"), ':');
   p.ioBytes = std::strtoull(io["read_bytes"].c_str(), nullptr, 10) + std::strtoull(io["write_bytes"].c_str(), nullptr, 10);
   NodeId fd = s.lookup(dir + "/fd");
   if (fd != kNoNode) {
@@ -98,6 +94,7 @@ Result<std::string> ReadCaptured(const View& v, const std::string& path) {
 
 Model BuildModel(const View& v) {
   Model m;
+  CapturedFiles files(v);
   const Snapshot& s = v.snapshot();
   const Metadata& meta = s.metadata();
   m.bootId = meta.bootId;
@@ -106,20 +103,20 @@ Model BuildModel(const View& v) {
   m.hostname = meta.hostname;
   m.monoNs = meta.startMonoNs;
   if (meta.clockTicks) m.clockTicks = meta.clockTicks;
-  m.system["kernel command line"] = FirstLine(Read(v, m, "cmdline"));
-  m.system["cpus"] = std::to_string(CountCpus(Read(v, m, "cpuinfo")));
-  auto meminfo = ParseKeyValue(Read(v, m, "meminfo"), ':');
+  m.system["kernel command line"] = FirstLine(Read(files, "cmdline"));
+  m.system["cpus"] = std::to_string(CountCpus(Read(files, "cpuinfo")));
+  auto meminfo = ParseKeyValue(Read(files, "meminfo"), ':');
   for (const char* k : {"MemTotal", "SwapTotal", "HugePages_Total"})
     if (meminfo.count(k)) m.system[k] = meminfo[k];
-  for (const auto& line : ParseKeyValue(Read(v, m, "modules"), ' ')) m.modules.insert(line.first);
+  for (const auto& line : ParseKeyValue(Read(files, "modules"), ' ')) m.modules.insert(line.first);
   std::vector<std::string> mountProblems;
-  for (auto& mi : ParseMountInfo(Read(v, m, "self/mountinfo"), &mountProblems))
+  for (auto& mi : ParseMountInfo(Read(files, "self/mountinfo"), &mountProblems))
     m.mounts[mi.target + " (" + mi.fstype + ")"] =
         mi.options + (mi.superOptions.empty() ? "" : ";" + mi.superOptions) +
         (mi.propagation.empty() ? "" : " " + mi.propagation);
   for (auto& p : mountProblems) m.problems.push_back("mountinfo: " + p);
-  for (auto& swap : ParseSwaps(Read(v, m, "swaps"))) m.swaps.insert(swap);
-  ReadSysctls(v, m);
+  for (auto& swap : ParseSwaps(Read(files, "swaps"))) m.swaps.insert(swap);
+  ReadSysctls(v, files, m);
   auto self = v.resolve("self", false);
   if (self.ok()) m.capturer = std::atol(std::string(s.linkTarget(*self)).c_str());
   auto [lo, hi] = s.children(0);
@@ -127,13 +124,13 @@ Model BuildModel(const View& v) {
     std::string_view name = s.name(c);
     if (IsNumberName(name)) {
       long pid = std::atol(std::string(name).c_str());
-      if (pid != m.capturer) ReadProcess(v, pid, m);
+      if (pid != m.capturer) ReadProcess(v, files, pid, m);
     }
   }
   for (const char* proto : {"tcp", "tcp6", "udp", "udp6"}) {
     auto text = v.read(std::string("net/") + proto);
     if (!text.ok()) {
-      if (ArchiveDamage(text.status()) && m.damage.ok()) m.damage = text.status();
+      if (ArchiveDamage(text.status())) files.damaged(text.status());
       continue;
     }
     std::vector<std::string> problems;
@@ -143,41 +140,42 @@ Model BuildModel(const View& v) {
   }
   {
     std::vector<std::string> problems;
-    m.unixListeners = ParseUnixListeners(Read(v, m, "net/unix"), &problems);
+    m.unixListeners = ParseUnixListeners(Read(files, "net/unix"), &problems);
     for (auto& p : problems) m.problems.push_back("net/unix: " + p);
-    for (auto& dev : ParseNetDev(Read(v, m, "net/dev"))) m.interfaces.insert(dev.name);
+    for (auto& dev : ParseNetDev(Read(files, "net/dev"))) m.interfaces.insert(dev.name);
   }
   {
-    auto stat = ParseProcStat(Read(v, m, "stat"));
+    auto stat = ParseProcStat(Read(files, "stat"));
     for (auto [key, name] : {std::pair{"ctxt", "context switches"}, std::pair{"processes", "forks"},
                              std::pair{"intr", "interrupts"}})
       if (stat.count(key)) m.counters[name] = double(stat[key]);
-    auto vmstat = ParseKeyValue(Read(v, m, "vmstat"), ' ');
+    auto vmstat = ParseKeyValue(Read(files, "vmstat"), ' ');
     for (auto [key, name] : {std::pair{"pgfault", "page faults"}, std::pair{"pgmajfault", "major page faults"},
                              std::pair{"pswpin", "swap-ins"}, std::pair{"pswpout", "swap-outs"},
                              std::pair{"oom_kill", "oom kills"}})
       if (vmstat.count(key)) m.counters[name] = std::atof(vmstat[key].c_str());
     std::vector<std::string> problems;
-    auto snmp = ParseSnmp(Read(v, m, "net/snmp"), &problems);
+    auto snmp = ParseSnmp(Read(files, "net/snmp"), &problems);
     for (auto& p : problems) m.problems.push_back("net/snmp: " + p);
     for (auto [key, name] : {std::pair{"Tcp.ActiveOpens", "tcp active opens"},
                              std::pair{"Tcp.PassiveOpens", "tcp passive opens"},
                              std::pair{"Tcp.RetransSegs", "tcp retransmitted segments"},
                              std::pair{"Udp.InErrors", "udp receive errors"}})
       if (snmp.count(key)) m.counters[name] = double(snmp[key]);
-    m.loadavg = ParseLoadavg(Read(v, m, "loadavg"));
+    m.loadavg = ParseLoadavg(Read(files, "loadavg"));
   }
-  std::function<void(NodeId, const std::string&)> files = [&](NodeId dir, const std::string& prefix) {
+  std::function<void(NodeId, const std::string&)> listFiles = [&](NodeId dir, const std::string& prefix) {
     auto [first, last] = s.children(dir);
     for (NodeId c = first; c < last; ++c) {
       std::string name(s.name(c));
       if (prefix.empty() && (IsNumberName(name) || name == "sys")) continue;
       std::string path = prefix.empty() ? name : prefix + "/" + name;
       m.files.emplace(path, c);
-      if (s.node(c).kind == NodeKind::Directory) files(c, path);
+      if (s.node(c).kind == NodeKind::Directory) listFiles(c, path);
     }
   };
-  files(0, "");
+  listFiles(0, "");
+  m.damage = files.damage();
   return m;
 }
 

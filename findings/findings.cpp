@@ -58,19 +58,14 @@ class Checker {
     hiddenPids();
     overmounts();
     listeners();
-    if (!damage_.ok()) return damage_;
+    if (!files_.damage().ok()) return files_.damage();
     std::stable_sort(out_.begin(), out_.end(),
                      [](const Finding& a, const Finding& b) { return std::tie(a.kind, a.pid) < std::tie(b.kind, b.pid); });
     return out_;
   }
 
  private:
-  std::optional<std::string> text(const std::string& path) {
-    auto r = ReadIfCaptured(v_, path);
-    if (r.ok()) return std::move(*r);
-    if (damage_.ok()) damage_ = r.status();
-    return std::nullopt;
-  }
+  std::optional<std::string> text(const std::string& path) { return files_.text(path); }
 
   Finding about(const Process& p, std::string kind, std::string why) {
     Finding f;
@@ -279,7 +274,7 @@ class Checker {
   const View& v_;
   const Snapshot& s_;
   std::vector<std::string>* warnings_;
-  Status damage_;
+  CapturedFiles files_{v_};
   std::vector<Process> processes_;
   std::vector<Finding> out_;
 };

@@ -12,13 +12,23 @@
 
 namespace procsnap {
 
-namespace {
-
 std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\n')) s.remove_suffix(1);
+  auto space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; };
+  while (!s.empty() && space(s.front())) s.remove_prefix(1);
+  while (!s.empty() && space(s.back())) s.remove_suffix(1);
   return s;
 }
+
+std::optional<uint64_t> KiBValue(const std::map<std::string, std::string>& kv, std::string_view key) {
+  auto it = kv.find(std::string(key));
+  if (it == kv.end()) return std::nullopt;
+  uint64_t n = 0;
+  auto [end, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), n);
+  if (ec != std::errc() || end == it->second.data()) return std::nullopt;
+  return n * 1024;
+}
+
+namespace {
 
 std::vector<std::string_view> Fields(std::string_view line) {
   std::vector<std::string_view> out;

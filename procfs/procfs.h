@@ -20,6 +20,12 @@ std::map<std::string, std::string> ParseKeyValue(std::string_view text, char sep
 
 // /proc/PID/stat. The command may hold spaces and parentheses, so it runs
 // from the first '(' to the last ')'.
+// `s` without white space (space, tab, newline, CR...) at either end.
+std::string_view Trim(std::string_view s);
+// A "1234 kB" value of a key: value map (meminfo, status) in bytes; nullopt
+// when the key is missing or its value is not a number.
+std::optional<uint64_t> KiBValue(const std::map<std::string, std::string>& kv, std::string_view key);
+
 struct PidStat {
   long pid = 0, ppid = 0, nice = 0, threads = 0;
   char state = '?';

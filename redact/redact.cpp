@@ -3,6 +3,7 @@
 // that a secret seen in one snapshot is replaced in all; then copy each
 // tree, rewriting file contents, names, link targets and notes.
 #include "redact/redact.h"
+#include "procfs/procfs.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -25,12 +26,6 @@ namespace procsnap {
 
 namespace {
 
-
-std::string Trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  return std::string(s);
-}
 
 // Names that say nothing about a machine.
 bool Identifying(std::string_view name) {
@@ -67,7 +62,7 @@ void AddFibLocal(Secrets& s, std::string_view text) {
     if (end == std::string_view::npos) end = text.size();
     std::string_view line = text.substr(pos, end - pos);
     pos = end + 1;
-    if (size_t at = line.find("|-- "); at != std::string_view::npos) last = Trim(line.substr(at + 4));
+    if (size_t at = line.find("|-- "); at != std::string_view::npos) last = std::string(Trim(line.substr(at + 4)));
     else if (line.find("/32 host LOCAL") != std::string_view::npos && !last.empty()) {
       Ipv4 a;
       if (inet_pton(AF_INET, last.c_str(), a.data()) == 1 && a[0] != 127) s.v4.insert(a);
@@ -161,7 +156,7 @@ class Run {
       std::string_view text = bytes->bytes;
       if (kernel && name == "hostname" && !options_.keepHostname) AddHost(secrets_, text);
       if (kernel && name == "domainname" && !options_.keepHostname && Identifying(Trim(text)))
-        secrets_.domains.insert(Lower(Trim(text)));
+        secrets_.domains.insert(Lower(std::string(Trim(text))));
       if (name == "fib_trie" && !options_.keepIps) AddFibLocal(secrets_, text);
       if (name == "if_inet6" && !options_.keepIps) AddInet6(secrets_, text);
       if (name == "cmdline") {

@@ -24,14 +24,14 @@ struct Context {
   const View& v;
   const Snapshot& s;
   std::vector<std::string>* warnings;
-  Status damage;
+  CapturedFiles files;
   Row common;
   double ticks = 100;
   int64_t bootWallNs = 0;  // 0: unknown
   bool pidsListed = false;
   std::vector<long> pidList;
 
-  Context(const View& view, std::vector<std::string>* w) : v(view), s(view.snapshot()), warnings(w) {
+  Context(const View& view, std::vector<std::string>* w) : v(view), s(view.snapshot()), warnings(w), files(view) {
     const Metadata& m = s.metadata();
     if (m.clockTicks) ticks = m.clockTicks;
     if (m.startBootNs > 0) bootWallNs = m.startWallNs - m.startBootNs;
@@ -43,14 +43,8 @@ struct Context {
               WallTime(m.startWallNs), int64_t(view.index())};
   }
 
-  // The bytes of a file, nullopt when the snapshot has none. Archive
-  // damage is kept to be returned.
-  std::optional<std::string> text(const std::string& path) {
-    auto r = ReadIfCaptured(v, path);
-    if (r.ok()) return std::move(*r);
-    if (damage.ok()) damage = r.status();
-    return std::nullopt;
-  }
+  // The bytes of a file, nullopt when the snapshot has none (damage is kept).
+  std::optional<std::string> text(const std::string& path) { return files.text(path); }
   void warn(const std::string& path, const std::string& what) {
     if (warnings) warnings->push_back(path + ": " + what);
   }
@@ -110,14 +104,10 @@ Value Text(std::optional<std::string> text) {
   return std::move(*text);
 }
 
-// "1234 kB" -> bytes.
+// "1234 kB" -> bytes, null when missing.
 Value KiB(const std::map<std::string, std::string>& kv, const char* key) {
-  auto it = kv.find(key);
-  if (it == kv.end()) return {};
-  char* end = nullptr;
-  long long n = std::strtoll(it->second.c_str(), &end, 10);
-  if (end == it->second.c_str()) return {};
-  return int64_t(n) * 1024;
+  auto v = KiBValue(kv, key);
+  return v ? Value(int64_t(*v)) : Value();
 }
 
 Value FirstField(const std::map<std::string, std::string>& kv, const char* key) {
@@ -468,7 +458,7 @@ Status SnapshotRows(const View& v, const std::vector<TableKind>& tables,
       case TableKind::System: System(c, checked); break;
     }
   }
-  return c.damage;
+  return c.files.damage();
 }
 
 }  // namespace procsnap

@@ -135,6 +135,13 @@ Result<std::optional<std::string>> ReadIfCaptured(const View& v, std::string_vie
   return std::optional<std::string>();
 }
 
+std::optional<std::string> CapturedFiles::text(std::string_view path) {
+  auto r = ReadIfCaptured(v_, path);
+  if (r.ok()) return std::move(*r);
+  damaged(r.status());
+  return std::nullopt;
+}
+
 Result<std::string> View::read(std::string_view path) const {
   auto id = resolve(path, true);
   if (!id.ok()) return id.status();

@@ -70,6 +70,24 @@ class View;
 // findings) keep going past what a capture lacks and stop at damage.
 Result<std::optional<std::string>> ReadIfCaptured(const View& v, std::string_view path);
 
+// ReadIfCaptured for a reader that builds on many files (diff, tables,
+// findings): a file the capture lacks is nullopt, and the first archive
+// damage met is kept for the reader to return once it is done.
+class CapturedFiles {
+ public:
+  explicit CapturedFiles(const View& v) : v_(v) {}
+  std::optional<std::string> text(std::string_view path);
+  // Keeps `s` when it is the first damage (reads made some other way).
+  void damaged(const Status& s) {
+    if (damage_.ok() && !s.ok()) damage_ = s;
+  }
+  const Status& damage() const { return damage_; }
+
+ private:
+  const View& v_;
+  Status damage_;
+};
+
 // Capture's record of the program each process ran (Metadata.executables),
 // by pid: what findings and the processes table cite.
 std::unordered_map<long, const Executable*> ExecutablesByPid(const Metadata& m);
