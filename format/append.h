@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "checksum.h"
+#include "codec.h"
 #include "format/archive.h"
 #include "snapshot_codec.h"
 
@@ -41,7 +42,7 @@ struct AppendState {
 // format 3 the keyframe (0); format 4 n minus its lowest set bit, so that
 // a chain of prefixes is at most log2(n) long and reading any snapshot
 // decompresses that many records at most.
-inline uint32_t PrefixSnapshot(uint32_t formatVersion, uint32_t n) { return formatVersion >= 4 ? n - (n & -n) : 0; }
+inline uint32_t PrefixSnapshot(uint32_t formatVersion, uint32_t n) { return formatVersion >= 4 ? ChainPrevious(n) : 0; }
 
 Status LoadForAppend(const std::string& path, bool delta, AppendState* state);
 

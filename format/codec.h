@@ -33,6 +33,11 @@ constexpr uint64_t kMaxPrefixBytes = 64ull << 20;  // a keyframe's contents; rea
 // chain of earlier indexes, may hold. Writers stay under log2 of a file's
 // snapshots (about 9 for a segment of 360); readers refuse more.
 constexpr unsigned kMaxPrefixDepth = 32;
+// Format 4's binary chains (snapshot records compressed against earlier
+// ones, index records listing what came after an earlier one): the link
+// of n is n minus its lowest set bit, so that any chain is at most log2(n)
+// long. 0 ends a chain.
+inline uint32_t ChainPrevious(uint32_t n) { return n - (n & -n); }
 // What decoding a snapshot or index message may allocate: this many times
 // its raw size, plus kDecodeSlack. A real snapshot decodes to about 1-2x
 // (bench/RESULTS.md); a message claiming more elements than its bytes

@@ -245,7 +245,7 @@ class WriterImpl final : public ArchiveWriter {
           links_.back().record.storedSize + kTrailerSize == offset_)
         return Status::Ok();  // nothing new since the index and trailer just written
       link.sequence = (links_.empty() ? 0 : links_.back().sequence) + 1;
-      const uint32_t previous = link.sequence - (link.sequence & -link.sequence);
+      const uint32_t previous = ChainPrevious(link.sequence);
       while (!links_.empty() && links_.back().sequence > previous) links_.pop_back();
       if (previous && !links_.empty()) {
         link.previous = links_.back().record;
