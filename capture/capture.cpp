@@ -566,10 +566,16 @@ class CaptureRun {
       meta_.notes.push_back(std::to_string(sharedFds) +
                             " entries under task/TID/fd and fdinfo were given their process's, read a moment before: "
                             "the threads use its descriptor table (kcmp KCMP_FILES)");
+    if (const uint64_t mounts = shared_.mountTablesShared.load())
+      meta_.notes.push_back(std::to_string(mounts) +
+                            " mountinfo, mounts and mountstats files were given the content another process of the "
+                            "same mount namespace and root read in this capture (one table for all of them)");
     if (fromProcess)
-      meta_.notes.push_back(std::to_string(fromProcess) + " files under task/TID/ (" + SharedMmFileNames() +
-                            ": made from the memory map all threads of a process share) were given their process's "
-                            "content, read once");
+      meta_.notes.push_back(std::to_string(fromProcess) + " files under task/TID/ were given their process's "
+                            "content, read a moment before: " + SharedMmFileNames() +
+                            " (made from what all threads of a process share: memory map, signal state, user "
+                            "namespace), and the leader's own files under task/PID/ (one task; but stat and io, "
+                            "which PID/ sums over the threads)");
     if (shared_.stopped.load())
       meta_.notes.push_back(options_.interrupt && options_.interrupt->load()
                                 ? std::string("the capture was interrupted; later entries are recorded unread")

@@ -14,12 +14,10 @@ constexpr std::string_view kChangedByOthers[] = {
     "coredump_filter",  // written through /proc/PID by another process
     "cpuset",           // cgroup moves
     "fdinfo",           // a shared file's offset, an eventfd's count, flags
-    "gid_map",          // written once by a process outside the namespace
     "ksm_merging_pages", "ksm_stat",  // the kernel's merging
     "limits",           // prlimit(2)
     "mountinfo", "mounts", "mountstats",  // any mount in its mount namespace
     "oom_adj", "oom_score", "oom_score_adj",  // written by others; the score follows the machine
-    "projid_map", "setgroups", "uid_map",     // written by a process outside the namespace
     "schedstat", "stat",  // read to decide carry anyway
     "status",           // affinity (sched_setaffinity), pending signals, seccomp... set by others
     "timerslack_ns",    // written through /proc/PID by another process
@@ -33,15 +31,25 @@ constexpr std::string_view kSharedWithThreads[] = {
     "smaps", "smaps_rollup", "statm",
 };
 
+// What a kernel thread's running changes.
+constexpr std::string_view kKernelThreadCounters[] = {
+    "comm", "io", "sched", "schedstat", "stack", "stat", "status", "syscall", "wchan",
+};
+
 bool In(std::string_view name, const auto& list) {
   return std::find(std::begin(list), std::end(list), name) != std::end(list);
 }
 
 }  // namespace
 
+// Written once, by a process outside the namespace.
+constexpr std::string_view kWrittenOnce[] = {"gid_map", "projid_map", "setgroups", "uid_map"};
+
 CarryRule CarryRuleOf(std::string_view entry, CarryPlace place) {
   if (In(entry, kChangedByOthers)) return CarryRule::Read;
+  if (In(entry, kWrittenOnce)) return CarryRule::OnceWritten;
   if (place == CarryPlace::ThreadOfBusyProcess && In(entry, kSharedWithThreads)) return CarryRule::Read;
+  if (place == CarryPlace::KernelThreadThatRan && In(entry, kKernelThreadCounters)) return CarryRule::Read;
   return CarryRule::WhileIdle;
 }
 

@@ -13,6 +13,11 @@ enum class CarryRule {
   // the task sleeps (prlimit, oom_score_adj, cgroup moves, affinity,
   // mounts of its namespace, a shared file's offset...).
   Read,
+  // A user namespace's id maps, which can be written once (user_namespaces(7)),
+  // and setgroups, fixed once gid_map is: carried while idle once written
+  // (the carried uid_map, gid_map or projid_map is not empty; for setgroups,
+  // gid_map), read while still empty.
+  OnceWritten,
 };
 
 // Where an entry sits: a process's directory (PID/x; its threads did not
@@ -20,7 +25,10 @@ enum class CarryRule {
 // threads ran: they share its memory map, descriptor table, working
 // directory and signal state, which the thread's own idleness says nothing
 // about.
-enum class CarryPlace { Process, ThreadOfBusyProcess };
+// A kernel thread that ran (KernelThreadThatRan): it has no memory map,
+// descriptors or environment of its own, so running changes only its
+// counters and wait state, which are read.
+enum class CarryPlace { Process, ThreadOfBusyProcess, KernelThreadThatRan };
 
 CarryRule CarryRuleOf(std::string_view entry, CarryPlace place);
 
@@ -29,5 +37,8 @@ inline constexpr std::string_view kIdleProcessWhy =
     "its process had not run since (the stat line and every thread's run count in schedstat were unchanged)";
 inline constexpr std::string_view kIdleThreadWhy =
     "the thread had not run since (its stat line and run count in schedstat were unchanged)";
+inline constexpr std::string_view kKernelThreadWhy =
+    "a kernel thread (same start time): running changes only its counters and wait state (stat, status, sched, "
+    "schedstat, io, wchan, stack, syscall, comm), which are read at every snapshot";
 
 }  // namespace procsnap

@@ -39,12 +39,18 @@ std::string_view TaskEntry(std::string_view rel) {
   return "";
 }
 
-// What the kernel makes from a thread group's one memory map (fs/proc/base.c:
-// each goes through the task's mm, shared by every thread of the group): a
-// task/TID/ copy equals its process's, which the walk reads first (names
-// sort before "task"). smaps of a process with hundreds of threads would
-// otherwise be read hundreds of times, milliseconds each.
-constexpr std::string_view kSharedMmFiles[] = {"auxv", "cmdline", "environ", "maps", "numa_maps", "smaps", "statm"};
+// What the kernel makes from what every thread of a group shares
+// (fs/proc/base.c): its one memory map (auxv ... statm, ksm_*,
+// coredump_filter, oom_score), its signal struct (limits, oom_adj,
+// oom_score_adj, autogroup) and its user namespace, which a thread cannot
+// leave alone (uid_map, gid_map, projid_map, setgroups). A task/TID/ copy
+// equals its process's, which the walk reads first (names sort before
+// "task"). smaps of a process with hundreds of threads would otherwise be
+// read hundreds of times, milliseconds each.
+constexpr std::string_view kSharedMmFiles[] = {
+    "auxv",      "cmdline", "environ",       "maps",          "numa_maps",  "smaps",    "statm",
+    "ksm_merging_pages", "ksm_stat", "coredump_filter", "oom_score", "limits", "oom_adj", "oom_score_adj",
+    "autogroup", "uid_map", "gid_map",       "projid_map",    "setgroups"};
 
 bool FromSharedMm(std::string_view name) {
   return std::find(std::begin(kSharedMmFiles), std::end(kSharedMmFiles), name) != std::end(kSharedMmFiles);
@@ -95,6 +101,24 @@ std::string RunCount(int rootFd, const std::string& dir) {
     out += status.substr(at, status.find('\n', at) - at) + ";";
   }
   return out;
+}
+
+// Whether two activity records (stat line first) are of one kernel thread:
+// both flagged PF_KTHREAD, one start time.
+bool SameKernelThread(std::string_view before, std::string_view now) {
+  auto a = ParsePidStat(before.substr(0, before.find('\n')), nullptr);
+  auto b = ParsePidStat(now.substr(0, now.find('\n')), nullptr);
+  return a && b && a->kernelThread() && b->kernelThread() && a->starttime == b->starttime && a->pid == b->pid;
+}
+
+// Whether a user namespace file (CarryRule::OnceWritten) of directory
+// `dir` had been written: it was read with content (setgroups: gid_map was).
+bool Written(const Tree& t, NodeId dir, std::string_view name) {
+  const NodeId f = t.child(dir, name == "setgroups" ? "gid_map" : name);
+  if (f == kNoNode) return false;
+  const Node& n = t.node(f);
+  return n.kind == NodeKind::File && n.error == 0 && n.size > 0 &&
+         (n.reason == Reason::None || n.reason == Reason::Carried);
 }
 
 // The node at `rel` ("1/task/1/fd"), kNoNode if there is none.
@@ -162,6 +186,12 @@ void Walker::walkTopLevel(int rootFd, const std::string& name, unsigned char dty
             frag.threadStats.emplace_back(key, line->second);
         }
       }
+      frag_ = nullptr;
+      return;
+    }
+    // A kernel thread that ran, the same one as before: its counters are read, the rest carried.
+    if (o.carry && was != o.carry->stat.end() && SameKernelThread(was->second, frag.stat) &&
+        carrySubtree(name, 0, 1, CarryPlace::KernelThreadThatRan, kKernelThreadWhy)) {
       frag_ = nullptr;
       return;
     }
@@ -297,8 +327,11 @@ bool Walker::shareDescriptors(const std::string& rel, NodeId slot) {
   const Node& sn = t.node(src);
   if (sn.kind != NodeKind::Directory || sn.error || sn.reason != Reason::None) return false;
   const long pid = std::atol(std::string(p[0]).c_str()), tid = std::atol(std::string(p[2]).c_str());
-  if (sharedTable_.first != tid)  // asked once for fd/ and fdinfo/ both
-    sharedTable_ = {tid, ::syscall(SYS_kcmp, pid, tid, KCMP_FILES, 0, 0) == 0};
+  if (sharedTable_.first != tid) {  // asked once for fd/ and fdinfo/ both
+    const bool same = ::syscall(SYS_kcmp, pid, tid, KCMP_FILES, 0, 0) == 0;
+    sharedTable_ = {tid, same};
+    ptraceDenied_ = same || errno != EPERM ? -1 : tid;
+  }
   if (!sharedTable_.second) return false;
   // Copied out first: adding nodes may move the strings they name.
   struct Entry {
@@ -368,12 +401,18 @@ void Walker::copyChildren(int rootFd, const Tree& from, NodeId src, NodeId dst, 
   // walks it.
   const bool entries = depth == 1 || (depth == 3 && SplitPath(rel)[1] == "task");
   OwnedFd dirFd;  // `rel`, opened for the first entry read live
-  for (NodeId k = 0; k < hi - lo; ++k) {
+  std::vector<NodeId> order(hi - lo);  // a process's task/ last, as the walk does
+  for (NodeId k = 0; k < hi - lo; ++k) order[k] = k;
+  if (depth == 1)
+    std::stable_partition(order.begin(), order.end(), [&](NodeId k) { return from.str(from.node(lo + k).name) != "task"; });
+  for (NodeId k : order) {
     const NodeId s = lo + k, d = first + k;
     const Node& sn = from.node(s);
     const std::string childName(from.str(sn.name));
     const std::string childRel = rel + "/" + childName;
-    if (entries && (childName == "net" || CarryRuleOf(childName, carryPlace_) == CarryRule::Read)) {
+    const CarryRule rule = entries ? CarryRuleOf(childName, carryPlace_) : CarryRule::WhileIdle;
+    if (entries && (childName == "net" || rule == CarryRule::Read ||
+                    (rule == CarryRule::OnceWritten && !Written(from, src, childName)))) {
       if (dirFd.get() < 0) {
         begin(d);
         dirFd = OwnedFd(::openat(rootFd, rel.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
@@ -552,15 +591,46 @@ bool Walker::takeFromProcess(const std::string& name, NodeId slot) {
   return false;
 }
 
+std::string Walker::mountTableKey(int parentFd, const std::string& name, const std::string& rel, NodeId slot) {
+  if (!shared_.procfs || (name != "mountinfo" && name != "mounts" && name != "mountstats") || TaskEntry(rel).empty())
+    return "";
+  char ns[128], root[4096];
+  begin(slot);
+  const ssize_t nsLen = ::readlinkat(parentFd, "ns/mnt", ns, sizeof ns);
+  const ssize_t rootLen = nsLen > 0 ? ::readlinkat(parentFd, "root", root, sizeof root) : -1;
+  end();
+  if (nsLen <= 0 || rootLen <= 0 || size_t(rootLen) == sizeof root) return "";
+  return std::string(ns, nsLen) + '\0' + std::string(root, rootLen) + '\0' + name;
+}
+
+bool Walker::takeMountTable(const std::string& key, NodeId slot) {
+  std::lock_guard<std::mutex> lock(shared_.mountTablesMu);
+  auto it = shared_.mountTables.find(key);
+  if (it == shared_.mountTables.end()) return false;
+  frag_->tree.setBlob(slot, it->second.blob);
+  frag_->counts.bytes += it->second.size;
+  shared_.mountTablesShared.fetch_add(1, std::memory_order_relaxed);
+  return true;
+}
+
 void Walker::readFile(int parentFd, const std::string& name, const std::string& rel, NodeId slot) {
   Tree& t = frag_->tree;
-  // Only these per-task files need their path parsed: PID/x or PID/task/TID/x.
   const bool sharedMm = FromSharedMm(name);
-  const bool special = sharedMm || name == "stat";
-  // Only procfs promises that threads share these files' content.
-  const std::string_view entry = special && shared_.procfs ? TaskEntry(rel) : std::string_view();
+  // PID/x or PID/task/TID/x ("" for other paths; only procfs promises what
+  // threads share).
+  const std::string_view entry = shared_.procfs ? TaskEntry(rel) : std::string_view();
   const bool ofProcess = rel.find('/') == rel.rfind('/');  // PID/x
-  if (sharedMm && !entry.empty() && !ofProcess && takeFromProcess(name, slot)) return;
+  if (!entry.empty() && !ofProcess) {
+    // The leader's own task/PID/ files are its PID/ files (one task, one
+    // generator) but for those PID/ sums over the group (stat, io).
+    auto p = SplitPath(rel);
+    const bool leader = p.size() == 4 && p[0] == p[2] && name != "stat" && name != "io";
+    if ((sharedMm || leader) && takeFromProcess(name, slot)) return;
+  }
+  // Every process of a mount namespace with the same root sees one mount
+  // table: generating it (a line per mount) once per capture is enough.
+  const std::string mountKey = mountTableKey(parentFd, name, rel, slot);
+  if (!mountKey.empty() && takeMountTable(mountKey, slot)) return;
   const uint64_t cap = shared_.options->maxFileSize;
   begin(slot);
   int fd = ::openat(parentFd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
@@ -645,7 +715,11 @@ void Walker::readFile(int parentFd, const std::string& name, const std::string& 
   t.setBlob(slot, *ref);
   frag_->counts.bytes += content.size();
   shared_.bytes.fetch_add(content.size(), std::memory_order_relaxed);
-  if (sharedMm && !entry.empty() && ofProcess) processFiles_.push_back({name, n, *ref});
+  if (!mountKey.empty() && !err && !truncated) {
+    std::lock_guard<std::mutex> lock(shared_.mountTablesMu);
+    shared_.mountTables.emplace(mountKey, WalkShared::MountTable{*ref, content.size()});
+  }
+  if (!entry.empty() && ofProcess) processFiles_.push_back({name, n, *ref});
 }
 
 bool Walker::aliasNetns(int parentFd, const std::string& name, const std::string& rel, NodeId slot,
@@ -773,8 +847,35 @@ void Walker::walkDirectory(int parentFd, const std::string& name, const std::str
   const NodeId first = static_cast<NodeId>(t.size());
   t.setChildren(slot, first, static_cast<uint32_t>(entries.size()));
   for (auto& [childName, type] : entries) t.add(childName);
-  for (size_t i = 0; i < entries.size(); ++i)
+  // A process's task/ last: its threads take what they share with the
+  // process from the files read before (takeFromProcess).
+  const bool pidDir = shared_.procfs && depth == 1 && IsNumberName(name);
+  // task/TID/fd or fdinfo of a thread the capturer may not ptrace (kcmp
+  // said EPERM): procfs makes the same check for every link and fdinfo
+  // file, so once the first is refused the others are recorded refused
+  // unasked (a process with 18 threads and 274 descriptors: 9,800 calls).
+  const bool deniedTable = depth == 4 && (name == "fd" || name == "fdinfo") && ptraceDenied_ >= 0 &&
+                           SplitPath(rel).size() == 4 && SplitPath(rel)[2] == std::to_string(ptraceDenied_);
+  size_t taskAt = entries.size();
+  for (size_t i = 0; i < entries.size(); ++i) {
+    if (pidDir && entries[i].first == "task") {
+      taskAt = i;
+      continue;
+    }
+    if (deniedTable && i > 0 && t.node(first).error == EACCES) {
+      Node& n = t.at(first + i);
+      n.kind = KindOfDtype(entries[i].second);
+      n.error = EACCES;
+      n.note = t.intern("not asked: ptrace access to this thread is refused (kcmp EPERM), which procfs checks for "
+                        "every entry here, and the first was refused");
+      ++frag_->counts.errors;
+      ++(n.kind == NodeKind::Symlink ? frag_->counts.links : frag_->counts.files);
+      continue;
+    }
     visit(::dirfd(dir), entries[i].first, rel + "/" + entries[i].first, first + i, entries[i].second, depth + 1);
+  }
+  if (taskAt < entries.size())
+    visit(::dirfd(dir), "task", rel + "/task", first + taskAt, entries[taskAt].second, depth + 1);
   begin(slot);
   ::closedir(dir);
   end();

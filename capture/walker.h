@@ -52,6 +52,17 @@ struct WalkShared {
   std::unordered_map<std::string, Netns> netns;
 
   std::atomic<uint64_t> entries{0}, bytes{0};
+
+  // A mount namespace's tables (mountinfo, mounts, mountstats) as one
+  // process with a given root read them in this capture: key "ns/mnt link
+  // NUL root link NUL file name". Others of the namespace and root take them.
+  struct MountTable {
+    BlobRef blob;
+    uint64_t size;
+  };
+  std::mutex mountTablesMu;
+  std::unordered_map<std::string, MountTable> mountTables;
+  std::atomic<uint64_t> mountTablesShared{0};
 };
 
 struct Fragment {
@@ -142,6 +153,11 @@ class Walker {
              unsigned depth);
   void readFile(int parentFd, const std::string& name, const std::string& rel, NodeId slot);
   bool takeFromProcess(const std::string& name, NodeId slot);
+  // For PID/mountinfo, mounts, mountstats: the key of its namespace and
+  // root ("" when not such a file or the links cannot be read), and the
+  // table another process of them gave, if any.
+  std::string mountTableKey(int parentFd, const std::string& name, const std::string& rel, NodeId slot);
+  bool takeMountTable(const std::string& key, NodeId slot);
   void walkDirectory(int parentFd, const std::string& name, const std::string& rel, NodeId slot, unsigned depth);
   // For PID/net: true when made an alias of its namespace's copy; else
   // *claimed names the namespace this walk reads for the others ("" if none).
@@ -185,6 +201,7 @@ class Walker {
   std::string carriedNote_;  // the note of files carried into this fragment
   CarryPlace carryPlace_ = CarryPlace::Process;  // of the subtree being carried
   std::pair<long, bool> sharedTable_{-1, false};  // tid, and whether it uses its process's descriptor table
+  long ptraceDenied_ = -1;  // the tid kcmp refused with EPERM, -1 for none
   uint64_t startTime_ = 0;  // field 22 of the PID's stat as read during the walk
   struct ProcessFile {
     std::string name;

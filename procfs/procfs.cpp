@@ -157,6 +157,7 @@ std::optional<PidStat> ParsePidStat(std::string_view text, std::string* problem)
     if (problem) *problem = "stat has a field that is not a number";
     return std::nullopt;
   }
+  if (!Number(f[6], s.flags)) s.flags = 0;
   if (f.size() > 36 && !Number(f[36], s.processor)) s.processor = -1;
   return s;
 }

@@ -33,6 +33,8 @@ struct PidStat {
   uint64_t utime = 0, stime = 0, starttime = 0, vsize = 0;
   int64_t rssPages = 0;
   int processor = -1;  // field 39, the CPU it last ran on; -1 when the line stops before it
+  uint64_t flags = 0;  // field 9, PF_* (0x00200000 PF_KTHREAD: a kernel thread)
+  bool kernelThread() const { return flags & 0x00200000u; }
 };
 std::optional<PidStat> ParsePidStat(std::string_view text, std::string* problem);
 
