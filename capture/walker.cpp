@@ -160,6 +160,7 @@ Walker::Walker(WalkShared& shared, std::shared_ptr<WalkerWatch> watch) : shared_
 void Walker::walkTopLevel(int rootFd, const std::string& name, unsigned char dtype, uint32_t fragmentId,
                           Fragment& frag) {
   frag_ = &frag;
+  mountKeyDir_.clear();
   rootFd_ = rootFd;
   fragmentId_ = fragmentId;
   startTime_ = 0;
@@ -247,6 +248,8 @@ bool Walker::carrySubtree(const std::string& rel, NodeId slot, unsigned depth, C
   NodeId src = NodeAt(from, rel);
   if (src == kNoNode || from.node(src).kind != NodeKind::Directory || !Carriable(from, src)) return false;
   carriedNote_ = "read at " + WallTime(shared_.options->carry->readWallNs) + "; " + std::string(why);
+  carriedNoteIndex_ = 0;
+  noteCache_.clear();
   carryPlace_ = place;
   Tree& t = frag_->tree;
   const uint32_t nameIdx = t.node(slot).name;
@@ -428,13 +431,13 @@ void Walker::copyChildren(int rootFd, const Tree& from, NodeId src, NodeId dst, 
                                   : sn.kind == NodeKind::Symlink ? DT_LNK
                                   : sn.kind == NodeKind::Other   ? DT_UNKNOWN
                                                                  : DT_DIR;
-      visit(dirFd.get(), childName, childRel, d, dtype, depth + 1);
+      readCarriedEntry(dirFd.get(), from, s, childName, childRel, d, dtype, depth + 1);
       continue;
     }
     const uint32_t nameIdx = t.node(d).name;
     t.at(d) = sn;  // attributes; the name, note and links are made anew in this tree
     t.at(d).name = nameIdx;
-    t.at(d).note = sn.note ? t.intern(from.str(sn.note)) : 0;
+    t.at(d).note = sn.note ? noteFrom(from, sn.note) : 0;
     if (sn.error) ++frag_->counts.errors;
     if (NotRead(sn.reason)) ++frag_->counts.skipped;
     switch (sn.kind) {
@@ -444,7 +447,7 @@ void Walker::copyChildren(int rootFd, const Tree& from, NodeId src, NodeId dst, 
         t.setBlob(d, from.blob(s));
         if (sn.reason == Reason::None && sn.error == 0) {
           t.at(d).reason = Reason::Carried;
-          t.at(d).note = t.intern(carriedNote_);
+          t.at(d).note = carriedNoteIndex();
         }
         if (sn.reason == Reason::None || sn.reason == Reason::Carried) ++frag_->carriedFiles;
         break;
@@ -453,7 +456,7 @@ void Walker::copyChildren(int rootFd, const Tree& from, NodeId src, NodeId dst, 
         t.setLinkTarget(d, from.linkTarget(s));
         if (sn.reason == Reason::None && sn.error == 0) {
           t.at(d).reason = Reason::Carried;
-          t.at(d).note = t.intern(carriedNote_);
+          t.at(d).note = carriedNoteIndex();
         }
         break;
       case NodeKind::Directory:
@@ -464,6 +467,33 @@ void Walker::copyChildren(int rootFd, const Tree& from, NodeId src, NodeId dst, 
         t.setBlob(d, BlobRef{});  // no links of its own
         break;
     }
+  }
+}
+
+// An entry of a carried process read again (CarryRule::Read). Its mode and
+// owner are the carried ones: only the process's own doing (a setuid, an
+// exec, prctl) changes them, and it had not run. A file is read, a
+// directory walked; anything else is visited as usual.
+void Walker::readCarriedEntry(int parentFd, const Tree& from, NodeId src, const std::string& name,
+                              const std::string& rel, NodeId slot, unsigned char dtype, unsigned depth) {
+  const Node& sn = from.node(src);
+  if ((sn.kind != NodeKind::File && sn.kind != NodeKind::Directory) || sn.mode == 0 || sn.error ||
+      sn.reason != Reason::None || exclusion(rel) || shared_.outOfTime())
+    return visit(parentFd, name, rel, slot, dtype, depth);
+  shared_.entries.fetch_add(1, std::memory_order_relaxed);
+  Node& n = frag_->tree.at(slot);
+  n.kind = sn.kind;
+  n.mode = sn.mode;
+  n.uid = sn.uid;
+  n.gid = sn.gid;
+  n.statSize = sn.statSize;
+  n.mtimeNs = sn.mtimeNs;
+  if (sn.kind == NodeKind::File) {
+    ++frag_->counts.files;
+    readFile(parentFd, name, rel, slot);
+  } else {
+    ++frag_->counts.directories;
+    walkDirectory(parentFd, name, rel, slot, depth);
   }
 }
 
@@ -594,13 +624,20 @@ bool Walker::takeFromProcess(const std::string& name, NodeId slot) {
 std::string Walker::mountTableKey(int parentFd, const std::string& name, const std::string& rel, NodeId slot) {
   if (!shared_.procfs || (name != "mountinfo" && name != "mounts" && name != "mountstats") || TaskEntry(rel).empty())
     return "";
-  char ns[128], root[4096];
-  begin(slot);
-  const ssize_t nsLen = ::readlinkat(parentFd, "ns/mnt", ns, sizeof ns);
-  const ssize_t rootLen = nsLen > 0 ? ::readlinkat(parentFd, "root", root, sizeof root) : -1;
-  end();
-  if (nsLen <= 0 || rootLen <= 0 || size_t(rootLen) == sizeof root) return "";
-  return std::string(ns, nsLen) + '\0' + std::string(root, rootLen) + '\0' + name;
+  // The three tables of one directory share its key: asked once.
+  const std::string dir = rel.substr(0, rel.rfind('/'));
+  if (mountKeyDir_ != dir) {
+    mountKeyDir_ = dir;
+    mountKey_.clear();
+    char ns[128], root[4096];
+    begin(slot);
+    const ssize_t nsLen = ::readlinkat(parentFd, "ns/mnt", ns, sizeof ns);
+    const ssize_t rootLen = nsLen > 0 ? ::readlinkat(parentFd, "root", root, sizeof root) : -1;
+    end();
+    if (nsLen > 0 && rootLen > 0 && size_t(rootLen) < sizeof root)
+      mountKey_ = std::string(ns, nsLen) + '\0' + std::string(root, rootLen) + '\0';
+  }
+  return mountKey_.empty() ? "" : mountKey_ + name;
 }
 
 bool Walker::takeMountTable(const std::string& key, NodeId slot) {

@@ -176,6 +176,20 @@ class Walker {
   bool carryThread(int parentFd, const std::string& tid, const std::string& rel, NodeId slot);
   bool shareDescriptors(const std::string& rel, NodeId slot);
   void copyChildren(int rootFd, const Tree& from, NodeId src, NodeId dst, const std::string& rel, unsigned depth);
+  void readCarriedEntry(int parentFd, const Tree& from, NodeId src, const std::string& name, const std::string& rel,
+                        NodeId slot, unsigned char dtype, unsigned depth);
+  // carriedNote_ interned in this fragment, once per carried subtree.
+  uint32_t carriedNoteIndex() {
+    if (!carriedNoteIndex_) carriedNoteIndex_ = frag_->tree.intern(carriedNote_);
+    return carriedNoteIndex_;
+  }
+  // A note of the carried tree interned in this fragment (most carried
+  // nodes share a few notes: each is hashed once per subtree).
+  uint32_t noteFrom(const Tree& from, uint32_t note) {
+    auto [it, fresh] = noteCache_.try_emplace(note, 0);
+    if (fresh) it->second = frag_->tree.intern(from.str(note));
+    return it->second;
+  }
   // Carry: one top-level file taken from the previous capture's tree.
   bool carryFile(const std::string& name, const std::string& why);
 
@@ -199,6 +213,9 @@ class Walker {
   ReadBuffer buf_;
   std::string exclusionNote_;
   std::string carriedNote_;  // the note of files carried into this fragment
+  uint32_t carriedNoteIndex_ = 0;
+  std::unordered_map<uint32_t, uint32_t> noteCache_;  // carried tree's note -> this fragment's
+  std::string mountKeyDir_, mountKey_;  // the last directory whose mount table key was asked
   CarryPlace carryPlace_ = CarryPlace::Process;  // of the subtree being carried
   std::pair<long, bool> sharedTable_{-1, false};  // tid, and whether it uses its process's descriptor table
   long ptraceDenied_ = -1;  // the tid kcmp refused with EPERM, -1 for none

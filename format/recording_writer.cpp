@@ -80,13 +80,21 @@ class RecordingWriterImpl final : public RecordingWriter {
 
   Result<ArchiveWriter*> next(int64_t nowNs) override {
     dropOld(nowNs);
-    const uint64_t segCap = opts_.maxBytes ? opts_.maxBytes / 4 : UINT64_MAX;
     // What the next snapshot may add: a delta, twice the largest seen (a
     // guess from the keyframe until one is), so that a growing machine does
     // not overshoot the bound; a keyframe, 1.25x the last.
     const uint64_t delta = largestDelta_ ? largestDelta_ : keyframeBytes_ / 8;
     const uint64_t deltaReserve = 2 * std::max<uint64_t>(delta, 4096);
     const uint64_t keyReserve = std::max<uint64_t>(keyframeBytes_ + keyframeBytes_ / 4, deltaReserve);
+    // A segment is at most a quarter of the bound (old data goes a quarter
+    // at a time), but a bound of a few keyframes still gives each segment
+    // room for deltas: as much as leaves room for the next keyframe beside
+    // it, up to 16 deltas' reserve.
+    uint64_t segCap = UINT64_MAX;
+    if (opts_.maxBytes) {
+      const uint64_t room = opts_.maxBytes > keyReserve ? opts_.maxBytes - keyReserve : 0;
+      segCap = std::max(opts_.maxBytes / 4, std::min(room, keyframeBytes_ + 16 * deltaReserve));
+    }
     Segment* last = newest();
     bool rotate = !last || last->snapshots >= std::max<size_t>(opts_.segmentSnapshots, 1) ||
                   (last->bytes + deltaReserve > segCap && last->snapshots > 0);

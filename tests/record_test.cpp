@@ -367,6 +367,23 @@ BOOST_AUTO_TEST_CASE(max_size_reserves_for_a_delta_and_counts_every_file) {
   for (auto& e : std::filesystem::directory_iterator(rec)) segments += e.path().extension() == ".psnap";
   BOOST_TEST(segments <= 3u, segments << " segments for 30 snapshots");
   BOOST_TEST(!std::filesystem::exists(rec + "/s000000001-20260101T000000.000Z.psnap.torn"));
+  // A bound of a few keyframes (this machine's /proc): each segment still
+  // takes deltas (room for the next keyframe beside it), not a keyframe per tick.
+  const std::vector<std::string> small = {"--no-threads", "--exclude", "*/smaps*", "--no-exe-hashes"};
+  std::vector<std::string> cap = {kBin, "capture", "-q", "-o", dir / "proc.psnap"};
+  cap.insert(cap.end(), small.begin(), small.end());
+  BOOST_REQUIRE(Run(cap).exitCode == 0);
+  const uint64_t key = std::filesystem::file_size(dir / "proc.psnap");
+  const std::string tight = dir / "tight";
+  std::vector<std::string> args = {"-o", tight, "--interval", "10ms", "--count", "20", "--max-size",
+                                   std::to_string(4 * key)};
+  args.insert(args.end(), small.begin(), small.end());
+  Recorder t(args);
+  while (t.waitLines(t.lines.size() + 1)) BOOST_TEST(DirBytes(tight) <= 4 * key);
+  BOOST_REQUIRE(t.lines.size() == 20u);
+  size_t keyframes = 0;  // a segment's first snapshot is read whole
+  for (const auto& l : t.lines) keyframes += l["full"].get<bool>();
+  BOOST_TEST(keyframes <= 5u, keyframes << " of 20 snapshots were keyframes");
   // Continuing knows the keyframe's size: the bound still holds.
   Recorder more({"-o", rec, "--root", tree, "--interval", "10ms", "--count", "30", "--max-size",
                  std::to_string(max), "--segment-snapshots", "5"});
