@@ -16,6 +16,11 @@ constexpr const char* kLockName = "/.lock";
 constexpr std::string_view kPsnap = ".psnap", kTorn = ".psnap.torn";
 
 // "20261123T071105.250Z": WallTime without its separators (no ':' for other systems' sake).
+// format/ builds as C++17 for the fuzz build (capnp's headers): no ends_with.
+bool EndsWith(std::string_view s, std::string_view tail) {
+  return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
+}
+
 std::string SegmentStamp(int64_t ns) {
   std::string stamp = WallTime(ns);
   stamp.erase(std::remove_if(stamp.begin(), stamp.end(), [](char c) { return c == '-' || c == ':'; }), stamp.end());
@@ -73,8 +78,8 @@ Result<std::vector<SegmentFile>> ListSegments(const std::string& dir) {
     if (name.empty() || name[0] == '.') continue;
     std::error_code fileEc;
     if (!it->is_regular_file(fileEc)) continue;
-    const bool torn = name.ends_with(kTorn);
-    if (!torn && !name.ends_with(kPsnap)) continue;
+    const bool torn = EndsWith(name, kTorn);
+    if (!torn && !EndsWith(name, kPsnap)) continue;
     out.push_back({name, static_cast<uint64_t>(it->file_size(fileEc)), torn});
   }
   if (ec) return Status::FromErrno(dir + ": cannot list the recording", ec.value());

@@ -130,8 +130,8 @@ int main(int argc, char** argv) {
     std::string imsg(reinterpret_cast<const char*>(iflat.begin()), iflat.size() * sizeof(capnp::word));
     Put(out + "/snapshot_message", "index", std::string("\1\0", 2) + imsg);
     // Lists claiming 30 million zero-size entries in 64 MiB of zero words
-    // (control bit 1: the target pads the message; the pad count follows).
-    const std::string pad = U32(8u << 20);
+    // (control bit 1: the target pads the message; log2 of the pad follows).
+    const std::string pad(1, '\x17');  // 2^23 words
     Put(out + "/snapshot_message", "index_claims_millions",
         std::string("\3", 1) + pad + std::string(1, '\0') + hostile::IndexClaiming(30u << 20, 0));
     Put(out + "/snapshot_message", "executables_claim_millions",
