@@ -710,6 +710,34 @@ Result<Metadata> CaptureRedacted(const CaptureOptions& options, ArchiveWriter& w
 
 }  // namespace
 
+Status CheckAppend(const std::string& archive, const CaptureOptions& options) {
+  auto reader = ArchiveReader::Open(archive);
+  if (!reader.ok()) return reader.status();
+  if ((*reader)->snapshotCount() == 0) return Status::Ok();
+  const size_t last = (*reader)->snapshotCount() - 1;
+  auto snap = (*reader)->snapshot(last);
+  if (!snap.ok()) return snap.status();
+  const Metadata& m = (*snap)->metadata();
+  const std::string profile = ProfileName(options.profile);
+  if (m.profile != profile)
+    return Status::InvalidArgument(archive + ": its snapshot " + std::to_string(last) + " was captured with --profile " +
+                                   m.profile + "; a --profile " + profile + " snapshot would make the archive " +
+                                   (m.profile == "bugreport" || profile == "bugreport"
+                                        ? "part redacted, part not"
+                                        : "mixed") +
+                                   " (capture into another archive)");
+  const std::string had = RedactionKeyOf(m);
+  if (options.profile == Profile::Bugreport || !had.empty()) {
+    const std::string now = options.profile == Profile::Bugreport ? RedactionKeyLabel(options.redactKey) : "";
+    if (had == "random" || now == "random" || had != now)
+      return Status::InvalidArgument(archive + ": its snapshots were redacted with key " +
+                                     (had.empty() ? std::string("(none)") : had) + ", this one would be with key " +
+                                     (now.empty() ? std::string("(none)") : now) +
+                                     ": pseudonyms would not match (append with --key-file of the same key)");
+  }
+  return Status::Ok();
+}
+
 Result<Metadata> Capture(const CaptureOptions& options, ArchiveWriter& writer,
                          const std::function<void(const CaptureProgress&)>& progress) {
   if (options.profile == Profile::Bugreport) return CaptureRedacted(options, writer, progress);

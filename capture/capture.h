@@ -90,6 +90,13 @@ struct CaptureProgress {
 Result<Metadata> Capture(const CaptureOptions& options, ArchiveWriter& writer,
                          const std::function<void(const CaptureProgress&)>& progress = {});
 
+// Whether a capture with `options` may be appended to `archive`: its
+// newest snapshot has the same profile and, when redacted, the same
+// redaction key (a full snapshot appended to a bug report would put
+// unredacted data in it; another key, pseudonyms that match nothing).
+// InvalidArgument naming both otherwise; the archive's own errors as they are.
+Status CheckAppend(const std::string& archive, const CaptureOptions& options);
+
 // ---- record: one capture per tick into a recording ----------------------------
 
 struct RecordOptions {

@@ -93,6 +93,10 @@ int Run(CaptureArgs& a) {
   WriterOptions wo;
   wo.level = a.level;
   wo.cutDamagedTail = a.cutDamagedTail;
+  if (a.append) {
+    Status same = CheckAppend(a.output, a.options);
+    if (!same.ok()) return Fail(same);
+  }
   auto writer = a.append ? ArchiveWriter::Append(a.output, wo) : ArchiveWriter::Create(a.output, wo);
   if (!writer.ok()) return Fail(writer.status());
 

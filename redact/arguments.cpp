@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <regex>
 
 namespace procsnap {
 
@@ -55,6 +54,68 @@ constexpr ProgramFlag kProgramFlags[] = {
     {"unrar", "-p", 0},    {"lftp", "-u", ','},   {"net", "-U", '%'},
 };
 
+bool AlnumOr(char c, std::string_view extra) {
+  return std::isalnum(static_cast<unsigned char>(c)) || extra.find(c) != std::string_view::npos;
+}
+
+// The length of the run of characters at `at` that are alphanumeric or in `extra`.
+size_t RunOf(std::string_view s, size_t at, std::string_view extra) {
+  size_t n = at;
+  while (n < s.size() && AlnumOr(s[n], extra)) ++n;
+  return n - at;
+}
+
+// The length of a token of a known shape starting at `at`, 0 for none.
+size_t TokenAt(std::string_view s, size_t at) {
+  const std::string_view rest = s.substr(at);
+  auto prefixed = [&](std::string_view prefix, std::string_view extra, size_t min) -> size_t {
+    if (!rest.starts_with(prefix)) return 0;
+    const size_t n = RunOf(s, at + prefix.size(), extra);
+    return n >= min ? prefix.size() + n : 0;
+  };
+  if (rest.starts_with("eyJ")) {  // a JWT: three base64url parts of 8 or more
+    size_t n = 0;
+    for (int part = 0; part < 3; ++part) {
+      const size_t run = RunOf(s, at + n, "_-");
+      if (run < 8) return 0;
+      n += run;
+      if (part < 2) {
+        if (at + n >= s.size() || s[at + n] != '.') return 0;
+        ++n;
+      }
+    }
+    return n;
+  }
+  for (std::string_view aws : {"AKIA", "ASIA"})
+    if (rest.starts_with(aws) && rest.size() >= 20) {
+      bool ok = true;
+      for (size_t k = 4; k < 20 && ok; ++k) ok = std::isdigit(static_cast<unsigned char>(rest[k])) || std::isupper(static_cast<unsigned char>(rest[k]));
+      if (ok) return 20;
+    }
+  if (rest.size() > 4 && rest.starts_with("gh") && std::string_view("pousr").find(rest[2]) != std::string_view::npos &&
+      rest[3] == '_') {
+    const size_t n = RunOf(s, at + 4, "");
+    if (n >= 30) return 4 + n;
+  }
+  if (size_t n = prefixed("github_pat_", "_", 30)) return n;
+  if (rest.size() > 4 && rest.starts_with("xox") && std::string_view("abprs").find(rest[3]) != std::string_view::npos &&
+      rest[4] == '-') {
+    const size_t n = RunOf(s, at + 5, "-");
+    if (n >= 10) return 5 + n;
+  }
+  if (rest.starts_with("AIza") && RunOf(s, at + 4, "_-") >= 35) return 4 + 35;
+  if (size_t n = prefixed("sk_live_", "", 20)) return n;
+  constexpr std::string_view kArmour = "-----BEGIN ", kKey = "PRIVATE KEY-----";
+  if (rest.starts_with(kArmour)) {  // "-----BEGIN [A-Z ]*PRIVATE KEY-----" and all that follows it
+    const size_t key = rest.find(kKey, kArmour.size());
+    if (key == std::string_view::npos) return 0;
+    for (size_t n = kArmour.size(); n < key; ++n)
+      if (!std::isupper(static_cast<unsigned char>(rest[n])) && rest[n] != ' ') return 0;
+    return rest.size();
+  }
+  return 0;
+}
+
 class ArgRedactor {
  public:
   ArgRedactor(const ValuePseudonym& p, KindCounts& counts, std::vector<std::string>* found)
@@ -97,19 +158,19 @@ class ArgRedactor {
   }
 
   // Tokens whose shape gives them away wherever they stand: JWTs, cloud and
-  // chat API keys, a private key's armour.
+  // chat API keys, a private key's armour. A scanner, not std::regex: the
+  // library's matcher recurses per character and a 30 KB argument
+  // overflowed the stack; this costs one pass with a bounded look at each
+  // candidate.
   bool tokenShapes(std::string& a) {
-    static const std::regex shapes(
-        R"re(eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}|(?:AKIA|ASIA)[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,}|xox[abprs]-[A-Za-z0-9-]{10,}|AIza[0-9A-Za-z_-]{35}|sk_live_[0-9A-Za-z]{20,}|-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*)re");
     bool any = false;
-    std::smatch m;
-    size_t from = 0;
-    std::string rest;
-    while (from < a.size()) {
-      rest = a.substr(from);
-      if (!std::regex_search(rest, m, shapes)) break;
-      const size_t at = from + m.position(0);
-      from = at + replace(a, at, m.length(0), "argument");
+    for (size_t at = 0; at < a.size();) {
+      const size_t len = TokenAt(a, at);
+      if (!len) {
+        ++at;
+        continue;
+      }
+      at += replace(a, at, len, "argument");
       any = true;
     }
     return any;
@@ -160,25 +221,31 @@ class ArgRedactor {
     return true;
   }
 
-  // "key": "value" pairs of JSON with a secret-looking key.
+  // "key": "value" pairs of JSON with a secret-looking key (a scanner:
+  // see tokenShapes).
   bool json(std::string& a) {
     if (a.find('"') == std::string::npos) return false;
-    static const std::regex pair(R"re("([^"\\]{1,128})"\s*:\s*"((?:[^"\\]|\\.)*)")re");
     bool any = false;
-    std::string out;
-    size_t last = 0;
-    for (auto it = std::sregex_iterator(a.begin(), a.end(), pair); it != std::sregex_iterator(); ++it) {
-      const std::smatch& m = *it;
-      if (!LooksSecret(m.str(1)) || m.length(2) == 0) continue;
-      out.append(a, last, m.position(2) - last);
-      std::string value = m.str(2);
-      ++counts_["argument"];
-      if (found_ && value.size() >= 4) found_->push_back(value);
-      out += p_(value);
-      last = m.position(2) + m.length(2);
-      any = true;
+    for (size_t q = a.find('"'); q != std::string::npos; q = a.find('"', q + 1)) {
+      // A key: up to 128 bytes without quotes or backslashes.
+      const size_t keyEnd = a.find_first_of("\"\\", q + 1);
+      if (keyEnd == std::string::npos || a[keyEnd] != '"' || keyEnd == q + 1 || keyEnd - q - 1 > 128) continue;
+      size_t v = a.find_first_not_of(" \t\n", keyEnd + 1);
+      if (v == std::string::npos || a[v] != ':') {
+        q = keyEnd;  // not a key: the next string starts after its closing quote
+        continue;
+      }
+      v = a.find_first_not_of(" \t\n", v + 1);
+      if (v == std::string::npos || a[v] != '"') continue;
+      size_t end = v + 1;  // the value, escapes included, up to its closing quote
+      while (end < a.size() && a[end] != '"') end += a[end] == '\\' ? 2 : 1;
+      if (end >= a.size()) break;
+      if (LooksSecret(std::string_view(a).substr(q + 1, keyEnd - q - 1)) && end > v + 1) {
+        end = v + 1 + replace(a, v + 1, end - v - 1, "argument");
+        any = true;
+      }
+      q = end;
     }
-    if (any) a = out + a.substr(last);
     return any;
   }
 
@@ -206,7 +273,10 @@ class ArgRedactor {
         size_t v = i + 1;
         for (const char* scheme : {"Bearer", "Basic", "Token", "Digest", "bearer", "basic", "token", "digest"})
           if (w[v] == scheme && v + 1 < w.size()) ++v;
-        replace(w[v], 0, w[v].size(), "header");
+        // The value without the quotes and brackets around it ({"secret": "x"} keeps its shape).
+        const size_t b = std::min(w[v].find_first_not_of("\"'"), w[v].size());
+        const size_t e = w[v].find_last_not_of("\"'}],;");
+        if (e != std::string::npos && e >= b) replace(w[v], b, e + 1 - b, "header");
         i = v;
         any = true;
         continue;

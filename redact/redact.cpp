@@ -308,6 +308,9 @@ class Run {
                       " replaced by keyed pseudonyms (HMAC-SHA-256; key " +
                       (p_.randomKey() ? std::string("random, kept nowhere") : "fingerprint " + p_.keyFingerprint()) +
                       "); kept bytes of executables left out");
+    // A full capture redacted is what the bugreport profile makes: one
+    // label, so that an archive of both does not look mixed.
+    if (m.profile == "full") m.profile = "bugreport";
     if (!shortName_.empty()) m.notes.push_back(shortName_);
     for (auto& [kind, n] : counts) summary_[kind] += n;
     Status st = writer.addSnapshot(m, std::move(out));
@@ -447,6 +450,20 @@ Result<std::string> ReadKeyFile(const std::string& path) {
     return Status::InvalidArgument(path + ": a key file needs at least 16 bytes (it holds " +
                                    std::to_string(key.size()) + "); e.g. head -c 32 /dev/urandom > " + path);
   return key;
+}
+
+std::string RedactionKeyLabel(const std::string& key) {
+  return key.empty() ? "random" : "fingerprint " + Pseudonyms(key).keyFingerprint();
+}
+
+std::string RedactionKeyOf(const Metadata& m) {
+  for (const std::string& note : m.notes) {
+    if (!note.starts_with("redacted:")) continue;
+    if (note.find("key random") != std::string::npos) return "random";
+    const size_t at = note.find("key fingerprint ");
+    if (at != std::string::npos) return "fingerprint " + note.substr(at + 16, 8);
+  }
+  return "";
 }
 
 Result<Metadata> RedactSnapshot(const ArchiveReader& reader, size_t index, ArchiveWriter& writer,

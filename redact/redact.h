@@ -26,6 +26,13 @@ struct RedactOptions {
 // Reads the key file for --key-file: at least 16 bytes, at most 1 MiB.
 Result<std::string> ReadKeyFile(const std::string& path);
 
+// How a redacted snapshot names its key: "fingerprint 1a2b3c4d" (8 hex of
+// a SHA-256 of the key, never the key), or "random" for a key kept
+// nowhere; RedactionKeyOf reads it back from a snapshot's metadata ("" when
+// the snapshot is not redacted).
+std::string RedactionKeyLabel(const std::string& key);
+std::string RedactionKeyOf(const Metadata& m);
+
 struct RedactSummary {
   size_t snapshots = 0;
   std::map<std::string, uint64_t> replaced;  // kind -> values replaced, all snapshots

@@ -211,4 +211,69 @@ BOOST_AUTO_TEST_CASE(a_recording_is_redacted_into_a_recording) {
   BOOST_TEST(refused.err.find("procsnap redact") != std::string::npos, refused.err);
 }
 
+// A bug report never takes an unredacted snapshot, nor one redacted with
+// another key (issue 20): --append checks the archive's newest snapshot.
+BOOST_AUTO_TEST_CASE(an_append_never_mixes_redacted_and_unredacted_snapshots) {
+  TempDir dir;
+  const std::string tree = dir / "tree", report = dir / "report.psnap", key = dir / "key", other = dir / "other";
+  BOOST_REQUIRE(Run({"/bin/sh", SAMPLES "/make_fake_proc.sh", tree, "1", "42"}).exitCode == 0);
+  static const char cmdline[] = "db\0--password=Planted-Append-1\0";
+  testutil::WriteFile(tree + "/42/cmdline", std::string(cmdline, sizeof cmdline - 1));
+  testutil::WriteFile(key, "a key of sixteen bytes or more\n");
+  testutil::WriteFile(other, "another key, also long enough\n");
+  auto base = [&](std::vector<std::string> extra) {
+    std::vector<std::string> argv = {kBin, "capture", "-q", "--root", tree, "-o", report};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return Run(argv);
+  };
+  BOOST_REQUIRE(base({"--profile", "bugreport", "--key-file", key}).exitCode == 0);
+  auto full = base({"--append"});
+  BOOST_TEST(full.exitCode == 2);
+  BOOST_TEST(full.err.find("part redacted, part not") != std::string::npos, full.err);
+  auto random = base({"--append", "--profile", "bugreport"});
+  BOOST_TEST(random.exitCode == 2);
+  BOOST_TEST(random.err.find("key") != std::string::npos, random.err);
+  BOOST_TEST(base({"--append", "--profile", "bugreport", "--key-file", other}).exitCode == 2);
+  auto same = base({"--append", "--profile", "bugreport", "--key-file", key});
+  BOOST_TEST(same.exitCode == 0, same.err);
+  auto info = nlohmann::json::parse(Run({kBin, "info", "--json", "--all", report}).out);
+  BOOST_TEST(info["snapshots"].size() == 2u);
+  BOOST_TEST(Run({kBin, "cat", "--at", "0", report, "42/cmdline"}).out.find("Planted-Append") == std::string::npos);
+  BOOST_TEST(Run({kBin, "cat", "--at", "1", report, "42/cmdline"}).out.find("Planted-Append") == std::string::npos);
+  // redact labels what it redacted: a full capture becomes a bugreport one.
+  const std::string plain = dir / "plain.psnap", red = dir / "red.psnap";
+  BOOST_REQUIRE(Run({kBin, "capture", "-q", "--root", tree, "-o", plain}).exitCode == 0);
+  BOOST_REQUIRE(Run({kBin, "redact", "-q", "--key-file", key, plain, red}).exitCode == 0);
+  auto redInfo = nlohmann::json::parse(Run({kBin, "info", "--json", red}).out);
+  BOOST_TEST(redInfo["snapshots"][0]["profile"] == "bugreport", redInfo["snapshots"][0].dump());
+}
+
+// Arguments of a megabyte (a PEM key, a JWT) are scanned in one pass with
+// bounded stack (std::regex recursed per character and died at 30 KB), and
+// a JSON value in a shell string keeps its quotes and braces.
+BOOST_AUTO_TEST_CASE(megabyte_arguments_are_redacted_without_a_crash_and_json_keeps_its_shape) {
+  TempDir dir;
+  const std::string tree = dir / "tree", plain = dir / "plain.psnap", red = dir / "red.psnap";
+  BOOST_REQUIRE(Run({"/bin/sh", SAMPLES "/make_fake_proc.sh", tree, "1", "42"}).exitCode == 0);
+  std::string pem = "-----BEGIN RSA PRIVATE KEY-----\n";
+  while (pem.size() < (1u << 20)) pem += "MIIEowIBAAKCAQEAPlantedPemBody0123456789abcdefghij\n";
+  pem += "-----END RSA PRIVATE KEY-----";
+  std::string jwt = "eyJhbGciOiJIUzI1NiJ9.";
+  while (jwt.size() < (1u << 20)) jwt += "PlantedJwtBodyABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+  jwt += ".SignatureOfThePlantedJwt";
+  const std::string json = R"(echo {"secret": "Planted-Json-Value"} > /tmp/x)";
+  std::string cmdline = std::string("tool") + '\0' + pem + '\0' + jwt + '\0' + "sh" + '\0' + "-c" + '\0' + json + '\0';
+  testutil::WriteFile(tree + "/42/cmdline", cmdline);
+  BOOST_REQUIRE(Run({kBin, "capture", "-q", "--root", tree, "-o", plain}).exitCode == 0);
+  auto r = Run({kBin, "redact", "-q", plain, red});
+  BOOST_REQUIRE_MESSAGE(r.exitCode == 0, "exit " << r.exitCode << " signal " << r.signal << ": " << r.err);
+  const std::string out = Run({kBin, "cat", red, "42/cmdline"}).out;
+  BOOST_TEST(out.find("PlantedPemBody") == std::string::npos);
+  BOOST_TEST(out.find("PlantedJwtBody") == std::string::npos);
+  BOOST_TEST(out.find("Planted-Json-Value") == std::string::npos);
+  BOOST_TEST(out.find(R"({"secret": "R-)") != std::string::npos, out.substr(out.size() > 200 ? out.size() - 200 : 0));
+  BOOST_TEST(out.find(R"("} > /tmp/x)") != std::string::npos, out.substr(out.size() > 200 ? out.size() - 200 : 0));
+  BOOST_TEST(out.size() < 4096u, "the megabyte arguments became pseudonyms");
+}
+
 BOOST_AUTO_TEST_SUITE_END()

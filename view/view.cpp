@@ -135,6 +135,16 @@ Result<std::optional<std::string>> ReadIfCaptured(const View& v, std::string_vie
   return std::optional<std::string>();
 }
 
+bool ExitedDuringCapture(const Snapshot& s, NodeId id) {
+  if (id == 0 || s.parent(id) != 0 || !IsNumberName(s.name(id))) return false;
+  auto gone = [](int err) { return err == ENOENT || err == ESRCH; };
+  const Node& n = s.node(id);
+  if (gone(n.error)) return true;
+  if (n.kind != NodeKind::Directory) return false;
+  const NodeId stat = s.child(id, "stat");
+  return stat != kNoNode && gone(s.node(stat).error);
+}
+
 std::optional<std::string> CapturedFiles::text(std::string_view path) {
   auto r = ReadIfCaptured(v_, path);
   if (r.ok()) return std::move(*r);

@@ -88,6 +88,13 @@ class CapturedFiles {
   Status damage_;
 };
 
+// A pid directory of the root whose process exited while it was captured:
+// the directory, or its stat, failed with ENOENT or ESRCH. A replay does
+// not show it as a process (ps skips it, but psutil's process_iter raises
+// on a listed pid whose stat is missing); the archive keeps it, and
+// ls/info show it.
+bool ExitedDuringCapture(const Snapshot& s, NodeId id);
+
 // Capture's record of the program each process ran (Metadata.executables),
 // by pid: what findings and the processes table cite.
 std::unordered_map<long, const Executable*> ExecutablesByPid(const Metadata& m);
