@@ -105,6 +105,9 @@ size_t TokenAt(std::string_view s, size_t at) {
   }
   if (rest.starts_with("AIza") && RunOf(s, at + 4, "_-") >= 35) return 4 + 35;
   if (size_t n = prefixed("sk_live_", "", 20)) return n;
+  if (size_t n = prefixed("sk-proj-", "_-", 20)) return n;  // OpenAI
+  if (size_t n = prefixed("glpat-", "_-", 20)) return n;    // GitLab
+  if (size_t n = prefixed("hvs.", "_-", 20)) return n;      // Vault
   constexpr std::string_view kArmour = "-----BEGIN ", kKey = "PRIVATE KEY-----";
   if (rest.starts_with(kArmour)) {  // "-----BEGIN [A-Z ]*PRIVATE KEY-----" and all that follows it
     const size_t key = rest.find(kKey, kArmour.size());
@@ -114,6 +117,16 @@ size_t TokenAt(std::string_view s, size_t at) {
     return rest.size();
   }
   return 0;
+}
+
+// Whether a word names the program of a ProgramFlag: exactly, or one of a
+// family (mysqldump, ldapsearch, mongodump, mariadb-dump). A positional
+// word that merely starts like one ("netdb", "zipfile") is not it.
+bool KnownProgram(std::string_view word, std::string_view program) {
+  if (word == program) return true;
+  for (std::string_view family : {"mysql", "mariadb", "ldap", "mongo"})
+    if (program == family && word.starts_with(family)) return true;
+  return false;
 }
 
 class ArgRedactor {
@@ -146,9 +159,13 @@ class ArgRedactor {
       const size_t keyStart = d == std::string::npos || d < start ? start : d + 1;
       const std::string key = a.substr(keyStart, eq - keyStart);
       const bool secret = !key.empty() && LooksSecret(key) && key.find("://") == std::string::npos;
-      size_t end = secret && keyStart == 0 ? a.size() : a.find_first_of(",&;", eq + 1);
+      if (!secret) {  // the value may itself be KEY=VALUE: --from-literal=password=x, --env=DB_PASSWORD=x
+        start = eq + 1;
+        continue;
+      }
+      size_t end = keyStart == 0 ? a.size() : a.find_first_of(",&;", eq + 1);
       if (end == std::string::npos) end = a.size();
-      if (secret && end > eq + 1) {
+      if (end > eq + 1) {
         end = eq + 1 + replace(a, eq + 1, end - eq - 1, "argument");
         any = true;
       }
@@ -251,10 +268,19 @@ class ArgRedactor {
 
   // One list of words (argv, or the words of one argument); returns whether
   // anything was replaced.
-  bool words(std::vector<std::string>& w, std::string_view program) {
+  bool words(std::vector<std::string>& w, std::string_view first) {
     bool any = false;
+    std::string program(first);
     for (size_t i = 0; i < w.size(); ++i) {
       std::string& a = w[i];
+      // A known program anywhere in the command (behind sudo, timeout, env,
+      // nice, xargs, or inside sh -c "... && mysqldump -pX"): its flags apply
+      // from there on.
+      if (i > 0 && !a.empty() && a[0] != '-') {
+        const std::string base = a.substr(a.rfind('/') == std::string::npos ? 0 : a.rfind('/') + 1);
+        for (const ProgramFlag& f : kProgramFlags)
+          if (KnownProgram(base, f.program)) program = base;
+      }
       if (header(a)) {
         any = true;
         continue;

@@ -276,4 +276,36 @@ BOOST_AUTO_TEST_CASE(megabyte_arguments_are_redacted_without_a_crash_and_json_ke
   BOOST_TEST(out.size() < 4096u, "the megabyte arguments became pseudonyms");
 }
 
+// Forms real servers carry (issue 20, the ones done so far): a known
+// program behind a wrapper or inside sh -c, KEY=VALUE after an option's =,
+// token shapes of OpenAI, GitLab and Vault.
+BOOST_AUTO_TEST_CASE(programs_behind_wrappers_and_pairs_inside_options_are_redacted) {
+  TempDir dir;
+  const std::string tree = dir / "tree", plain = dir / "plain.psnap", red = dir / "red.psnap";
+  BOOST_REQUIRE(Run({"/bin/sh", SAMPLES "/make_fake_proc.sh", tree, "1", "42"}).exitCode == 0);
+  const std::vector<std::vector<std::string>> forms = {
+      {"sh", "-c", "cd /srv && mysqldump -uroot -pKq3Wrapped1 db > dump.sql"},
+      {"timeout", "300", "mysqldump", "-pKq3Wrapped2"},
+      {"sudo", "sshpass", "-p", "Kq3Wrapped3", "ssh", "host"},
+      {"kubectl", "create", "secret", "generic", "x", "--from-literal=password=Kq3Wrapped4"},
+      {"docker", "run", "--env=DB_PASSWORD=Kq3Wrapped5", "img"},
+      {"app", "sk-proj-Kq3Wrapped6abcdefghijklmnop"},
+      {"app", "glpat-Kq3Wrapped7abcdefghijk"},
+      {"vault", "login", "hvs.Kq3Wrapped8abcdefghijklmn"},
+  };
+  std::string cmdline;
+  for (const auto& f : forms) {
+    for (const auto& w : f) cmdline += w + '\0';
+    cmdline += "then" + std::string(1, '\0');
+  }
+  testutil::WriteFile(tree + "/42/cmdline", cmdline);
+  BOOST_REQUIRE(Run({kBin, "capture", "-q", "--root", tree, "-o", plain}).exitCode == 0);
+  BOOST_REQUIRE(Run({kBin, "redact", "-q", plain, red}).exitCode == 0);
+  const std::string out = Run({kBin, "cat", red, "42/cmdline"}).out;
+  for (int k = 1; k <= 8; ++k)
+    BOOST_TEST(out.find("Kq3Wrapped" + std::to_string(k)) == std::string::npos, k << ": " << out);
+  BOOST_TEST(out.find("--from-literal=password=R-") != std::string::npos, out);
+  BOOST_TEST(out.find("mysqldump -uroot -pR-") != std::string::npos, out);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
