@@ -891,8 +891,11 @@ void Walker::walkDirectory(int parentFd, const std::string& name, const std::str
   // said EPERM): procfs makes the same check for every link and fdinfo
   // file, so once the first is refused the others are recorded refused
   // unasked (a process with 18 threads and 274 descriptors: 9,800 calls).
-  const bool deniedTable = depth == 4 && (name == "fd" || name == "fdinfo") && ptraceDenied_ >= 0 &&
-                           SplitPath(rel).size() == 4 && SplitPath(rel)[2] == std::to_string(ptraceDenied_);
+  bool deniedTable = false;
+  if (depth == 4 && (name == "fd" || name == "fdinfo") && ptraceDenied_ >= 0) {
+    const auto parts = SplitPath(rel);
+    deniedTable = parts.size() == 4 && parts[2] == std::to_string(ptraceDenied_);
+  }
   size_t taskAt = entries.size();
   for (size_t i = 0; i < entries.size(); ++i) {
     if (pidDir && entries[i].first == "task") {
