@@ -28,6 +28,7 @@ struct CaptureArgs {
   int level = 9;
   uint64_t maxFileMiB = 64;
   std::string keyFile;
+  bool newKey = false;
 };
 
 // HOST-YYYYmmddTHHMMSS.psnap; "bugreport-..." for a redacted capture,
@@ -71,9 +72,10 @@ void OnSignal(int sig) {
 
 int Run(CaptureArgs& a) {
   if (a.output.empty()) a.output = DefaultOutput(a.options.profile);
-  if (!a.keyFile.empty()) {
-    if (a.options.profile != Profile::Bugreport) return Fail("--key-file is for --profile bugreport (its redaction)");
-    auto key = ReadKeyFile(a.keyFile);
+  if ((!a.keyFile.empty() || a.newKey) && a.options.profile != Profile::Bugreport)
+    return Fail("--key-file and --new-key are for --profile bugreport (its redaction)");
+  if (a.options.profile == Profile::Bugreport) {
+    auto key = RedactionKeyFromOptions(a.keyFile, a.newKey);
     if (!key.ok()) return Fail(key.status());
     a.options.redactKey = std::move(*key);
   }
@@ -205,7 +207,10 @@ void SetupCapture(CLI::App& sub, CommandAction& action) {
   AddCaptureOptions(sub, a->options, a->maxFileMiB);
   sub.add_option("--key-file", a->keyFile,
                  "with --profile bugreport: the pseudonym key (at least 16 bytes; reports redacted with one key "
-                 "correlate); default: a random key, kept nowhere");
+                 "correlate); default: this machine's key (see procsnap redact --help)");
+  sub.add_flag("--new-key", a->newKey,
+               "with --profile bugreport: a random key kept nowhere, for a report that must not correlate with "
+               "any other");
   sub.add_flag("--keep-hostname", a->options.keepHostname, "with --profile bugreport: leave the host name and domain");
   sub.add_flag("--keep-ips", a->options.keepIps, "with --profile bugreport: leave the machine's IP addresses");
   sub.add_option("--level", a->level, "zstd compression level")->capture_default_str()->check(CLI::Range(1, 19));

@@ -1,5 +1,7 @@
 #include "common.h"
 
+#include "redact/redact.h"
+
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -255,6 +257,13 @@ std::atomic<bool>* StopOnSignals() {
   ::sigaction(SIGINT, &act, nullptr);
   ::sigaction(SIGTERM, &act, nullptr);
   return &gStopRequested;
+}
+
+Result<std::string> RedactionKeyFromOptions(const std::string& keyFile, bool newKey) {
+  if (!keyFile.empty() && newKey) return Status::InvalidArgument("--key-file and --new-key: give one");
+  if (!keyFile.empty()) return ReadKeyFile(keyFile);
+  if (newKey) return std::string();
+  return DefaultRedactionKey();
 }
 
 }  // namespace procsnap

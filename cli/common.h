@@ -39,6 +39,10 @@ void PrintLine(const char* format, ...) __attribute__((format(printf, 1, 2)));
 // its name, arguments or environment) become U+FFFD, so the output is
 // always valid JSON; `cat` gives the exact bytes.
 // indent -1: one line (record --json writes a line per snapshot).
+// The redaction key of --key-file FILE, --new-key (empty: random, kept
+// nowhere) or the machine's default key.
+Result<std::string> RedactionKeyFromOptions(const std::string& keyFile, bool newKey);
+
 std::string JsonText(const nlohmann::json& j, int indent = 2);
 nlohmann::json MetadataJson(const Metadata& m);
 nlohmann::json ExecutableJson(const Executable& e);

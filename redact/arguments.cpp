@@ -28,16 +28,53 @@ std::string Join(const std::vector<std::string>& parts, char sep) {
 }
 
 
+// The words of a shell string, a quoted group ('a b c') kept as one word:
+// Join(SplitWords(s), ' ') gives back s.
+std::vector<std::string> SplitWords(std::string_view s) {
+  std::vector<std::string> out;
+  for (std::string& w : Split(s, ' ')) {
+    if (!out.empty()) {
+      const std::string& open = out.back();
+      const char q = open.empty() ? 0 : open[0];
+      if ((q == '\'' || q == '"') && (open.size() == 1 || open.find(q, 1) == std::string::npos)) {
+        out.back().append(" ").append(w);
+        continue;
+      }
+    }
+    out.push_back(std::move(w));
+  }
+  return out;
+}
+
+// The program a word names: its base name, up to a space (setproctitle).
+std::string ProgramOf(std::string_view word) {
+  std::string_view w = word.substr(0, word.find(' '));
+  if (const size_t slash = w.rfind('/'); slash != std::string_view::npos) w.remove_prefix(slash + 1);
+  return std::string(w);
+}
+
+// Whether a value is already a pseudonym (R- and 10 hex digits): a secret
+// found by two rules is replaced once.
+bool IsPseudonym(std::string_view v) {
+  return v.size() == 12 && v.starts_with("R-") &&
+         std::all_of(v.begin() + 2, v.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); });
+}
+
+}  // namespace
+
 bool LooksSecret(std::string_view key) {
   const std::string k = Lower(key);
   std::string_view bare(k);  // "--pw", "-pw", "db_pw"
   while (bare.starts_with("-")) bare.remove_prefix(1);
   if (bare == "pw" || bare.ends_with("_pw") || bare.ends_with("-pw") || bare.ends_with(".pw")) return true;
+  if (bare == "sig") return true;  // Azure SAS: ?sv=...&sig=X
   for (const char* word : {"pass", "pwd", "secret", "token", "key", "auth", "credential", "cred", "private",
-                           "cookie", "session", "signature"})
+                           "cookie", "session", "signature", "psk"})
     if (k.find(word) != std::string::npos) return true;
   return false;
 }
+
+namespace {
 
 // Short flags that take a secret, per program (argv[0]'s base name).
 struct ProgramFlag {
@@ -51,8 +88,16 @@ constexpr ProgramFlag kProgramFlags[] = {
     {"nerdctl", "-p", 0},  {"sqlcmd", "-P", 0},   {"curl", "-u", ':'},    {"curl", "--user", ':'},
     {"curl", "-U", ':'},   {"smbclient", "-U", '%'}, {"rpcclient", "-U", '%'}, {"wget", "--user", ':'},
     {"7z", "-p", 0},       {"zip", "-P", 0},      {"unzip", "-P", 0},     {"rar", "-p", 0},
-    {"unrar", "-p", 0},    {"lftp", "-u", ','},   {"net", "-U", '%'},
+    {"unrar", "-p", 0},    {"lftp", "-u", ','},   {"net", "-U", '%'},     {"http", "-a", ':'},
+    {"https", "-a", ':'},  {"useradd", "-p", 0},  {"usermod", "-p", 0},   {"openssl", "-k", 0},
+    {"openssl", "-K", 0},
 };
+
+// Programs whose secrets stand as plain words (htpasswd -b FILE USER X,
+// smbclient //h/s X, rabbitmqctl add_user U X, vault login X): rules in
+// ArgRedactor::positional.
+constexpr const char* kPositionalPrograms[] = {"htpasswd", "smbclient", "rabbitmqctl", "nmcli", "vault",
+                                               "redis-cli", "chpasswd", "aws", "gpg", "openssl", "sqlplus"};
 
 bool AlnumOr(char c, std::string_view extra) {
   return std::isalnum(static_cast<unsigned char>(c)) || extra.find(c) != std::string_view::npos;
@@ -108,6 +153,49 @@ size_t TokenAt(std::string_view s, size_t at) {
   if (size_t n = prefixed("sk-proj-", "_-", 20)) return n;  // OpenAI
   if (size_t n = prefixed("glpat-", "_-", 20)) return n;    // GitLab
   if (size_t n = prefixed("hvs.", "_-", 20)) return n;      // Vault
+  // Webhook and bot URLs: the path after the service's prefix is the secret.
+  struct Hook {
+    std::string_view prefix, extra;
+  };
+  for (const Hook& h : {Hook{"hooks.slack.com/services/", "/_-"}, Hook{"hooks.slack.com/workflows/", "/_-"},
+                        Hook{"discord.com/api/webhooks/", "/_-"}, Hook{"discordapp.com/api/webhooks/", "/_-"},
+                        Hook{"api.telegram.org/bot", ":_-"}, Hook{"api.telegram.org/file/bot", ":_-"},
+                        Hook{".webhook.office.com/webhookb2/", "/@_-"}, Hook{"outlook.office.com/webhook/", "/@_-"}})
+    if (s.substr(0, at).ends_with(h.prefix)) {
+      const size_t n = RunOf(s, at, h.extra);
+      if (n >= 8) return n;
+    }
+  // Only where a run starts: each run is measured once, so a long
+  // argument costs one pass.
+  auto base64 = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '/' || c == '+'; };
+  const bool runStart = at == 0 || !(base64(s[at - 1]) || s[at - 1] == '_' || s[at - 1] == '-');
+  if (runStart && std::isdigit(static_cast<unsigned char>(rest[0]))) {  // Telegram: 8-10 digits:35 of [A-Za-z0-9_-]
+    size_t d = 0;
+    while (d < rest.size() && std::isdigit(static_cast<unsigned char>(rest[d]))) ++d;
+    if (d >= 8 && d <= 10 && d < rest.size() && rest[d] == ':') {
+      const size_t n = RunOf(s, at + d + 1, "_-");
+      if (n >= 35) return d + 1 + n;
+    }
+  }
+  // An AWS secret access key alone: 40 of [A-Za-z0-9/+], mixed as random
+  // base64 is (a git hash is hex; a path changes class seldom).
+  if (runStart) {
+    size_t n = 0;
+    while (n < rest.size() && n <= 40 && base64(rest[n])) ++n;
+    if (n == 40 && (rest.size() == 40 || (rest[40] != '=' && rest[40] != '_' && rest[40] != '-'))) {
+      bool hexOnly = true, upper = false, lower = false, digit = false;
+      int changes = 0, last = -1;
+      for (size_t k = 0; k < 40; ++k) {
+        const unsigned char c = rest[k];
+        hexOnly = hexOnly && std::isxdigit(c);
+        const int cls = std::isupper(c) ? 0 : std::islower(c) ? 1 : std::isdigit(c) ? 2 : 3;
+        upper |= cls == 0, lower |= cls == 1, digit |= cls == 2;
+        changes += last >= 0 && cls != last;
+        last = cls;
+      }
+      if (!hexOnly && upper && lower && digit && changes >= 12 && rest[0] != '/' && rest[39] != '/') return 40;
+    }
+  }
   constexpr std::string_view kArmour = "-----BEGIN ", kKey = "PRIVATE KEY-----";
   if (rest.starts_with(kArmour)) {  // "-----BEGIN [A-Z ]*PRIVATE KEY-----" and all that follows it
     const size_t key = rest.find(kKey, kArmour.size());
@@ -131,19 +219,25 @@ bool KnownProgram(std::string_view word, std::string_view program) {
 
 class ArgRedactor {
  public:
-  ArgRedactor(const ValuePseudonym& p, KindCounts& counts, std::vector<std::string>* found)
-      : p_(p), counts_(counts), found_(found) {}
+  ArgRedactor(const ValuePseudonym& p, KindCounts& counts) : p_(p), counts_(counts) {}
 
   // Replaces s[from, from+len) and counts it under `kind`; returns the
   // replacement's length.
   size_t replace(std::string& s, size_t from, size_t len, const char* kind) {
     if (len == 0) return 0;
-    std::string original = s.substr(from, len);
-    const std::string pseudonym = p_(original);
+    if (IsPseudonym(std::string_view(s).substr(from, len))) return len;
+    const std::string pseudonym = p_(std::string_view(s).substr(from, len), kind);
     s.replace(from, len, pseudonym);
     ++counts_[kind];
-    if (found_ && original.size() >= 4) found_->push_back(std::move(original));
     return pseudonym.size();
+  }
+
+  // Replaces a word's value, keeping the quotes and brackets around it
+  // ('x', "x"}, x;): {"secret": "x"} and 'IDENTIFIED BY 'x';' keep their shape.
+  void replaceValue(std::string& w, const char* kind) {
+    const size_t b = std::min(w.find_first_not_of("\"'(["), w.size());
+    const size_t e = w.find_last_not_of("\"')}],;");
+    if (e != std::string::npos && e >= b) replace(w, b, e + 1 - b, kind);
   }
 
   // KEY=VALUE pairs with a secret-looking KEY: a whole word (PASSWORD=x,
@@ -156,7 +250,8 @@ class ArgRedactor {
       const size_t eq = a.find('=', start);
       if (eq == std::string::npos) break;
       const size_t d = a.find_last_of(",&;?", eq);
-      const size_t keyStart = d == std::string::npos || d < start ? start : d + 1;
+      size_t keyStart = d == std::string::npos || d < start ? start : d + 1;
+      if (const size_t space = a.rfind(' ', eq); space != std::string::npos && space >= keyStart) keyStart = space + 1;
       const std::string key = a.substr(keyStart, eq - keyStart);
       const bool secret = !key.empty() && LooksSecret(key) && key.find("://") == std::string::npos;
       if (!secret) {  // the value may itself be KEY=VALUE: --from-literal=password=x, --env=DB_PASSWORD=x
@@ -193,15 +288,21 @@ class ArgRedactor {
     return any;
   }
 
-  // user:password@ (or a long TOKEN@) after every "scheme://".
+  // user:password@ (or a long TOKEN@) after every "scheme://"; the
+  // password may hold '/' (ftp://u:pa/ss@host/).
   bool urlPasswords(std::string& a) {
     bool any = false;
     for (size_t scheme = a.find("://"); scheme != std::string::npos; scheme = a.find("://", scheme + 3)) {
-      size_t start = scheme + 3;
-      size_t end = a.find_first_of("/?# \t", start);
+      const size_t start = scheme + 3;
+      const size_t slash = a.find('/', start);
+      size_t end = a.find_first_of("?# \t", start);
       size_t at = a.rfind('@', end == std::string::npos ? std::string::npos : end);
       if (at == std::string::npos || at < start) continue;
       size_t colon = a.find(':', start);
+      if (slash < at && !(colon < slash)) {  // a '@' in the path, not user info
+        at = a.rfind('@', slash);
+        if (at == std::string::npos || at < start) continue;
+      }
       if (colon == std::string::npos || colon > at) {
         // https://TOKEN@host: a user part that long is a token, not a name
         if (at - start < 16) continue;
@@ -209,6 +310,90 @@ class ArgRedactor {
       }
       replace(a, colon + 1, at - colon - 1, "url-password");
       any = true;
+      scheme = colon + 1;
+    }
+    return any;
+  }
+
+  // User info without a scheme: Go's user:pass@tcp(host:3306)/db, a proxy's
+  // user:pass@host:port, Oracle's user/pass@db (sqlldr userid=, JDBC
+  // thin). The token starts the word or follows '=', ':' (jdbc:oracle:thin:)
+  // or a quote.
+  bool userInfo(std::string& a) {
+    bool any = false;
+    for (size_t at = a.find('@'); at != std::string::npos && at > 0; at = a.find('@', at + 1)) {
+      size_t begin = at;
+      while (begin > 0 && std::string_view("= '\"(,;").find(a[begin - 1]) == std::string_view::npos) --begin;
+      std::string_view token(a.data() + begin, at - begin);
+      if (token.find("://") != std::string_view::npos || token.starts_with("R-")) continue;
+      // jdbc:oracle:thin:scott/tiger: the user info is after the last ':' before a '/'
+      size_t slash = token.find('/');
+      size_t colon = token.find(':');
+      if (slash != std::string_view::npos && (colon == std::string_view::npos || colon < slash)) {
+        const size_t lastColon = token.rfind(':', slash);
+        const size_t user = lastColon == std::string_view::npos ? 0 : lastColon + 1;
+        const std::string_view name = token.substr(user, slash - user);
+        if (!name.empty() && slash + 1 < token.size() && token.find('/', slash + 1) == std::string_view::npos &&
+            std::all_of(name.begin(), name.end(), [](char c) { return AlnumOr(c, "_$#."); })) {
+          at = begin + slash + 1 + replace(a, begin + slash + 1, token.size() - slash - 1, "url-password");
+          any = true;
+        }
+        continue;
+      }
+      if (colon == std::string_view::npos || colon == 0 || colon + 1 >= token.size()) continue;
+      const std::string_view name = token.substr(0, colon);
+      if (!std::all_of(name.begin(), name.end(), [](char c) { return AlnumOr(c, "._%+-"); })) continue;
+      at = begin + colon + 1 + replace(a, begin + colon + 1, token.size() - colon - 1, "url-password");
+      any = true;
+    }
+    return any;
+  }
+
+  // SQL in an argument (mysql -e, psql -c): IDENTIFIED [WITH plugin] BY
+  // 'x', [WITH] PASSWORD 'x', PASSWORD('x'), SET PASSWORD = 'x'. Quoted
+  // values keep their quotes; every word of one is replaced as one.
+  bool sql(std::string& a) {
+    std::string l = Lower(a);
+    if (l.find("identified") == std::string::npos && l.find("password") == std::string::npos) return false;
+    bool any = false;
+    auto wordAt = [&](size_t at, std::string_view w) {
+      return l.compare(at, w.size(), w) == 0 && (at == 0 || !AlnumOr(l[at - 1], "_")) &&
+             (at + w.size() >= l.size() || !AlnumOr(l[at + w.size()], "_"));
+    };
+    for (size_t i = 0; i < a.size(); ++i) {
+      size_t v = std::string::npos;
+      if (wordAt(i, "identified")) {
+        for (size_t k = i + 10; k < a.size() && k < i + 80; ++k)  // [WITH plugin] BY
+          if (wordAt(k, "by")) {
+            v = k + 2;
+            break;
+          }
+        if (v == std::string::npos) continue;
+        while (v < a.size() && a[v] == ' ') ++v;
+        if (wordAt(v, "password")) v += 8;  // IDENTIFIED BY PASSWORD '*hash'
+      } else if (wordAt(i, "password")) {
+        v = i + 8;
+        while (v < a.size() && (a[v] == ' ' || a[v] == '=' || a[v] == '(')) ++v;
+        if (v >= a.size() || (a[v] != '\'' && a[v] != '"')) continue;  // "password" as a plain word
+      } else {
+        continue;
+      }
+      while (v < a.size() && a[v] == ' ') ++v;
+      if (v >= a.size()) break;
+      size_t end;
+      if (a[v] == '\'' || a[v] == '"') {
+        end = a.find(a[v], v + 1);
+        if (end == std::string::npos) end = a.size();
+        ++v;
+      } else {
+        end = a.find_first_of(" ;)", v);
+        if (end == std::string::npos) end = a.size();
+      }
+      if (end > v) {
+        i = v + replace(a, v, end - v, "argument");
+        l = Lower(a);
+        any = true;
+      }
     }
     return any;
   }
@@ -267,29 +452,38 @@ class ArgRedactor {
   }
 
   // One list of words (argv, or the words of one argument); returns whether
-  // anything was replaced.
-  bool words(std::vector<std::string>& w, std::string_view first) {
+  // anything was replaced. `depth` bounds the shells within shells.
+  bool words(std::vector<std::string>& w, std::string_view first, int depth = 0) {
     bool any = false;
     std::string program(first);
+    size_t programAt = 0;  // where `program` stands in w
     for (size_t i = 0; i < w.size(); ++i) {
       std::string& a = w[i];
       // A known program anywhere in the command (behind sudo, timeout, env,
-      // nice, xargs, or inside sh -c "... && mysqldump -pX"): its flags apply
-      // from there on.
+      // nice, xargs, or inside sh -c "... && mysqldump -pX"): its rules
+      // apply from there on.
       if (i > 0 && !a.empty() && a[0] != '-') {
         const std::string base = a.substr(a.rfind('/') == std::string::npos ? 0 : a.rfind('/') + 1);
-        for (const ProgramFlag& f : kProgramFlags)
-          if (KnownProgram(base, f.program)) program = base;
+        bool known = false;
+        for (const ProgramFlag& f : kProgramFlags) known = known || KnownProgram(base, f.program);
+        for (const char* p : kPositionalPrograms) known = known || base == p;
+        if (known && base != program) program = base, programAt = i;  // not a file named like it (/etc/htpasswd)
       }
       if (header(a)) {
         any = true;
         continue;
       }
       any |= urlPasswords(a);
+      any |= userInfo(a);
       any |= json(a);
+      any |= sql(a);
       any |= tokenShapes(a);
       const size_t eq = a.find('=');
       if (eq != std::string::npos && pairs(a)) {
+        any = true;
+        continue;
+      }
+      if (positional(w, i, program, programAt)) {
         any = true;
         continue;
       }
@@ -299,33 +493,24 @@ class ArgRedactor {
         size_t v = i + 1;
         for (const char* scheme : {"Bearer", "Basic", "Token", "Digest", "bearer", "basic", "token", "digest"})
           if (w[v] == scheme && v + 1 < w.size()) ++v;
-        // The value without the quotes and brackets around it ({"secret": "x"} keeps its shape).
-        const size_t b = std::min(w[v].find_first_not_of("\"'"), w[v].size());
-        const size_t e = w[v].find_last_not_of("\"'}],;");
-        if (e != std::string::npos && e >= b) replace(w[v], b, e + 1 - b, "header");
+        replaceValue(w[v], "header");
         i = v;
         any = true;
         continue;
       }
-      // --password x, -secret x: the value is the next word
+      // --password x, -secret x: the value is the next word (openssl's
+      // pass:x keeps its "pass:"; file:, env:, fd: and stdin name no secret)
       if (a.size() > 1 && a[0] == '-' && eq == std::string::npos && LooksSecret(a) && i + 1 < w.size() &&
           !w[i + 1].starts_with("--")) {
-        replace(w[i + 1], 0, w[i + 1].size(), "argument");
-        ++i;
+        std::string& v = w[++i];
+        if (v.starts_with("pass:")) replace(v, 5, v.size() - 5, "argument");
+        else if (!(v.starts_with("file:") || v.starts_with("env:") || v.starts_with("fd:") || v == "stdin"))
+          replaceValue(v, "argument");
         any = true;
         continue;
       }
-      // sqlplus user/password@db
-      if (program.starts_with("sqlplus") && i > 0 && !a.starts_with("-")) {
-        size_t slash = a.find('/'), at = a.find('@');
-        if (slash != std::string::npos && slash > 0 && (at == std::string::npos || at > slash + 1)) {
-          replace(a, slash + 1, (at == std::string::npos ? a.size() : at) - slash - 1, "argument");
-          any = true;
-          continue;
-        }
-      }
       for (const ProgramFlag& f : kProgramFlags) {
-        if (!program.starts_with(f.program)) continue;
+        if (!KnownProgram(program, f.program)) continue;
         const std::string_view flag = f.flag;
         std::string* target = nullptr;
         size_t from = 0;
@@ -346,13 +531,119 @@ class ArgRedactor {
         break;
       }
     }
+    // A quoted group of words (sh -c "... sh -c 'mysql -pX'"): its words too.
+    if (depth < 4)
+      for (auto& a : w) {
+        if (a.find(' ') == std::string::npos || a.size() < 2) continue;
+        const size_t b = a.find_first_of("'\"");
+        if (b == std::string::npos) continue;
+        const size_t e = a.rfind(a[b]);
+        if (e <= b + 1) continue;
+        auto inner = SplitWords(a.substr(b + 1, e - b - 1));
+        if (words(inner, ProgramOf(inner[0]), depth + 1)) {
+          a = a.substr(0, b + 1) + Join(inner, ' ') + a.substr(e);
+          any = true;
+        }
+      }
     return any;
+  }
+
+  // Secrets that stand as plain words of a known program, at w[i].
+  bool positional(std::vector<std::string>& w, size_t& i, const std::string& program, size_t programAt) {
+    const std::string& a = w[i];
+    const std::string l = Lower(a);
+    auto next = [&](size_t k) {  // the next word that is not a flag, from k
+      while (k < w.size() && w[k].starts_with("-")) ++k;
+      return k;
+    };
+    if (i == programAt || a.empty()) return false;
+    if (program == "htpasswd" && a[0] != '-') {  // -b FILE USER X, -nb USER X
+      std::string flags;
+      size_t plain = 0;
+      for (size_t k = programAt + 1; k <= i; ++k)
+        if (w[k].starts_with("-")) flags += w[k];
+        else ++plain;
+      const size_t passwordAt = flags.find('n') != std::string::npos ? 2 : 3;
+      if (flags.find('b') != std::string::npos && plain == passwordAt) {
+        replaceValue(w[i], "argument");
+        return true;
+      }
+      return false;
+    }
+    if (program == "smbclient" && a.starts_with("//")) {  // smbclient //h/s X -U u
+      if (i + 1 < w.size() && !w[i + 1].starts_with("-")) {
+        replaceValue(w[++i], "argument");
+        return true;
+      }
+      return false;
+    }
+    if (program == "rabbitmqctl" && (l == "add_user" || l == "change_password" || l == "authenticate_user")) {
+      const size_t user = next(i + 1), password = next(user + 1);
+      if (password < w.size()) {
+        replaceValue(w[password], "argument");
+        i = password;
+        return true;
+      }
+      return false;
+    }
+    if (program == "vault" && l == "login") {  // vault login TOKEN
+      const size_t token = next(i + 1);
+      if (token < w.size() && w[token].find('=') == std::string::npos) {
+        replaceValue(w[token], "argument");
+        i = token;
+        return true;
+      }
+      return false;
+    }
+    if (program == "redis-cli" && l == "auth" && i + 1 < w.size()) {  // AUTH [user] X: the last word
+      size_t last = i + 1;
+      if (i + 2 < w.size() && !w[i + 2].starts_with("-")) last = i + 2;
+      replaceValue(w[last], "argument");
+      i = last;
+      return true;
+    }
+    if (program == "nmcli" && a[0] != '-' && LooksSecret(a) && i + 1 < w.size()) {  // password X, wifi-sec.psk X
+      replaceValue(w[++i], "argument");
+      return true;
+    }
+    // SET KEY VALUE with a secret-looking KEY (aws configure set
+    // aws_secret_access_key X, redis CONFIG SET requirepass X, npm config set).
+    if (l == "set" && i + 2 < w.size() && LooksSecret(w[i + 1]) && !w[i + 1].starts_with("-")) {
+      replaceValue(w[i + 2], "argument");
+      i += 2;
+      return true;
+    }
+    // echo "u:X" | chpasswd, chpasswd <<< 'u:X'
+    if (program == "chpasswd" || std::find(w.begin(), w.end(), "chpasswd") != w.end()) {
+      const size_t b = std::min(a.find_first_not_of("\"'"), a.size());
+      const size_t colon = a.find(':', b);
+      if (colon != std::string::npos && colon > b && a.find_first_of("/=", b) == std::string::npos &&
+          std::all_of(a.begin() + b, a.begin() + colon, [](char c) { return AlnumOr(c, "._-"); })) {
+        std::string value = a.substr(colon + 1);
+        if (value.find_first_not_of("\"'") != std::string::npos) {
+          std::string& target = w[i];
+          const std::string keep = target.substr(0, colon + 1);
+          std::string rest = target.substr(colon + 1);
+          replaceValue(rest, "argument");
+          target = keep + rest;
+          return true;
+        }
+      }
+    }
+    // sqlplus user/password[@db]
+    if (program.starts_with("sqlplus") && a[0] != '-') {
+      const size_t slash = a.find('/'), at = a.find('@');
+      if (slash != std::string::npos && slash > 0 && (at == std::string::npos || at > slash + 1)) {
+        replace(w[i], slash + 1, (at == std::string::npos ? a.size() : at) - slash - 1, "argument");
+        return true;
+      }
+    }
+    return false;
   }
 
  private:
   const ValuePseudonym& p_;
   KindCounts& counts_;
-  std::vector<std::string>* found_;
 };
 
 }  // namespace
@@ -362,34 +653,46 @@ std::string RedactEnviron(std::string_view environ, const ValuePseudonym& pseudo
   for (auto& p : parts) {
     size_t eq = p.find('=');
     if (eq == std::string::npos) {  // not KEY=VALUE: all of it may be a value
-      if (!p.empty()) p = pseudonym(p), ++counts["environment"];
+      if (!p.empty()) p = pseudonym(p, "environment"), ++counts["environment"];
       continue;
     }
     if (eq + 1 == p.size()) continue;
-    p = p.substr(0, eq + 1) + pseudonym(std::string_view(p).substr(eq + 1));
+    p = p.substr(0, eq + 1) + pseudonym(std::string_view(p).substr(eq + 1), "environment");
     ++counts["environment"];
   }
   return Join(parts, '\0');
 }
 
-std::string RedactCmdline(std::string_view cmdline, const ValuePseudonym& pseudonym, KindCounts& counts,
-                          std::vector<std::string>* found) {
+std::string RedactCmdline(std::string_view cmdline, const ValuePseudonym& pseudonym, KindCounts& counts) {
   if (cmdline.empty()) return std::string();
   auto argv = Split(cmdline, '\0');
-  ArgRedactor r(pseudonym, counts, found);
-  auto base = [](const std::string& a) {
-    std::string w = a.substr(0, a.find(' '));
-    return w.substr(w.rfind('/') == std::string::npos ? 0 : w.rfind('/') + 1);
-  };
-  const std::string program = base(argv[0]);
+  ArgRedactor r(pseudonym, counts);
+  const std::string program = ProgramOf(argv[0]);
   r.words(argv, program);
   // An argument of several words (setproctitle, sh -c "..."): word by word.
   for (auto& a : argv) {
     if (a.find(' ') == std::string::npos) continue;
-    auto w = Split(a, ' ');
-    if (r.words(w, base(w[0]).empty() ? program : base(w[0]))) a = Join(w, ' ');
+    auto w = SplitWords(a);
+    if (r.words(w, ProgramOf(w[0]).empty() ? program : ProgramOf(w[0]))) a = Join(w, ' ');
   }
   return Join(argv, '\0');
+}
+
+std::string RedactMountTable(std::string_view table, const ValuePseudonym& pseudonym, KindCounts& counts) {
+  auto lines = Split(table, '\n');
+  ArgRedactor r(pseudonym, counts);
+  for (auto& line : lines) {
+    if (line.find('@') == std::string::npos && line.find('=') == std::string::npos) continue;
+    auto fields = Split(line, ' ');
+    bool any = false;
+    for (auto& f : fields) {
+      any |= r.urlPasswords(f);
+      any |= r.userInfo(f);
+      any |= r.pairs(f);
+    }
+    if (any) line = Join(fields, ' ');
+  }
+  return Join(lines, '\n');
 }
 
 }  // namespace procsnap

@@ -67,6 +67,14 @@ Ipv6 Pseudonyms::ipv6(const Ipv6& a) {
   }
 }
 
+std::string Pseudonyms::id(std::string_view hex) {
+  auto m = mac("id", Lower(hex));
+  std::string h = HexOf(m.data(), 16);
+  h[12] = '4';
+  h[16] = "89ab"[m[20] & 3];
+  return h;
+}
+
 std::string Pseudonyms::value(std::string_view v) {
   auto m = mac("value", v);
   bool digits = !v.empty() && v.size() <= 18;

@@ -276,14 +276,28 @@ BOOST_AUTO_TEST_CASE(megabyte_arguments_are_redacted_without_a_crash_and_json_ke
   BOOST_TEST(out.size() < 4096u, "the megabyte arguments became pseudonyms");
 }
 
-// Forms real servers carry (issue 20, the ones done so far): a known
-// program behind a wrapper or inside sh -c, KEY=VALUE after an option's =,
-// token shapes of OpenAI, GitLab and Vault.
-BOOST_AUTO_TEST_CASE(programs_behind_wrappers_and_pairs_inside_options_are_redacted) {
+// The cmdline of pid 42 of a fake tree holding `forms` (each a list of
+// words, joined by "then"), after capture and redact (random key).
+std::string RedactedCmdline(const std::vector<std::vector<std::string>>& forms) {
   TempDir dir;
   const std::string tree = dir / "tree", plain = dir / "plain.psnap", red = dir / "red.psnap";
   BOOST_REQUIRE(Run({"/bin/sh", SAMPLES "/make_fake_proc.sh", tree, "1", "42"}).exitCode == 0);
-  const std::vector<std::vector<std::string>> forms = {
+  std::string cmdline;
+  for (const auto& f : forms) {
+    for (const auto& w : f) cmdline += w + '\0';
+    cmdline += "then" + std::string(1, '\0');
+  }
+  testutil::WriteFile(tree + "/42/cmdline", cmdline);
+  BOOST_REQUIRE(Run({kBin, "capture", "-q", "--root", tree, "-o", plain}).exitCode == 0);
+  auto r = Run({kBin, "redact", "-q", "--new-key", plain, red});
+  BOOST_REQUIRE_MESSAGE(r.exitCode == 0, r.err);
+  return Run({kBin, "cat", red, "42/cmdline"}).out;
+}
+
+// Forms real servers carry (issue 20): a known program behind a wrapper or
+// inside sh -c, KEY=VALUE after an option's =, token shapes.
+BOOST_AUTO_TEST_CASE(programs_behind_wrappers_and_pairs_inside_options_are_redacted) {
+  const std::string out = RedactedCmdline({
       {"sh", "-c", "cd /srv && mysqldump -uroot -pKq3Wrapped1 db > dump.sql"},
       {"timeout", "300", "mysqldump", "-pKq3Wrapped2"},
       {"sudo", "sshpass", "-p", "Kq3Wrapped3", "ssh", "host"},
@@ -292,20 +306,62 @@ BOOST_AUTO_TEST_CASE(programs_behind_wrappers_and_pairs_inside_options_are_redac
       {"app", "sk-proj-Kq3Wrapped6abcdefghijklmnop"},
       {"app", "glpat-Kq3Wrapped7abcdefghijk"},
       {"vault", "login", "hvs.Kq3Wrapped8abcdefghijklmn"},
-  };
-  std::string cmdline;
-  for (const auto& f : forms) {
-    for (const auto& w : f) cmdline += w + '\0';
-    cmdline += "then" + std::string(1, '\0');
-  }
-  testutil::WriteFile(tree + "/42/cmdline", cmdline);
-  BOOST_REQUIRE(Run({kBin, "capture", "-q", "--root", tree, "-o", plain}).exitCode == 0);
-  BOOST_REQUIRE(Run({kBin, "redact", "-q", plain, red}).exitCode == 0);
-  const std::string out = Run({kBin, "cat", red, "42/cmdline"}).out;
+  });
   for (int k = 1; k <= 8; ++k)
     BOOST_TEST(out.find("Kq3Wrapped" + std::to_string(k)) == std::string::npos, k << ": " << out);
   BOOST_TEST(out.find("--from-literal=password=R-") != std::string::npos, out);
   BOOST_TEST(out.find("mysqldump -uroot -pR-") != std::string::npos, out);
+}
+
+// User info of URLs and DSNs, positional and SQL secrets of well-known
+// programs, webhook and bare token shapes (issue 20, items 3-5); what is
+// around them stays.
+BOOST_AUTO_TEST_CASE(dsns_positional_sql_and_webhook_secrets_are_redacted) {
+  const std::vector<std::vector<std::string>> forms = {
+      {"lftp", "ftp://bob:Zr8/Slash1@files.example/x"},
+      {"app", "--dsn", "root:Zr8Dsn2@tcp(db:3306)/app"},
+      {"sqlldr", "userid=scott/Zr8Oracle3@orcl", "control=x.ctl"},
+      {"java", "-jar", "x.jar", "jdbc:oracle:thin:scott/Zr8Jdbc4@db:1521:orcl"},
+      {"app", "--proxy", "alice:Zr8Proxy5@proxy.example:3128"},
+      {"http", "-a", "bob:Zr8Httpie6", "https://api.example/"},
+      {"htpasswd", "-b", "/etc/htpasswd", "bob", "Zr8Htpasswd7"},
+      {"smbclient", "//fs/share", "Zr8Smb8", "-U", "bob"},
+      {"rabbitmqctl", "add_user", "bob", "Zr8Rabbit9"},
+      {"nmcli", "dev", "wifi", "connect", "home", "password", "Zr8Nmcli10"},
+      {"redis-cli", "CONFIG", "SET", "requirepass", "Zr8Redis11"},
+      {"mysql", "-e", "CREATE USER 'u'@'%' IDENTIFIED BY 'Zr8Sql12';"},
+      {"psql", "-c", "ALTER ROLE u WITH PASSWORD 'Zr8Sql13'"},
+      {"sh", "-c", "echo \"bob:Zr8Chpasswd14\" | chpasswd"},
+      {"useradd", "-p", "$6$Zr8Useradd15$abc", "bob"},
+      {"openssl", "enc", "-k", "Zr8Openssl16", "-in", "x"},
+      {"openssl", "rsa", "-passin", "pass:Zr8Openssl17"},
+      {"sh", "-c", "gpg --batch --passphrase 'Zr8Gpg18 two words' -c file"},
+      {"vault", "login", "Zr8Vault19"},
+      {"aws", "configure", "set", "aws_secret_access_key", "Zr8Aws20"},
+      {"curl", "https://hooks.slack.com/services/T000/B000/Zr8Slack21"},
+      {"curl", "https://discord.com/api/webhooks/123/Zr8Discord22"},
+      {"curl", "https://api.telegram.org/bot123456789:Zr8Telegram23abcdefghijklmnopqrstuvw/sendMessage"},
+      {"azcopy", "https://acct.blob.core.windows.net/c?sv=2020&sig=Zr8Azure24"},
+      {"app", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYZr8Aws5KEY"},
+      {"mysql", "-e", "SET PASSWORD FOR u = PASSWORD('Zr8Sql26')"},
+  };
+  const std::string out = RedactedCmdline(forms);
+  BOOST_TEST(out.find("Zr8") == std::string::npos, out);
+  // Structure stays: the names, the hosts, the quotes.
+  for (const char* kept : {"ftp://bob:R-", "@files.example/x", "root:R-", "@tcp(db:3306)/app", "userid=scott/R-",
+                           "@orcl", "thin:scott/R-", "alice:R-", "bob:R-", "/etc/htpasswd\0bob\0R-", "//fs/share\0R-",
+                           "add_user\0bob\0R-", "IDENTIFIED BY 'R-", "';", "PASSWORD 'R-", "\"bob:R-", "pass:R-",
+                           "--passphrase 'R-", "' -c file", "/services/R-", "/webhooks/R-", "/bot", "/sendMessage",
+                           "&sig=R-"})
+    BOOST_TEST(out.find(kept) != std::string::npos, "kept " << kept << " in " << out);
+  // Not secrets: a git hash, a path, a version.
+  const std::string plain = RedactedCmdline({{"git", "checkout", "0123456789abcdef0123456789abcdef01234567"},
+                                             {"ls", "/usr/lib/x86_64-linux-gnu/libQt5Core.so.5"},
+                                             {"ssh", "git@github.com:org/repo.git"},
+                                             {"npm", "install", "@scope/pkg@1.2.3"}});
+  for (const char* kept : {"0123456789abcdef0123456789abcdef01234567", "/usr/lib/x86_64-linux-gnu/libQt5Core.so.5",
+                           "git@github.com:org/repo.git", "@scope/pkg@1.2.3"})
+    BOOST_TEST(plain.find(kept) != std::string::npos, "changed " << kept << " in " << plain);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
