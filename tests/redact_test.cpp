@@ -28,39 +28,56 @@ std::string Lower(std::string s) {
   return s;
 }
 
-// Every planted secret, in every form /proc writes it (lowercase; searched
-// case-insensitively).
-std::vector<std::string> Needles(bool ipv6) {
-  std::vector<std::string> n = {"planted-env-secret-11", "planted-pw-22",   "planted-tok-33",  "planted-url-44",
-                                "planted-bearer-55",     "planted-json-66", "planted-mysql-77", "planted-sshpass-88",
-                                "planted-opt-99",        "planted-jwt-sig-100", "akiaplanted000000001",
-                                "planted-hdr-111",       "planted-tokenuser-222", "planted-shell-333",
-                                "plantedhost77",         "corp-secret.example",
-                                "10.77.0.5",             "05004d0a" /* net/tcp: little-endian hex */,
-                                "deadbee1",              "deadbee4" /* tcp_fastopen_key */};
+// Every planted secret (redact_plant.sh), in every form /proc writes it
+// (lowercase; searched case-insensitively).
+std::vector<std::string> Needles(bool ipv6, const std::string& bootId) {
+  std::vector<std::string> n = {
+      "planted-env-secret-11", "planted-pw-22", "planted-tok-33", "planted-url-44", "planted-bearer-55",
+      "planted-json-66", "planted-mysql-77", "planted-sshpass-88", "planted-opt-99", "planted-jwt-sig-100",
+      "akiaplanted000000001", "planted-hdr-111", "planted-tokenuser-222", "planted-shell-333", "planted-mnt-ftp-12",
+      "planted-wrap-401", "planted-pair-402", "planted/slash-403", "planted-dsn-404", "planted-oracle-405",
+      "planted-proxy-406", "planted-httpie-407", "planted-htpasswd-408", "planted-smb-409", "planted-rabbit-410",
+      "planted-nmcli-411", "planted-redis-412", "planted-sql-413", "planted-sql-414", "planted-chpasswd-415",
+      "planted-useradd-416", "planted-openssl-417", "planted-openssl-418", "planted-gpg-419", "planted-gpg-420",
+      "planted-vault-421", "planted-aws-422", "plantedslack423", "planteddiscord424", "planted-azure-425",
+      "bpxrficyplanted426", "plantedopenai427", "vb71mqp9xzk",
+      "db-plant7", "db--plant7", "db_plant7", "corp-secret.example" /* the domain and its parent */,
+      "feedfacecafebeef" /* machine-id */, bootId, bootId.substr(0, 8) + "-" + bootId.substr(8, 4),
+      "10.77.0.5", "ip-10-77-0-5", "05004d0a" /* net/tcp: little-endian hex */, "10.98.3.4" /* a local route */,
+      "10.77.0.255", "10.77.0.0" /* its subnet's broadcast and network */,
+      "deadbee1", "deadbee4" /* tcp_fastopen_key */,
+      "706c616e746564" /* "planted" in hex */};
   if (ipv6) {
-    n.push_back("fd77::5");  // as an argument
-    n.push_back("fd77:1111");  // stable_secret
-    n.push_back("fd770000000000000000000000000005");  // if_inet6, ipv6_route
-    n.push_back("000077fd000000000000000005000000");  // tcp6: four little-endian words
+    n.push_back("fd77:");     // any spelling: fd77::5, FD77::5, fd77:0000:0:0::0005, fd77::/64, stable_secret
+    n.push_back("fd770000");  // if_inet6, ipv6_route (the address and its /64)
+    n.push_back("000077fd");  // tcp6: four little-endian words
   }
   return n;
 }
 
+// Short and all-digit secrets: replaced as whole words in arguments and
+// environments only (elsewhere they are ordinary numbers and text).
+const std::vector<std::string> kWordNeedles = {"73915", "qz4x"};
+
 // What of `needles` occurs in the export at `dir` (contents, names, link
-// targets), as "path: needle".
-std::vector<std::string> Leaks(const std::string& dir, const std::vector<std::string>& needles) {
+// targets), as "path: needle"; `words` in cmdline and environ files only.
+std::vector<std::string> Leaks(const std::string& dir, const std::vector<std::string>& needles,
+                               const std::vector<std::string>& words = kWordNeedles) {
   std::vector<std::string> found;
-  auto check = [&](const std::string& where, const std::string& text) {
+  auto check = [&](const std::string& where, const std::string& text, bool args) {
     const std::string l = Lower(text);
     for (const auto& n : needles)
       if (l.find(n) != std::string::npos) found.push_back(where + ": " + n);
+    if (args)
+      for (const auto& n : words)
+        if (l.find(n) != std::string::npos) found.push_back(where + ": " + n);
   };
   for (auto it = fs::recursive_directory_iterator(dir); it != fs::recursive_directory_iterator(); ++it) {
     const fs::path p = it->path();
-    check(p.string() + " (name)", p.filename().string());
-    if (it->is_symlink()) check(p.string() + " (link)", fs::read_symlink(p).string());
-    else if (it->is_regular_file()) check(p.string(), testutil::ReadFile(p.string()));
+    const bool args = p.filename() == "cmdline" || p.filename() == "environ";
+    check(p.string() + " (name)", p.filename().string(), false);
+    if (it->is_symlink()) check(p.string() + " (link)", fs::read_symlink(p).string(), false);
+    else if (it->is_regular_file()) check(p.string(), testutil::ReadFile(p.string()), args);
   }
   return found;
 }
@@ -72,6 +89,14 @@ std::string Field(const std::string& text, const std::string& re) {
 
 }  // namespace
 
+// The machine's default redaction key of these tests lives in a temporary
+// folder, never in /var/lib/procsnap.
+struct DefaultKeyInTemp {
+  TempDir dir;
+  DefaultKeyInTemp() { ::setenv("PROCSNAP_REDACTION_KEY", (dir / "redaction.key").c_str(), 1); }
+};
+BOOST_TEST_GLOBAL_FIXTURE(DefaultKeyInTemp);
+
 BOOST_AUTO_TEST_SUITE(redact)
 
 BOOST_AUTO_TEST_CASE(planted_secrets_are_gone_and_the_replay_still_works) {
@@ -82,26 +107,45 @@ BOOST_AUTO_TEST_CASE(planted_secrets_are_gone_and_the_replay_still_works) {
   TempDir dir;
   const std::string key = dir / "key";
   testutil::WriteFile(key, "0123456789abcdef0123456789abcdef");
-  auto planted = Run({"/usr/bin/unshare", "-n", "-u", "/bin/sh", REDACT_PLANT, dir.path, kBin, key});
+  auto planted = Run({"/usr/bin/unshare", "-n", "-u", "-m", "-p", "--fork", "--mount-proc", "/bin/sh", REDACT_PLANT,
+                      dir.path, kBin, key});
   BOOST_REQUIRE_MESSAGE(planted.exitCode == 0 && planted.out.find("done") != std::string::npos,
                         planted.out + planted.err);
   const bool ipv6 = testutil::ReadFile(dir / "ipv6").rfind("yes", 0) == 0;
-  const auto needles = Needles(ipv6);
+  std::string bootId;
+  for (char c : testutil::ReadFile("/proc/sys/kernel/random/boot_id"))
+    if (std::isxdigit(static_cast<unsigned char>(c))) bootId.push_back(static_cast<char>(std::tolower(c)));
+  const auto needles = Needles(ipv6, bootId);
   const std::string bug = dir / "bug.psnap", full = dir / "full.psnap", red = dir / "red.psnap";
 
   // The full capture holds them all: the search finds what it looks for.
   const std::string fullOut = dir / "full-export";
   BOOST_REQUIRE(Run({kBin, "export", full, fullOut}).exitCode <= 1);
   auto fullLeaks = Leaks(fullOut, needles);
+  for (const auto& n : kWordNeedles) fullLeaks.push_back("-: " + n);  // checked below, where they are
   for (const auto& n : needles) {
+    if (n == "706c616e746564") continue;  // hex of a secret: no file holds one
+    if (n == "feedfacecafebeef") {        // the machine-id is in the metadata
+      BOOST_TEST(Run({kBin, "info", "--json", full}).out.find(n) != std::string::npos);
+      continue;
+    }
     bool seen = false;
     for (const auto& l : fullLeaks) seen = seen || l.ends_with(": " + n);
     BOOST_TEST(seen, "the unredacted capture shows " << n);
   }
 
-  auto r = Run({kBin, "redact", "--key-file", key, "--json", full, red});
+  const std::string mapFile = dir / "map.tsv";
+  auto r = Run({kBin, "redact", "--key-file", key, "--json", "--map", mapFile, full, red});
   BOOST_REQUIRE_MESSAGE(r.exitCode == 0, r.err);
   auto summary = nlohmann::json::parse(r.out);
+  // The map: private, outside the archive, each original with its pseudonym and kind.
+  BOOST_TEST(((fs::status(mapFile).permissions() & fs::perms::all) == (fs::perms::owner_read | fs::perms::owner_write)));
+  const std::string map = testutil::ReadFile(mapFile);
+  BOOST_TEST(map.find("argument\tPlanted-Pw-22\tR-") != std::string::npos, map.substr(0, 2000));
+  BOOST_TEST(map.find("ipv4\t10.77.0.5\t198.1") != std::string::npos);
+  BOOST_TEST(map.find("hostname\tdb-plant7\thost-") != std::string::npos);
+  BOOST_TEST(summary["map"]["entries"].get<int>() > 20);
+  BOOST_TEST(Run({kBin, "redact", "--key-file", key, "--map", mapFile, full, dir / "again.psnap"}).exitCode == 2);
   BOOST_TEST(summary["replaced"]["environment"].get<int>() > 0);
   BOOST_TEST(summary["replaced"]["ipv4"].get<int>() > 0);
   BOOST_TEST(summary["replaced"]["hostname"].get<int>() > 0);
@@ -123,6 +167,15 @@ BOOST_AUTO_TEST_CASE(planted_secrets_are_gone_and_the_replay_still_works) {
       auto meta = nlohmann::json::parse(info.out)["snapshots"][0];
       BOOST_TEST(meta["counts"]["redactions"].get<int>() > 0);
       BOOST_TEST(meta["redactions_by_kind"]["argument"].get<int>() >= 10);
+      for (const char* kind : {"environment", "url-password", "hostname", "domain", "ipv4", "machine-id"})
+        BOOST_TEST(meta["redactions_by_kind"][kind].get<int>() > 0, kind);
+      BOOST_TEST(meta["machine_id"].get<std::string>().size() == 32u);
+      BOOST_TEST(meta["boot_id"].get<std::string>().size() == 36u);
+      // Link targets as ls -l shows them on the replay.
+      auto ls = Run({kBin, "run", archive, "--", "/bin/sh", "-c",
+                     "ls -l /proc/[0-9]*/fd/ /proc/[0-9]*/cwd /proc/[0-9]*/exe /proc/[0-9]*/root 2>/dev/null"});
+      BOOST_TEST(ls.out.find(" -> ") != std::string::npos, ls.out + ls.err);
+      for (const auto& n : needles) BOOST_TEST(Lower(ls.out).find(n) == std::string::npos, "ls -l shows " << n);
       BOOST_TEST(meta["hostname"].get<std::string>().rfind("host-", 0) == 0);
 
       // The replay: ps shows pseudonyms where the secrets were.
@@ -131,6 +184,7 @@ BOOST_AUTO_TEST_CASE(planted_secrets_are_gone_and_the_replay_still_works) {
       const std::string pw = Field(ps.out, "--password=(\\S+)");
       BOOST_TEST(pw.rfind("R-", 0) == 0, ps.out);
       BOOST_TEST(Field(ps.out, "mysql .*-p(R-\\S+)") != "", ps.out);
+      BOOST_TEST(ps.out.find("IDENTIFIED BY 'R-") != std::string::npos, ps.out);
       BOOST_TEST(ps.out.find("Authorization: Bearer R-") != std::string::npos, ps.out);
       // One secret, one pseudonym: the password given as an argument and as
       // another process's environment value.
@@ -362,6 +416,68 @@ BOOST_AUTO_TEST_CASE(dsns_positional_sql_and_webhook_secrets_are_redacted) {
   for (const char* kept : {"0123456789abcdef0123456789abcdef01234567", "/usr/lib/x86_64-linux-gnu/libQt5Core.so.5",
                            "git@github.com:org/repo.git", "@scope/pkg@1.2.3"})
     BOOST_TEST(plain.find(kept) != std::string::npos, "changed " << kept << " in " << plain);
+}
+
+// Without --key-file, this machine's default key (made once, private):
+// two bug reports agree, so diff shows changes rather than pseudonym
+// churn; --new-key gives a one-off random key (issue 20, item 13).
+BOOST_AUTO_TEST_CASE(the_default_key_gives_two_reports_one_pseudonym) {
+  TempDir dir;
+  const std::string tree = dir / "tree", keyPath = dir / "state/procsnap/redaction.key";
+  BOOST_REQUIRE(Run({"/bin/sh", SAMPLES "/make_fake_proc.sh", tree, "1", "42"}).exitCode == 0);
+  static const char cmdline[] = "db\0--password=Planted-Default-1\0";
+  testutil::WriteFile(tree + "/42/cmdline", std::string(cmdline, sizeof cmdline - 1));
+  auto capture = [&](const std::string& out, std::vector<std::string> extra) {
+    std::vector<std::string> argv = {"/usr/bin/env", "PROCSNAP_REDACTION_KEY=" + keyPath, kBin, "capture", "-q",
+                                     "--root", tree, "--profile", "bugreport", "-o", out};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    auto r = Run(argv);
+    BOOST_REQUIRE_MESSAGE(r.exitCode == 0, r.err);
+    return Run({kBin, "cat", out, "42/cmdline"}).out;
+  };
+  const std::string one = capture(dir / "one.psnap", {}), two = capture(dir / "two.psnap", {});
+  BOOST_TEST(one.find("Planted-Default") == std::string::npos);
+  BOOST_TEST(one == two);
+  BOOST_TEST(fs::file_size(keyPath) == 32u);
+  BOOST_TEST(((fs::status(keyPath).permissions() & fs::perms::all) == (fs::perms::owner_read | fs::perms::owner_write)));
+  BOOST_TEST(((fs::status(dir / "state/procsnap").permissions() & fs::perms::all) == fs::perms::owner_all));
+  const std::string other = capture(dir / "three.psnap", {"--new-key"});
+  BOOST_TEST(other != one);
+  auto info = nlohmann::json::parse(Run({kBin, "info", "--json", dir / "three.psnap"}).out);
+  BOOST_TEST(info["snapshots"][0].dump().find("key random") != std::string::npos);
+  // A key others may read is refused, with what to do.
+  fs::permissions(keyPath, fs::perms::group_read, fs::perm_options::add);
+  auto refused = Run({"/usr/bin/env", "PROCSNAP_REDACTION_KEY=" + keyPath, kBin, "redact", dir / "one.psnap",
+                      dir / "x.psnap"});
+  BOOST_TEST(refused.exitCode == 2);
+  BOOST_TEST(refused.err.find("chmod 600") != std::string::npos, refused.err);
+}
+
+// The machine's addresses are learned from every file that names them, not
+// only fib_trie (which --max-file-size may cut): a socket's local address,
+// a directly connected route's network and broadcast.
+BOOST_AUTO_TEST_CASE(addresses_are_learned_without_fib_trie) {
+  TempDir dir;
+  const std::string tree = dir / "tree", plain = dir / "plain.psnap", red = dir / "red.psnap";
+  BOOST_REQUIRE(Run({"/bin/sh", SAMPLES "/make_fake_proc.sh", tree, "1", "42"}).exitCode == 0);
+  fs::create_directories(tree + "/net");
+  testutil::WriteFile(tree + "/net/tcp",
+                      "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
+                      "   0: 0742000A:0016 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1\n");
+  testutil::WriteFile(tree + "/net/route",
+                      "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n"
+                      "eth0\t0000A8C0\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n");
+  static const char cmdline[] = "app\0--listen=10.0.66.7:22\0--peer=10.0.66.8\0--net=192.168.0.0/24\0--bcast=192.168.0.255\0";
+  testutil::WriteFile(tree + "/42/cmdline", std::string(cmdline, sizeof cmdline - 1));
+  BOOST_REQUIRE(Run({kBin, "capture", "-q", "--root", tree, "-o", plain}).exitCode == 0);
+  BOOST_REQUIRE(Run({kBin, "redact", "-q", "--new-key", plain, red}).exitCode == 0);
+  const std::string out = Run({kBin, "cat", red, "42/cmdline"}).out, tcp = Run({kBin, "cat", red, "net/tcp"}).out;
+  BOOST_TEST(out.find("10.0.66.7") == std::string::npos, out);
+  BOOST_TEST(out.find("--peer=10.0.66.8") != std::string::npos, "another machine's address stays: " << out);
+  BOOST_TEST(out.find("192.168.0.0") == std::string::npos, out);
+  BOOST_TEST(out.find("192.168.0.255") == std::string::npos, out);
+  BOOST_TEST(tcp.find("0742000A") == std::string::npos, tcp);
+  BOOST_TEST(tcp.find(":0016 00000000:0000 0A") != std::string::npos, tcp);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
