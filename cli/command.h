@@ -30,6 +30,7 @@ void SetupVerify(CLI::App& sub, CommandAction& action);
 void SetupExport(CLI::App& sub, CommandAction& action);
 void SetupMount(CLI::App& sub, CommandAction& action);
 void SetupRun(CLI::App& sub, CommandAction& action);
+void SetupPlay(CLI::App& sub, CommandAction& action);
 void SetupDiff(CLI::App& sub, CommandAction& action);
 void SetupRecord(CLI::App& sub, CommandAction& action);
 void SetupLog(CLI::App& sub, CommandAction& action);
@@ -50,7 +51,10 @@ void AddSizesOption(CLI::App& sub, FileSizes& sizes);
 // --open-errors read|open, when a failed file gives its errno (mount, run).
 void AddOpenErrorsOption(CLI::App& sub, OpenErrors& errors);
 
-// `procsnap run ... -- CMD ARGS`: main() hands over what follows "--" as is.
-void SetRunCommand(std::vector<std::string> tail);
+// `procsnap run|play ... -- CMD ARGS`: main() hands over what follows "--" as is.
+std::vector<std::string>& CommandTail();
+// As env(1) and chroot(1): trouble in procsnap itself, command not runnable.
+constexpr int kRunTrouble = 125;
+constexpr int kRunNotFound = 127;
 
 }  // namespace procsnap

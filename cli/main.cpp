@@ -20,6 +20,8 @@ const Command kCommands[] = {
     {"export", "write a snapshot as a plain folder that tools can read as /proc", SetupExport},
     {"mount", "serve a snapshot as a read-only /proc-like file system (FUSE)", SetupMount},
     {"run", "run a command whose /proc is a snapshot (private mount namespace)", SetupRun},
+    {"play", "run a command whose /proc is a recording moving in time: top, vmstat, sar show what happened",
+     SetupPlay},
     {"diff", "what changed between two snapshots: system, sysctls, processes, sockets, files", SetupDiff},
     {"tables", "snapshots of many hosts as JSON Lines tables (processes, sockets, sysctls...) for query engines",
      SetupTables},
@@ -49,11 +51,11 @@ int main(int argc, char** argv) {
     actions.emplace_back(sub, CommandAction{});
     c.setup(*sub, actions.back().second);
   }
-  // After "--", run's command line is not ours to parse.
-  if (argc > 1 && std::string(argv[1]) == "run") {
+  // After "--", run's and play's command line is not ours to parse.
+  if (argc > 1 && (std::string(argv[1]) == "run" || std::string(argv[1]) == "play")) {
     for (int i = 2; i < argc; ++i) {
       if (std::string(argv[i]) != "--") continue;
-      SetRunCommand(std::vector<std::string>(argv + i + 1, argv + argc));
+      CommandTail() = std::vector<std::string>(argv + i + 1, argv + argc);
       argc = i;
       break;
     }

@@ -7,15 +7,6 @@ namespace procsnap {
 
 namespace {
 
-// As env(1) and chroot(1): trouble in procsnap itself, command not runnable.
-constexpr int kRunTrouble = 125;
-constexpr int kRunNotFound = 127;
-
-std::vector<std::string>& CommandTail() {
-  static std::vector<std::string> tail;
-  return tail;
-}
-
 struct RunArgs {
   std::string archive;
   std::vector<std::string> command;
@@ -40,7 +31,10 @@ int Run(RunArgs& a, const std::vector<std::string>& rest) {
 
 }  // namespace
 
-void SetRunCommand(std::vector<std::string> tail) { CommandTail() = std::move(tail); }
+std::vector<std::string>& CommandTail() {
+  static std::vector<std::string> tail;
+  return tail;
+}
 
 void SetupRun(CLI::App& sub, CommandAction& action) {
   auto a = std::make_shared<RunArgs>();
@@ -55,6 +49,9 @@ void SetupRun(CLI::App& sub, CommandAction& action) {
       "Example: procsnap run box.psnap -- ps aux\n"
       "Runs COMMAND in a private mount namespace where /proc is the snapshot (nothing else on the machine "
       "sees it). Needs root or CAP_SYS_ADMIN; without, use `procsnap mount` or `procsnap export`.\n"
+      "COMMAND gets PROC_ROOT=/proc, so that ss reads the snapshot's sockets from /proc/net; tools that ask "
+      "the live kernel over netlink whatever /proc holds (ip, ss -K, conntrack) show this machine, not the "
+      "snapshot.\n"
       "Exit status: COMMAND's own; 125 trouble in procsnap; 127 COMMAND not found or not runnable.");
   action = [a, &sub] { return Run(*a, sub.remaining()); };
 }

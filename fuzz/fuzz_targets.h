@@ -26,6 +26,8 @@ int SnapshotMessage(const uint8_t* data, size_t size);
 int BlobCodec(const uint8_t* data, size_t size);
 // The /proc text parsers diff uses.
 int ProcfsText(const uint8_t* data, size_t size);
+// Redaction's scanners: arguments, mount tables, environments, addresses.
+int RedactText(const uint8_t* data, size_t size);
 
 struct Target {
   const char* name;  // folder under fuzz/corpus and fuzz/regressions

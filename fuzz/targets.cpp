@@ -9,6 +9,7 @@ const std::vector<Target>& Targets() {
       {"snapshot_message", SnapshotMessage},
       {"blob_codec", BlobCodec},
       {"procfs_text", ProcfsText},
+      {"redact_text", RedactText},
   };
   return kTargets;
 }

@@ -20,6 +20,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <atomic>
 #include <map>
 #include <optional>
 #include <unordered_set>
@@ -72,6 +73,13 @@ struct FsState {
   std::vector<std::string> stamps;  // directory names, by snapshot index
   std::vector<std::pair<uint32_t, std::shared_ptr<const View>>> loaded;  // most recent last, a few
   bool timeline() const { return !view; }
+  // Playing (procsnap play): the root is the moment `serving`, which
+  // follows `wanted` only at a quiet moment (see switchIfQuiet).
+  bool playing = false;
+  std::atomic<uint32_t> wanted{1}, serving{1};
+  std::chrono::steady_clock::time_point lastRequest, wantedSince;
+  std::chrono::milliseconds quiet{0}, longest{0};
+  void switchIfQuiet(std::chrono::steady_clock::time_point now);
   // The View of a moment (0 in a single mount), loaded on first use;
   // null when its snapshot cannot be read or is too large to address.
   const View* viewOf(uint32_t moment);
@@ -92,6 +100,10 @@ struct OpenFile {
   // held without a copy: the chunk they lie in stays alive while open.
   std::optional<BlobBytes> bytes;
   OwnedFd fd;  // live files are read where they are
+  // Playing: the file's path, so that a tool that keeps it open and reads
+  // it again from the start (top and vmstat with /proc/stat, meminfo)
+  // reads the moment served then.
+  std::string path;
 };
 
 struct DirEntry {
@@ -110,7 +122,26 @@ Ino Decode(const FsState& fs, fuse_ino_t ino) {
   if (!fs.timeline()) return {ino >> 32, NodeId((ino & 0xffffffffull) - 1), 0};
   uint64_t c = (ino >> 24) & 0xffffff;
   if (c >= 0xfffffd) c = c - 0xfffffd + kLive;
-  return {c, NodeId((ino & 0xffffff) - 1), uint32_t(ino >> 48)};
+  Ino i{c, NodeId((ino & 0xffffff) - 1), uint32_t(ino >> 48)};
+  // Playing: the root, live paths and the caller's pid belong to the moment served.
+  if (fs.playing && i.moment == 0) i.moment = fs.serving.load(std::memory_order_relaxed);
+  return i;
+}
+
+// A tool's one refresh must see one snapshot: the moment changes only
+// when no request has come for `quiet` (between two refreshes of top), or
+// after `longest` of unbroken requests, so that a tool that never pauses
+// still moves on.
+void FsState::switchIfQuiet(std::chrono::steady_clock::time_point now) {
+  const uint32_t want = wanted.load(std::memory_order_relaxed);
+  if (want != serving.load(std::memory_order_relaxed)) {
+    if (wantedSince == std::chrono::steady_clock::time_point{}) wantedSince = now;
+    if (now - lastRequest >= quiet || now - wantedSince >= longest) {
+      serving.store(want, std::memory_order_relaxed);
+      wantedSince = {};
+    }
+  }
+  lastRequest = now;
 }
 
 const View* FsState::viewOf(uint32_t moment) {
@@ -349,6 +380,10 @@ void OnLookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
   if (c != kNoNode) {
     e.ino = Encode(fs, p.moment, ctx, c);
     FillAttr(fs, s, {ctx, c, p.moment}, e.attr, fs.sizes);
+    // Playing: a name at the root is asked again at every path walk, and
+    // gets the inode of the moment then served, so nothing of the moment
+    // before is found in the kernel's caches after a switch.
+    if (fs.playing && parent == FUSE_ROOT_ID) e.entry_timeout = 0;
     return (void)fuse_reply_entry(req, &e);
   }
   // fd/3 -> "pipe:[123]" is followed as fd/pipe:[123]: answer with what
@@ -367,13 +402,13 @@ void OnLookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
   }
   // The kernel names the calling thread; a tool looks up its process.
   // (Not in a timeline: there the moments' own processes are what is asked for.)
-  bool callerPid = !fs.timeline() && p.node == 0 && p.ctx == 0 && IsNumberName(name) &&
+  bool callerPid = (!fs.timeline() || fs.playing) && p.node == 0 && p.ctx == 0 && IsNumberName(name) &&
                    std::to_string(fs.live.available() ? fs.live.tgid(fuse_req_ctx(req)->pid) : fuse_req_ctx(req)->pid) == name;
   if (callerPid && fs.live.available()) return ReplyLive(req, name);
   if (callerPid) {  // no live procfs: the snapshot's self stands in, as /proc/self does
     auto self = view->resolve("self", true);
     if (self.ok() && IsDir(s, *self)) {
-      e.ino = Encode(fs, 0, kCaller, *self);
+      e.ino = Encode(fs, fs.playing ? p.moment : 0, kCaller, *self);
       e.entry_timeout = 0;
       FillAttr(fs, s, {kCaller, *self}, e.attr, fs.sizes);
       return (void)fuse_reply_entry(req, &e);
@@ -494,6 +529,10 @@ void OnOpen(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
   const Node& n = s->node(i.node);
   file->node = i.node;
   file->moment = i.moment;
+  if (fs.playing) {
+    file->path = s->path(i.node);
+    return ReplyOpen(req, fi, std::move(file), false);  // never cached: its content moves
+  }
   ReplyOpen(req, fi, std::move(file), ReportedSize(n, fs.sizes, false) == n.size);
 }
 
@@ -533,8 +572,22 @@ void OnRead(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_
     if (n < 0) return (void)fuse_reply_err(req, errno);
     return (void)fuse_reply_buf(req, buf.data(), n);
   }
+  FsState& fs = StateOf(req);
+  if (fs.playing && off == 0 && !file.path.empty() && file.moment != fs.serving.load()) {
+    // Read again from the start: the moment served now, if it has the file.
+    const uint32_t now = fs.serving.load();
+    if (const View* view = fs.viewOf(now)) {
+      const Snapshot& s = view->snapshot();
+      const NodeId n = s.lookup(file.path);
+      if (n != kNoNode && HasContent(s.node(n))) {
+        file.node = n;
+        file.moment = now;
+        file.bytes.reset();
+      }
+    }
+  }
   if (!file.bytes) {
-    const View* view = StateOf(req).viewOf(file.moment);
+    const View* view = fs.viewOf(file.moment);
     if (!view) return (void)fuse_reply_err(req, EIO);
     auto bytes = view->snapshot().bytes(file.node);
     if (!bytes.ok()) return (void)fuse_reply_err(req, EIO);
@@ -601,8 +654,9 @@ void OnOpendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
     if (lo == hi && n.error) return (void)fuse_reply_err(req, n.error);
     if (lo == hi && NotRead(n.reason)) return (void)fuse_reply_err(req, ENODATA);
     ListSnapshotDir(fs, s, i, *list);
-    fi->cache_readdir = 1;
-    fi->keep_cache = 1;
+    const bool moving = fs.playing && ino == FUSE_ROOT_ID;  // its listing changes with the moment
+    fi->cache_readdir = !moving;
+    fi->keep_cache = !moving;
   }
   fi->fh = reinterpret_cast<uint64_t>(list.get());
   if (fuse_reply_open(req, fi) == 0) fs.dirs.insert(list.release());  // `fs`: the request is freed by its reply
@@ -687,6 +741,40 @@ Result<std::unique_ptr<FuseServer>> FuseServer::MountTimeline(std::shared_ptr<Ar
   return Start(state, state->archive->path(), dir, opts);
 }
 
+Result<std::unique_ptr<FuseServer>> FuseServer::MountPlaying(std::shared_ptr<ArchiveReader> archive,
+                                                             const std::string& dir, const MountOptions& opts,
+                                                             size_t first, std::chrono::milliseconds quiet,
+                                                             std::chrono::milliseconds longest) {
+  const size_t count = archive->snapshotCount();
+  if (count == 0) return Status::NotFound(archive->path() + ": holds no snapshot");
+  if (count >= kTimelineMoments)
+    return Status::InvalidArgument(archive->path() + ": holds " + std::to_string(count) + " snapshots; play takes at most " +
+                                   std::to_string(kTimelineMoments - 1) + " (choose with --from and --to)");
+  auto state = new FsState{};
+  state->sizes = opts.sizes;
+  state->kernelOpens = opts.errors == OpenErrors::AtRead && opts.sizes == FileSizes::Content;
+  state->archive = std::move(archive);
+  state->stamps.assign(count, "");
+  state->playing = true;
+  state->kernelOpens = false;  // opens reach the server: files kept open follow the moment
+  state->wanted = state->serving = static_cast<uint32_t>(first + 1);
+  state->quiet = quiet;
+  state->longest = longest;
+  if (!state->viewOf(static_cast<uint32_t>(first + 1))) {
+    delete state;
+    return Status::InvalidArgument("snapshot " + std::to_string(first) + " cannot be read or is too large to play");
+  }
+  return Start(state, state->archive->path(), dir, opts);
+}
+
+void FuseServer::show(size_t snapshot) {
+  static_cast<FsState*>(state_.get())->wanted.store(static_cast<uint32_t>(snapshot + 1));
+}
+
+size_t FuseServer::showing() const {
+  return static_cast<FsState*>(state_.get())->serving.load() - 1;
+}
+
 Result<std::unique_ptr<FuseServer>> FuseServer::Start(void* fsState, const std::string& label, const std::string& dir,
                                                       const MountOptions& opts) {
   // A server may serve the /proc its own process sees (run): it must never
@@ -757,6 +845,8 @@ int FuseServer::loop() {
       rc = res;
       break;
     }
+    auto* fs = static_cast<FsState*>(state_.get());
+    if (fs->playing) fs->switchIfQuiet(Clock::now());
     fuse_session_process_buf(se_, &buf);
     spinUntil = Clock::now() + kSpin;
   }

@@ -3,8 +3,11 @@
 // command runs).
 #pragma once
 
+#include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "replay/replay.h"
 
@@ -21,6 +24,16 @@ class FuseServer {
   // MountTimeline in replay.h).
   static Result<std::unique_ptr<FuseServer>> MountTimeline(std::shared_ptr<ArchiveReader> archive,
                                                            const std::string& dir, const MountOptions& opts);
+  // A recording in motion (procsnap play): the root serves one snapshot
+  // at a time, from `first`; show() asks for another, served from the
+  // first request after `quiet` without one (or after `longest` of
+  // unbroken requests).
+  static Result<std::unique_ptr<FuseServer>> MountPlaying(std::shared_ptr<ArchiveReader> archive,
+                                                          const std::string& dir, const MountOptions& opts,
+                                                          size_t first, std::chrono::milliseconds quiet,
+                                                          std::chrono::milliseconds longest);
+  void show(size_t snapshot);  // any thread
+  size_t showing() const;      // the snapshot served now
   ~FuseServer();
 
   // Serves requests, in arrival order, until unmounted or stop() is called.
@@ -41,5 +54,17 @@ class FuseServer {
   int wakeFd_ = -1;  // an eventfd that stop() writes and loop() polls
   bool mounted_ = false, signals_ = false;
 };
+
+// Runs argv (with `env` added, and ReplayEnvironment) in a private mount
+// namespace whose /proc is what `mountProc` mounts there, serving it until
+// argv ends; `started` runs once argv is started, `ended` once it has
+// ended. Returns argv's exit status (128+signal if killed).
+Result<int> RunWithProc(const std::function<Result<std::unique_ptr<FuseServer>>()>& mountProc,
+                        const std::vector<std::string>& argv, const std::vector<std::string>& env,
+                        const std::function<void(FuseServer&)>& started, const std::function<void()>& ended);
+
+// NAME=VALUE pairs every replayed command gets (PROC_ROOT=/proc, so that
+// ss reads the snapshot's /proc/net rather than the live kernel).
+const std::vector<std::string>& ReplayEnvironment();
 
 }  // namespace procsnap

@@ -5,6 +5,7 @@
 // Thread safety: Export and Mount only read the View they are given.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -97,5 +98,37 @@ Status MountTimeline(std::shared_ptr<ArchiveReader> archive, const std::string& 
 // NotFound means argv[0] could not be executed; other errors are trouble.
 Result<int> RunInSnapshot(std::shared_ptr<const View> view, const std::vector<std::string>& argv,
                           FileSizes sizes = FileSizes::Content, OpenErrors errors = OpenErrors::AtRead);
+
+// ---- play ---------------------------------------------------------------------
+
+struct PlayOptions {
+  size_t from = 0, to = SIZE_MAX;  // snapshot indices, inclusive (clamped to the archive)
+  double speed = 1;                // recorded seconds per real second
+  bool loop = false;               // after the last snapshot, again from `from`; else stay
+  std::string control;             // a FIFO of lines: pause, resume, step, back, seek TIME, speed F
+  bool fakeClock = true;           // the command's clock follows the recording (libfaketime, when installed)
+  FileSizes sizes = FileSizes::Content;
+  OpenErrors errors = OpenErrors::AtRead;
+  // A switch waits for `quiet` without a request (between two refreshes of
+  // a tool), or at most `longest` of unbroken requests.
+  std::chrono::milliseconds quiet{40}, longest{2000};
+  std::function<void(const std::string&)> say;                    // a message for the user
+  std::function<void(size_t snapshot, bool paused, double speed)> title;  // the moment changed
+};
+
+struct PlayEnd {
+  int status;       // the command's exit status (128+signal if killed)
+  size_t snapshot;  // the snapshot served when it ended
+};
+
+// Runs argv in a private mount namespace whose /proc is `archive` moving in
+// time: at recorded time from + elapsed x speed, the newest snapshot taken
+// at or before it (see PlayOptions). Needs CAP_SYS_ADMIN, as
+// RunInSnapshot. NotFound means argv[0] could not be executed.
+Result<PlayEnd> PlayRecording(std::shared_ptr<ArchiveReader> archive, const std::vector<std::string>& argv,
+                              const PlayOptions& options);
+
+// Whether libfaketime is installed (Debian package libfaketime).
+bool FakeClockAvailable();
 
 }  // namespace procsnap

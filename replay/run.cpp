@@ -1,5 +1,6 @@
-// RunInSnapshot: a command whose /proc is the snapshot, in a private mount
-// namespace so that nothing else on the machine sees the change.
+// RunInSnapshot and RunWithProc: a command whose /proc is a snapshot (or a
+// recording in motion), in a private mount namespace so that nothing else
+// on the machine sees the change.
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
@@ -10,6 +11,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <functional>
 #include <thread>
 
 #include "fuse_server.h"
@@ -18,10 +20,11 @@ namespace procsnap {
 
 namespace {
 
-[[noreturn]] void ExecChild(const std::vector<std::string>& argv, int errFd) {
+[[noreturn]] void ExecChild(const std::vector<std::string>& argv, const std::vector<std::string>& env, int errFd) {
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   ::signal(SIGINT, SIG_DFL);
   ::signal(SIGQUIT, SIG_DFL);
+  for (const std::string& e : env) ::putenv(const_cast<char*>(e.c_str()));
   std::vector<char*> args;
   for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
@@ -33,24 +36,28 @@ namespace {
 
 }  // namespace
 
-Result<int> RunInSnapshot(std::shared_ptr<const View> view, const std::vector<std::string>& argv, FileSizes sizes,
-                          OpenErrors errors) {
+// iproute2's ss reads /proc/net/* instead of asking the live kernel over
+// netlink when PROC_ROOT is set: the snapshot's sockets, not this machine's.
+const std::vector<std::string>& ReplayEnvironment() {
+  static const std::vector<std::string> env = {"PROC_ROOT=/proc"};
+  return env;
+}
+
+Result<int> RunWithProc(const std::function<Result<std::unique_ptr<FuseServer>>()>& mountProc,
+                        const std::vector<std::string>& argv, const std::vector<std::string>& env,
+                        const std::function<void(FuseServer&)>& started, const std::function<void()>& ended) {
   if (argv.empty()) return Status::InvalidArgument("no command to run");
   if (::unshare(CLONE_NEWNS) != 0) {
     int err = errno;
     return Status::FromErrno(
-        "cannot make a private mount namespace (procsnap run needs root or CAP_SYS_ADMIN; without it, "
+        "cannot make a private mount namespace (procsnap run and play need root or CAP_SYS_ADMIN; without it, "
         "`procsnap mount` or `procsnap export` a snapshot and point the tool at that directory)",
         err);
   }
   // Keep our /proc mount from propagating back to the machine.
   if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
     return Status::FromErrno("cannot make the mount namespace private", errno);
-  MountOptions opts;
-  opts.allowOther = true;  // the command may change its user
-  opts.sizes = sizes;
-  opts.errors = errors;
-  auto server = FuseServer::Mount(std::move(view), "/proc", opts);
+  auto server = mountProc();
   if (!server.ok()) return server.status();
   std::thread serving([&] { (*server)->loop(); });
 
@@ -66,10 +73,13 @@ Result<int> RunInSnapshot(std::shared_ptr<const View> view, const std::vector<st
   ignore.sa_handler = SIG_IGN;
   ::sigaction(SIGINT, &ignore, &oldInt);
   ::sigaction(SIGQUIT, &ignore, &oldQuit);
+  std::vector<std::string> fullEnv = ReplayEnvironment();
+  fullEnv.insert(fullEnv.end(), env.begin(), env.end());
   pid_t pid = ::fork();
-  if (pid == 0) ExecChild(argv, errPipe[1]);
+  if (pid == 0) ExecChild(argv, fullEnv, errPipe[1]);
   int forkErr = errno;
   ::close(errPipe[1]);
+  if (pid > 0 && started) started(**server);
   int execErr = 0;
   ssize_t got = pid > 0 ? ::read(errPipe[0], &execErr, sizeof execErr) : 0;
   ::close(errPipe[0]);
@@ -77,6 +87,7 @@ Result<int> RunInSnapshot(std::shared_ptr<const View> view, const std::vector<st
   if (pid > 0)
     while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
+  if (pid > 0 && ended) ended();
   ::sigaction(SIGINT, &oldInt, nullptr);
   ::sigaction(SIGQUIT, &oldQuit, nullptr);
   // Stopped and joined before the destructor unmounts: a descendant that
@@ -89,6 +100,15 @@ Result<int> RunInSnapshot(std::shared_ptr<const View> view, const std::vector<st
     return Status::NotFound(argv[0] + ": cannot run: " + std::strerror(execErr));
   if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
   return WEXITSTATUS(status);
+}
+
+Result<int> RunInSnapshot(std::shared_ptr<const View> view, const std::vector<std::string>& argv, FileSizes sizes,
+                          OpenErrors errors) {
+  MountOptions opts;
+  opts.allowOther = true;  // the command may change its user
+  opts.sizes = sizes;
+  opts.errors = errors;
+  return RunWithProc([&] { return FuseServer::Mount(std::move(view), "/proc", opts); }, argv, {}, {}, {});
 }
 
 }  // namespace procsnap

@@ -11,7 +11,7 @@ set -eu
 cd "$(dirname "$0")/.."
 SECONDS_EACH=${1:-60}
 [ $# -gt 0 ] && shift
-TARGETS=${*:-"archive_bytes archive_tree snapshot_message blob_codec procfs_text"}
+TARGETS=${*:-"archive_bytes archive_tree snapshot_message blob_codec procfs_text redact_text"}
 case "$SECONDS_EACH" in *[!0-9]*|'') echo "fuzz.sh: SECONDS must be a whole number, not '$SECONDS_EACH'" >&2; exit 2;; esac
 
 scripts/setup.sh --fuzz

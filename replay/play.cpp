@@ -1,0 +1,213 @@
+// PlayRecording: a command whose /proc is a recording moving in time. A
+// clock maps real time to recorded time (from + elapsed x speed, paused,
+// stepped or moved by commands); a thread asks the FUSE server for the
+// snapshot of that time, which it serves from its next quiet moment.
+#include <fcntl.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <mutex>
+#include <sstream>
+#include <thread>
+
+#include "fuse_server.h"
+
+namespace procsnap {
+
+namespace {
+
+using Steady = std::chrono::steady_clock;
+
+constexpr const char* kFakeTimeLibrary = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
+
+// Recorded time as a function of real time.
+class PlayClock {
+ public:
+  PlayClock(std::vector<int64_t> times, size_t from, size_t to, double speed, bool loop)
+      : times_(std::move(times)), from_(from), to_(to), speed_(speed), loop_(loop) {
+    anchorVirtual_ = times_[from_];
+    anchorReal_ = Steady::now();
+    // After the last snapshot a loop waits one typical interval.
+    gap_ = to_ > from_ ? (times_[to_] - times_[from_]) / int64_t(to_ - from_) : int64_t(1e9);
+  }
+
+  // The snapshot of the recorded time now.
+  size_t current() {
+    std::lock_guard<std::mutex> lock(mu_);
+    int64_t v = virtualNow();
+    if (loop_ && !paused_ && v >= times_[to_] + gap_) {  // again from the start
+      anchorVirtual_ = times_[from_];
+      anchorReal_ = Steady::now();
+      v = anchorVirtual_;
+    }
+    return indexOf(v);
+  }
+
+  // One line of --control; an error message, or "" when done.
+  std::string command(const std::string& line, const std::function<Result<size_t>(const std::string&)>& find) {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::istringstream in(line);
+    std::string verb, arg;
+    in >> verb;
+    std::getline(in, arg);
+    arg.erase(0, arg.find_first_not_of(' '));
+    const size_t now = indexOf(virtualNow());
+    if (verb == "pause") {
+      anchorVirtual_ = virtualNow(), paused_ = true;
+    } else if (verb == "resume") {
+      anchorReal_ = Steady::now(), paused_ = false;
+    } else if (verb == "step" || verb == "back") {
+      size_t next = verb == "step" ? std::min(now + 1, to_) : (now > from_ ? now - 1 : from_);
+      anchorVirtual_ = times_[next], paused_ = true;
+    } else if (verb == "seek") {
+      auto i = find(arg);
+      if (!i.ok()) return i.status().message();
+      if (*i < from_ || *i > to_) return "seek: snapshot " + std::to_string(*i) + " is outside --from/--to";
+      anchorVirtual_ = times_[*i], anchorReal_ = Steady::now();
+    } else if (verb == "speed") {
+      char* end = nullptr;
+      const double f = std::strtod(arg.c_str(), &end);
+      if (end == arg.c_str() || !(f > 0) || f > 1e6) return "speed: a number above 0, not '" + arg + "'";
+      anchorVirtual_ = virtualNow(), anchorReal_ = Steady::now(), speed_ = f;
+    } else if (!verb.empty()) {
+      return "unknown command '" + verb + "' (pause, resume, step, back, seek TIME, speed F)";
+    }
+    return "";
+  }
+
+  bool paused() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return paused_;
+  }
+  double speed() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return speed_;
+  }
+
+ private:
+  int64_t virtualNow() const {
+    if (paused_) return anchorVirtual_;
+    const double elapsed = std::chrono::duration<double, std::nano>(Steady::now() - anchorReal_).count();
+    return anchorVirtual_ + int64_t(elapsed * speed_);
+  }
+  size_t indexOf(int64_t v) const {  // the newest snapshot taken at or before v
+    auto it = std::upper_bound(times_.begin() + from_, times_.begin() + to_ + 1, v);
+    return it == times_.begin() + from_ ? from_ : size_t(it - times_.begin()) - 1;
+  }
+
+  std::mutex mu_;
+  std::vector<int64_t> times_;
+  size_t from_, to_;
+  double speed_;
+  bool loop_, paused_ = false;
+  int64_t anchorVirtual_ = 0, gap_ = 0;
+  Steady::time_point anchorReal_;
+};
+
+// "2026-11-23 07:11:05" in UTC, as libfaketime's start-at takes it.
+std::string FakeTimeStamp(int64_t wallNs) {
+  const time_t t = wallNs / 1000000000;
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
+  return buf;
+}
+
+}  // namespace
+
+bool FakeClockAvailable() { return ::access(kFakeTimeLibrary, R_OK) == 0; }
+
+Result<PlayEnd> PlayRecording(std::shared_ptr<ArchiveReader> archive, const std::vector<std::string>& argv,
+                              const PlayOptions& o) {
+  const size_t count = archive->snapshotCount();
+  if (count == 0) return Status::NotFound(archive->path() + ": holds no snapshot");
+  const size_t to = std::min(o.to, count - 1);
+  if (o.from > to)
+    return Status::InvalidArgument("--from (snapshot " + std::to_string(o.from) + ") is after --to (snapshot " +
+                                   std::to_string(to) + ")");
+  if (!(o.speed > 0) || o.speed > 1e6) return Status::InvalidArgument("--speed takes a number above 0");
+  std::vector<int64_t> times(count);
+  for (size_t i = 0; i < count; ++i) times[i] = archive->summary(i).startWallNs;
+  for (size_t i = 1; i < count; ++i) times[i] = std::max(times[i], times[i - 1]);  // recorded order decides
+  PlayClock clock(times, o.from, to, o.speed, o.loop);
+
+  int control = -1;
+  if (!o.control.empty()) {
+    // Read and write: the FIFO never reports end-of-file between two writers.
+    control = ::open(o.control.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC);
+    if (control < 0) return Status::FromErrno(o.control + ": cannot open the control FIFO", errno);
+  }
+  std::vector<std::string> env;
+  if (o.fakeClock && FakeClockAvailable()) {
+    const char* preload = ::getenv("LD_PRELOAD");
+    env.push_back(std::string("LD_PRELOAD=") + kFakeTimeLibrary + (preload && *preload ? std::string(":") + preload : ""));
+    char speed[32];
+    std::snprintf(speed, sizeof speed, "%g", o.speed);
+    env.push_back("FAKETIME=@" + FakeTimeStamp(times[o.from]) + " x" + speed);
+    env.push_back("FAKETIME_DONT_RESET=1");  // children go on with the clock rather than start it again
+    env.push_back("TZ=UTC");
+  }
+
+  std::atomic<bool> done{false};
+  std::thread driver;
+  FuseServer* server = nullptr;
+  auto find = [&](const std::string& at) { return FindSnapshot(*archive, at); };
+  auto started = [&](FuseServer& s) {
+    server = &s;
+    driver = std::thread([&] {
+      std::string pending;
+      size_t shown = SIZE_MAX;
+      while (!done.load()) {
+        struct pollfd p = {control, POLLIN, 0};
+        if (control >= 0 && ::poll(&p, 1, 10) > 0) {
+          char buf[512];
+          const ssize_t n = ::read(control, buf, sizeof buf);
+          if (n > 0) pending.append(buf, size_t(n));
+          for (size_t nl; (nl = pending.find('\n')) != std::string::npos;) {
+            const std::string line = pending.substr(0, nl);
+            pending.erase(0, nl + 1);
+            const std::string err = clock.command(line, find);
+            if (!err.empty() && o.say) o.say("play: --control: " + err);
+          }
+          if (pending.size() > 4096) pending.clear();  // no line: nothing to keep
+        } else if (control < 0) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        const size_t want = clock.current();
+        s.show(want);
+        if (want != shown && o.title) o.title(want, clock.paused(), clock.speed());
+        shown = want;
+      }
+    });
+  };
+  auto ended = [&] {
+    done = true;
+    if (driver.joinable()) driver.join();
+  };
+  size_t last = o.from;
+  MountOptions mo;
+  mo.allowOther = true;
+  mo.sizes = o.sizes;
+  mo.errors = o.errors;
+  auto status = RunWithProc(
+      [&]() -> Result<std::unique_ptr<FuseServer>> {
+        return FuseServer::MountPlaying(archive, "/proc", mo, o.from, o.quiet, o.longest);
+      },
+      argv, env, started,
+      [&] {
+        ended();
+        if (server) last = server->showing();
+      });
+  if (control >= 0) ::close(control);
+  if (!status.ok()) return status.status();
+  return PlayEnd{*status, last};
+}
+
+}  // namespace procsnap
