@@ -213,10 +213,16 @@ mode_t ModeOf(const Snapshot& s, NodeId id) {
 // recorded errno or ENODATA).
 bool HasContent(const Node& n) { return n.kind == NodeKind::File && OpenError(n) == 0; }
 
-uint64_t ReportedSize(const Node& n, FileSizes sizes, bool kernelOpens) {
-  // A file the kernel opens itself must be read for its errno to show:
-  // at size 0 the kernel would answer end-of-file without asking.
-  if (kernelOpens && n.kind == NodeKind::File && OpenError(n)) return 1;
+// A file whose capture failed, where the kernel opens files itself: served
+// as a link whose reading fails with the recorded errno, so that open()
+// and stat() fail as they did on the machine. A regular file could only
+// fail at read(), and tools that size a file by fstat (wc -c < f) or take
+// a failed read for end-of-file (pmap) would have shown the error as data.
+bool BrokenLink(const FsState& fs, const Node& n) {
+  return fs.kernelOpens && n.kind == NodeKind::File && OpenError(n) != 0;
+}
+
+uint64_t ReportedSize(const Node& n, FileSizes sizes) {
   return sizes == FileSizes::Content && HasContent(n) ? n.size : n.statSize;
 }
 
@@ -233,7 +239,8 @@ void FillAttr(const FsState& fs, const Snapshot& s, Ino i, struct stat& st, File
   st.st_mode = ModeOf(s, i.node);
   st.st_uid = n.uid;
   st.st_gid = n.gid;
-  st.st_size = static_cast<off_t>(ReportedSize(n, sizes, fs.kernelOpens));
+  st.st_size = static_cast<off_t>(ReportedSize(n, sizes));
+  if (BrokenLink(fs, n)) st.st_mode = S_IFLNK | 0777, st.st_size = 0;
   st.st_blksize = 1024;
   st.st_nlink = 1;
   if (S_ISDIR(st.st_mode)) {
@@ -272,7 +279,10 @@ int LiveAttr(const FsState& fs, const std::string& path, struct stat& st) {
   off_t size = 0;
   for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0 && size < (16 << 20);) size += n;
   ::close(fd);
-  st.st_size = size;
+  // With room to grow: a live file may be longer at the read than at this
+  // stat (a status whose VmRSS gained a digit), and the kernel would cut
+  // the read at the size reported; a shorter read sets the size it finds.
+  st.st_size = size + 4096;
   struct timespec now;
   ::clock_gettime(CLOCK_REALTIME, &now);
   st.st_mtim = st.st_ctim = now;
@@ -471,6 +481,7 @@ void OnReadlink(fuse_req_t req, fuse_ino_t ino) {
   const Snapshot& s = view->snapshot();
   if (!Valid(s, i) || i.ctx == kHidden) return (void)fuse_reply_err(req, EINVAL);
   const Node& n = s.node(i.node);
+  if (BrokenLink(fs, n)) return (void)fuse_reply_err(req, OpenError(n));
   if (n.kind != NodeKind::Symlink) return (void)fuse_reply_err(req, EINVAL);
   if (n.error) return (void)fuse_reply_err(req, n.error);
   // procfs checks these at readlink, not by mode: only root and the owner.
@@ -533,7 +544,7 @@ void OnOpen(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
     file->path = s->path(i.node);
     return ReplyOpen(req, fi, std::move(file), false);  // never cached: its content moves
   }
-  ReplyOpen(req, fi, std::move(file), ReportedSize(n, fs.sizes, false) == n.size);
+  ReplyOpen(req, fi, std::move(file), ReportedSize(n, fs.sizes) == n.size);
 }
 
 // A read of a file the kernel opened itself (no handle): the checks OnOpen
@@ -609,7 +620,10 @@ void OnRelease(fuse_req_t req, fuse_ino_t, struct fuse_file_info* fi) {
 // ps, lsof and pstree print in that order.
 void ListSnapshotDir(const FsState& fs, const Snapshot& s, Ino dir, DirList& out) {
   uint64_t ctx = ChildContext(s, dir);
-  auto add = [&](NodeId c) { out.push_back({std::string(s.name(c)), Encode(fs, dir.moment, ctx, c), ModeOf(s, c)}); };
+  auto add = [&](NodeId c) {
+    out.push_back({std::string(s.name(c)), Encode(fs, dir.moment, ctx, c),
+                   BrokenLink(fs, s.node(c)) ? mode_t(S_IFLNK | 0777) : ModeOf(s, c)});
+  };
   auto [lo, hi] = s.children(dir.node);
   std::vector<std::pair<uint64_t, NodeId>> numbers;
   for (NodeId c = lo; c < hi; ++c) {
@@ -684,6 +698,17 @@ void OnReleasedir(fuse_req_t req, fuse_ino_t, struct fuse_file_info* fi) {
   fuse_reply_err(req, 0);
 }
 
+// A namespace link (ns/mnt) followed is a file the kernel opens, but a
+// snapshot cannot hand out a namespace: the nsfs ioctls lsns asks (parent,
+// owner, type) get EPERM, which lsns takes as "not allowed to know" and
+// lists the namespace from its inode number; every other ioctl is not one
+// of ours (ENOTTY).
+void OnIoctl(fuse_req_t req, fuse_ino_t, unsigned int cmd, void*, struct fuse_file_info*, unsigned, const void*,
+             size_t, size_t) {
+  constexpr unsigned kNsfsIoctlType = 0xb7;  // NSIO in linux/nsfs.h
+  fuse_reply_err(req, ((cmd >> 8) & 0xff) == kNsfsIoctlType ? EPERM : ENOTTY);
+}
+
 const fuse_lowlevel_ops kOps = [] {
   fuse_lowlevel_ops ops{};
   ops.init = OnInit;
@@ -697,6 +722,7 @@ const fuse_lowlevel_ops kOps = [] {
   ops.opendir = OnOpendir;
   ops.readdir = OnReaddir;
   ops.releasedir = OnReleasedir;
+  ops.ioctl = OnIoctl;
   return ops;
 }();
 

@@ -8,7 +8,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <regex>
 #include <algorithm>
 #include <map>
@@ -31,18 +33,21 @@ struct Fixture {
   TempDir dir;
   std::string rec = dir / "rec";
   std::vector<bool> burning;  // per snapshot: the burner is alive
-  std::vector<std::string> times;
+  std::vector<double> userPct;  // per snapshot, as `log` computes it (-1: the first)
   Fixture() {
     // The workload's own timing (not a wait for a condition): it starts
-    // after about three snapshots and runs for about five.
+    // after about three snapshots and runs for about five, ahead of other
+    // work on a loaded machine (nice -10).
     auto r = Run({"/bin/sh", "-c",
-                  "(sleep 1.6; timeout 2.6 sh -c 'while :; do :; done') & " + kBin + " record -q -o " + rec +
+                  "(sleep 1.6; nice -n -10 timeout 2.6 sh -c 'while :; do :; done') & " + kBin + " record -q -o " + rec +
                       " --interval 500ms --count 12; wait"});
     BOOST_REQUIRE_MESSAGE(r.exitCode == 0, r.err);
     for (int i = 0; i < 12; ++i) {
       auto out = Run({kBin, "run", "--at", std::to_string(i), rec, "--", "/usr/bin/ps", "-eo", "args="});
       burning.push_back(("\n" + out.out).find("\nsh -c while :; do :; done\n") != std::string::npos);
     }
+    auto log = nlohmann::json::parse(Run({kBin, "log", "--json", rec}).out);
+    for (const auto& row : log) userPct.push_back(row["user_pct"].is_null() ? -1.0 : row["user_pct"].get<double>());
   }
 };
 
@@ -94,16 +99,23 @@ BOOST_AUTO_TEST_CASE(top_and_vmstat_show_the_recorded_burner_at_speed_1_and_10) 
   BOOST_REQUIRE_MESSAGE(top.exitCode == 0, top.err);
   auto frames = TopFrames(top.out);
   BOOST_REQUIRE(frames.size() == 12u);
-  size_t hot = 0, idleAfter = 0;
+  size_t hot = 0;
   for (const auto& fr : frames) {
-    if (fr.burner >= 70) ++hot;
-    if (fr.burner >= 70) BOOST_TEST(fr.us >= 35.0, "us " << fr.us << " at " << fr.time);
+    hot += fr.burner >= 70;
+    // The totals come from the recording (a kept-open /proc/stat read
+    // again): each frame's us is one of the recorded intervals'.
+    // (A refresh late on a loaded machine spans two intervals.)
+    bool recorded = fr.us == 0.0;  // the first frame has no interval
+    for (size_t k = 1; k < f.userPct.size(); ++k) {
+      recorded = recorded || std::abs(f.userPct[k] - fr.us) <= 0.15;
+      if (k + 1 < f.userPct.size()) recorded = recorded || std::abs((f.userPct[k] + f.userPct[k + 1]) / 2 - fr.us) <= 1.5;
+    }
+    BOOST_TEST(recorded, "us " << fr.us << " at " << fr.time << " is no recorded interval's");
   }
-  BOOST_TEST(hot + 1 >= burningSnapshots - 1, top.out);  // the first sight of it has no interval before it
-  for (size_t k = frames.size() - 2; k < frames.size(); ++k) idleAfter += frames[k].burner < 0 && frames[k].us < 35;
-  BOOST_TEST(idleAfter == 2u, top.out);
+  BOOST_TEST(hot + 2 >= burningSnapshots, top.out);  // the first sight of it has no interval before it
   BOOST_TEST(frames.front().burner < 0);
-  BOOST_TEST(top.err.find("ended at snapshot 11 of 12") != std::string::npos, top.err);
+  BOOST_TEST(frames.back().burner < 0);
+  BOOST_TEST(std::regex_search(top.err, std::regex("ended at snapshot (9|10|11) of 12 \\(20")), top.err);
   // The clock follows the recording: top's header shows the recorded time.
   if (access("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1", R_OK) == 0) {
     auto first = Run({kBin, "info", "--json", "--all", f.rec}).out;
@@ -125,9 +137,13 @@ BOOST_AUTO_TEST_CASE(top_and_vmstat_show_the_recorded_burner_at_speed_1_and_10) 
     if (cols.size() >= 17 && std::isdigit(static_cast<unsigned char>(cols[12][0]))) us.push_back(std::stoi(cols[12]));
   }
   BOOST_REQUIRE(us.size() == 6u);
+  // Rises with the burner and falls after it, as the recording did (vmstat's
+  // us is over one recorded second: two intervals).
   const int peak = *std::max_element(us.begin() + 1, us.end());
   BOOST_TEST(peak >= 35, vm.out);
-  BOOST_TEST(us.back() < 35, vm.out);
+  const double lastRecorded = std::max(f.userPct[10], f.userPct[11]);
+  BOOST_TEST(us.back() <= lastRecorded + 2, vm.out << " against the recording's last " << lastRecorded);
+  BOOST_TEST(us.back() < peak, vm.out);
 }
 
 // --control: step moves exactly one snapshot and pauses; back returns; the
