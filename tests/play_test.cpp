@@ -14,6 +14,7 @@
 #include <regex>
 #include <algorithm>
 #include <map>
+#include <set>
 #include <iterator>
 #include <sstream>
 
@@ -144,6 +145,36 @@ BOOST_AUTO_TEST_CASE(top_and_vmstat_show_the_recorded_burner_at_speed_1_and_10) 
   const double lastRecorded = std::max(f.userPct[10], f.userPct[11]);
   BOOST_TEST(us.back() <= lastRecorded + 2, vm.out << " against the recording's last " << lastRecorded);
   BOOST_TEST(us.back() < peak, vm.out);
+
+  // A recorder becomes a converter: sadc under play writes a sysstat file
+  // whose sar -u shows the busy period at the recorded times.
+  if (access("/usr/lib/sysstat/sadc", X_OK) != 0 || access("/usr/bin/sar", X_OK) != 0) {
+    BOOST_TEST_MESSAGE("SKIPPED sadc: sysstat is not installed");
+    return;
+  }
+  const std::string sa = f.dir / "out.sa";
+  auto sadc = Run({kBin, "play", "--speed", "2", f.rec, "--", "/usr/lib/sysstat/sadc", "2", "4", sa});
+  BOOST_REQUIRE_MESSAGE(sadc.exitCode == 0, sadc.err);
+  auto sar = Run({"/usr/bin/env", "TZ=UTC", "LC_ALL=C", "/usr/bin/sar", "-u", "-f", sa});
+  BOOST_REQUIRE_MESSAGE(sar.exitCode == 0, sar.err);
+  // The recorded seconds (HH:MM:SS of each snapshot's start, and the next).
+  std::set<int> recorded;
+  for (const auto& snap : nlohmann::json::parse(Run({kBin, "info", "--json", "--all", f.rec}).out)["snapshots"]) {
+    const std::string t = snap["start"].get<std::string>().substr(11, 8);
+    const int sec = std::stoi(t.substr(0, 2)) * 3600 + std::stoi(t.substr(3, 2)) * 60 + std::stoi(t.substr(6, 2));
+    recorded.insert(sec), recorded.insert(sec + 1);
+  }
+  bool busyAtRecordedTime = false;
+  std::istringstream rows(sar.out);
+  for (std::string row; std::getline(rows, row);) {
+    std::istringstream w(row);
+    std::vector<std::string> cols{std::istream_iterator<std::string>(w), {}};
+    if (cols.size() != 8 || cols[1] != "all" || cols[0].size() != 8 || std::stod(cols[2]) < 35) continue;
+    const int sec = std::stoi(cols[0].substr(0, 2)) * 3600 + std::stoi(cols[0].substr(3, 2)) * 60 +
+                    std::stoi(cols[0].substr(6, 2));
+    busyAtRecordedTime = busyAtRecordedTime || recorded.count(sec);
+  }
+  BOOST_TEST(busyAtRecordedTime, sar.out);
 }
 
 // --control: step moves exactly one snapshot and pauses; back returns; the
