@@ -159,7 +159,8 @@ BOOST_AUTO_TEST_CASE(top_and_vmstat_show_the_recorded_burner_at_speed_1_and_10) 
   BOOST_REQUIRE_MESSAGE(sar.exitCode == 0, sar.err);
   // The recorded seconds (HH:MM:SS of each snapshot's start, and the next).
   std::set<int> recorded;
-  for (const auto& snap : nlohmann::json::parse(Run({kBin, "info", "--json", "--all", f.rec}).out)["snapshots"]) {
+  const auto info = nlohmann::json::parse(Run({kBin, "info", "--json", "--all", f.rec}).out);
+  for (const auto& snap : info["snapshots"]) {
     const std::string t = snap["start"].get<std::string>().substr(11, 8);
     const int sec = std::stoi(t.substr(0, 2)) * 3600 + std::stoi(t.substr(3, 2)) * 60 + std::stoi(t.substr(6, 2));
     recorded.insert(sec), recorded.insert(sec + 1);
