@@ -35,7 +35,11 @@ int Run(PlayArgs& a, const std::vector<std::string>& rest) {
     std::fprintf(stderr,
                  "play: libfaketime is not installed (apt-get install faketime): COMMAND reads the real clock, so "
                  "headers and timestamps show now, not the recorded time\n");
-  a.options.say = [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); };
+  a.options.keyboard = ::isatty(0) && ::isatty(1);
+  // On a raw terminal a line needs its carriage return.
+  a.options.say = [keys = a.options.keyboard](const std::string& line) {
+    std::fprintf(stderr, keys ? "%s\r\n" : "%s\n", line.c_str());
+  };
   if (::isatty(2)) {  // the moment in the terminal's title: a full-screen tool is not disturbed
     a.options.title = [reader](size_t i, bool paused, double speed) {
       std::fprintf(stderr, "\033]0;procsnap play: %s (snapshot %zu)%s x%g\007",
@@ -63,6 +67,7 @@ void SetupPlay(CLI::App& sub, CommandAction& action) {
   sub.add_option("--speed", a->options.speed, "recorded seconds per real second (default 1; 10 plays 10x faster)")
       ->check(CLI::Range(1e-6, 1e6));
   sub.add_flag("--loop", a->options.loop, "after --to, start again from --from (default: stay at --to)");
+  sub.add_flag("--paused", a->options.paused, "start paused at --from (step with Ctrl-] n, or --control)");
   sub.add_option("--control", a->options.control,
                  "a FIFO (mkfifo) taking lines: pause, resume, step, back, seek TIME, speed F");
   sub.add_flag("--real-clock", a->realClock, "leave COMMAND's clock alone (no libfaketime)");
@@ -70,11 +75,12 @@ void SetupPlay(CLI::App& sub, CommandAction& action) {
   AddOpenErrorsOption(sub, a->options.errors);
   sub.prefix_command();
   sub.footer(
-      "Usage: procsnap play [--from X] [--to X] [--speed F] [--loop] [--control FIFO] ARCHIVE [--] COMMAND [ARGS...]\n"
+      "Usage: procsnap play [--from X] [--to X] [--speed F] [--loop] [--paused] [--control FIFO] ARCHIVE [--]\n"
+      "                     COMMAND [ARGS...]\n"
       "Examples:\n"
       "  procsnap play rec/ -- top -d 2                 # top as the machine looked, in recorded time\n"
       "  procsnap play rec/ --speed 10 -- vmstat -t 1   # ten recorded seconds a second\n"
-      "  procsnap play rec/ --speed 10 -- /usr/lib/sysstat/sadc 1 60 out.sa; sar -u -f out.sa\n"
+      "  procsnap play rec/ --speed 10 -- /usr/lib/sysstat/sadc 10 60 out.sa; sar -u -f out.sa\n"
       "Runs COMMAND in a private mount namespace whose /proc is the recording moving in time: at recorded\n"
       "time from + elapsed x speed, the newest snapshot taken at or before it; processes appear and vanish\n"
       "as recorded. One refresh of a tool sees one snapshot: the switch waits for 40 ms without a read of\n"
@@ -89,8 +95,15 @@ void SetupPlay(CLI::App& sub, CommandAction& action) {
       "clock (iotop, nethogs, pidstat's per-process rates under the real clock) is right at --speed 1 with\n"
       "libfaketime only.\n"
       "COMMAND gets PROC_ROOT=/proc (ss reads the recording's /proc/net); ip and other netlink tools show\n"
-      "this machine. --control FIFO: pause, resume, step (one snapshot forward, paused), back, seek TIME\n"
-      "(as --at), speed F; the moment is shown in the terminal's title.\n"
+      "this machine.\n"
+      "Keys: on a terminal COMMAND runs on a pseudo-terminal of play's and gets every key but those after\n"
+      "Ctrl-] (as telnet's escape): space pause/resume, n one snapshot forward (paused), p one back,\n"
+      "+ and - speed x2 and /2, 0 and $ the first and last snapshot, i a line saying where the recording\n"
+      "is, Ctrl-] again the key itself. The moment is shown in the terminal's title, and on stderr when\n"
+      "COMMAND ends. --control FIFO takes lines for scripts: pause, resume, step, back, seek TIME (as --at),\n"
+      "speed F.\n"
+      "sadc: libfaketime scales alarm() in whole seconds, so give sadc an interval of at least --speed\n"
+      "seconds (play --speed 10 -- sadc 10 N out.sa: one sample per 10 recorded seconds).\n"
       "Needs root or CAP_SYS_ADMIN (a private mount namespace).\n"
       "Exit status: COMMAND's own; 125 trouble in procsnap; 127 COMMAND not found or not runnable.");
   action = [a, &sub] { return Run(*a, sub.remaining()); };

@@ -793,8 +793,10 @@ Result<std::unique_ptr<FuseServer>> FuseServer::MountPlaying(std::shared_ptr<Arc
   return Start(state, state->archive->path(), dir, opts);
 }
 
-void FuseServer::show(size_t snapshot) {
-  static_cast<FsState*>(state_.get())->wanted.store(static_cast<uint32_t>(snapshot + 1));
+void FuseServer::show(size_t snapshot, bool now) {
+  auto* fs = static_cast<FsState*>(state_.get());
+  fs->wanted.store(static_cast<uint32_t>(snapshot + 1));
+  if (now) fs->serving.store(static_cast<uint32_t>(snapshot + 1));
 }
 
 size_t FuseServer::showing() const {

@@ -27,12 +27,13 @@ class FuseServer {
   // A recording in motion (procsnap play): the root serves one snapshot
   // at a time, from `first`; show() asks for another, served from the
   // first request after `quiet` without one (or after `longest` of
-  // unbroken requests).
+  // unbroken requests); `now`: from the next request (a user's step is a
+  // boundary of its own).
   static Result<std::unique_ptr<FuseServer>> MountPlaying(std::shared_ptr<ArchiveReader> archive,
                                                           const std::string& dir, const MountOptions& opts,
                                                           size_t first, std::chrono::milliseconds quiet,
                                                           std::chrono::milliseconds longest);
-  void show(size_t snapshot);  // any thread
+  void show(size_t snapshot, bool now = false);  // any thread
   size_t showing() const;      // the snapshot served now
   ~FuseServer();
 
@@ -58,10 +59,13 @@ class FuseServer {
 // Runs argv (with `env` added, and ReplayEnvironment) in a private mount
 // namespace whose /proc is what `mountProc` mounts there, serving it until
 // argv ends; `started` runs once argv is started, `ended` once it has
-// ended. Returns argv's exit status (128+signal if killed).
+// ended. `terminal` (>= 0): the slave of a pseudo-terminal that becomes
+// argv's controlling terminal and standard streams. Returns argv's exit
+// status (128+signal if killed).
 Result<int> RunWithProc(const std::function<Result<std::unique_ptr<FuseServer>>()>& mountProc,
                         const std::vector<std::string>& argv, const std::vector<std::string>& env,
-                        const std::function<void(FuseServer&)>& started, const std::function<void()>& ended);
+                        const std::function<void(FuseServer&)>& started, const std::function<void()>& ended,
+                        int terminal);
 
 // NAME=VALUE pairs every replayed command gets (PROC_ROOT=/proc, so that
 // ss reads the snapshot's /proc/net rather than the live kernel).

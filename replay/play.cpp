@@ -4,6 +4,10 @@
 // snapshot of that time, which it serves from its next quiet moment.
 #include <fcntl.h>
 #include <poll.h>
+#include <pty.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -12,6 +16,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <mutex>
 #include <sstream>
 #include <thread>
@@ -29,8 +34,8 @@ constexpr const char* kFakeTimeLibrary = "/usr/lib/x86_64-linux-gnu/faketime/lib
 // Recorded time as a function of real time.
 class PlayClock {
  public:
-  PlayClock(std::vector<int64_t> times, size_t from, size_t to, double speed, bool loop)
-      : times_(std::move(times)), from_(from), to_(to), speed_(speed), loop_(loop) {
+  PlayClock(std::vector<int64_t> times, size_t from, size_t to, double speed, bool loop, bool paused)
+      : times_(std::move(times)), from_(from), to_(to), speed_(speed), loop_(loop), paused_(paused) {
     anchorVirtual_ = times_[from_];
     anchorReal_ = Steady::now();
     // After the last snapshot a loop waits one typical interval.
@@ -105,9 +110,96 @@ class PlayClock {
   std::vector<int64_t> times_;
   size_t from_, to_;
   double speed_;
-  bool loop_, paused_ = false;
+  bool loop_, paused_;
   int64_t anchorVirtual_ = 0, gap_ = 0;
   Steady::time_point anchorReal_;
+};
+
+volatile sig_atomic_t gResized = 0;
+void OnResize(int) { gResized = 1; }
+
+// play owns the terminal: the command runs on a pseudo-terminal, every key
+// is forwarded to it but those after the prefix (Ctrl-], as telnet's
+// escape), which steer the clock. The terminal is raw while it runs.
+class KeyboardRelay {
+ public:
+  static constexpr unsigned char kPrefix = 0x1d;  // Ctrl-]
+
+  // Opens the pseudo-terminal with the terminal's modes and size; -1 when
+  // standard input is no terminal.
+  bool open() {
+    if (!::isatty(0) || ::tcgetattr(0, &saved_) != 0) return false;
+    struct winsize ws{};
+    ::ioctl(0, TIOCGWINSZ, &ws);
+    if (::openpty(&master_, &slave_, nullptr, &saved_, &ws) != 0) return false;
+    ::fcntl(master_, F_SETFD, FD_CLOEXEC);
+    struct termios raw = saved_;
+    ::cfmakeraw(&raw);
+    ::tcsetattr(0, TCSANOW, &raw);  // not TCSAFLUSH: keys typed ahead are the command's
+    raw_ = true;
+    struct sigaction act{};
+    act.sa_handler = OnResize;
+    ::sigaction(SIGWINCH, &act, &oldWinch_);
+    return true;
+  }
+  int slave() const { return slave_; }
+
+  // Relays until the command's side closes; `key` gets each key after the prefix.
+  void run(const std::function<void(char)>& key) {
+    ::close(slave_);  // the child holds its own copy
+    slave_ = -1;
+    bool prefixed = false;
+    char buf[4096];
+    for (;;) {
+      if (gResized) {
+        gResized = 0;
+        struct winsize ws{};
+        if (::ioctl(0, TIOCGWINSZ, &ws) == 0) ::ioctl(master_, TIOCSWINSZ, &ws);
+      }
+      struct pollfd p[2] = {{0, POLLIN, 0}, {master_, POLLIN, 0}};
+      if (::poll(p, 2, 100) < 0 && errno != EINTR) break;
+      if (p[1].revents & (POLLIN | POLLHUP | POLLERR)) {
+        const ssize_t n = ::read(master_, buf, sizeof buf);
+        if (n <= 0) break;  // EIO: the command and its children closed the terminal
+        for (ssize_t off = 0; off < n;) {
+          const ssize_t w = ::write(1, buf + off, size_t(n - off));
+          if (w <= 0) break;
+          off += w;
+        }
+      }
+      if (p[0].revents & POLLIN) {
+        const ssize_t n = ::read(0, buf, sizeof buf);
+        if (n <= 0) continue;
+        std::string forward;
+        for (ssize_t i = 0; i < n; ++i) {
+          const unsigned char c = static_cast<unsigned char>(buf[i]);
+          if (prefixed) {
+            prefixed = false;
+            if (c == kPrefix) forward.push_back(char(c));  // the prefix twice: the key itself
+            else key(char(c));
+          } else if (c == kPrefix) {
+            prefixed = true;
+          } else {
+            forward.push_back(char(c));
+          }
+        }
+        if (!forward.empty()) (void)!::write(master_, forward.data(), forward.size());
+      }
+    }
+  }
+
+  ~KeyboardRelay() {
+    if (raw_) ::tcsetattr(0, TCSAFLUSH, &saved_);
+    if (raw_) ::sigaction(SIGWINCH, &oldWinch_, nullptr);
+    if (master_ >= 0) ::close(master_);
+    if (slave_ >= 0) ::close(slave_);
+  }
+
+ private:
+  struct termios saved_{};
+  struct sigaction oldWinch_{};
+  int master_ = -1, slave_ = -1;
+  bool raw_ = false;
 };
 
 // "2026-11-23 07:11:05" in UTC, as libfaketime's start-at takes it.
@@ -136,7 +228,9 @@ Result<PlayEnd> PlayRecording(std::shared_ptr<ArchiveReader> archive, const std:
   std::vector<int64_t> times(count);
   for (size_t i = 0; i < count; ++i) times[i] = archive->summary(i).startWallNs;
   for (size_t i = 1; i < count; ++i) times[i] = std::max(times[i], times[i - 1]);  // recorded order decides
-  PlayClock clock(times, o.from, to, o.speed, o.loop);
+  PlayClock clock(times, o.from, to, o.speed, o.loop, o.paused);
+  KeyboardRelay keyboard;
+  const bool keys = o.keyboard && keyboard.open();
 
   int control = -1;
   if (!o.control.empty()) {
@@ -159,8 +253,41 @@ Result<PlayEnd> PlayRecording(std::shared_ptr<ArchiveReader> archive, const std:
   std::thread driver;
   FuseServer* server = nullptr;
   auto find = [&](const std::string& at) { return FindSnapshot(*archive, at); };
+  std::thread relay;
+  auto ended = [&] {
+    done = true;
+    if (driver.joinable()) driver.join();
+    if (relay.joinable()) relay.join();
+  };
+  // Keys after the prefix: space pause/resume, n step, p back, + and -
+  // speed x2 and /2, 0 and $ the first and last snapshot, i a line saying
+  // where the recording is.
+  auto key = [&](char c) {
+    std::string line;
+    switch (c) {
+      case ' ': line = clock.paused() ? "resume" : "pause"; break;
+      case 'n': line = "step"; break;
+      case 'p': line = "back"; break;
+      case '+': line = "speed " + std::to_string(clock.speed() * 2); break;
+      case '-': line = "speed " + std::to_string(clock.speed() / 2); break;
+      case '0': line = "seek " + std::to_string(o.from); break;
+      case '$': line = "seek " + std::to_string(to); break;
+      case 'i': {
+        const size_t i = clock.current();
+        char msg[160];
+        std::snprintf(msg, sizeof msg, "\r\n[procsnap play: snapshot %zu of %zu, %s%s, x%g]\r\n", i, count,
+                      WallTime(times[i]).c_str(), clock.paused() ? ", paused" : "", clock.speed());
+        (void)!::write(1, msg, std::strlen(msg));
+        return;
+      }
+      default: return;
+    }
+    if (std::string err = clock.command(line, find); !err.empty() && o.say) o.say("play: " + err);
+    if (server) server->show(clock.current(), true);  // before the next key reaches the command
+  };
   auto started = [&](FuseServer& s) {
     server = &s;
+    if (keys) relay = std::thread([&] { keyboard.run(key); });
     driver = std::thread([&] {
       std::string pending;
       size_t shown = SIZE_MAX;
@@ -175,6 +302,7 @@ Result<PlayEnd> PlayRecording(std::shared_ptr<ArchiveReader> archive, const std:
             pending.erase(0, nl + 1);
             const std::string err = clock.command(line, find);
             if (!err.empty() && o.say) o.say("play: --control: " + err);
+            if (err.empty()) s.show(clock.current(), true);  // a command is a boundary of its own
           }
           if (pending.size() > 4096) pending.clear();  // no line: nothing to keep
         } else if (control < 0) {
@@ -186,10 +314,6 @@ Result<PlayEnd> PlayRecording(std::shared_ptr<ArchiveReader> archive, const std:
         shown = want;
       }
     });
-  };
-  auto ended = [&] {
-    done = true;
-    if (driver.joinable()) driver.join();
   };
   size_t last = o.from;
   MountOptions mo;
@@ -204,7 +328,8 @@ Result<PlayEnd> PlayRecording(std::shared_ptr<ArchiveReader> archive, const std:
       [&] {
         ended();
         if (server) last = server->showing();
-      });
+      },
+      keys ? keyboard.slave() : -1);
   if (control >= 0) ::close(control);
   if (!status.ok()) return status.status();
   return PlayEnd{*status, last};

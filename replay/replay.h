@@ -105,6 +105,10 @@ struct PlayOptions {
   size_t from = 0, to = SIZE_MAX;  // snapshot indices, inclusive (clamped to the archive)
   double speed = 1;                // recorded seconds per real second
   bool loop = false;               // after the last snapshot, again from `from`; else stay
+  bool paused = false;             // start paused at `from`
+  // When standard input is a terminal: the command runs on a pseudo-
+  // terminal and keys after Ctrl-] steer (space, n, p, +, -, 0, $, i).
+  bool keyboard = false;
   std::string control;             // a FIFO of lines: pause, resume, step, back, seek TIME, speed F
   bool fakeClock = true;           // the command's clock follows the recording (libfaketime, when installed)
   FileSizes sizes = FileSizes::Content;

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -20,8 +21,15 @@ namespace procsnap {
 
 namespace {
 
-[[noreturn]] void ExecChild(const std::vector<std::string>& argv, const std::vector<std::string>& env, int errFd) {
+[[noreturn]] void ExecChild(const std::vector<std::string>& argv, const std::vector<std::string>& env, int errFd,
+                            int terminal) {
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (terminal >= 0) {  // a session of its own on the pseudo-terminal play relays
+    ::setsid();
+    ::ioctl(terminal, TIOCSCTTY, 0);
+    for (int fd = 0; fd < 3; ++fd) ::dup2(terminal, fd);
+    if (terminal > 2) ::close(terminal);
+  }
   ::signal(SIGINT, SIG_DFL);
   ::signal(SIGQUIT, SIG_DFL);
   for (const std::string& e : env) ::putenv(const_cast<char*>(e.c_str()));
@@ -45,7 +53,8 @@ const std::vector<std::string>& ReplayEnvironment() {
 
 Result<int> RunWithProc(const std::function<Result<std::unique_ptr<FuseServer>>()>& mountProc,
                         const std::vector<std::string>& argv, const std::vector<std::string>& env,
-                        const std::function<void(FuseServer&)>& started, const std::function<void()>& ended) {
+                        const std::function<void(FuseServer&)>& started, const std::function<void()>& ended,
+                        int terminal) {
   if (argv.empty()) return Status::InvalidArgument("no command to run");
   if (::unshare(CLONE_NEWNS) != 0) {
     int err = errno;
@@ -76,7 +85,7 @@ Result<int> RunWithProc(const std::function<Result<std::unique_ptr<FuseServer>>(
   std::vector<std::string> fullEnv = ReplayEnvironment();
   fullEnv.insert(fullEnv.end(), env.begin(), env.end());
   pid_t pid = ::fork();
-  if (pid == 0) ExecChild(argv, fullEnv, errPipe[1]);
+  if (pid == 0) ExecChild(argv, fullEnv, errPipe[1], terminal);
   int forkErr = errno;
   ::close(errPipe[1]);
   if (pid > 0 && started) started(**server);
@@ -108,7 +117,7 @@ Result<int> RunInSnapshot(std::shared_ptr<const View> view, const std::vector<st
   opts.allowOther = true;  // the command may change its user
   opts.sizes = sizes;
   opts.errors = errors;
-  return RunWithProc([&] { return FuseServer::Mount(std::move(view), "/proc", opts); }, argv, {}, {}, {});
+  return RunWithProc([&] { return FuseServer::Mount(std::move(view), "/proc", opts); }, argv, {}, {}, {}, -1);
 }
 
 }  // namespace procsnap

@@ -228,4 +228,53 @@ BOOST_AUTO_TEST_CASE(ss_shows_the_snapshots_listener_not_the_live_ones) {
   BOOST_TEST(ss.out.find("127.0.0.1:45671") != std::string::npos, ss.out);
 }
 
+// On a terminal play owns it: keys reach the command, but those after
+// Ctrl-] step the recording (driven through a pseudo-terminal by Python's pty).
+BOOST_AUTO_TEST_CASE(keys_after_the_prefix_step_and_the_rest_reach_the_command) {
+  if (!Playable()) return;
+  TempDir dir;
+  const std::string rec = dir / "rec", driver = dir / "drive.py";
+  BOOST_REQUIRE(Run({kBin, "record", "-q", "-o", rec, "--interval", "200ms", "--count", "3"}).exitCode == 0);
+  testutil::WriteFile(driver, R"PY(
+import os, pty, re, sys, select
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(sys.argv[1], [sys.argv[1], "play", "--paused", sys.argv[2], "--", "/bin/sh", "-c",
+             "stty -echo; read a; echo \"got $a\"; echo U1 $(cat /proc/uptime); read b; echo U2 $(cat /proc/uptime); "
+             "read c; echo U3 $(cat /proc/uptime)"])
+out = b""
+def expect(what):
+    global out
+    while not re.search(what, out):
+        r, _, _ = select.select([fd], [], [], 20)
+        if not r: sys.exit("timed out waiting for %r in %r" % (what, out))
+        try: chunk = os.read(fd, 4096)
+        except OSError: break
+        if not chunk: break
+        out += chunk
+os.write(fd, b"hello\r"); expect(rb"U1 [^\r\n]*\r?\n")
+os.write(fd, b"\x1dn" + b"x\r"); expect(rb"U2 [^\r\n]*\r?\n")
+os.write(fd, b"\x1dp" + b"y\r"); expect(rb"U3 [^\r\n]*\r?\n")
+_, status = os.waitpid(pid, 0)
+sys.stdout.write(out.decode())
+sys.exit(os.waitstatus_to_exitcode(status))
+)PY");
+  auto r = Run({"/usr/bin/python3", driver, kBin, rec});
+  BOOST_REQUIRE_MESSAGE(r.exitCode == 0, r.out + r.err);
+  std::vector<std::string> up, seen;
+  for (int i = 0; i < 3; ++i) up.push_back(Run({kBin, "cat", "--at", std::to_string(i), rec, "uptime"}).out);
+  std::istringstream lines(r.out);
+  for (std::string line; std::getline(lines, line);) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (const size_t u = line.find("U"); u != std::string::npos && line.size() > u + 3 && line[u + 2] == ' ' &&
+                                          std::isdigit(static_cast<unsigned char>(line[u + 1])))
+      seen.push_back(line.substr(u + 3) + "\n");
+  }
+  BOOST_TEST(r.out.find("got hello") != std::string::npos, r.out);
+  BOOST_REQUIRE_MESSAGE(seen.size() == 3u, r.out);
+  BOOST_TEST(seen[0] == up[0]);  // paused at the first
+  BOOST_TEST(seen[1] == up[1]);  // Ctrl-] n: one forward
+  BOOST_TEST(seen[2] == up[0]);  // Ctrl-] p: one back
+}
+
 BOOST_AUTO_TEST_SUITE_END()
