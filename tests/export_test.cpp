@@ -281,12 +281,20 @@ BOOST_AUTO_TEST_CASE(a_process_that_exited_during_the_capture_is_not_served_as_o
       t.at(id).mode = S_IFDIR | 0555;
     };
     dir(t.add(""));
-    t.setChildren(0, 1, 2);
+    t.setChildren(0, 1, 3);
     dir(t.add("42"));
     dir(t.add("77"));
-    t.setChildren(1, 3, 1);
-    t.setChildren(2, 4, 1);
-    const std::string line = "42 (alive) S 1 42 42 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 100 0 0\n";
+    const NodeId system = t.add("stat");  // psutil's boot time
+    t.setChildren(1, 4, 1);
+    t.setChildren(2, 5, 1);
+    std::string line = "42 (alive) S 1 42 42 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 100 0 0";
+    for (int field = 23; field <= 52; ++field) line += " 0";  // as long as the kernel's
+    line += "\n";
+    const std::string systemStat = "cpu  1 0 1 10 0 0 0 0 0 0\nbtime 1700000000\n";
+    t.at(system).kind = NodeKind::File;
+    t.at(system).mode = S_IFREG | 0444;
+    t.setBlob(system, *(*w)->putBlob(systemStat));
+    t.at(system).size = systemStat.size();
     const NodeId alive = t.add("stat"), gone = t.add("stat");
     t.at(alive).kind = t.at(gone).kind = NodeKind::File;
     t.at(alive).mode = t.at(gone).mode = S_IFREG | 0444;
@@ -308,6 +316,11 @@ BOOST_AUTO_TEST_CASE(a_process_that_exited_during_the_capture_is_not_served_as_o
   BOOST_TEST(stat((mnt + "/77").c_str(), &st) != 0);
   BOOST_TEST(testutil::ReadFile(mnt + "/42/stat").find("(alive)") != std::string::npos);
   Run({"/usr/bin/fusermount3", "-u", mnt});
+  // psutil over it raises nothing and finds the live one only.
+  auto ps = Run({PROCSNAP_BIN, "run", archive, "--", "/usr/bin/python3", "-c",
+                 "import psutil\nprint(sorted(p.info['name'] for p in psutil.process_iter(['name'])))"});
+  BOOST_TEST(ps.exitCode == 0, ps.err);
+  BOOST_TEST(ps.out == "['alive']\n", ps.out + ps.err);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
