@@ -22,6 +22,7 @@
 #include <cstring>
 #include <atomic>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <unordered_set>
 
@@ -80,6 +81,10 @@ struct FsState {
   std::chrono::steady_clock::time_point lastRequest, wantedSince;
   std::chrono::milliseconds quiet{0}, longest{0};
   void switchIfQuiet(std::chrono::steady_clock::time_point now);
+  // Moments decoded ahead by another thread (FuseServer::prefetch), so
+  // that a switch does not wait for a decode; viewOf takes them.
+  std::mutex prefetchMu;
+  std::vector<std::pair<uint32_t, std::shared_ptr<const View>>> prefetched;
   // The View of a moment (0 in a single mount), loaded on first use;
   // null when its snapshot cannot be read or is too large to address.
   const View* viewOf(uint32_t moment);
@@ -149,6 +154,16 @@ const View* FsState::viewOf(uint32_t moment) {
   if (moment == 0 || moment > stamps.size()) return nullptr;
   for (auto& [m, v] : loaded)
     if (m == moment) return v.get();
+  if (playing) {
+    std::lock_guard<std::mutex> lock(prefetchMu);
+    for (auto it = prefetched.begin(); it != prefetched.end(); ++it)
+      if (it->first == moment) {
+        if (loaded.size() >= 8) loaded.erase(loaded.begin());
+        loaded.emplace_back(moment, std::move(it->second));
+        prefetched.erase(it);
+        return loaded.back().second.get();
+      }
+  }
   auto snap = archive->snapshot(moment - 1);
   if (!snap.ok() || (*snap)->nodeCount() >= kTimelineNodes) return nullptr;
   // Kept while inodes of it may be in use; a handful covers tools walking
@@ -541,8 +556,15 @@ void OnOpen(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
   file->node = i.node;
   file->moment = i.moment;
   if (fs.playing) {
+    // A process's files are reopened at every refresh (a new moment gives
+    // them new inodes): cached. Others (stat, meminfo, net/dev) tools keep
+    // open and read again from the start: never cached, and they move.
+    NodeId top = i.node;
+    while (top != kNoNode && s->parent(top) != 0 && s->parent(top) != kNoNode) top = s->parent(top);
+    const bool ofProcess = top != kNoNode && top != i.node && IsNumberName(s->name(top));
+    if (ofProcess) return ReplyOpen(req, fi, std::move(file), ReportedSize(n, fs.sizes) == n.size);
     file->path = s->path(i.node);
-    return ReplyOpen(req, fi, std::move(file), false);  // never cached: its content moves
+    return ReplyOpen(req, fi, std::move(file), false);
   }
   ReplyOpen(req, fi, std::move(file), ReportedSize(n, fs.sizes) == n.size);
 }
@@ -797,6 +819,29 @@ void FuseServer::show(size_t snapshot, bool now) {
   auto* fs = static_cast<FsState*>(state_.get());
   fs->wanted.store(static_cast<uint32_t>(snapshot + 1));
   if (now) fs->serving.store(static_cast<uint32_t>(snapshot + 1));
+}
+
+void FuseServer::prefetch(size_t snapshot) {
+  auto* fs = static_cast<FsState*>(state_.get());
+  if (!fs->playing || snapshot >= fs->stamps.size()) return;
+  const uint32_t moment = static_cast<uint32_t>(snapshot + 1);
+  {
+    std::lock_guard<std::mutex> lock(fs->prefetchMu);
+    for (auto& [m, v] : fs->prefetched)
+      if (m == moment) return;
+  }
+  auto snap = fs->archive->snapshot(snapshot);  // the reader is safe to share between threads
+  if (!snap.ok() || (*snap)->nodeCount() >= kTimelineNodes) return;
+  auto view = std::make_shared<const View>(fs->archive, *snap, snapshot);
+  // The files at the top (stat, uptime, meminfo) are what a tool reads
+  // first after a switch: their chunks decompressed now, into the reader's cache.
+  const Snapshot& sn = view->snapshot();
+  auto [lo, hi] = sn.children(0);
+  for (NodeId c = lo; c < hi; ++c)
+    if (sn.node(c).kind == NodeKind::File && sn.node(c).size) (void)sn.bytes(c);
+  std::lock_guard<std::mutex> lock(fs->prefetchMu);
+  if (fs->prefetched.size() >= 4) fs->prefetched.erase(fs->prefetched.begin());
+  fs->prefetched.emplace_back(moment, std::move(view));
 }
 
 size_t FuseServer::showing() const {

@@ -35,6 +35,9 @@ class FuseServer {
                                                           std::chrono::milliseconds longest);
   void show(size_t snapshot, bool now = false);  // any thread
   size_t showing() const;      // the snapshot served now
+  // Decodes a snapshot ahead, on the calling thread (not the serving one),
+  // so that showing it later costs no decode.
+  void prefetch(size_t snapshot);
   ~FuseServer();
 
   // Serves requests, in arrival order, until unmounted or stop() is called.

@@ -18,6 +18,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -291,6 +292,8 @@ Result<PlayEnd> PlayRecording(std::shared_ptr<ArchiveReader> archive, const std:
     driver = std::thread([&] {
       std::string pending;
       size_t shown = SIZE_MAX;
+      std::set<size_t> prefetched;
+      Steady::time_point changed = Steady::now();
       while (!done.load()) {
         struct pollfd p = {control, POLLIN, 0};
         if (control >= 0 && ::poll(&p, 1, 10) > 0) {
@@ -303,6 +306,7 @@ Result<PlayEnd> PlayRecording(std::shared_ptr<ArchiveReader> archive, const std:
             const std::string err = clock.command(line, find);
             if (!err.empty() && o.say) o.say("play: --control: " + err);
             if (err.empty()) s.show(clock.current(), true);  // a command is a boundary of its own
+            changed = Steady::now();
           }
           if (pending.size() > 4096) pending.clear();  // no line: nothing to keep
         } else if (control < 0) {
@@ -310,6 +314,16 @@ Result<PlayEnd> PlayRecording(std::shared_ptr<ArchiveReader> archive, const std:
         }
         const size_t want = clock.current();
         s.show(want);
+        // Decoded ahead on this thread: the next snapshot and its neighbour
+        // back (where step and back lead), once each; not in the first
+        // 100 ms of a moment, when the tool's own reads of it want the
+        // reader (its chunk cache is shared).
+        if (want != shown) changed = Steady::now();
+        if (Steady::now() - changed > std::chrono::milliseconds(100)) {
+          for (size_t ahead : {want + 1, want == 0 ? want : want - 1})
+            if (ahead <= to && ahead >= o.from && prefetched.insert(ahead).second) s.prefetch(ahead);
+          if (prefetched.size() > 64) prefetched.clear();
+        }
         if (want != shown && o.title) o.title(want, clock.paused(), clock.speed());
         shown = want;
       }

@@ -210,6 +210,15 @@ BOOST_AUTO_TEST_CASE(control_steps_one_snapshot_at_a_time) {
   BOOST_TEST(at(3) == up[1], r.out);
   BOOST_TEST(at(4) == up[3], r.out << up[0] << up[1] << up[2] << up[3]);
   BOOST_TEST(r.err.find("speed: a number above 0") != std::string::npos, r.err);
+
+  // --loop: after the last snapshot, the first again (polled, bounded).
+  const std::string loop =
+      "first=$(cat /proc/uptime); n=0; seen_other=0; while :; do u=$(cat /proc/uptime); "
+      "[ \"$u\" != \"$first\" ] && seen_other=1; [ $seen_other = 1 ] && [ \"$u\" = \"$first\" ] && break; "
+      "n=$((n+1)); [ $n -lt 3000 ] || exit 3; sleep 0.01; done; echo looped";
+  auto looped = Run({kBin, "play", "--loop", "--speed", "4", rec, "--", "/bin/sh", "-c", loop});
+  BOOST_TEST(looped.exitCode == 0, looped.err);
+  BOOST_TEST(looped.out == "looped\n");
 }
 
 // ss under run reads the snapshot's sockets (PROC_ROOT), not this machine's:
