@@ -41,9 +41,12 @@ int Run(PlayArgs& a, const std::vector<std::string>& rest) {
     std::fprintf(stderr, keys ? "%s\r\n" : "%s\n", line.c_str());
   };
   if (::isatty(2)) {  // the moment in the terminal's title: a full-screen tool is not disturbed
-    a.options.title = [reader](size_t i, bool paused, double speed) {
-      std::fprintf(stderr, "\033]0;procsnap play: %s (snapshot %zu)%s x%g\007",
-                   WallTime(reader->summary(i).startWallNs).c_str(), i, paused ? " paused" : "", speed);
+    a.options.title = [reader](size_t i, bool paused, double speed, const std::string& typing) {
+      if (!typing.empty())
+        std::fprintf(stderr, "\033]0;procsnap play: %s\007", Printable(typing).c_str());
+      else
+        std::fprintf(stderr, "\033]0;procsnap play: %s (snapshot %zu)%s x%g\007",
+                     WallTime(reader->summary(i).startWallNs).c_str(), i, paused ? " paused" : "", speed);
       std::fflush(stderr);
     };
   }
@@ -98,8 +101,9 @@ void SetupPlay(CLI::App& sub, CommandAction& action) {
       "this machine.\n"
       "Keys: on a terminal COMMAND runs on a pseudo-terminal of play's and gets every key but those after\n"
       "Ctrl-] (as telnet's escape): space pause/resume, n one snapshot forward (paused), p one back,\n"
-      "+ and - speed x2 and /2, 0 and $ the first and last snapshot, i a line saying where the recording\n"
-      "is, Ctrl-] again the key itself. The moment is shown in the terminal's title, and on stderr when\n"
+      "+ and - speed x2 and /2, 0 and $ the first and last snapshot, g a time typed then Enter (as --at;\n"
+      "shown in the title, Esc cancels), i a line saying where the recording is, Ctrl-] again the key\n"
+      "itself. The moment is shown in the terminal's title, and on stderr when\n"
       "COMMAND ends. --control FIFO takes lines for scripts: pause, resume, step, back, seek TIME (as --at),\n"
       "speed F.\n"
       "sadc: libfaketime scales alarm() in whole seconds, so give sadc an interval of at least --speed\n"

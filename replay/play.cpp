@@ -145,11 +145,12 @@ class KeyboardRelay {
   }
   int slave() const { return slave_; }
 
-  // Relays until the command's side closes; `key` gets each key after the prefix.
-  void run(const std::function<void(char)>& key) {
+  // Relays until the command's side closes; `key` gets each key after the
+  // prefix, and the keys after it while it returns true (a typed time).
+  void run(const std::function<bool(char)>& key) {
     ::close(slave_);  // the child holds its own copy
     slave_ = -1;
-    bool prefixed = false;
+    bool prefixed = false, typing = false;
     char buf[4096];
     for (;;) {
       if (gResized) {
@@ -174,10 +175,12 @@ class KeyboardRelay {
         std::string forward;
         for (ssize_t i = 0; i < n; ++i) {
           const unsigned char c = static_cast<unsigned char>(buf[i]);
-          if (prefixed) {
+          if (typing) {
+            typing = key(char(c));
+          } else if (prefixed) {
             prefixed = false;
             if (c == kPrefix) forward.push_back(char(c));  // the prefix twice: the key itself
-            else key(char(c));
+            else typing = key(char(c));
           } else if (c == kPrefix) {
             prefixed = true;
           } else {
@@ -261,30 +264,59 @@ Result<PlayEnd> PlayRecording(std::shared_ptr<ArchiveReader> archive, const std:
     if (relay.joinable()) relay.join();
   };
   // Keys after the prefix: space pause/resume, n step, p back, + and -
-  // speed x2 and /2, 0 and $ the first and last snapshot, i a line saying
-  // where the recording is.
-  auto key = [&](char c) {
+  // speed x2 and /2, 0 and $ the first and last snapshot, g a time typed
+  // then Enter (shown in the title; Esc cancels), i a line saying where
+  // the recording is. Returns whether it wants the next key too.
+  std::string typed;
+  bool typing = false;
+  auto key = [&](char c) -> bool {
     std::string line;
-    switch (c) {
-      case ' ': line = clock.paused() ? "resume" : "pause"; break;
-      case 'n': line = "step"; break;
-      case 'p': line = "back"; break;
-      case '+': line = "speed " + std::to_string(clock.speed() * 2); break;
-      case '-': line = "speed " + std::to_string(clock.speed() / 2); break;
-      case '0': line = "seek " + std::to_string(o.from); break;
-      case '$': line = "seek " + std::to_string(to); break;
-      case 'i': {
-        const size_t i = clock.current();
-        char msg[160];
-        std::snprintf(msg, sizeof msg, "\r\n[procsnap play: snapshot %zu of %zu, %s%s, x%g]\r\n", i, count,
-                      WallTime(times[i]).c_str(), clock.paused() ? ", paused" : "", clock.speed());
-        (void)!::write(1, msg, std::strlen(msg));
-        return;
+    if (typing) {
+      if (c == '\r' || c == '\n') {
+        typing = false;
+        line = "seek " + typed;
+      } else if (c == 27 || c == 3) {  // Esc, Ctrl-C
+        typing = false;
+        if (o.title) o.title(clock.current(), clock.paused(), clock.speed(), "");
+        return false;
+      } else {
+        if (c == 127 || c == 8) {
+          if (!typed.empty()) typed.pop_back();
+        } else if (typed.size() < 64 && c >= ' ') {
+          typed.push_back(c);
+        }
+        if (o.title) o.title(clock.current(), clock.paused(), clock.speed(), "seek to: " + typed);
+        return true;
       }
-      default: return;
+    } else {
+      switch (c) {
+        case ' ': line = clock.paused() ? "resume" : "pause"; break;
+        case 'n': line = "step"; break;
+        case 'p': line = "back"; break;
+        case '+': line = "speed " + std::to_string(clock.speed() * 2); break;
+        case '-': line = "speed " + std::to_string(clock.speed() / 2); break;
+        case '0': line = "seek " + std::to_string(o.from); break;
+        case '$': line = "seek " + std::to_string(to); break;
+        case 'g':
+          typing = true;
+          typed.clear();
+          if (o.title) o.title(clock.current(), clock.paused(), clock.speed(), "seek to (a time as --at, Enter): ");
+          return true;
+        case 'i': {
+          const size_t i = clock.current();
+          char msg[160];
+          std::snprintf(msg, sizeof msg, "\r\n[procsnap play: snapshot %zu of %zu, %s%s, x%g]\r\n", i, count,
+                        WallTime(times[i]).c_str(), clock.paused() ? ", paused" : "", clock.speed());
+          (void)!::write(1, msg, std::strlen(msg));
+          return false;
+        }
+        default: return false;
+      }
     }
     if (std::string err = clock.command(line, find); !err.empty() && o.say) o.say("play: " + err);
     if (server) server->show(clock.current(), true);  // before the next key reaches the command
+    if (o.title) o.title(clock.current(), clock.paused(), clock.speed(), "");
+    return false;
   };
   auto started = [&](FuseServer& s) {
     server = &s;
@@ -324,7 +356,7 @@ Result<PlayEnd> PlayRecording(std::shared_ptr<ArchiveReader> archive, const std:
             if (ahead <= to && ahead >= o.from && prefetched.insert(ahead).second) s.prefetch(ahead);
           if (prefetched.size() > 64) prefetched.clear();
         }
-        if (want != shown && o.title) o.title(want, clock.paused(), clock.speed());
+        if (want != shown && o.title && !typing) o.title(want, clock.paused(), clock.speed(), "");
         shown = want;
       }
     });

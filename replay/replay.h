@@ -107,7 +107,7 @@ struct PlayOptions {
   bool loop = false;               // after the last snapshot, again from `from`; else stay
   bool paused = false;             // start paused at `from`
   // When standard input is a terminal: the command runs on a pseudo-
-  // terminal and keys after Ctrl-] steer (space, n, p, +, -, 0, $, i).
+  // terminal and keys after Ctrl-] steer (space, n, p, +, -, 0, $, g, i).
   bool keyboard = false;
   std::string control;             // a FIFO of lines: pause, resume, step, back, seek TIME, speed F
   bool fakeClock = true;           // the command's clock follows the recording (libfaketime, when installed)
@@ -117,7 +117,8 @@ struct PlayOptions {
   // a tool), or at most `longest` of unbroken requests.
   std::chrono::milliseconds quiet{40}, longest{2000};
   std::function<void(const std::string&)> say;                    // a message for the user
-  std::function<void(size_t snapshot, bool paused, double speed)> title;  // the moment changed
+  // The moment changed, or a prompt (`typing`, else "") is being typed.
+  std::function<void(size_t snapshot, bool paused, double speed, const std::string& typing)> title;
 };
 
 struct PlayEnd {

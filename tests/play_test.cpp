@@ -28,27 +28,51 @@ namespace {
 
 const std::string kBin = PROCSNAP_BIN;
 
-// A recording at 0.5 s of 12 snapshots; a busy loop (sh -c 'while :...')
+// A recording at 0.5 s of 14 snapshots; a busy loop (sh -c 'while :...')
 // runs in the middle of it. Which snapshots hold it is read back.
 struct Fixture {
   TempDir dir;
   std::string rec = dir / "rec";
   std::vector<bool> burning;  // per snapshot: the burner is alive
   std::vector<double> userPct;  // per snapshot, as `log` computes it (-1: the first)
+  std::vector<double> user, nice, total;  // /proc/stat's cpu line per snapshot: user, nice, all ticks
   Fixture() {
     // The workload's own timing (not a wait for a condition): it starts
-    // after about three snapshots and runs for about five, ahead of other
+    // after about three snapshots and runs for about seven, ahead of other
     // work on a loaded machine (nice -10).
     auto r = Run({"/bin/sh", "-c",
-                  "(sleep 1.6; nice -n -10 timeout 2.6 sh -c 'while :; do :; done') & " + kBin + " record -q -o " + rec +
-                      " --interval 500ms --count 12; wait"});
+                  "(sleep 1.6; nice -n -10 timeout 3.6 sh -c 'while :; do :; done') & " + kBin + " record -q -o " + rec +
+                      " --interval 500ms --count 14; wait"});
     BOOST_REQUIRE_MESSAGE(r.exitCode == 0, r.err);
-    for (int i = 0; i < 12; ++i) {
+    for (int i = 0; i < 14; ++i) {
       auto out = Run({kBin, "run", "--at", std::to_string(i), rec, "--", "/usr/bin/ps", "-eo", "args="});
       burning.push_back(("\n" + out.out).find("\nsh -c while :; do :; done\n") != std::string::npos);
     }
     auto log = nlohmann::json::parse(Run({kBin, "log", "--json", rec}).out);
     for (const auto& row : log) userPct.push_back(row["user_pct"].is_null() ? -1.0 : row["user_pct"].get<double>());
+    for (int i = 0; i < 14; ++i) {  // the cpu line: user nice system idle iowait irq softirq steal
+      std::istringstream cpu(Run({kBin, "cat", "--at", std::to_string(i), rec, "stat"}).out);
+      std::string label;
+      double v[8] = {};
+      cpu >> label;
+      for (double& x : v) cpu >> x;
+      user.push_back(v[0]);
+      nice.push_back(v[1]);
+      total.push_back(v[0] + v[1] + v[2] + v[3] + v[4] + v[5] + v[6] + v[7]);
+    }
+  }
+  // Whether a frame's us% (top's, from one refresh to the next) is what
+  // the recording gives between two of its snapshots: a refresh late on a
+  // loaded machine spans several intervals, never a moment not recorded.
+  // vmstat's us counts nice too and is a whole number.
+  bool FromRecording(double us, bool withNice = false, double tolerance = 0.2) const {
+    if (us == 0.0) return true;  // the first frame, or no new snapshot between two refreshes
+    for (size_t k = 0; k < user.size(); ++k)
+      for (size_t j = k + 1; j < user.size(); ++j) {
+        const double u = user[j] - user[k] + (withNice ? nice[j] - nice[k] : 0);
+        if (total[j] > total[k] && std::abs(100.0 * u / (total[j] - total[k]) - us) <= tolerance) return true;
+      }
+    return false;
   }
 };
 
@@ -96,27 +120,24 @@ BOOST_AUTO_TEST_CASE(top_and_vmstat_show_the_recorded_burner_at_speed_1_and_10) 
   // top, refreshing once a recorded snapshot: the burner at >= 70% while it
   // ran and absent before and after; the totals (a kept-open /proc/stat)
   // move with it.
-  auto top = Run({kBin, "play", f.rec, "--", "/usr/bin/top", "-b", "-c", "-d", "0.5", "-n", "12", "-w", "200"});
+  auto top = Run({kBin, "play", f.rec, "--", "/usr/bin/top", "-b", "-c", "-d", "0.5", "-n", "14", "-w", "200"});
   BOOST_REQUIRE_MESSAGE(top.exitCode == 0, top.err);
   auto frames = TopFrames(top.out);
-  BOOST_REQUIRE(frames.size() == 12u);
+  BOOST_REQUIRE(frames.size() == 14u);
   size_t hot = 0;
   for (const auto& fr : frames) {
     hot += fr.burner >= 70;
     // The totals come from the recording (a kept-open /proc/stat read
     // again): each frame's us is one of the recorded intervals'.
-    // (A refresh late on a loaded machine spans two intervals.)
-    bool recorded = fr.us == 0.0;  // the first frame has no interval
-    for (size_t k = 1; k < f.userPct.size(); ++k) {
-      recorded = recorded || std::abs(f.userPct[k] - fr.us) <= 0.15;
-      if (k + 1 < f.userPct.size()) recorded = recorded || std::abs((f.userPct[k] + f.userPct[k + 1]) / 2 - fr.us) <= 1.5;
-    }
-    BOOST_TEST(recorded, "us " << fr.us << " at " << fr.time << " is no recorded interval's");
+    BOOST_TEST(f.FromRecording(fr.us), "us " << fr.us << " at " << fr.time << " is no recorded interval's");
   }
-  BOOST_TEST(hot + 2 >= burningSnapshots, top.out);  // the first sight of it has no interval before it
-  BOOST_TEST(frames.front().burner < 0);
-  BOOST_TEST(frames.back().burner < 0);
-  BOOST_TEST(std::regex_search(top.err, std::regex("ended at snapshot (9|10|11) of 12 \\(20")), top.err);
+  // The burner at a CPU while it ran, and frames without it (it came or
+  // went); how many of each depends on how late top starts on a loaded
+  // machine, so the totals above are what is checked exactly.
+  BOOST_TEST(hot >= 2u, top.out);
+  BOOST_TEST(std::count_if(frames.begin(), frames.end(), [](const TopFrame& fr) { return fr.burner < 0; }) >= 1,
+             top.out);
+  BOOST_TEST(std::regex_search(top.err, std::regex("ended at snapshot \\d+ of 14 \\(20")), top.err);
   // The clock follows the recording: top's header shows the recorded time.
   if (access("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1", R_OK) == 0) {
     auto first = Run({kBin, "info", "--json", "--all", f.rec}).out;
@@ -125,6 +146,19 @@ BOOST_AUTO_TEST_CASE(top_and_vmstat_show_the_recorded_burner_at_speed_1_and_10) 
   } else {
     BOOST_TEST_MESSAGE("SKIPPED the clock check: libfaketime is not installed");
   }
+
+  // At --speed 4 (a refresh each recorded second, a quarter second of real
+  // time) the same percentages: the burner near a CPU, the totals the
+  // recording's over those two intervals.
+  auto fast = Run({kBin, "play", "--speed", "4", f.rec, "--", "/usr/bin/top", "-b", "-c", "-d", "1", "-n", "6",
+                   "-w", "200"});
+  BOOST_REQUIRE_MESSAGE(fast.exitCode == 0, fast.err);
+  size_t fastHot = 0;
+  for (const auto& fr : TopFrames(fast.out)) {
+    fastHot += fr.burner >= 70;
+    BOOST_TEST(f.FromRecording(fr.us), "at --speed 4, us " << fr.us << " at " << fr.time << " is no recorded interval's");
+  }
+  BOOST_TEST(fastHot >= 1u, fast.out);
 
   // vmstat at --speed 10: one sample a recorded second; us rises and falls.
   auto vm = Run({kBin, "play", "--speed", "10", f.rec, "--", "/usr/bin/vmstat", "-n", "1", "6"});
@@ -142,9 +176,9 @@ BOOST_AUTO_TEST_CASE(top_and_vmstat_show_the_recorded_burner_at_speed_1_and_10) 
   // us is over one recorded second: two intervals).
   const int peak = *std::max_element(us.begin() + 1, us.end());
   BOOST_TEST(peak >= 35, vm.out);
-  const double lastRecorded = std::max(f.userPct[10], f.userPct[11]);
-  BOOST_TEST(us.back() <= lastRecorded + 2, vm.out << " against the recording's last " << lastRecorded);
   BOOST_TEST(us.back() < peak, vm.out);
+  for (size_t k = 1; k < us.size(); ++k)
+    BOOST_TEST(f.FromRecording(us[k], true, 1.0), "vmstat's us " << us[k] << " is no recorded interval's");
 
   // A recorder becomes a converter: sadc under play writes a sysstat file
   // whose sar -u shows the busy period at the recorded times.
@@ -170,7 +204,8 @@ BOOST_AUTO_TEST_CASE(top_and_vmstat_show_the_recorded_burner_at_speed_1_and_10) 
   for (std::string row; std::getline(rows, row);) {
     std::istringstream w(row);
     std::vector<std::string> cols{std::istream_iterator<std::string>(w), {}};
-    if (cols.size() != 8 || cols[1] != "all" || cols[0].size() != 8 || std::stod(cols[2]) < 35) continue;
+    if (cols.size() != 8 || cols[1] != "all" || cols[0].size() != 8 || cols[0][2] != ':' || std::stod(cols[2]) < 35)
+      continue;  // not a sample's row (the header, Average:), or not busy
     const int sec = std::stoi(cols[0].substr(0, 2)) * 3600 + std::stoi(cols[0].substr(3, 2)) * 60 +
                     std::stoi(cols[0].substr(6, 2));
     busyAtRecordedTime = busyAtRecordedTime || recorded.count(sec);
@@ -246,7 +281,8 @@ BOOST_AUTO_TEST_CASE(ss_shows_the_snapshots_listener_not_the_live_ones) {
 }
 
 // On a terminal play owns it: keys reach the command, but those after
-// Ctrl-] step the recording (driven through a pseudo-terminal by Python's pty).
+// Ctrl-] step, go back and jump to a typed time (driven through a
+// pseudo-terminal by Python's pty).
 BOOST_AUTO_TEST_CASE(keys_after_the_prefix_step_and_the_rest_reach_the_command) {
   if (!Playable()) return;
   TempDir dir;
@@ -258,7 +294,7 @@ pid, fd = pty.fork()
 if pid == 0:
     os.execv(sys.argv[1], [sys.argv[1], "play", "--paused", sys.argv[2], "--", "/bin/sh", "-c",
              "stty -echo; read a; echo \"got $a\"; echo U1 $(cat /proc/uptime); read b; echo U2 $(cat /proc/uptime); "
-             "read c; echo U3 $(cat /proc/uptime)"])
+             "read c; echo U3 $(cat /proc/uptime); read d; echo \"D=$d\"; echo U4 $(cat /proc/uptime)"])
 out = b""
 def expect(what):
     global out
@@ -272,6 +308,7 @@ def expect(what):
 os.write(fd, b"hello\r"); expect(rb"U1 [^\r\n]*\r?\n")
 os.write(fd, b"\x1dn" + b"x\r"); expect(rb"U2 [^\r\n]*\r?\n")
 os.write(fd, b"\x1dp" + b"y\r"); expect(rb"U3 [^\r\n]*\r?\n")
+os.write(fd, b"\x1dg" + b"-1\r" + b"z\r"); expect(rb"U4 [^\r\n]*\r?\n")
 _, status = os.waitpid(pid, 0)
 sys.stdout.write(out.decode())
 sys.exit(os.waitstatus_to_exitcode(status))
@@ -288,10 +325,12 @@ sys.exit(os.waitstatus_to_exitcode(status))
       seen.push_back(line.substr(u + 3) + "\n");
   }
   BOOST_TEST(r.out.find("got hello") != std::string::npos, r.out);
-  BOOST_REQUIRE_MESSAGE(seen.size() == 3u, r.out);
+  BOOST_REQUIRE_MESSAGE(seen.size() == 4u, r.out);
   BOOST_TEST(seen[0] == up[0]);  // paused at the first
   BOOST_TEST(seen[1] == up[1]);  // Ctrl-] n: one forward
   BOOST_TEST(seen[2] == up[0]);  // Ctrl-] p: one back
+  BOOST_TEST(seen[3] == up[2]);  // Ctrl-] g -1 Enter: the last
+  BOOST_TEST(r.out.find("D=z") != std::string::npos, "the typed time went to play, not the command: " << r.out);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
