@@ -223,14 +223,26 @@ class ArgRedactor {
 
   // Replaces s[from, from+len) and counts it under `kind`; returns the
   // replacement's length.
+  // Each replacement moves the text after it: a hostile argument of a
+  // million short secrets would cost a million moves of a megabyte. Past a
+  // budget of bytes moved, the rest of the text becomes one pseudonym
+  // (more redacted, never less) and later replacements are no-ops.
   size_t replace(std::string& s, size_t from, size_t len, const char* kind) {
     if (len == 0) return 0;
     if (IsPseudonym(std::string_view(s).substr(from, len))) return len;
+    if (spend(s.size() - from)) len = s.size() - from;
     const std::string pseudonym = p_(std::string_view(s).substr(from, len), kind);
     s.replace(from, len, pseudonym);
     ++counts_[kind];
     return pseudonym.size();
   }
+
+  // Counts `bytes` of work against the budget; true once it is spent.
+  bool spend(size_t bytes) {
+    moved_ += bytes;
+    return moved_ > kWorkBudget;
+  }
+  bool saturated() const { return moved_ > kWorkBudget; }
 
   // Replaces a word's value, keeping the quotes and brackets around it
   // ('x', "x"}, x;): {"secret": "x"} and 'IDENTIFIED BY 'x';' keep their shape.
@@ -249,9 +261,12 @@ class ArgRedactor {
     while (start < a.size()) {
       const size_t eq = a.find('=', start);
       if (eq == std::string::npos) break;
-      const size_t d = a.find_last_of(",&;?", eq);
-      size_t keyStart = d == std::string::npos || d < start ? start : d + 1;
-      if (const size_t space = a.rfind(' ', eq); space != std::string::npos && space >= keyStart) keyStart = space + 1;
+      // The key: back to a list's separator or a space, at most kKeyLength
+      // (a bounded look, so that a megabyte of pairs costs one pass).
+      const size_t lo = std::max(start, eq > kKeyLength ? eq - kKeyLength : size_t(0));
+      const std::string_view before(a.data() + lo, eq - lo);
+      const size_t d = before.find_last_of(",&;? ");
+      const size_t keyStart = d == std::string_view::npos ? lo : lo + d + 1;
       const std::string key = a.substr(keyStart, eq - keyStart);
       const bool secret = !key.empty() && LooksSecret(key) && key.find("://") == std::string::npos;
       if (!secret) {  // the value may itself be KEY=VALUE: --from-literal=password=x, --env=DB_PASSWORD=x
@@ -294,14 +309,18 @@ class ArgRedactor {
     bool any = false;
     for (size_t scheme = a.find("://"); scheme != std::string::npos; scheme = a.find("://", scheme + 3)) {
       const size_t start = scheme + 3;
-      const size_t slash = a.find('/', start);
-      size_t end = a.find_first_of("?# \t", start);
-      size_t at = a.rfind('@', end == std::string::npos ? std::string::npos : end);
-      if (at == std::string::npos || at < start) continue;
-      size_t colon = a.find(':', start);
+      // User info is short: looked for in a bounded window after "://".
+      const std::string_view win(a.data() + start, std::min(a.size() - start, kUserInfoLength));
+      const size_t slash = win.find('/') == std::string_view::npos ? std::string::npos : start + win.find('/');
+      const size_t endRel = win.find_first_of("?# \t");
+      size_t at = win.substr(0, endRel).rfind('@');
+      if (at == std::string_view::npos) continue;
+      at += start;
+      size_t colon = win.find(':') == std::string_view::npos ? std::string::npos : start + win.find(':');
       if (slash < at && !(colon < slash)) {  // a '@' in the path, not user info
-        at = a.rfind('@', slash);
-        if (at == std::string::npos || at < start) continue;
+        const size_t before = win.substr(0, slash - start).rfind('@');
+        if (before == std::string_view::npos) continue;
+        at = start + before;
       }
       if (colon == std::string::npos || colon > at) {
         // https://TOKEN@host: a user part that long is a token, not a name
@@ -323,7 +342,9 @@ class ArgRedactor {
     bool any = false;
     for (size_t at = a.find('@'); at != std::string::npos && at > 0; at = a.find('@', at + 1)) {
       size_t begin = at;
-      while (begin > 0 && std::string_view("= '\"(,;").find(a[begin - 1]) == std::string_view::npos) --begin;
+      while (begin > 0 && at - begin < kUserInfoLength &&
+             std::string_view("= '\"(,;").find(a[begin - 1]) == std::string_view::npos)
+        --begin;
       std::string_view token(a.data() + begin, at - begin);
       if (token.find("://") != std::string_view::npos || token.starts_with("R-")) continue;
       // jdbc:oracle:thin:scott/tiger: the user info is after the last ':' before a '/'
@@ -391,6 +412,8 @@ class ArgRedactor {
       }
       if (end > v) {
         i = v + replace(a, v, end - v, "argument");
+        if (saturated()) break;
+        spend(a.size());
         l = Lower(a);
         any = true;
       }
@@ -455,6 +478,8 @@ class ArgRedactor {
   // anything was replaced. `depth` bounds the shells within shells.
   bool words(std::vector<std::string>& w, std::string_view first, int depth = 0) {
     bool any = false;
+    const bool outerChpasswd = chpasswd_;
+    chpasswd_ = std::find(w.begin(), w.end(), "chpasswd") != w.end();
     std::string program(first);
     size_t programAt = 0;  // where `program` stands in w
     for (size_t i = 0; i < w.size(); ++i) {
@@ -545,6 +570,7 @@ class ArgRedactor {
           any = true;
         }
       }
+    chpasswd_ = outerChpasswd;
     return any;
   }
 
@@ -552,14 +578,15 @@ class ArgRedactor {
   bool positional(std::vector<std::string>& w, size_t& i, const std::string& program, size_t programAt) {
     const std::string& a = w[i];
     const std::string l = Lower(a);
-    auto next = [&](size_t k) {  // the next word that is not a flag, from k
-      while (k < w.size() && w[k].starts_with("-")) ++k;
+    auto next = [&](size_t k) {  // the next word that is not a flag, from k (a few flags at most)
+      for (int flags = 0; k < w.size() && w[k].starts_with("-") && flags < 8; ++flags) ++k;
       return k;
     };
     if (i == programAt || a.empty()) return false;
     if (program == "htpasswd" && a[0] != '-') {  // -b FILE USER X, -nb USER X
       std::string flags;
       size_t plain = 0;
+      if (i - programAt > 16) return false;  // htpasswd takes a handful of words
       for (size_t k = programAt + 1; k <= i; ++k)
         if (w[k].starts_with("-")) flags += w[k];
         else ++plain;
@@ -614,7 +641,7 @@ class ArgRedactor {
       return true;
     }
     // echo "u:X" | chpasswd, chpasswd <<< 'u:X'
-    if (program == "chpasswd" || std::find(w.begin(), w.end(), "chpasswd") != w.end()) {
+    if (program == "chpasswd" || chpasswd_) {
       const size_t b = std::min(a.find_first_not_of("\"'"), a.size());
       const size_t colon = a.find(':', b);
       if (colon != std::string::npos && colon > b && a.find_first_of("/=", b) == std::string::npos &&
@@ -642,8 +669,12 @@ class ArgRedactor {
   }
 
  private:
+  static constexpr size_t kWorkBudget = 64u << 20;
+  static constexpr size_t kKeyLength = 256, kUserInfoLength = 1024;
   const ValuePseudonym& p_;
   KindCounts& counts_;
+  size_t moved_ = 0;
+  bool chpasswd_ = false;  // the words being searched name chpasswd
 };
 
 }  // namespace
