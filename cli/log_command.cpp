@@ -34,7 +34,9 @@ nlohmann::json RowJson(const LogRow& r) {
           {"running", r.running},
           {"load1", r.load1},
           {"user_pct", opt(r.userPct)},
+          {"nice_pct", opt(r.nicePct)},
           {"system_pct", opt(r.systemPct)},
+          {"irq_pct", opt(r.irqPct)},
           {"iowait_pct", opt(r.iowaitPct)},
           {"steal_pct", opt(r.stealPct)},
           {"mem_used_bytes", opt(r.memUsedBytes)},
@@ -59,8 +61,8 @@ int Run(const LogArgs& a) {
   if (bounds[0] > bounds[1]) return Fail("--from names snapshot " + std::to_string(bounds[0]) + ", after --to's " +
                                          std::to_string(bounds[1]));
   if (!a.json)
-    PrintLine("%-24s %6s %4s %6s %5s %5s %5s %5s %10s %10s %10s %10s %10s %10s %5s %5s\n", "time", "procs", "run",
-              "load1", "usr%", "sys%", "iow%", "stl%", "mem used", "swap used", "net rx/s", "net tx/s", "disk rd/s",
+    PrintLine("%-24s %6s %4s %6s %5s %5s %5s %5s %5s %5s %10s %10s %10s %10s %10s %10s %5s %5s\n", "time", "procs",
+              "run", "load1", "usr%", "nice%", "sys%", "irq%", "iow%", "stl%", "mem used", "swap used", "net rx/s", "net tx/s", "disk rd/s",
               "disk wr/s", "+proc", "-proc");
   nlohmann::json rows = nlohmann::json::array();
   auto print = [&](const LogRow& r) {
@@ -68,9 +70,10 @@ int Run(const LogArgs& a) {
       rows.push_back(RowJson(r));
       return;
     }
-    PrintLine("%-24s %6llu %4llu %6.2f %5s %5s %5s %5s %10s %10s %10s %10s %10s %10s %5s %5s\n",
+    PrintLine("%-24s %6llu %4llu %6.2f %5s %5s %5s %5s %5s %5s %10s %10s %10s %10s %10s %10s %5s %5s\n",
               WallTime(r.startWallNs).c_str(), (unsigned long long)r.processes, (unsigned long long)r.running, r.load1,
-              Pct(r.userPct).c_str(), Pct(r.systemPct).c_str(), Pct(r.iowaitPct).c_str(), Pct(r.stealPct).c_str(),
+              Pct(r.userPct).c_str(), Pct(r.nicePct).c_str(), Pct(r.systemPct).c_str(), Pct(r.irqPct).c_str(),
+              Pct(r.iowaitPct).c_str(), Pct(r.stealPct).c_str(),
               r.memUsedBytes ? HumanBytes(*r.memUsedBytes).c_str() : "-",
               r.swapUsedBytes ? HumanBytes(*r.swapUsedBytes).c_str() : "-", Bytes(r.rxPerSec).c_str(),
               Bytes(r.txPerSec).c_str(), Bytes(r.readPerSec).c_str(), Bytes(r.writePerSec).c_str(),
@@ -93,8 +96,9 @@ void SetupLog(CLI::App& sub, CommandAction& action) {
   sub.add_option("--to", a->to, "last snapshot, as --at")->capture_default_str();
   sub.add_flag("--json", a->json, "an array of rows, rates in bytes per second, null where unknown");
   sub.footer(
-      "A line per snapshot: processes, running tasks, 1-minute load, CPU user (with nice), system, iowait and\n"
-      "steal % of all CPU time since the snapshot before, memory used (MemTotal - MemAvailable), swap used,\n"
+      "A line per snapshot: processes, running tasks, 1-minute load, CPU user, nice, system, irq (hard and\n"
+      "soft), iowait and steal % of all CPU time since the snapshot before (a nice-19 hog shows in nice%),\n"
+      "memory used (MemTotal - MemAvailable), swap used,\n"
       "network (all interfaces but lo) and whole-disk rates per second, and pids that appeared and went.\n"
       "'-' where it cannot be known: the first line, across a reboot, or a file not captured.");
   action = [a] { return Run(*a); };

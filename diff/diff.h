@@ -66,7 +66,9 @@ struct LogRow {
   int64_t startWallNs = 0;
   uint64_t processes = 0, running = 0;   // pid directories; tasks running (loadavg)
   double load1 = 0;
-  std::optional<double> userPct, systemPct, iowaitPct, stealPct;  // of all CPU time between the two
+  // Of all CPU time between the two: user without nice (a nice-19 hog is
+  // its own column), nice, system, irq (hard and soft), iowait, steal.
+  std::optional<double> userPct, nicePct, systemPct, irqPct, iowaitPct, stealPct;
   std::optional<uint64_t> memUsedBytes, swapUsedBytes;            // MemTotal - MemAvailable; SwapTotal - SwapFree
   std::optional<double> rxPerSec, txPerSec;                       // bytes, all interfaces but lo
   std::optional<double> readPerSec, writePerSec;                  // bytes, whole disks

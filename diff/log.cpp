@@ -85,11 +85,9 @@ LogRow Row(size_t index, const Sample* prev, const Sample& cur) {
       return 100.0 * ((*cur.cpu).*f - (*prev->cpu).*f) / all;
     };
     r.userPct = pct(&CpuTimes::user);
-    if (r.userPct) {
-      auto nice = pct(&CpuTimes::nice);
-      if (nice) *r.userPct += *nice;
-    }
+    r.nicePct = pct(&CpuTimes::nice);
     r.systemPct = pct(&CpuTimes::system);
+    if (auto irq = pct(&CpuTimes::irq), soft = pct(&CpuTimes::softirq); irq && soft) r.irqPct = *irq + *soft;
     r.iowaitPct = pct(&CpuTimes::iowait);
     r.stealPct = pct(&CpuTimes::steal);
   }

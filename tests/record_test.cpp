@@ -456,9 +456,11 @@ BOOST_AUTO_TEST_CASE(sigterm_ends_a_recording_that_verifies) {
 BOOST_AUTO_TEST_CASE(log_rates_match_the_raw_counters) {
   TempDir dir;
   std::string tree = FakeTree(dir), rec = dir / "rec";
-  auto counters = [&](uint64_t cpuUser, uint64_t cpuIdle, uint64_t rx, uint64_t sectors) {
-    testutil::WriteFile(tree + "/stat", "cpu  " + std::to_string(cpuUser) + " 0 100 " + std::to_string(cpuIdle) +
-                                            " 10 0 0 5 0 0\ncpu0 1 0 1 1 0 0 0 0 0 0\nprocesses 10\n");
+  auto counters = [&](uint64_t cpuUser, uint64_t cpuIdle, uint64_t rx, uint64_t sectors, uint64_t nice = 0,
+                      uint64_t irq = 0) {
+    testutil::WriteFile(tree + "/stat", "cpu  " + std::to_string(cpuUser) + " " + std::to_string(nice) + " 100 " +
+                                            std::to_string(cpuIdle) + " 10 " + std::to_string(irq) + " " +
+                                            std::to_string(irq) + " 5 0 0\ncpu0 1 0 1 1 0 0 0 0 0 0\nprocesses 10\n");
     testutil::WriteFile(tree + "/net/dev",
                         "Inter-| Receive | Transmit\n face |bytes packets|bytes\n"
                         "    lo: 999999 1 0 0 0 0 0 0 999999 1 0 0 0 0 0 0\n"
@@ -472,7 +474,7 @@ BOOST_AUTO_TEST_CASE(log_rates_match_the_raw_counters) {
   std::filesystem::create_directories(tree + "/net");
   counters(1000, 5000, 1000000, 2048);
   BOOST_REQUIRE(Run({kBin, "record", "-q", "-o", rec, "--root", tree, "--count", "1"}).exitCode == 0);
-  counters(1600, 5300, 4000000, 6144);  // +600 user, +300 idle: 2/3 user
+  counters(1600, 5300, 4000000, 6144, 300, 50);  // +600 user, +300 nice, +100 irq, +300 idle
   BOOST_REQUIRE(Run({kBin, "record", "-q", "-o", rec, "--root", tree, "--count", "1"}).exitCode == 0);
   auto info = Info(rec);
   const std::string t0 = info["snapshots"][0]["start"], t1 = info["snapshots"][1]["start"];
@@ -485,7 +487,10 @@ BOOST_AUTO_TEST_CASE(log_rates_match_the_raw_counters) {
   BOOST_TEST(rows[0]["swap_used_bytes"].get<uint64_t>() == 60u * 1024);
   BOOST_TEST(rows[0]["processes"].get<uint64_t>() == 2u);
   const auto& r = rows[1];
-  BOOST_TEST(r["user_pct"].get<double>() == 100.0 * 600 / 900, boost::test_tools::tolerance(1e-9));
+  // Nice is its own column (a nice-19 hog was invisible inside user).
+  BOOST_TEST(r["user_pct"].get<double>() == 100.0 * 600 / 1300, boost::test_tools::tolerance(1e-9));
+  BOOST_TEST(r["nice_pct"].get<double>() == 100.0 * 300 / 1300, boost::test_tools::tolerance(1e-9));
+  BOOST_TEST(r["irq_pct"].get<double>() == 100.0 * 100 / 1300, boost::test_tools::tolerance(1e-9));
   BOOST_TEST(r["system_pct"].get<double>() == 0.0);
   // The seconds between the two starts, from what info prints (ms): the
   // log uses nanoseconds, so allow a millisecond's difference.
@@ -505,7 +510,7 @@ BOOST_AUTO_TEST_CASE(log_rates_match_the_raw_counters) {
   // Text: a header and a line per snapshot; --from/--to narrow it.
   auto text = Run({kBin, "log", rec});
   BOOST_TEST(std::count(text.out.begin(), text.out.end(), '\n') == 3);
-  BOOST_TEST(text.out.find("66.7") != std::string::npos, text.out);
+  BOOST_TEST(text.out.find(" 46.2  23.1   0.0   7.7 ") != std::string::npos, text.out);  // usr nice sys irq
   auto one = Run({kBin, "log", "--json", "--from", "1", rec});
   BOOST_TEST(nlohmann::json::parse(one.out).size() == 1u);
   BOOST_TEST(nlohmann::json::parse(one.out)[0]["user_pct"].is_number());  // still against snapshot 0
