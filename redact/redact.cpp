@@ -283,6 +283,12 @@ std::string Uuid(std::string_view hex) {
          "-" + std::string(hex.substr(16, 4)) + "-" + std::string(hex.substr(20));
 }
 
+// One content under one name: what learning and copying do once.
+std::string BlobKey(const BlobRef& ref, std::string_view name) {
+  return std::to_string(ref.chunk) + ":" + std::to_string(ref.offset) + ":" + std::to_string(ref.size) + ":" +
+         std::string(name);
+}
+
 bool Numeric(std::string_view v) {
   return !v.empty() && std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
@@ -331,10 +337,7 @@ class Run {
             (parent == "random" && name == "boot_id")))
         continue;
       const BlobRef ref = s.tree().blob(id);
-      if (!seen.insert(std::to_string(ref.chunk) + ":" + std::to_string(ref.offset) + ":" + std::to_string(ref.size) +
-                       ":" + std::string(name))
-               .second)
-        continue;
+      if (!seen.insert(BlobKey(ref, name)).second) continue;
       auto bytes = s.bytes(id);
       if (!bytes.ok()) return bytes.status();
       std::string_view text = bytes->bytes;
@@ -594,8 +597,7 @@ class Run {
         }
         // One content, one redaction: threads share their process's files,
         // and a recording's snapshots share most of theirs.
-        const std::string key = std::to_string(ref.chunk) + ":" + std::to_string(ref.offset) + ":" +
-                                std::to_string(ref.size) + (net ? ":net:" : ":") + std::string(s.name(old));
+        const std::string key = BlobKey(ref, s.name(old)) + (net ? ":net" : "");
         auto it = cache_.find(key);
         if (it == cache_.end()) {
           auto bytes = s.read(old);
@@ -744,6 +746,18 @@ Result<std::string> ReadKeyFile(const std::string& path) {
   return key;
 }
 
+// Writes `bytes` into a new file at `path` (mode 0600, never over one that
+// exists, nothing left behind on failure); EEXIST comes back as the errno.
+int WriteNewPrivateFile(const std::string& path, std::string_view bytes) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) return errno;
+  const bool ok = ::write(fd, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size()) && ::fsync(fd) == 0;
+  const int err = ok ? 0 : (errno ? errno : EIO);
+  ::close(fd);
+  if (!ok) ::unlink(path.c_str());
+  return err;
+}
+
 Result<std::string> DefaultRedactionKey(std::string* where) {
   std::string path;
   if (const char* e = ::getenv("PROCSNAP_REDACTION_KEY"); e && *e) {
@@ -766,19 +780,9 @@ Result<std::string> DefaultRedactionKey(std::string* where) {
       return Status::FromErrno(part + ": cannot create the directory of the default redaction key", errno);
     if (slash == std::string::npos) break;
   }
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (fd >= 0) {  // the first use: 32 random bytes
-    std::string key = Pseudonyms("").rawKey();
-    const bool ok = ::write(fd, key.data(), key.size()) == static_cast<ssize_t>(key.size()) && ::fsync(fd) == 0;
-    const int err = errno;
-    ::close(fd);
-    if (!ok) {
-      ::unlink(path.c_str());
-      return Status::FromErrno(path + ": cannot write the default redaction key", err);
-    }
-  } else if (errno != EEXIST) {
-    return Status::FromErrno(path + ": cannot create the default redaction key", errno);
-  }
+  // The first use: 32 random bytes.
+  if (int err = WriteNewPrivateFile(path, Pseudonyms("").rawKey()); err && err != EEXIST)
+    return Status::FromErrno(path + ": cannot create the default redaction key", err);
   struct stat st;
   if (::lstat(path.c_str(), &st) != 0) return Status::FromErrno(path + ": cannot read the default redaction key", errno);
   if (!S_ISREG(st.st_mode) || st.st_uid != ::geteuid() || (st.st_mode & 077))
@@ -806,15 +810,8 @@ Status WriteRedactMap(const std::string& path, const std::vector<RedactMapEntry>
   };
   std::string text = "# procsnap redact --map: kind, original, pseudonym. Keep it private: it undoes the redaction.\n";
   for (const auto& e : map) text += e.kind + "\t" + escape(e.original) + "\t" + escape(e.pseudonym) + "\n";
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (fd < 0) return Status::FromErrno(path + ": cannot create the map (it must not exist)", errno);
-  const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
-  const int err = errno;
-  ::close(fd);
-  if (!ok) {
-    ::unlink(path.c_str());
-    return Status::FromErrno(path + ": cannot write the map", err);
-  }
+  if (int err = WriteNewPrivateFile(path, text))
+    return Status::FromErrno(path + ": cannot write the map (it must not exist)", err);
   return Status::Ok();
 }
 

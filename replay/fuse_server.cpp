@@ -149,6 +149,14 @@ void FsState::switchIfQuiet(std::chrono::steady_clock::time_point now) {
   lastRequest = now;
 }
 
+// The View of snapshot `moment - 1`; null when it cannot be read or is too
+// large to address.
+std::shared_ptr<const View> LoadView(const std::shared_ptr<ArchiveReader>& archive, uint32_t moment) {
+  auto snap = archive->snapshot(moment - 1);
+  if (!snap.ok() || (*snap)->nodeCount() >= kTimelineNodes) return nullptr;
+  return std::make_shared<const View>(archive, *snap, moment - 1);
+}
+
 const View* FsState::viewOf(uint32_t moment) {
   if (!timeline()) return view.get();
   if (moment == 0 || moment > stamps.size()) return nullptr;
@@ -164,12 +172,12 @@ const View* FsState::viewOf(uint32_t moment) {
         return loaded.back().second.get();
       }
   }
-  auto snap = archive->snapshot(moment - 1);
-  if (!snap.ok() || (*snap)->nodeCount() >= kTimelineNodes) return nullptr;
+  auto loadedView = LoadView(archive, moment);
+  if (!loadedView) return nullptr;
   // Kept while inodes of it may be in use; a handful covers tools walking
   // one moment or comparing two, and the rest reload on demand.
   if (loaded.size() >= 8) loaded.erase(loaded.begin());
-  loaded.emplace_back(moment, std::make_shared<const View>(archive, *snap, moment - 1));
+  loaded.emplace_back(moment, std::move(loadedView));
   return loaded.back().second.get();
 }
 
@@ -830,9 +838,8 @@ void FuseServer::prefetch(size_t snapshot) {
     for (auto& [m, v] : fs->prefetched)
       if (m == moment) return;
   }
-  auto snap = fs->archive->snapshot(snapshot);  // the reader is safe to share between threads
-  if (!snap.ok() || (*snap)->nodeCount() >= kTimelineNodes) return;
-  auto view = std::make_shared<const View>(fs->archive, *snap, snapshot);
+  auto view = LoadView(fs->archive, moment);  // the reader is safe to share between threads
+  if (!view) return;
   // The files at the top (stat, uptime, meminfo) are what a tool reads
   // first after a switch: their chunks decompressed now, into the reader's cache.
   const Snapshot& sn = view->snapshot();

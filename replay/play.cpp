@@ -206,14 +206,12 @@ class KeyboardRelay {
   bool raw_ = false;
 };
 
-// "2026-11-23 07:11:05" in UTC, as libfaketime's start-at takes it.
+// "2026-11-23 07:11:05" in UTC, as libfaketime's start-at takes it: WallTime's
+// ISO form without the T, the milliseconds and the Z.
 std::string FakeTimeStamp(int64_t wallNs) {
-  const time_t t = wallNs / 1000000000;
-  struct tm tm;
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
-  return buf;
+  std::string t = WallTime(wallNs).substr(0, 19);
+  t[10] = ' ';
+  return t;
 }
 
 }  // namespace
