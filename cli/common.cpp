@@ -266,4 +266,24 @@ Result<std::string> RedactionKeyFromOptions(const std::string& keyFile, bool new
   return DefaultRedactionKey();
 }
 
+Result<std::pair<size_t, size_t>> SnapshotRange(const ArchiveReader& archive, const std::string& from,
+                                                const std::string& to) {
+  size_t bounds[2];
+  for (int k = 0; k < 2; ++k) {
+    auto i = FindSnapshot(archive, k ? to : from);
+    if (!i.ok()) return Status::InvalidArgument((k ? "--to: " : "--from: ") + i.status().message());
+    bounds[k] = *i;
+  }
+  if (bounds[0] > bounds[1])
+    return Status::InvalidArgument("--from names snapshot " + std::to_string(bounds[0]) + ", after --to's " +
+                                   std::to_string(bounds[1]));
+  return std::pair<size_t, size_t>(bounds[0], bounds[1]);
+}
+
+void AddRangeOptions(CLI::App& sub, std::string& from, std::string& to) {
+  sub.add_option("--from", from, "first snapshot, as --at: index, time (2026-11-23T07:11Z) or -1h")
+      ->capture_default_str();
+  sub.add_option("--to", to, "last snapshot, as --at")->capture_default_str();
+}
+
 }  // namespace procsnap

@@ -2,6 +2,7 @@
 // formatting of modes, sizes, times and errnos.
 #pragma once
 
+#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include <atomic>
@@ -44,6 +45,13 @@ void PrintLine(const char* format, ...) __attribute__((format(printf, 1, 2)));
 Result<std::string> RedactionKeyFromOptions(const std::string& keyFile, bool newKey);
 
 std::string JsonText(const nlohmann::json& j, int indent = 2);
+
+// --from and --to of a command over a timeline (log, top, events, report):
+// the indexes they name, first <= last; an error naming the option.
+Result<std::pair<size_t, size_t>> SnapshotRange(const ArchiveReader& archive, const std::string& from,
+                                                const std::string& to);
+// The same options on a subcommand, with the help every command gives them.
+void AddRangeOptions(CLI::App& sub, std::string& from, std::string& to);
 nlohmann::json MetadataJson(const Metadata& m);
 nlohmann::json ExecutableJson(const Executable& e);
 nlohmann::json NodeJson(const View& view, NodeId id);

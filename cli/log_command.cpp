@@ -52,14 +52,9 @@ nlohmann::json RowJson(const LogRow& r) {
 int Run(const LogArgs& a) {
   auto archive = ArchiveReader::Open(a.archive);
   if (!archive.ok()) return Fail(archive.status());
-  size_t bounds[2];
-  for (int k = 0; k < 2; ++k) {
-    auto i = FindSnapshot(**archive, k ? a.to : a.from);
-    if (!i.ok()) return Fail((k ? "--to: " : "--from: ") + i.status().message());
-    bounds[k] = *i;
-  }
-  if (bounds[0] > bounds[1]) return Fail("--from names snapshot " + std::to_string(bounds[0]) + ", after --to's " +
-                                         std::to_string(bounds[1]));
+  auto range = SnapshotRange(**archive, a.from, a.to);
+  if (!range.ok()) return Fail(range.status());
+  const size_t bounds[2] = {range->first, range->second};
   if (!a.json)
     PrintLine("%-24s %6s %4s %6s %5s %5s %5s %5s %5s %5s %10s %10s %10s %10s %10s %10s %5s %5s\n", "time", "procs",
               "run", "load1", "usr%", "nice%", "sys%", "irq%", "iow%", "stl%", "mem used", "swap used", "net rx/s", "net tx/s", "disk rd/s",
@@ -91,9 +86,7 @@ int Run(const LogArgs& a) {
 void SetupLog(CLI::App& sub, CommandAction& action) {
   auto a = std::make_shared<LogArgs>();
   sub.add_option("ARCHIVE", a->archive, "recording or archive")->required();
-  sub.add_option("--from", a->from, "first snapshot, as --at: index, time (2026-11-23T07:11Z) or -1h")
-      ->capture_default_str();
-  sub.add_option("--to", a->to, "last snapshot, as --at")->capture_default_str();
+  AddRangeOptions(sub, a->from, a->to);
   sub.add_flag("--json", a->json, "an array of rows, rates in bytes per second, null where unknown");
   sub.footer(
       "A line per snapshot: processes, running tasks, 1-minute load, CPU user, nice, system, irq (hard and\n"

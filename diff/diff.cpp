@@ -10,17 +10,6 @@ namespace procsnap {
 
 namespace {
 
-// Tunables that move by themselves: counters and random values. Shown
-// only with --all.
-bool VolatileSysctl(const std::string& name) {
-  for (const char* prefix : {"kernel.random.uuid", "kernel.random.entropy_avail", "kernel.ns_last_pid",
-                             "fs.dentry-state", "fs.dentry-negative", "fs.inode-nr", "fs.inode-state", "fs.file-nr",
-                             "fs.aio-nr", "kernel.pty.nr", "fs.quota.", "net.netfilter.nf_conntrack_count",
-                             "kernel.hung_task_detect_count", "fs.xfs.stats_clear"})
-    if (name.rfind(prefix, 0) == 0) return true;
-  return false;
-}
-
 std::string Kib(int64_t kib) {
   char buf[32];
   if (kib >= 1024 * 1024) std::snprintf(buf, sizeof buf, "%.1f GiB", kib / 1048576.0);

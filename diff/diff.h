@@ -82,4 +82,89 @@ struct LogRow {
 Result<std::vector<LogRow>> Log(std::shared_ptr<ArchiveReader> archive, size_t first, size_t last,
                                 const std::function<void(const LogRow&)>& row = {});
 
+// ---- top: the busiest processes of each interval ----------------------------
+
+enum class TopOrder { Cpu, Rss, Io, Faults };
+// "cpu", "rss", "io", "faults"; InvalidArgument listing them otherwise.
+Result<TopOrder> ParseTopOrder(std::string_view name);
+
+// One process over one interval. Counters are what its snapshots show: a
+// process that started inside the interval counts all it used since its
+// start; one that exited counts up to the last snapshot that held it.
+struct TopProcess {
+  long pid = 0, ppid = 0, nice = 0, threads = 0;
+  uint32_t uid = 0;
+  std::string command;
+  int64_t startWallNs = 0;          // from stat's start time; 0 when the boot clock was not recorded
+  double cpuPct = 0, userPct = 0, systemPct = 0;  // % of one CPU over the interval
+  uint64_t rssBytes = 0;            // largest seen in the interval
+  std::optional<double> readPerSec, writePerSec;  // bytes (io: root's captures only)
+  double faultsPerSec = 0, majorFaultsPerSec = 0;
+  bool started = false, exited = false;  // first seen in the interval; gone by its end
+};
+
+struct TopInterval {
+  size_t firstIndex = 0, lastIndex = 0;  // the snapshots that bound it
+  int64_t startWallNs = 0, endWallNs = 0;
+  double seconds = 0;
+  size_t processCount = 0;               // processes seen in it, before -n
+  std::vector<TopProcess> processes;     // the top N, by the order asked
+};
+
+struct TopOptions {
+  TopOrder by = TopOrder::Cpu;
+  size_t count = 10;
+  int64_t bucketNs = 0;  // 0: each pair of consecutive snapshots; else buckets of this length
+};
+
+// Intervals of snapshots [first, last] (each against the one before it;
+// none across a reboot). `interval` is called as each is complete.
+Result<std::vector<TopInterval>> Top(std::shared_ptr<ArchiveReader> archive, size_t first, size_t last,
+                                     const TopOptions& opts,
+                                     const std::function<void(const TopInterval&)>& interval = {});
+
+// ---- events: what happened, in time order ---------------------------------------
+
+enum class EventKind {
+  Started, Exited,                 // processes
+  Listening, StoppedListening,     // listeners (tcp LISTEN, unbound udp), by namespace
+  Connected, Disconnected,         // established tcp connections
+  SysctlChanged, Mounted, Unmounted, ModuleLoaded, ModuleUnloaded, InterfaceAdded, InterfaceRemoved,
+  OomKill,                         // vmstat's oom_kill went up
+  PressureHigh, PressureNormal,    // PSI "some avg10" crossed the threshold, up or down
+  Rebooted,                        // the boot id changed
+};
+const char* EventKindName(EventKind k);  // "started", "exited", "listening"... as printed
+
+struct Event {
+  EventKind kind = EventKind::Started;
+  size_t index = 0;                     // the snapshot that shows it
+  int64_t wallNs = 0;
+  size_t firstIndex = 0, lastIndex = 0;  // the snapshots the thing was first and last seen in
+  int64_t firstWallNs = 0, lastWallNs = 0;
+  std::string subject;                  // "pid 812", "tcp 0.0.0.0:4444", "vm.swappiness", "memory"
+  std::string before, after;            // a sysctl's values, a pressure's avg10
+  std::string detail;                   // human words: the process, its owner...
+  // Processes (and the owner of a socket: pid, command).
+  long pid = 0, ppid = 0;
+  uint32_t uid = 0;
+  std::string command;
+  int64_t startWallNs = 0;               // the process's start, from stat
+  std::optional<double> lifetimeSeconds;  // exited: from its start to the last snapshot that held it
+  uint64_t peakRssBytes = 0;             // largest RSS while seen
+  double cpuSeconds = 0;                 // CPU used while seen (all since its start when it started in view)
+  std::string netns;                     // sockets, interfaces: "net:[4026531840]"
+};
+
+struct EventOptions {
+  bool kernelThreads = false;   // kernel threads starting and exiting (kworkers: noise)
+  double pressurePct = 10;      // PSI threshold for PressureHigh/Normal
+};
+
+// Events among snapshots [first, last], each against the one before it.
+// The last snapshot ends the view: a process alive in it has no exit.
+Result<std::vector<Event>> Events(std::shared_ptr<ArchiveReader> archive, size_t first, size_t last,
+                                  const EventOptions& opts = {},
+                                  const std::function<void(size_t done, size_t total)>& progress = {});
+
 }  // namespace procsnap

@@ -86,6 +86,15 @@ void ReadProcess(const View& v, CapturedFiles& files, long pid, Model& m) {
 
 }  // namespace
 
+bool VolatileSysctl(const std::string& name) {
+  for (const char* prefix : {"kernel.random.uuid", "kernel.random.entropy_avail", "kernel.ns_last_pid",
+                             "fs.dentry-state", "fs.dentry-negative", "fs.inode-nr", "fs.inode-state", "fs.file-nr",
+                             "fs.aio-nr", "kernel.pty.nr", "fs.quota.", "net.netfilter.nf_conntrack_count",
+                             "kernel.hung_task_detect_count", "fs.xfs.stats_clear"})
+    if (name.rfind(prefix, 0) == 0) return true;
+  return false;
+}
+
 Result<std::string> ReadCaptured(const View& v, const std::string& path) {
   auto r = ReadIfCaptured(v, path);
   if (!r.ok()) return r.status();

@@ -51,4 +51,8 @@ Result<std::string> ReadCaptured(const View& v, const std::string& path);
 
 Model BuildModel(const View& view);
 
+// Tunables that move by themselves (counters, random values): shown by
+// diff only with --all, not events of `events`.
+bool VolatileSysctl(const std::string& name);
+
 }  // namespace procsnap

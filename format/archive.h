@@ -439,6 +439,10 @@ class Snapshot {
   Result<BlobBytes> bytes(NodeId id) const;
   // The kept bytes of metadata().executables[i] (NotCaptured when none).
   Result<std::string> executableBytes(size_t i) const;
+  // What its BlobRefs are relative to: two snapshots of one space whose
+  // nodes have equal BlobRefs hold equal bytes (a recording's segment), so
+  // a reader of a timeline need not read an unchanged file again.
+  const void* blobSpace() const { return archive_; }
 
  private:
   friend class ArchiveReaderImpl;

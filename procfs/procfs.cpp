@@ -158,6 +158,8 @@ std::optional<PidStat> ParsePidStat(std::string_view text, std::string* problem)
     return std::nullopt;
   }
   if (!Number(f[6], s.flags)) s.flags = 0;
+  if (!Number(f[7], s.minflt)) s.minflt = 0;
+  if (!Number(f[9], s.majflt)) s.majflt = 0;
   if (f.size() > 36 && !Number(f[36], s.processor)) s.processor = -1;
   return s;
 }
@@ -262,6 +264,51 @@ std::optional<CpuTimes> ParseCpuTimes(std::string_view procStat) {
     out = t;
   });
   return out;
+}
+
+std::map<unsigned, CpuTimes> ParsePerCpuTimes(std::string_view procStat) {
+  std::map<unsigned, CpuTimes> out;
+  Lines(procStat, 0, [&](std::string_view line) {
+    auto f = Fields(line);
+    unsigned n = 0;
+    if (f.size() < 5 || f[0].size() < 4 || f[0].substr(0, 3) != "cpu" || !Number(f[0].substr(3), n)) return;
+    CpuTimes t;
+    uint64_t* fields[] = {&t.user, &t.nice, &t.system, &t.idle, &t.iowait, &t.irq, &t.softirq, &t.steal};
+    for (size_t i = 0; i < 8 && i + 1 < f.size(); ++i)
+      if (!Number(f[i + 1], *fields[i])) return;
+    out[n] = t;
+  });
+  return out;
+}
+
+std::optional<Pressure> ParsePressure(std::string_view text) {
+  Pressure p;
+  bool some = false;
+  Lines(text, 0, [&](std::string_view line) {
+    auto f = Fields(line);
+    if (f.empty() || (f[0] != "some" && f[0] != "full")) return;
+    const bool full = f[0] == "full";
+    double avg10 = 0;
+    uint64_t total = 0;
+    bool haveAvg = false, haveTotal = false;
+    for (size_t i = 1; i < f.size(); ++i) {
+      if (f[i].substr(0, 6) == "avg10=") {
+        std::string v(f[i].substr(6));
+        char* end = nullptr;
+        avg10 = std::strtod(v.c_str(), &end);
+        haveAvg = end && *end == '\0' && end != v.c_str();
+      } else if (f[i].substr(0, 6) == "total=") {
+        haveTotal = Number(f[i].substr(6), total);
+      }
+    }
+    if (!haveAvg || !haveTotal) return;
+    (full ? p.fullAvg10 : p.someAvg10) = avg10;
+    (full ? p.fullTotalUs : p.someTotalUs) = total;
+    if (full) p.hasFull = true;
+    else some = true;
+  });
+  if (!some) return std::nullopt;
+  return p;
 }
 
 std::vector<DiskCounters> ParseDiskStats(std::string_view text) {

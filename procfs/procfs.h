@@ -31,6 +31,7 @@ struct PidStat {
   char state = '?';
   std::string comm;
   uint64_t utime = 0, stime = 0, starttime = 0, vsize = 0;
+  uint64_t minflt = 0, majflt = 0;  // fields 10 and 12: page faults without and with I/O
   int64_t rssPages = 0;
   int processor = -1;  // field 39, the CPU it last ran on; -1 when the line stops before it
   uint64_t flags = 0;  // field 9, PF_* (0x00200000 PF_KTHREAD: a kernel thread)
@@ -79,6 +80,17 @@ struct CpuTimes {
   uint64_t total() const { return user + nice + system + idle + iowait + irq + softirq + steal; }
 };
 std::optional<CpuTimes> ParseCpuTimes(std::string_view procStat);
+// The same for each "cpuN" line, by N (an offline CPU has no line).
+std::map<unsigned, CpuTimes> ParsePerCpuTimes(std::string_view procStat);
+
+// pressure/cpu, memory, io: "some avg10=0.12 avg60=0.05 avg300=0.01 total=1234"
+// and the same for "full" (cpu's full is all zero before 5.13 or absent).
+struct Pressure {
+  double someAvg10 = 0, fullAvg10 = 0;
+  uint64_t someTotalUs = 0, fullTotalUs = 0;  // stalled time since boot, microseconds
+  bool hasFull = false;
+};
+std::optional<Pressure> ParsePressure(std::string_view text);
 
 // diskstats: per whole disk, bytes read and written since boot. Partitions
 // (sda1 beside sda, nvme0n1p1 beside nvme0n1) and the devices stacked on
