@@ -7,6 +7,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -61,6 +62,11 @@ Result<DiffResult> Diff(const View& before, const View& after, const DiffOptions
 // What `procsnap log` prints for one snapshot: the state it shows and the
 // rates since the snapshot before it (unset for the first, across a reboot,
 // or where a file was not captured).
+// CPU time by mode, % of all the CPU time between two snapshots.
+struct CpuModes {
+  std::optional<double> userPct, nicePct, systemPct, irqPct, iowaitPct, stealPct;
+};
+
 struct LogRow {
   size_t index = 0;
   int64_t startWallNs = 0;
@@ -69,6 +75,10 @@ struct LogRow {
   // Of all CPU time between the two: user without nice (a nice-19 hog is
   // its own column), nice, system, irq (hard and soft), iowait, steal.
   std::optional<double> userPct, nicePct, systemPct, irqPct, iowaitPct, stealPct;
+  std::map<unsigned, CpuModes> cpus;  // the same per CPU (cpuN of /proc/stat), 100% = that CPU
+  std::optional<double> cpuPressure, memoryPressure, ioPressure;  // PSI "some avg10", %
+  std::optional<double> contextSwitchesPerSec, forksPerSec;        // /proc/stat ctxt, processes
+  std::optional<uint64_t> oomKills;                               // vmstat oom_kill since the snapshot before
   std::optional<uint64_t> memUsedBytes, swapUsedBytes;            // MemTotal - MemAvailable; SwapTotal - SwapFree
   std::optional<double> rxPerSec, txPerSec;                       // bytes, all interfaces but lo
   std::optional<double> readPerSec, writePerSec;                  // bytes, whole disks
@@ -96,6 +106,7 @@ struct TopProcess {
   uint32_t uid = 0;
   std::string command;
   int64_t startWallNs = 0;          // from stat's start time; 0 when the boot clock was not recorded
+  uint64_t startTicks = 0;          // stat's start time: with pid, the process's identity within a boot
   double cpuPct = 0, userPct = 0, systemPct = 0;  // % of one CPU over the interval
   uint64_t rssBytes = 0;            // largest seen in the interval
   std::optional<double> readPerSec, writePerSec;  // bytes (io: root's captures only)

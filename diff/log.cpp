@@ -16,6 +16,9 @@ struct Sample {
   std::set<std::string> pids;
   std::optional<LoadAvg> load;
   std::optional<CpuTimes> cpu;
+  std::map<unsigned, CpuTimes> cpus;
+  std::optional<Pressure> psi[3];  // cpu, memory, io
+  std::optional<uint64_t> ctxt, forks, oomKills;
   std::optional<uint64_t> memUsed, swapUsed;
   std::optional<uint64_t> rx, tx, diskRead, diskWritten;
 };
@@ -30,15 +33,23 @@ Result<Sample> Take(const View& v) {
   auto [b, e] = snap.children(0);
   for (NodeId i = b; i < e; ++i)
     if (IsNumberName(snap.name(i))) s.pids.emplace(snap.name(i));
-  std::string text[5];
-  const char* paths[5] = {"loadavg", "stat", "meminfo", "net/dev", "diskstats"};
-  for (int k = 0; k < 5; ++k) {
+  std::string text[9];
+  const char* paths[9] = {"loadavg", "stat", "meminfo", "net/dev", "diskstats", "vmstat",
+                          "pressure/cpu", "pressure/memory", "pressure/io"};
+  for (int k = 0; k < 9; ++k) {
     auto t = ReadCaptured(v, paths[k]);
     if (!t.ok()) return t.status();
     text[k] = std::move(*t);
   }
   s.load = ParseLoadAvg(text[0]);
   s.cpu = ParseCpuTimes(text[1]);
+  s.cpus = ParsePerCpuTimes(text[1]);
+  auto stat = ParseProcStat(text[1]);
+  if (stat.count("ctxt")) s.ctxt = stat["ctxt"];
+  if (stat.count("processes")) s.forks = stat["processes"];
+  auto vm = ParseKeyValue(text[5], ' ');
+  if (vm.count("oom_kill")) s.oomKills = std::strtoull(vm["oom_kill"].c_str(), nullptr, 10);
+  for (int k = 0; k < 3; ++k) s.psi[k] = ParsePressure(text[6 + k]);
   auto mem = ParseKeyValue(text[2], ':');
   auto total = KiBValue(mem, "MemTotal"), avail = KiBValue(mem, "MemAvailable");
   if (total && avail && *total >= *avail) s.memUsed = *total - *avail;
@@ -65,6 +76,24 @@ std::optional<double> Rate(const std::optional<uint64_t>& a, const std::optional
   return (*b - *a) / seconds;
 }
 
+// Each mode's share of the ticks between two readings; unset where a counter went back.
+CpuModes Modes(const CpuTimes& a, const CpuTimes& b) {
+  CpuModes m;
+  if (b.total() <= a.total()) return m;
+  const double all = double(b.total() - a.total());
+  auto pct = [&](uint64_t CpuTimes::*f) -> std::optional<double> {
+    if (b.*f < a.*f) return std::nullopt;
+    return 100.0 * (b.*f - a.*f) / all;
+  };
+  m.userPct = pct(&CpuTimes::user);
+  m.nicePct = pct(&CpuTimes::nice);
+  m.systemPct = pct(&CpuTimes::system);
+  if (auto irq = pct(&CpuTimes::irq), soft = pct(&CpuTimes::softirq); irq && soft) m.irqPct = *irq + *soft;
+  m.iowaitPct = pct(&CpuTimes::iowait);
+  m.stealPct = pct(&CpuTimes::steal);
+  return m;
+}
+
 LogRow Row(size_t index, const Sample* prev, const Sample& cur) {
   LogRow r;
   r.index = index;
@@ -73,24 +102,24 @@ LogRow Row(size_t index, const Sample* prev, const Sample& cur) {
   if (cur.load) r.running = cur.load->running, r.load1 = cur.load->load1;
   r.memUsedBytes = cur.memUsed;
   r.swapUsedBytes = cur.swapUsed;
+  std::optional<double>* psi[3] = {&r.cpuPressure, &r.memoryPressure, &r.ioPressure};
+  for (int k = 0; k < 3; ++k)
+    if (cur.psi[k]) *psi[k] = cur.psi[k]->someAvg10;
   // Counters restart at boot: nothing is a rate across one.
   if (!prev || prev->bootId != cur.bootId) return r;
   // Within a boot the boot clock measures the interval: the wall clock may step.
   const double seconds =
       (cur.bootNs && prev->bootNs ? cur.bootNs - prev->bootNs : cur.wallNs - prev->wallNs) / 1e9;
-  if (prev->cpu && cur.cpu && cur.cpu->total() > prev->cpu->total()) {
-    const double all = double(cur.cpu->total() - prev->cpu->total());
-    auto pct = [&](uint64_t CpuTimes::*f) -> std::optional<double> {
-      if ((*cur.cpu).*f < (*prev->cpu).*f) return std::nullopt;
-      return 100.0 * ((*cur.cpu).*f - (*prev->cpu).*f) / all;
-    };
-    r.userPct = pct(&CpuTimes::user);
-    r.nicePct = pct(&CpuTimes::nice);
-    r.systemPct = pct(&CpuTimes::system);
-    if (auto irq = pct(&CpuTimes::irq), soft = pct(&CpuTimes::softirq); irq && soft) r.irqPct = *irq + *soft;
-    r.iowaitPct = pct(&CpuTimes::iowait);
-    r.stealPct = pct(&CpuTimes::steal);
+  if (prev->cpu && cur.cpu) {
+    CpuModes all = Modes(*prev->cpu, *cur.cpu);
+    r.userPct = all.userPct, r.nicePct = all.nicePct, r.systemPct = all.systemPct, r.irqPct = all.irqPct;
+    r.iowaitPct = all.iowaitPct, r.stealPct = all.stealPct;
   }
+  for (const auto& [n, t] : cur.cpus)
+    if (auto it = prev->cpus.find(n); it != prev->cpus.end()) r.cpus[n] = Modes(it->second, t);
+  r.contextSwitchesPerSec = Rate(prev->ctxt, cur.ctxt, seconds);
+  r.forksPerSec = Rate(prev->forks, cur.forks, seconds);
+  if (prev->oomKills && cur.oomKills && *cur.oomKills >= *prev->oomKills) r.oomKills = *cur.oomKills - *prev->oomKills;
   r.rxPerSec = Rate(prev->rx, cur.rx, seconds);
   r.txPerSec = Rate(prev->tx, cur.tx, seconds);
   r.readPerSec = Rate(prev->diskRead, cur.diskRead, seconds);

@@ -92,6 +92,7 @@ TopInterval Finish(const Bucket& b, const Moment& cur, const TopOptions& opts) {
     r.pid = p.pid, r.ppid = p.ppid, r.nice = p.nice, r.threads = p.threads, r.uid = p.uid;
     r.command = p.command;
     r.startWallNs = cur.wallOfTicks(p.startTicks);
+    r.startTicks = p.startTicks;
     r.userPct = u.utime * perTick;
     r.systemPct = u.stime * perTick;
     r.cpuPct = r.userPct + r.systemPct;

@@ -1,8 +1,10 @@
 #!/bin/sh
 # Installs what procsnap needs on Debian 12 (as root) and builds it in build/.
 # Used by the two README commands; safe to run again.
-#   scripts/setup.sh [--fuzz]   --fuzz also installs clang-16 and libFuzzer
-#                               and skips the build (scripts/fuzz.sh builds).
+#   scripts/setup.sh [--fuzz|--test]
+#     --fuzz  also installs clang-16 and libFuzzer and skips the build
+#             (scripts/fuzz.sh builds).
+#     --test  also installs what only tests use (chromium, to open a report).
 set -eu
 cd "$(dirname "$0")/.."
 PACKAGES="build-essential cmake pkg-config libzstd-dev zstd capnproto libcapnp-dev libcli11-dev
@@ -13,6 +15,7 @@ if [ "${1:-}" = "--fuzz" ]; then
   FUZZ=1
   PACKAGES="$PACKAGES clang-16 libfuzzer-16-dev libclang-rt-16-dev llvm-16"
 fi
+[ "${1:-}" = "--test" ] && PACKAGES="$PACKAGES chromium"
 MISSING=
 for p in $PACKAGES; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || MISSING="$MISSING $p"

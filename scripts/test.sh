@@ -5,7 +5,7 @@
 #             there; any sanitizer report fails the test that met it.
 set -eu
 cd "$(dirname "$0")/.."
-scripts/setup.sh
+scripts/setup.sh --test
 if [ "${1:-}" = "--sanitize" ]; then
   shift
   cmake -S . -B build-sanitize -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPROCSNAP_SANITIZE=ON >/dev/null
