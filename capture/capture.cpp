@@ -291,6 +291,8 @@ class CaptureRun {
     if (!listing) return Status::IoError(options_.root + ": listing it did not return within the time allowed");
     listError_ = listing->first;
     entries_ = std::move(listing->second);
+    // Not a /proc entry: the other network namespaces' net sysctls (walker).
+    if (shared_.procfs && !entries_.empty()) entries_.push_back({std::string(kNetnsSysctlsDir), DT_DIR});
     if (listError_ && entries_.empty()) return Status::FromErrno(options_.root + ": cannot list", listError_);
     if (listError_)
       meta_.notes.push_back("listing " + options_.root + " failed part way (" + ErrnoName(listError_) +

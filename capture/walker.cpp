@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <linux/kcmp.h>
+#include <sched.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -11,6 +12,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <map>
 #include <cstring>
 
 #include "carry_rules.h"
@@ -166,6 +168,11 @@ void Walker::walkTopLevel(int rootFd, const std::string& name, unsigned char dty
   startTime_ = 0;
   processFiles_.clear();
   frag.tree.add(name);
+  if (shared_.procfs && name == kNetnsSysctlsDir) {
+    walkNetnsSysctls(rootFd);
+    frag_ = nullptr;
+    return;
+  }
   // Carry: a process none of whose threads ran since the previous capture
   // has its subtree from that capture's tree, but for what others change.
   const CaptureOptions& o = *shared_.options;
@@ -757,6 +764,91 @@ void Walker::readFile(int parentFd, const std::string& name, const std::string& 
     shared_.mountTables.emplace(mountKey, WalkShared::MountTable{*ref, content.size()});
   }
   if (!entry.empty() && ofProcess) processFiles_.push_back({name, n, *ref});
+}
+
+void Walker::walkNetnsSysctls(int rootFd) {
+  Tree& t = frag_->tree;
+  t.at(0).kind = NodeKind::Directory;
+  t.at(0).mode = S_IFDIR | 0555;
+  ++frag_->counts.directories;
+  // Each namespace once, by the ns/net link of the first pid in it; the
+  // capturer's own is sys/net.
+  auto inodeOf = [&](const std::string& path) -> std::string {
+    char target[128];
+    begin(0);
+    ssize_t len = ::readlinkat(rootFd, path.c_str(), target, sizeof target);
+    end();
+    if (len <= 0) return "";
+    auto inode = LinkInode(std::string_view(target, size_t(len)), "net");
+    return inode ? std::to_string(*inode) : "";
+  };
+  const std::string own = inodeOf("thread-self/ns/net");
+  std::map<std::string, std::string> pidOf;  // namespace inode -> a pid in it
+  begin(0);
+  int listFd = ::openat(rootFd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  end();
+  if (DIR* dir = listFd >= 0 ? ::fdopendir(listFd) : nullptr) {
+    std::vector<std::string> pids;
+    for (;;) {
+      begin(0);
+      struct dirent* e = ::readdir(dir);
+      end();
+      if (!e) break;
+      if (IsNumberName(e->d_name)) pids.emplace_back(e->d_name);
+    }
+    ::closedir(dir);
+    for (const auto& pid : pids) {
+      const std::string inode = inodeOf(pid + "/ns/net");
+      if (!inode.empty() && inode != own) pidOf.emplace(inode, pid);
+    }
+  } else if (listFd >= 0) {
+    ::close(listFd);
+  }
+  const NodeId first = static_cast<NodeId>(t.size());
+  t.setChildren(0, first, static_cast<uint32_t>(pidOf.size()));
+  for (const auto& entry : pidOf) t.add(entry.first);
+  begin(0);
+  OwnedFd self(::openat(rootFd, "thread-self/ns/net", O_RDONLY | O_CLOEXEC));
+  end();
+  NodeId slot = first;
+  for (const auto& [inode, pid] : pidOf) {
+    const NodeId at = slot++;
+    {
+      Node& n = t.at(at);
+      n.kind = NodeKind::Directory;
+      n.mode = S_IFDIR | 0555;
+      ++frag_->counts.directories;
+    }
+    begin(at);
+    OwnedFd ns(::openat(rootFd, (pid + "/ns/net").c_str(), O_RDONLY | O_CLOEXEC));
+    const bool entered = self.get() >= 0 && ns.get() >= 0 && ::setns(ns.get(), CLONE_NEWNET) == 0;
+    const int err = errno;
+    end();
+    if (!entered) {
+      t.at(at).error = err ? err : EBADF;
+      t.at(at).note = t.intern("not read: could not enter network namespace net:[" + inode + "] of pid " + pid +
+                               " (setns needs CAP_SYS_ADMIN)");
+      ++frag_->counts.errors;
+      continue;
+    }
+    // Back to our own namespace however the walk below ends.
+    struct Back {
+      int fd;
+      ~Back() { ::setns(fd, CLONE_NEWNET); }
+    } back{self.get()};
+    begin(at);
+    OwnedFd sys(::openat(rootFd, "sys", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    end();
+    t.setChildren(at, static_cast<NodeId>(t.size()), 1);
+    const NodeId net = t.add("net");
+    if (sys.get() < 0) {
+      t.at(net).kind = NodeKind::Directory;
+      t.at(net).error = errno;
+      ++frag_->counts.errors;
+      continue;
+    }
+    visit(sys.get(), "net", "sys/net", net, DT_DIR, 2);
+  }
 }
 
 bool Walker::aliasNetns(int parentFd, const std::string& name, const std::string& rel, NodeId slot,

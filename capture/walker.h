@@ -147,6 +147,9 @@ class Walker {
   Walker(WalkShared& shared, std::shared_ptr<WalkerWatch> watch);
   // Walks into `frag`; throws WalkerAbandoned if the supervisor gave up on it.
   void walkTopLevel(int rootFd, const std::string& name, unsigned char dtype, uint32_t fragmentId, Fragment& frag);
+  // kNetnsSysctlsDir: each other network namespace's sys/net, read from
+  // this thread after setns() into it (and back).
+  void walkNetnsSysctls(int rootFd);
 
  private:
   void visit(int parentFd, const std::string& name, const std::string& rel, NodeId slot, unsigned char dtype,

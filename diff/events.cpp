@@ -159,19 +159,9 @@ class SceneReader {
  private:
   template <class Text>
   void readSysctls(const Snapshot& s, Scene& sc, Text& text) {
-    NodeId sys = s.lookup("sys");
-    if (sys == kNoNode) return;
-    std::function<void(NodeId, const std::string&)> walk = [&](NodeId dir, const std::string& prefix) {
-      auto [lo, hi] = s.children(dir);
-      for (NodeId c = lo; c < hi; ++c) {
-        std::string name = prefix.empty() ? std::string(s.name(c)) : prefix + "." + std::string(s.name(c));
-        const Node& n = s.node(c);
-        if (n.kind == NodeKind::Directory || n.kind == NodeKind::Alias) walk(c, name);
-        else if (n.kind == NodeKind::File && n.reason == Reason::None && !n.error)
-          if (auto t = text(c)) sc.sysctls.emplace(std::move(name), Trimmed(std::move(*t)));
-      }
-    };
-    walk(sys, "");
+    ForEachSysctl(s, [&](const std::string& name, NodeId c) {
+      if (auto t = text(c)) sc.sysctls.emplace(name, Trimmed(std::move(*t)));
+    });
   }
 
   ProcessReader reader_;

@@ -20,30 +20,18 @@ std::string FirstLine(std::string s) {
 
 void ReadSysctls(const View& v, CapturedFiles& files, Model& m) {
   const Snapshot& s = v.snapshot();
-  NodeId sys = s.lookup("sys");
-  if (sys == kNoNode) return;
-  std::function<void(NodeId, const std::string&)> walk = [&](NodeId dir, const std::string& prefix) {
-    auto [lo, hi] = s.children(dir);
-    for (NodeId c = lo; c < hi; ++c) {
-      std::string name = prefix.empty() ? std::string(s.name(c)) : prefix + "." + std::string(s.name(c));
-      const Node& n = s.node(c);
-      if (n.kind == NodeKind::Directory || n.kind == NodeKind::Alias) {
-        walk(c, name);
-      } else if (n.kind == NodeKind::File && n.reason == Reason::None && !n.error) {
-        auto bytes = s.read(c);
-        if (!bytes.ok()) {
-          files.damaged(bytes.status());
-          continue;
-        }
-        std::string value = *bytes;
-        while (!value.empty() && value.back() == '\n') value.pop_back();
-        for (char& ch : value)
-          if (ch == '\t' || ch == '\n') ch = ' ';
-        m.sysctls[name] = value;
-      }
+  ForEachSysctl(s, [&](const std::string& name, NodeId c) {
+    auto bytes = s.read(c);
+    if (!bytes.ok()) {
+      files.damaged(bytes.status());
+      return;
     }
-  };
-  walk(sys, "");
+    std::string value = *bytes;
+    while (!value.empty() && value.back() == '\n') value.pop_back();
+    for (char& ch : value)
+      if (ch == '\t' || ch == '\n') ch = ' ';
+    m.sysctls[name] = value;
+  });
 }
 
 void ReadProcess(const View& v, CapturedFiles& files, long pid, Model& m) {
@@ -85,6 +73,24 @@ void ReadProcess(const View& v, CapturedFiles& files, long pid, Model& m) {
 }
 
 }  // namespace
+
+void ForEachSysctl(const Snapshot& s, const std::function<void(const std::string& name, NodeId file)>& f) {
+  std::function<void(NodeId, const std::string&, const std::string&)> walk = [&](NodeId dir, const std::string& prefix,
+                                                                              const std::string& suffix) {
+    auto [lo, hi] = s.children(dir);
+    for (NodeId c = lo; c < hi; ++c) {
+      std::string name = prefix.empty() ? std::string(s.name(c)) : prefix + "." + std::string(s.name(c));
+      const Node& n = s.node(c);
+      if (n.kind == NodeKind::Directory || n.kind == NodeKind::Alias) walk(c, name, suffix);
+      else if (n.kind == NodeKind::File && n.reason == Reason::None && !n.error) f(name + suffix, c);
+    }
+  };
+  if (NodeId sys = s.lookup("sys"); sys != kNoNode) walk(sys, "", "");
+  if (NodeId other = s.lookup(kNetnsSysctlsDir); other != kNoNode && NotInProc(s, other)) {
+    auto [lo, hi] = s.children(other);
+    for (NodeId ns = lo; ns < hi; ++ns) walk(ns, "", " in net:[" + std::string(s.name(ns)) + "]");
+  }
+}
 
 bool VolatileSysctl(const std::string& name) {
   for (const char* prefix : {"kernel.random.uuid", "kernel.random.entropy_avail", "kernel.ns_last_pid",
@@ -177,7 +183,7 @@ Model BuildModel(const View& v) {
     auto [first, last] = s.children(dir);
     for (NodeId c = first; c < last; ++c) {
       std::string name(s.name(c));
-      if (prefix.empty() && (IsNumberName(name) || name == "sys")) continue;
+      if (prefix.empty() && (IsNumberName(name) || name == "sys" || NotInProc(s, c))) continue;
       std::string path = prefix.empty() ? name : prefix + "/" + name;
       m.files.emplace(path, c);
       if (s.node(c).kind == NodeKind::Directory) listFiles(c, path);

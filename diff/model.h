@@ -1,6 +1,7 @@
 // What the diff compares: one snapshot read through the parsers.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
@@ -54,5 +55,10 @@ Model BuildModel(const View& view);
 // Tunables that move by themselves (counters, random values): shown by
 // diff only with --all, not events of `events`.
 bool VolatileSysctl(const std::string& name);
+
+// Every sysctl file the snapshot holds a value of, by name: sys/ as
+// "vm.swappiness", and other network namespaces' (kNetnsSysctlsDir) as
+// "net.ipv4.ip_forward in net:[4026532280]".
+void ForEachSysctl(const Snapshot& s, const std::function<void(const std::string& name, NodeId file)>& f);
 
 }  // namespace procsnap

@@ -144,6 +144,12 @@ bool IsNumberName(std::string_view name);
 using NodeId = uint32_t;
 constexpr NodeId kNoNode = 0xffffffffu;
 
+// A directory at the root of a procfs capture that /proc does not have:
+// the net sysctls of each network namespace other than the capturer's
+// (/proc/sys/net shows the reader's own), as DIR/<netns inode>/net/...
+// Replays (mount, run, play, export) do not show it; diff, events read it.
+inline constexpr std::string_view kNetnsSysctlsDir = ".sysctl-netns";
+
 // Where a file's bytes are: an offset into one chunk's raw bytes.
 struct BlobRef {
   uint32_t chunk = 0;

@@ -191,6 +191,11 @@ class Exporter {
         note(childPath, {{"problem", std::string("not written: ") + why}});
         continue;
       }
+      if (path.empty() && NotInProc(snap_, c)) {  // by design, not a loss: no warning
+        note(childPath, {{"problem", "not written: not a /proc entry (the net sysctls of other network namespaces; "
+                                     "procsnap cat and diff read them)"}});
+        continue;
+      }
       if (path.empty() && name == kManifestName) {
         ++report.notWritten;
         note(childPath, {{"problem", "not written: the name is taken by this manifest"}});

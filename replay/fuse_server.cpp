@@ -409,7 +409,7 @@ void OnLookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
   fuse_entry_param e{};
   e.attr_timeout = e.entry_timeout = kForever;
   NodeId c = s.child(dir, name);
-  if (c != kNoNode && dir == 0 && ExitedDuringCapture(s, c)) c = kNoNode;  // not shown as a process
+  if (c != kNoNode && dir == 0 && (ExitedDuringCapture(s, c) || NotInProc(s, c))) c = kNoNode;  // not shown
   if (c != kNoNode) {
     e.ino = Encode(fs, p.moment, ctx, c);
     FillAttr(fs, s, {ctx, c, p.moment}, e.attr, fs.sizes);
@@ -658,7 +658,7 @@ void ListSnapshotDir(const FsState& fs, const Snapshot& s, Ino dir, DirList& out
   std::vector<std::pair<uint64_t, NodeId>> numbers;
   for (NodeId c = lo; c < hi; ++c) {
     std::string_view name = s.name(c);
-    if (dir.node == 0 && ExitedDuringCapture(s, c)) continue;
+    if (dir.node == 0 && (ExitedDuringCapture(s, c) || NotInProc(s, c))) continue;
     if (IsNumberName(name) && name.size() <= 19)
       numbers.emplace_back(std::stoull(std::string(name)), c);
     else

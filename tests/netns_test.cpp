@@ -118,4 +118,52 @@ BOOST_AUTO_TEST_CASE(a_namespace_whose_first_process_exits_is_read_from_the_next
   BOOST_TEST(*read == dev);
 }
 
+// /proc/sys/net shows the reader's namespace: capture reads each other
+// namespace's from inside it, replays do not show that directory, and diff
+// and events name the namespace of a changed sysctl.
+BOOST_AUTO_TEST_CASE(net_sysctls_of_every_namespace_are_captured_and_diffed) {
+  if (geteuid() != 0) {
+    std::puts("SKIPPED: creating and entering a network namespace needs root");
+    return;
+  }
+  testutil::Spawned isolated({CHILD_HELPER, "--netns"}, {});
+  const std::string pid = std::to_string(isolated.pid());
+  const std::string link = testutil::ReadLink("/proc/" + pid + "/ns/net");
+  const std::string inode = link.substr(5, link.size() - 6);  // net:[N]
+  auto sysctl = [&](const std::string& value) {
+    auto r = testutil::Run({"/usr/bin/nsenter", "-t", pid, "-n", "/usr/sbin/sysctl", "-q", "-w",
+                            "net.ipv4.ip_default_ttl=" + value});
+    BOOST_REQUIRE_MESSAGE(r.exitCode == 0, r.err);
+  };
+  sysctl("77");
+  TempDir out;
+  const std::string bin = PROCSNAP_BIN, rec = out / "rec";
+  auto snap = [&] {
+    auto r = testutil::Run({bin, "record", "-q", "-o", rec, "--count", "1"});
+    BOOST_REQUIRE_MESSAGE(r.exitCode == 0, r.err);
+  };
+  snap();
+  sysctl("99");
+  snap();
+  const std::string live = testutil::ReadFile("/proc/sys/net/ipv4/ip_default_ttl");
+  auto cat = testutil::Run({bin, "cat", "--at", "0", rec, std::string(kNetnsSysctlsDir) + "/" + inode + "/net/ipv4/ip_default_ttl",
+                            "sys/net/ipv4/ip_default_ttl"});
+  BOOST_TEST(cat.out == "77\n" + live, cat.out << cat.err);
+  auto events = testutil::Run({bin, "events", rec});
+  BOOST_TEST(events.out.find("net.ipv4.ip_default_ttl in net:[" + inode + "]  77 -> 99") != std::string::npos,
+             events.out);
+  auto diff = testutil::Run({bin, "diff", rec + "@0", rec + "@1", "--only", "sysctls"});
+  BOOST_TEST(diff.out.find("net.ipv4.ip_default_ttl in net:[" + inode + "]: 77 -> 99") != std::string::npos,
+             diff.out);
+  // Not a /proc entry: a replay lists what /proc listed, an export notes it in its manifest.
+  if (testutil::CanMount()) {
+    auto ls = testutil::Run({bin, "run", rec, "--", "/bin/ls", "-a", "/proc"});
+    BOOST_TEST(ls.exitCode == 0);
+    BOOST_TEST(ls.out.find(std::string(kNetnsSysctlsDir)) == std::string::npos);
+  }
+  auto exported = testutil::Run({bin, "export", rec, out / "tree"});
+  BOOST_TEST(exported.exitCode == 0, exported.err);
+  BOOST_TEST(!std::filesystem::exists(out / "tree/" + std::string(kNetnsSysctlsDir)));
+}
+
 BOOST_AUTO_TEST_SUITE_END()

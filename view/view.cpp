@@ -145,6 +145,10 @@ bool ExitedDuringCapture(const Snapshot& s, NodeId id) {
   return stat != kNoNode && gone(s.node(stat).error);
 }
 
+bool NotInProc(const Snapshot& s, NodeId id) {
+  return id != 0 && s.parent(id) == 0 && s.name(id) == kNetnsSysctlsDir;
+}
+
 std::optional<std::string> CapturedFiles::text(std::string_view path) {
   auto r = ReadIfCaptured(v_, path);
   if (r.ok()) return std::move(*r);

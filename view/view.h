@@ -95,6 +95,9 @@ class CapturedFiles {
 // ls/info show it.
 bool ExitedDuringCapture(const Snapshot& s, NodeId id);
 
+// A root entry /proc never has (kNetnsSysctlsDir): replays do not show it.
+bool NotInProc(const Snapshot& s, NodeId id);
+
 // Capture's record of the program each process ran (Metadata.executables),
 // by pid: what findings and the processes table cite.
 std::unordered_map<long, const Executable*> ExecutablesByPid(const Metadata& m);
