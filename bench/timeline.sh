@@ -4,16 +4,19 @@
 # size. The recording is taken back to back (--interval 10ms): what the
 # readers cost depends on the number of snapshots and what they hold, not
 # on the clock between them.
-#   bench/timeline.sh [--procs N] [--count C] [--record]
+#   bench/timeline.sh [--procs N] [--count C] [--keep DIR] [--record]
 # --procs N   first start N extra processes with 2 threads each
 # --count C   snapshots (default 8640, a day at 10 s; 360 is an hour)
+# --keep DIR  record into DIR and keep it; a DIR that exists is timed again
+#             as it is (recording a day takes half an hour)
 set -eu
 cd "$(dirname "$0")/.."
-PROCS=0 COUNT=8640 RECORD=0
+PROCS=0 COUNT=8640 RECORD=0 KEEP=
 ARGS=
 while [ $# -gt 0 ]; do
   case "$1" in
     --count) COUNT=$2; shift 2 ;;
+    --keep) KEEP=$2; shift 2 ;;
     *) ARGS="$ARGS $1"; shift ;;
   esac
 done
@@ -21,12 +24,17 @@ done
 set -- $ARGS
 USAGE="bench/timeline.sh [--procs N] [--count C] [--record]"
 . bench/common.sh
-start_load "$PROCS" 2
-
-START=$(date +%s)
-$BIN record -q -o "$TMP/rec" --interval 10ms --count "$COUNT"
-echo "recorded $COUNT snapshots in $(( $(date +%s) - START )) s, $(du -sh "$TMP/rec" | cut -f1)"
-stop_load
+REC=${KEEP:-$TMP/rec}
+if [ -d "$REC" ]; then
+  COUNT=$($BIN info --json "$REC" | python3 -c 'import json, sys; print(len(json.load(sys.stdin)["snapshots"]))')
+  echo "timing $REC again: $COUNT snapshots (--procs is what it was recorded with)"
+else
+  start_load "$PROCS" 2
+  START=$(date +%s)
+  $BIN record -q -o "$REC" --interval 10ms --count "$COUNT"
+  echo "recorded $COUNT snapshots in $(( $(date +%s) - START )) s, $(du -sh "$REC" | cut -f1)"
+  stop_load
+fi
 
 # timed NAME CMD...: wall seconds and peak RSS (MiB) of CMD into $TMP/NAME.
 timed() {
@@ -34,10 +42,10 @@ timed() {
   /usr/bin/time -f "%e %M" -o "$TMP/$name" "$@" > /dev/null
   echo "$name: $(awk '{printf "%.1f s, peak RSS %.0f MiB", $1, $2 / 1024}' "$TMP/$name")"
 }
-timed log $BIN log "$TMP/rec"
-timed top $BIN top "$TMP/rec"
-timed events $BIN events "$TMP/rec"
-timed report $BIN report "$TMP/rec" -o "$TMP/report.html"
+timed log $BIN log "$REC"
+timed top $BIN top "$REC"
+timed events $BIN events "$REC"
+timed report $BIN report "$REC" -o "$TMP/report.html"
 SIZE=$(stat -c %s "$TMP/report.html")
 echo "report: $(awk -v s="$SIZE" 'BEGIN {printf "%.1f MiB", s / 1048576}')"
 

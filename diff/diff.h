@@ -178,4 +178,17 @@ Result<std::vector<Event>> Events(std::shared_ptr<ArchiveReader> archive, size_t
                                   const EventOptions& opts = {},
                                   const std::function<void(size_t done, size_t total)>& progress = {});
 
+// ---- one pass for several readers -------------------------------------------
+
+// Log, Top and Events of snapshots [first, last] from one reading of each
+// snapshot (the report's way: each of them alone reads them all again).
+struct TimelinePass {
+  std::vector<LogRow> rows;
+  std::vector<Event> events;
+};
+Result<TimelinePass> ReadTimeline(std::shared_ptr<ArchiveReader> archive, size_t first, size_t last,
+                                  const TopOptions& top, const EventOptions& events,
+                                  const std::function<void(const TopInterval&)>& interval,
+                                  const std::function<void(size_t done, size_t total)>& progress = {});
+
 }  // namespace procsnap

@@ -8,6 +8,7 @@
 #include "activity.h"
 #include "model.h"
 #include "diff/diff.h"
+#include "timeline.h"
 
 namespace procsnap {
 
@@ -403,23 +404,41 @@ class Builder {
 
 }  // namespace
 
+struct EventSteps::State {
+  State(std::shared_ptr<ArchiveReader> a, const EventOptions& o) : reader(std::move(a)), builder(o) {}
+  SceneReader reader;
+  Builder builder;
+  std::optional<Scene> prev;
+};
+
+EventSteps::EventSteps(std::shared_ptr<ArchiveReader> archive, const EventOptions& opts)
+    : s_(std::make_unique<State>(std::move(archive), opts)) {}
+EventSteps::~EventSteps() = default;
+
+Status EventSteps::add(size_t i) {
+  auto sc = s_->reader.read(i);
+  if (!sc.ok()) return sc.status();
+  if (!s_->reader.damage().ok()) return s_->reader.damage();
+  if (!s_->prev) s_->builder.baseline(*sc);
+  else s_->builder.pair(*s_->prev, *sc);
+  s_->prev = std::move(*sc);
+  return Status::Ok();
+}
+
+const Moment& EventSteps::moment() const { return s_->prev->m; }
+const std::shared_ptr<const Snapshot>& EventSteps::snapshot() const { return s_->prev->snap; }
+std::vector<Event> EventSteps::finish() { return s_->builder.finish(); }
+
 Result<std::vector<Event>> Events(std::shared_ptr<ArchiveReader> archive, size_t first, size_t last,
                                   const EventOptions& opts, const std::function<void(size_t, size_t)>& progress) {
   if (archive->snapshotCount() == 0 || first > last || last >= archive->snapshotCount()) return std::vector<Event>();
-  SceneReader reader(archive);
-  Builder builder(opts);
-  std::optional<Scene> prev;
+  EventSteps steps(archive, opts);
   const size_t from = first > 0 ? first - 1 : 0;
   for (size_t i = from; i <= last; ++i) {
-    auto sc = reader.read(i);
-    if (!sc.ok()) return sc.status();
-    if (!reader.damage().ok()) return reader.damage();
-    if (!prev) builder.baseline(*sc);
-    else builder.pair(*prev, *sc);
-    prev = std::move(*sc);
+    if (Status s = steps.add(i); !s.ok()) return s;
     if (progress) progress(i - from + 1, last - from + 1);
   }
-  return builder.finish();
+  return steps.finish();
 }
 
 }  // namespace procsnap

@@ -3,6 +3,7 @@
 
 #include "diff/diff.h"
 #include "model.h"
+#include "timeline.h"
 #include "procfs/procfs.h"
 
 namespace procsnap {
@@ -134,22 +135,35 @@ LogRow Row(size_t index, const Sample* prev, const Sample& cur) {
 
 }  // namespace
 
+struct LogSteps::State {
+  std::optional<Sample> prev;
+};
+
+LogSteps::LogSteps() : s_(std::make_unique<State>()) {}
+LogSteps::~LogSteps() = default;
+
+Result<LogRow> LogSteps::add(const View& v) {
+  auto sample = Take(v);
+  if (!sample.ok()) return sample.status();
+  LogRow row = Row(v.index(), s_->prev ? &*s_->prev : nullptr, *sample);
+  s_->prev = std::move(*sample);
+  return row;
+}
+
 Result<std::vector<LogRow>> Log(std::shared_ptr<ArchiveReader> archive, size_t first, size_t last,
                                 const std::function<void(const LogRow&)>& row) {
   std::vector<LogRow> rows;
   if (archive->snapshotCount() == 0 || first > last || last >= archive->snapshotCount()) return rows;
-  std::optional<Sample> prev;
+  LogSteps steps;
   for (size_t i = first > 0 ? first - 1 : 0; i <= last; ++i) {
     auto snap = archive->snapshot(i);
     if (!snap.ok()) return snap.status();
-    View v(archive, *snap, i);
-    auto s = Take(v);
-    if (!s.ok()) return s.status();
+    auto r = steps.add(View(archive, *snap, i));
+    if (!r.ok()) return r.status();
     if (i >= first) {
-      rows.push_back(Row(i, prev ? &*prev : nullptr, *s));
+      rows.push_back(std::move(*r));
       if (row) row(rows.back());
     }
-    prev = std::move(*s);
   }
   return rows;
 }

@@ -4,6 +4,7 @@
 
 #include "activity.h"
 #include "diff/diff.h"
+#include "timeline.h"
 
 namespace procsnap {
 
@@ -128,44 +129,68 @@ TopInterval Finish(const Bucket& b, const Moment& cur, const TopOptions& opts) {
 
 }  // namespace
 
+struct TopSteps::State {
+  TopOptions opts;
+  std::function<void(TopInterval&&)> done;
+  std::optional<Moment> prev;
+  std::optional<Bucket> bucket;
+  int64_t bucketStart = 0;
+
+  void close(const Moment& cur) {
+    if (!bucket || bucket->seconds == 0) return;
+    done(Finish(*bucket, cur, opts));
+    bucket.reset();
+  }
+};
+
+TopSteps::TopSteps(const TopOptions& opts, std::function<void(TopInterval&&)> done)
+    : s_(std::make_unique<State>()) {
+  s_->opts = opts;
+  s_->done = std::move(done);
+}
+TopSteps::~TopSteps() = default;
+
+void TopSteps::add(const Moment& cur) {
+  State& s = *s_;
+  if (!s.prev || s.prev->bootId != cur.bootId) {  // nothing is a rate across a reboot
+    if (s.prev) s.close(*s.prev);
+    s.bucketStart = cur.wallNs;
+    s.prev = cur;
+    return;
+  }
+  const Moment& prev = *s.prev;
+  const double seconds = (cur.bootNs && prev.bootNs ? cur.bootNs - prev.bootNs : cur.wallNs - prev.wallNs) / 1e9;
+  if (seconds > 0) {
+    if (s.opts.bucketNs > 0 && s.bucket && cur.wallNs > s.bucketStart + s.opts.bucketNs) {
+      s.close(prev);
+      while (cur.wallNs > s.bucketStart + s.opts.bucketNs) s.bucketStart += s.opts.bucketNs;
+    }
+    if (!s.bucket) s.bucket.emplace();
+    Add(*s.bucket, prev, cur, seconds);
+    if (s.opts.bucketNs == 0) s.close(cur);
+  }
+  s.prev = cur;
+}
+
+void TopSteps::finish() {
+  if (s_->prev) s_->close(*s_->prev);
+}
+
 Result<std::vector<TopInterval>> Top(std::shared_ptr<ArchiveReader> archive, size_t first, size_t last,
                                      const TopOptions& opts, const std::function<void(const TopInterval&)>& interval) {
   std::vector<TopInterval> out;
   if (archive->snapshotCount() == 0 || first > last || last >= archive->snapshotCount()) return out;
   ProcessReader reader(archive);
-  std::optional<Moment> prev;
-  std::optional<Bucket> bucket;
-  int64_t bucketStart = 0;
-  auto close = [&](const Moment& cur) {
-    if (!bucket || bucket->seconds == 0) return;
-    out.push_back(Finish(*bucket, cur, opts));
+  TopSteps steps(opts, [&](TopInterval&& t) {
+    out.push_back(std::move(t));
     if (interval) interval(out.back());
-    bucket.reset();
-  };
+  });
   for (size_t i = first > 0 ? first - 1 : 0; i <= last; ++i) {
     auto m = reader.read(i);
     if (!m.ok()) return m.status();
-    Moment cur = std::move(*m);
-    if (!prev || prev->bootId != cur.bootId) {  // nothing is a rate across a reboot
-      if (prev) close(*prev);
-      bucketStart = cur.wallNs;
-      prev = std::move(cur);
-      continue;
-    }
-    const double seconds =
-        (cur.bootNs && prev->bootNs ? cur.bootNs - prev->bootNs : cur.wallNs - prev->wallNs) / 1e9;
-    if (seconds > 0) {
-      if (opts.bucketNs > 0 && bucket && cur.wallNs > bucketStart + opts.bucketNs) {
-        close(*prev);
-        while (cur.wallNs > bucketStart + opts.bucketNs) bucketStart += opts.bucketNs;
-      }
-      if (!bucket) bucket.emplace();
-      Add(*bucket, *prev, cur, seconds);
-      if (opts.bucketNs == 0) close(cur);
-    }
-    prev = std::move(cur);
+    steps.add(*m);
   }
-  if (prev) close(*prev);
+  steps.finish();
   return out;
 }
 

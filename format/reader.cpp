@@ -479,4 +479,21 @@ Result<std::shared_ptr<ArchiveReader>> ArchiveReader::Open(const std::string& pa
   return std::shared_ptr<ArchiveReader>(r);
 }
 
+void ArchiveReaderImpl::dropCaches() const {
+  {
+    std::lock_guard<std::mutex> lock(chunkMu_);
+    chunkCache_.clear();
+    chunkCacheBytes_ = 0;
+  }
+  {
+    std::lock_guard<std::mutex> lock(snapMu_);
+    snapCache_.clear();
+    snapCacheBytes_ = 0;
+  }
+  std::lock_guard<std::mutex> lock(prefixMu_);
+  rawSnapshots_.clear();
+  rawSnapshotBytes_ = 0;
+  keyChunks_ = {};
+}
+
 }  // namespace procsnap

@@ -61,6 +61,9 @@ class ArchiveReaderImpl final : public ArchiveReader {
   // reads the keyframe's through them too.
   Result<std::shared_ptr<const std::string>> keyframeContent(uint32_t chunks) const;
   Result<std::shared_ptr<const std::string>> snapshotRecord(size_t i) const;
+  // Forgets every cached chunk and snapshot: a recording reads its segments
+  // one after another, and 24 segments' caches were gigabytes.
+  void dropCaches() const;
 
  private:
 

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <mutex>
 #include <cerrno>
 #include <filesystem>
 
@@ -85,6 +86,7 @@ class RecordingReader final : public ArchiveReader {
       return Status::NotFound(path_ + ": no snapshot " + std::to_string(i) + " (the recording holds " +
                               std::to_string(count_) + ")");
     auto [seg, local] = locate(i);
+    keepCachesOf(seg);
     return segments_[seg]->snapshot(local);  // reads its bytes through its own segment
   }
   // A BlobRef means something only inside its segment.
@@ -117,6 +119,19 @@ class RecordingReader final : public ArchiveReader {
     size_t seg = std::upper_bound(firstSnapshot_.begin(), firstSnapshot_.end(), i) - firstSnapshot_.begin() - 1;
     return {seg, i - firstSnapshot_[seg]};
   }
+  // Only the two segments read last keep their caches (each may hold
+  // hundreds of MiB): a reader going through a recording holds two
+  // segments' worth, however long the recording.
+  void keepCachesOf(size_t seg) const {
+    std::lock_guard<std::mutex> lock(recentMu_);
+    if (!recent_.empty() && recent_.front() == seg) return;
+    std::erase(recent_, seg);
+    recent_.insert(recent_.begin(), seg);
+    while (recent_.size() > 2) {
+      segments_[recent_.back()]->dropCaches();
+      recent_.pop_back();
+    }
+  }
   uint64_t sum(uint64_t (ArchiveReader::*f)() const) const {
     uint64_t t = 0;
     for (const auto& seg : segments_) t += (*seg.*f)();
@@ -130,6 +145,8 @@ class RecordingReader final : public ArchiveReader {
   std::string inProgress_;  // the newest segment's state while a writer holds the recording
   std::vector<std::string> notes_;
   std::vector<std::shared_ptr<ArchiveReaderImpl>> segments_;
+  mutable std::mutex recentMu_;
+  mutable std::vector<size_t> recent_;  // segments read last, most recent first
   std::vector<size_t> firstSnapshot_;  // global number of each segment's first snapshot
   size_t count_ = 0;
   uint64_t size_ = 0;

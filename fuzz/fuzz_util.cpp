@@ -9,6 +9,7 @@
 #include <filesystem>
 
 #include "diff/diff.h"
+#include "report/report.h"
 #include "redact/redact.h"
 #include "replay/replay.h"
 #include "view/view.h"
@@ -106,6 +107,25 @@ void ReadEverything(const std::string& archive, bool exportTree) {
   (void)r->verify();
   for (size_t i = 0; i + 1 < views.size(); ++i) (void)Diff(views[i], views[i + 1]);
   if (views.size() == 1) (void)Diff(views[0], views[0]);
+  // The timeline readers and the report: no crash, and no markup from the
+  // snapshot (the page's only scripts are its charts' data and its own).
+  if (r->snapshotCount() > 0) {
+    const size_t last = std::min<size_t>(r->snapshotCount(), 4) - 1;
+    (void)Log(r, 0, last);
+    (void)Top(r, 0, last, TopOptions{});
+    (void)Events(r, 0, last);
+    ReportOptions o;
+    o.last = o.detailed = last;
+    std::string html;
+    if (BuildReport(r, o, html).ok()) {
+      auto count = [&](std::string_view what) {
+        size_t n = 0;
+        for (size_t p = html.find(what); p != std::string::npos; p = html.find(what, p + 1)) ++n;
+        return n;
+      };
+      FUZZ_CHECK(count("<script") == count("class=\"chart-data\"") + 1, "no script but the report's own");
+    }
+  }
   // A snapshot that reads redacts into an archive that reads.
   for (size_t i = 0; i < views.size() && i < 2; ++i) {
     const std::string out = ScratchDir() + "/redacted.psnap";

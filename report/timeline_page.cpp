@@ -77,33 +77,30 @@ std::string MakeChart(const std::string& id, const std::string& title, Unit unit
 Result<std::string> TimelineBody(std::shared_ptr<ArchiveReader> archive, const ReportOptions& opts,
                                  ReportSummary& summary,
                                  const std::function<void(const char*, size_t, size_t)>& progress) {
-  const size_t total = opts.last - opts.first + 1;
-  auto rows = Log(archive, opts.first, opts.last, [&](const LogRow& r) {
-    if (progress) progress("log", r.index - opts.first + 1, total);
-  });
-  if (!rows.ok()) return rows.status();
-  auto events = Events(archive, opts.first, opts.last, {}, [&](size_t done, size_t all) {
-    if (progress) progress("events", done, all);
-  });
-  if (!events.ok()) return events.status();
   // Every process of every interval, folded into one line per process.
   std::map<std::pair<long, uint64_t>, ProcessLine> lines;
   TopOptions topOpts;
   topOpts.count = SIZE_MAX;
-  auto top = Top(archive, opts.first, opts.last, topOpts, [&](const TopInterval& t) {
-    if (progress) progress("top", t.lastIndex - opts.first + 1, total);
-    for (const auto& p : t.processes) {
-      if (p.exited && !p.started && p.cpuPct == 0) continue;  // seen only before the interval
-      ProcessLine& l = lines[{p.pid, p.startTicks}];
-      if (l.points.empty()) l.pid = p.pid, l.uid = p.uid, l.firstNs = t.endWallNs;
-      l.command = p.command;
-      l.cpuSeconds += p.cpuPct / 100 * t.seconds;
-      l.peakRss = std::max(l.peakRss, p.rssBytes);
-      l.lastNs = t.endWallNs;
-      l.points.push_back({t.lastIndex, {float(p.cpuPct), p.rssBytes}});
-    }
-  });
-  if (!top.ok()) return top.status();
+  auto pass = ReadTimeline(
+      archive, opts.first, opts.last, topOpts, EventOptions{},
+      [&](const TopInterval& t) {
+        for (const auto& p : t.processes) {
+          if (p.exited && !p.started && p.cpuPct == 0) continue;  // seen only before the interval
+          ProcessLine& l = lines[{p.pid, p.startTicks}];
+          if (l.points.empty()) l.pid = p.pid, l.uid = p.uid, l.firstNs = t.endWallNs;
+          l.command = p.command;
+          l.cpuSeconds += p.cpuPct / 100 * t.seconds;
+          l.peakRss = std::max(l.peakRss, p.rssBytes);
+          l.lastNs = t.endWallNs;
+          l.points.push_back({t.lastIndex, {float(p.cpuPct), p.rssBytes}});
+        }
+      },
+      [&](size_t done, size_t all) {
+        if (progress) progress("read", done, all);
+      });
+  if (!pass.ok()) return pass.status();
+  const std::vector<LogRow>* rows = &pass->rows;
+  const std::vector<Event>* events = &pass->events;
   summary.processes = lines.size();
 
   std::vector<int64_t> times;
