@@ -266,6 +266,12 @@ Result<std::string> RedactionKeyFromOptions(const std::string& keyFile, bool new
   return DefaultRedactionKey();
 }
 
+std::string TimeOfDay(int64_t wallNs) {
+  std::string t = WallTime(wallNs);
+  size_t T = t.find('T');
+  return T == std::string::npos ? t : t.substr(T + 1);
+}
+
 Result<std::pair<size_t, size_t>> SnapshotRange(const ArchiveReader& archive, const std::string& from,
                                                 const std::string& to) {
   size_t bounds[2];

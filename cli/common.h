@@ -21,7 +21,9 @@ std::string HumanBytes(uint64_t n);
 // "512K", "2M", "1G", "1T" (powers of 1024) or a number of bytes.
 Result<uint64_t> ParseSize(std::string_view text);
 std::string ModeString(const Node& n);
-std::string ErrnoText(int err);         // "EACCES (Permission denied)"
+std::string ErrnoText(int err);
+// "16:02:05.205": the time of day of WallTime(ns), where the date is said once (top, events).
+std::string TimeOfDay(int64_t wallNs);         // "EACCES (Permission denied)"
 bool StderrIsTerminal();
 // From now on SIGINT and SIGTERM set the flag returned instead of killing:
 // a long command (record, tables) then ends cleanly with what it has.

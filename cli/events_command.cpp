@@ -23,13 +23,6 @@ std::string Seconds(double s) {
   return b;
 }
 
-// "16:02:05.205" of a wall time: events of one line share their date.
-std::string Clock(int64_t ns) {
-  std::string t = WallTime(ns);
-  size_t T = t.find('T');
-  return T == std::string::npos ? t : t.substr(T + 1);
-}
-
 std::string Owner(const Event& e) {
   if (!e.pid) return "";
   return "  by pid " + std::to_string(e.pid) + " " + e.command;
@@ -43,16 +36,16 @@ std::string Words(const Event& e) {
                       std::to_string(e.ppid);
       if (e.kind == EventKind::Exited) {
         if (e.lifetimeSeconds) w += "; lived " + Seconds(*e.lifetimeSeconds);
-        w += "; last seen " + Clock(e.lastWallNs);
+        w += "; last seen " + TimeOfDay(e.lastWallNs);
       } else {
-        w += "; seen to " + Clock(e.lastWallNs);
+        w += "; seen to " + TimeOfDay(e.lastWallNs);
       }
       return w + "; peak RSS " + HumanBytes(e.peakRssBytes) + "; CPU " + Seconds(e.cpuSeconds) + ")";
     }
     case EventKind::Listening:
     case EventKind::Connected: return e.subject + Owner(e);
     case EventKind::StoppedListening:
-    case EventKind::Disconnected: return e.subject + Owner(e) + "  (first seen " + Clock(e.firstWallNs) + ")";
+    case EventKind::Disconnected: return e.subject + Owner(e) + "  (first seen " + TimeOfDay(e.firstWallNs) + ")";
     case EventKind::SysctlChanged: return e.subject + "  " + e.before + " -> " + e.after;
     case EventKind::Mounted:
     case EventKind::Unmounted:

@@ -19,13 +19,6 @@ struct TopArgs {
 
 std::string Rate(const std::optional<double>& v) { return v ? HumanBytes(uint64_t(*v)) : "-"; }
 
-// "16:02:05.205" of a wall time (the date is in the interval's header).
-std::string ClockTime(int64_t ns) {
-  std::string t = WallTime(ns);
-  size_t T = t.find('T');
-  return T == std::string::npos ? t : t.substr(T + 1);
-}
-
 nlohmann::json ProcessJson(const TopProcess& p) {
   auto opt = [](const auto& v) -> nlohmann::json { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); };
   return {{"pid", p.pid},
@@ -57,7 +50,7 @@ nlohmann::json IntervalJson(const TopInterval& t) {
 
 void PrintInterval(const TopInterval& t) {
   PrintLine("%s .. %s (%.2f s, snapshots %zu..%zu), %zu processes\n", WallTime(t.startWallNs).c_str(),
-            ClockTime(t.endWallNs).c_str(), t.seconds, t.firstIndex, t.lastIndex, t.processCount);
+            TimeOfDay(t.endWallNs).c_str(), t.seconds, t.firstIndex, t.lastIndex, t.processCount);
   PrintLine("  %7s %6s %6s %6s %6s %3s %10s %10s %10s %8s  %s\n", "PID", "UID", "CPU%", "usr%", "sys%", "NI", "RSS",
             "read/s", "write/s", "flt/s", "COMMAND");
   for (const auto& p : t.processes)

@@ -3,8 +3,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <ctime>
 #include <nlohmann/json.hpp>
+
+#include "format/archive.h"
 
 namespace procsnap {
 
@@ -68,16 +69,6 @@ double NiceMax(double v, Unit u) {
   return 10 * p;
 }
 
-std::string IsoTime(int64_t ns) {
-  time_t s = ns / 1000000000;
-  struct tm tm;
-  gmtime_r(&s, &tm);
-  char b[40];
-  std::snprintf(b, sizeof b, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                tm.tm_hour, tm.tm_min, tm.tm_sec, int(ns % 1000000000 / 1000000));
-  return b;
-}
-
 }  // namespace
 
 std::string Escape(std::string_view text) {
@@ -113,7 +104,7 @@ std::string Bytes(double n) {
 }
 
 std::string Clock(int64_t wallNs) {
-  std::string t = IsoTime(wallNs);
+  std::string t = WallTime(wallNs);
   return t.substr(0, 10) + " " + t.substr(11, 8);
 }
 
@@ -219,7 +210,7 @@ std::string Chart(const ChartSpec& c) {
                          {"width", kWidth}, {"left", kLeft},           {"right", kRight}};
   nlohmann::json times = nlohmann::json::array(), ns = nlohmann::json::array(), snaps = nlohmann::json::array();
   for (size_t i = 0; i < n; ++i) {
-    times.push_back(IsoTime(c.times[i]));
+    times.push_back(WallTime(c.times[i]));
     ns.push_back(c.times[i]);
     snaps.push_back(i < c.snapshots.size() ? c.snapshots[i] : 0);
   }
