@@ -14,7 +14,7 @@ namespace {
 // The SVG's view box is about the size a chart is shown at (two charts
 // side by side on a laptop), so its text is drawn at its own size. The
 // plot area inside it:
-constexpr double kWidth = 620, kHeight = 206, kLeft = 60, kRight = 610, kTop = 8, kBottom = 180;
+constexpr double kWidth = 620, kHeight = 206, kLeft = 72, kRight = 610, kTop = 8, kBottom = 180;
 
 // Length of the UTF-8 sequence at s[i], 0 when it is not valid there.
 size_t Utf8Length(std::string_view s, size_t i) {
