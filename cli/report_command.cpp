@@ -39,6 +39,7 @@ Status WriteWhole(const std::string& path, const std::string& bytes) {
 }
 
 int Run(const ReportArgs& a) {
+  if (a.json && a.output == "-") return Fail("--json prints on standard output: give -o FILE for the page");
   auto archive = ArchiveReader::Open(a.archive);
   if (!archive.ok()) return Fail(archive.status());
   if ((*archive)->snapshotCount() == 0) return Fail(a.archive + ": holds no snapshot");
@@ -62,7 +63,7 @@ int Run(const ReportArgs& a) {
   Status written = WriteWhole(a.output, html);
   if (!written.ok()) return Fail(written);
   if (a.json) {
-    std::cerr << JsonText({{"output", a.output},
+    std::cout << JsonText({{"output", a.output},
                            {"bytes", summary->bytes},
                            {"snapshots", summary->snapshots},
                            {"points", summary->points},
@@ -85,7 +86,7 @@ void SetupReport(CLI::App& sub, CommandAction& action) {
   AddRangeOptions(sub, a->from, a->to);
   sub.add_option("--at", a->at, "the snapshot whose process tree, listeners and findings are shown (default: --to)");
   sub.add_option("--top", a->top, "processes in the top CPU and RSS charts")->capture_default_str()->check(CLI::Range(1, 10));
-  sub.add_flag("--json", a->json, "a summary of what was written on standard error, as JSON");
+  sub.add_flag("--json", a->json, "print what was written (file, bytes, snapshots, events, processes) as JSON");
   sub.footer(
       "One self-contained HTML file (no network: no external script, style or font) that any browser opens.\n"
       "For a recording: CPU by mode, memory, load, pressure (PSI), disk, network and processes over time with\n"

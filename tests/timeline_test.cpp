@@ -223,6 +223,9 @@ BOOST_AUTO_TEST_CASE(report_renders_in_chromium_with_the_recordings_points) {
   BOOST_REQUIRE_MESSAGE(r.exitCode == 0, r.err);
   const std::string html = testutil::ReadFile(page);
   BOOST_TEST(html.size() < 10u << 20);
+  const auto summary = nlohmann::json::parse(r.out);
+  BOOST_TEST(summary["bytes"].get<size_t>() == html.size());
+  BOOST_TEST(summary["snapshots"].get<size_t>() == 9u);
   // Self-contained: nothing fetched from anywhere.
   for (const char* external : {"src=\"http", "href=\"http", "url(http", "@import", "src=\"//"})
     BOOST_TEST(html.find(external) == std::string::npos, "the page loads " << external);
