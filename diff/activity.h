@@ -31,8 +31,11 @@ struct Moment {
   uint32_t clockTicks = 100;
   std::map<long, ProcessSeen> processes;  // by pid, without pids that exited while captured
   // Wall time of a boot-relative tick count (a process's start).
+  // In doubles, clamped: a hostile archive's clocks may be anything.
   int64_t wallOfTicks(uint64_t ticks) const {
-    return bootNs ? wallNs - bootNs + int64_t(ticks * (1000000000.0 / clockTicks)) : 0;
+    if (!bootNs) return 0;
+    const double t = double(wallNs) - double(bootNs) + double(ticks) * (1e9 / clockTicks);
+    return t > -9.2e18 && t < 9.2e18 ? int64_t(t) : 0;
   }
 };
 

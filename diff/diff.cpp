@@ -67,7 +67,7 @@ struct Differ {
   Status damage;  // a read the archive failed: the diff fails
 
   // Seconds between the captures; 0 across boots, where clocks restart.
-  double interval() const { return a.bootId == b.bootId ? double(b.monoNs - a.monoNs) / 1e9 : 0; }
+  double interval() const { return a.bootId == b.bootId ? SecondsBetween(a.monoNs, b.monoNs) : 0; }
 
   // What only one side has: `gone` for the first, `came` for the second.
   // Works on sets of names and on maps from name to socket inode (whose

@@ -366,7 +366,7 @@ class Builder {
     e.peakRssBytes = std::max(s.peakRss, p.rssBytes);
     const uint64_t cpu = p.utime + p.stime;
     e.cpuSeconds = double(s.startedInView ? cpu : (cpu >= s.cpuAtFirst ? cpu - s.cpuAtFirst : 0)) / s.clockTicks;
-    if (e.kind == EventKind::Exited && s.startWallNs) e.lifetimeSeconds = (s.lastWallNs - s.startWallNs) / 1e9;
+    if (e.kind == EventKind::Exited && s.startWallNs) e.lifetimeSeconds = SecondsBetween(s.startWallNs, s.lastWallNs);
   }
   void update(Span& s) {
     if (s.startEvent) fill(events_[*s.startEvent], s);

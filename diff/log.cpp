@@ -110,7 +110,7 @@ LogRow Row(size_t index, const Sample* prev, const Sample& cur) {
   if (!prev || prev->bootId != cur.bootId) return r;
   // Within a boot the boot clock measures the interval: the wall clock may step.
   const double seconds =
-      (cur.bootNs && prev->bootNs ? cur.bootNs - prev->bootNs : cur.wallNs - prev->wallNs) / 1e9;
+      cur.bootNs && prev->bootNs ? SecondsBetween(prev->bootNs, cur.bootNs) : SecondsBetween(prev->wallNs, cur.wallNs);
   if (prev->cpu && cur.cpu) {
     CpuModes all = Modes(*prev->cpu, *cur.cpu);
     r.userPct = all.userPct, r.nicePct = all.nicePct, r.systemPct = all.systemPct, r.irqPct = all.irqPct;

@@ -159,7 +159,7 @@ void TopSteps::add(const Moment& cur) {
     return;
   }
   const Moment& prev = *s.prev;
-  const double seconds = (cur.bootNs && prev.bootNs ? cur.bootNs - prev.bootNs : cur.wallNs - prev.wallNs) / 1e9;
+  const double seconds = cur.bootNs && prev.bootNs ? SecondsBetween(prev.bootNs, cur.bootNs) : SecondsBetween(prev.wallNs, cur.wallNs);
   if (seconds > 0) {
     if (s.opts.bucketNs > 0 && s.bucket && cur.wallNs > s.bucketStart + s.opts.bucketNs) {
       s.close(prev);

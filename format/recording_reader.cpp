@@ -125,7 +125,7 @@ class RecordingReader final : public ArchiveReader {
   void keepCachesOf(size_t seg) const {
     std::lock_guard<std::mutex> lock(recentMu_);
     if (!recent_.empty() && recent_.front() == seg) return;
-    std::erase(recent_, seg);
+    recent_.erase(std::remove(recent_.begin(), recent_.end(), seg), recent_.end());  // C++17: format/ builds as such for the fuzzers
     recent_.insert(recent_.begin(), seg);
     while (recent_.size() > 2) {
       segments_[recent_.back()]->dropCaches();

@@ -129,9 +129,11 @@ std::string Chart(const ChartSpec& c) {
   const size_t n = c.times.size();
   std::string svg;
   // Scales: x by time (gaps in the recording show as gaps), y from 0.
+  // In doubles: a hostile archive's times may be any int64, and their
+  // differences would overflow.
   const int64_t t0 = n ? c.times.front() : 0, t1 = n ? c.times.back() : 1;
-  const double span = t1 > t0 ? double(t1 - t0) : 1.0;
-  auto x = [&](int64_t t) { return kLeft + (kRight - kLeft) * (double(t - t0) / span); };
+  const double span = double(t1) > double(t0) ? double(t1) - double(t0) : 1.0;
+  auto x = [&](int64_t t) { return kLeft + (kRight - kLeft) * std::clamp((double(t) - double(t0)) / span, -1.0, 2.0); };
   std::vector<double> top(n, 0.0);  // stacked: running sums
   double dataMax = 0;
   for (size_t i = 0; i < n; ++i) {
@@ -160,7 +162,7 @@ std::string Chart(const ChartSpec& c) {
   }
   // x labels: five times along the axis.
   for (int k = 0; k <= 4 && n; ++k) {
-    const int64_t t = t0 + int64_t(span * k / 4);
+    const int64_t t = int64_t(std::clamp(double(t0) + span * k / 4, -9.2e18, 9.2e18));
     const std::string label = span > 86400e9 ? Clock(t).substr(5, 11) : Clock(t).substr(11);
     svg += "<text class=\"xlabel\" x=\"" + Number(x(t), "%.1f") + "\" y=\"" + Number(kBottom + 18, "%.0f") + "\" text-anchor=\"" +
            (k == 0 ? "start" : k == 4 ? "end" : "middle") + "\">" + Escape(label) + "</text>";

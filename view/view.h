@@ -47,6 +47,10 @@ std::vector<int64_t> SnapshotStarts(const ArchiveReader& archive);
 // ParseSnapshotSpec then PickSnapshot over `archive`'s snapshots.
 Result<size_t> FindSnapshot(const ArchiveReader& archive, std::string_view at);
 
+// (b - a) nanoseconds in seconds, for any two int64 times: a hostile
+// archive's times may be anything, and their int64 difference overflow.
+inline double SecondsBetween(int64_t a, int64_t b) { return (double(b) - double(a)) / 1e9; }
+
 // The shape of a timeline of snapshot start times (oldest first): its span,
 // usual interval (the median gap) and gaps (intervals over 1.5x the usual).
 struct TimelineShape {
