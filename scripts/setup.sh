@@ -1,10 +1,11 @@
 #!/bin/sh
 # Installs what procsnap needs on Debian 12 (as root) and builds it in build/.
 # Used by the two README commands; safe to run again.
-#   scripts/setup.sh [--fuzz|--test]
+#   scripts/setup.sh [--fuzz|--test|--packages]
 #     --fuzz  also installs clang-16 and libFuzzer and skips the build
 #             (scripts/fuzz.sh builds).
 #     --test  also installs what only tests use (chromium, to open a report).
+#     --packages  installs the build's packages and stops (build-static.sh).
 set -eu
 cd "$(dirname "$0")/.."
 PACKAGES="build-essential cmake pkg-config libzstd-dev zstd capnproto libcapnp-dev libcli11-dev
@@ -28,5 +29,6 @@ if [ -n "$MISSING" ]; then
   apt-get install -y -qq --no-install-recommends $MISSING >/dev/null
 fi
 [ -n "$FUZZ" ] && exit 0
+[ "${1:-}" = "--packages" ] && exit 0
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j "$(nproc)"
