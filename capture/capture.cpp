@@ -291,6 +291,7 @@ class CaptureRun {
     if (!listing) return Status::IoError(options_.root + ": listing it did not return within the time allowed");
     listError_ = listing->first;
     entries_ = std::move(listing->second);
+    if (!options_.pids.empty()) keepOnlyPids();
     // Not a /proc entry: the other network namespaces' net sysctls (walker).
     if (shared_.procfs && !entries_.empty()) entries_.push_back({std::string(kNetnsSysctlsDir), DT_DIR});
     if (listError_ && entries_.empty()) return Status::FromErrno(options_.root + ": cannot list", listError_);
@@ -300,11 +301,29 @@ class CaptureRun {
     return Status::Ok();
   }
 
+  // --pid: the processes asked for and our own; a pid asked for that is
+  // not there is said in a note.
+  void keepOnlyPids() {
+    std::set<std::string> wanted{shared_.selfPid};
+    for (long pid : options_.pids) wanted.insert(std::to_string(pid));
+    std::set<std::string> listed;
+    std::erase_if(entries_, [&](const Entry& e) {
+      if (!IsNumberName(e.name)) return false;
+      listed.insert(e.name);
+      return !wanted.count(e.name);
+    });
+    for (long pid : options_.pids)
+      if (!listed.count(std::to_string(pid)))
+        meta_.notes.push_back("--pid " + std::to_string(pid) + ": no such process in " + options_.root +
+                              " (gone, or a thread id; threads are captured under their process)");
+    meta_.notes.push_back("only the processes asked for (--pid) and procsnap's own were captured");
+  }
+
   // The scan for hidden pids probes every pid up to the largest listed one,
   // unless the task count shows nothing can hide: it runs beside the walk,
   // and what it finds is walked last.
   void startHiddenPidScan() {
-    if (!shared_.procfs || options_.profile == Profile::Tuning) return;
+    if (!shared_.procfs || options_.profile == Profile::Tuning || !options_.pids.empty()) return;
     auto everyTask = Bounded<bool>(callBudget(), [fd = Dup(root_.get()), entries = entries_] {
       return EveryTaskListed(fd.get(), entries);
     });

@@ -48,6 +48,10 @@ struct CaptureOptions {
   Profile profile = Profile::Full;
   std::vector<std::string> excludes;   // globs over the path under root ("*/smaps", "sys/kernel/*")
   bool threads = true;                 // capture PID/task/TID
+  // Only these processes (and their threads), with every system-wide file,
+  // and the capturer's own pid (what /proc/self and /proc/net name): a
+  // small fixture. Empty: every process. Procfs roots only.
+  std::vector<long> pids;
   unsigned jobs = 0;                   // parallel walkers; 0 = one per CPU
   uint64_t maxFileSize = 64u << 20;    // larger files are cut here and marked truncated
   double timeLimitSeconds = 0;         // 0 = none; past it, entries are recorded unread, even one stuck in a read

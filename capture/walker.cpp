@@ -766,6 +766,15 @@ void Walker::readFile(int parentFd, const std::string& name, const std::string& 
   if (!entry.empty() && ofProcess) processFiles_.push_back({name, n, *ref});
 }
 
+namespace {
+// Under --pid, the processes captured (the namespaces read are theirs).
+bool Wanted(const CaptureOptions& o, const std::string& self, const char* pid) {
+  if (o.pids.empty() || self == pid) return true;
+  const long n = std::atol(pid);
+  return std::find(o.pids.begin(), o.pids.end(), n) != o.pids.end();
+}
+}  // namespace
+
 void Walker::walkNetnsSysctls(int rootFd) {
   Tree& t = frag_->tree;
   t.at(0).kind = NodeKind::Directory;
@@ -794,7 +803,7 @@ void Walker::walkNetnsSysctls(int rootFd) {
       struct dirent* e = ::readdir(dir);
       end();
       if (!e) break;
-      if (IsNumberName(e->d_name)) pids.emplace_back(e->d_name);
+      if (IsNumberName(e->d_name) && Wanted(*shared_.options, shared_.selfPid, e->d_name)) pids.emplace_back(e->d_name);
     }
     ::closedir(dir);
     for (const auto& pid : pids) {

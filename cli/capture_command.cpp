@@ -169,6 +169,12 @@ void AddCaptureOptions(CLI::App& sub, CaptureOptions& options, uint64_t& maxFile
                  "leave out paths matching GLOB (under the root, '*' crosses '/'), e.g. '*/smaps'; repeatable")
       ->type_name("GLOB");
   sub.add_flag("!--no-threads", options.threads, "do not capture PID/task/TID directories");
+  sub.add_option("--pid", options.pids,
+                 "only these processes (and their threads) with every system-wide file: a small fixture; "
+                 "procsnap's own pid stays, as /proc/self and /proc/net name it")
+      ->delimiter(',')
+      ->type_name("PID,...")
+      ->check(CLI::PositiveNumber);
   sub.add_option("-j,--jobs", options.jobs, "parallel walkers (default: one per CPU)");
   sub.add_option("--max-file-size", maxFileMiB, "cut files larger than this many MiB (recorded as truncated)")
       ->capture_default_str()

@@ -3,6 +3,8 @@
 #define BOOST_TEST_MODULE cli
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
+
 #include <filesystem>
 #include <sstream>
 
@@ -88,6 +90,31 @@ BOOST_AUTO_TEST_CASE(cat_ls_info_verify_on_a_live_capture) {
   auto verify = Run({kBin, "verify", a.path});
   BOOST_TEST(verify.exitCode == 0);
   BOOST_TEST(verify.out.find("ok") != std::string::npos);
+}
+
+// A small fixture: the processes asked for (their threads too), procsnap's
+// own (/proc/self, /proc/net), every system-wide file; a pid not there is noted.
+BOOST_AUTO_TEST_CASE(capture_only_the_pids_asked_for) {
+  testutil::Child child({CHILD_HELPER, "--threads", "2"}, {});
+  TempDir dir;
+  const std::string archive = dir / "small.psnap";
+  auto r = Run({kBin, "capture", "-q", "--pid", std::to_string(child.pid()) + ",999999999", "-o", archive});
+  BOOST_REQUIRE_MESSAGE(r.exitCode <= 1, r.err);
+  auto ls = Run({kBin, "ls", archive});
+  std::vector<std::string> pids;
+  std::istringstream names(ls.out);
+  for (std::string name; std::getline(names, name);)
+    if (!name.empty() && std::all_of(name.begin(), name.end(), ::isdigit)) pids.push_back(name);
+  BOOST_REQUIRE_EQUAL(pids.size(), 2u);  // the child and procsnap
+  BOOST_TEST((pids[0] == std::to_string(child.pid()) || pids[1] == std::to_string(child.pid())));
+  auto tasks = Run({kBin, "ls", archive, std::to_string(child.pid()) + "/task"});
+  const auto live = testutil::ListDir("/proc/" + std::to_string(child.pid()) + "/task");  // stopped: no change
+  BOOST_TEST(size_t(std::count(tasks.out.begin(), tasks.out.end(), '\n')) == live.size());
+  BOOST_TEST(live.size() >= 2u);
+  BOOST_TEST(Run({kBin, "cat", archive, "meminfo"}).exitCode == 0);
+  BOOST_TEST(Run({kBin, "cat", archive, "net/tcp"}).exitCode == 0);  // through /proc/self/net
+  auto info = Run({kBin, "info", archive});
+  BOOST_TEST(info.out.find("--pid 999999999: no such process") != std::string::npos, info.out);
 }
 
 BOOST_AUTO_TEST_CASE(errors_are_one_line_with_exit_status_2) {
