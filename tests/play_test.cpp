@@ -176,7 +176,16 @@ BOOST_AUTO_TEST_CASE(top_and_vmstat_show_the_recorded_burner_at_speed_1_and_10) 
   // us is over one recorded second: two intervals).
   const int peak = *std::max_element(us.begin() + 1, us.end());
   BOOST_TEST(peak >= 35, vm.out);
-  BOOST_TEST(us.back() < peak, vm.out);
+  // It falls where the recording fell: on a machine busy with other work
+  // the whole recording may stay high (vmstat's us counts nice too, over
+  // two recorded intervals).
+  auto usOver = [&](size_t a, size_t b) {
+    return 100.0 * (f.user[b] - f.user[a] + f.nice[b] - f.nice[a]) / (f.total[b] - f.total[a]);
+  };
+  double recordedPeak = 0;
+  for (size_t k = 2; k < f.user.size(); ++k) recordedPeak = std::max(recordedPeak, usOver(k - 2, k));
+  const size_t n = f.user.size();
+  if (usOver(n - 3, n - 1) + 10 < recordedPeak) BOOST_TEST(us.back() < peak, vm.out);
   for (size_t k = 1; k < us.size(); ++k)
     BOOST_TEST(f.FromRecording(us[k], true, 1.0), "vmstat's us " << us[k] << " is no recorded interval's");
 
