@@ -50,6 +50,20 @@ std::string Cell(const std::string& text, const char* cls = nullptr) {
   return std::string("<td") + (cls ? std::string(" class=\"") + cls + "\"" : "") + ">" + Escape(text) + "</td>";
 }
 
+// A process's command: its arguments, or [comm] as ps shows a kernel
+// thread. (Built by appending: GCC 12 warns falsely on "[" + std::string&&.)
+std::string Command(const Columns& c) {
+  std::string cmd = c.text("cmdline");
+  if (cmd.empty()) {
+    std::string comm = c.text("comm");
+    cmd.reserve(comm.size() + 2);
+    cmd.push_back('[');
+    cmd.append(comm);
+    cmd.push_back(']');
+  }
+  return cmd;
+}
+
 std::string Seconds(double s) {
   if (s < 0) return "-";
   char b[32];
@@ -119,8 +133,7 @@ Result<std::string> SnapshotBody(std::shared_ptr<ArchiveReader> archive, size_t 
   std::function<void(size_t, int)> emit = [&](size_t i, int depth) {
     Columns c(TableKind::Processes, processes[i]);
     const double cpu = c.number("cpu_user_seconds") >= 0 ? c.number("cpu_user_seconds") + c.number("cpu_system_seconds") : -1;
-    std::string cmd = c.text("cmdline");
-    if (cmd.empty()) cmd = "[" + c.text("comm") + "]";
+    const std::string cmd = Command(c);
     body += "<tr>" + Cell(c.text("pid"), "num") + Cell(c.text("uid"), "num") + Cell(c.text("threads"), "num") +
             Cell(Seconds(cpu), "num") + Cell(c.number("rss_bytes") >= 0 ? Bytes(c.number("rss_bytes")) : "-", "num") +
             Cell(c.text("state")) + "<td class=\"cmd\" style=\"padding-left:" + std::to_string(8 + 16 * std::min(depth, 30)) +
@@ -144,8 +157,7 @@ Result<std::string> SnapshotBody(std::shared_ptr<ArchiveReader> archive, size_t 
     ++listeners;
     std::string command;
     if (auto it = byPid.find(long(c.number("pid"))); it != byPid.end()) {
-      Columns p(TableKind::Processes, processes[it->second]);
-      command = p.text("cmdline").empty() ? "[" + p.text("comm") + "]" : p.text("cmdline");
+      command = Command(Columns(TableKind::Processes, processes[it->second]));
     }
     body += "<tr>" + Cell(proto) + Cell(c.text("local_address")) + Cell(c.text("local_port"), "num") +
             Cell(c.text("pid"), "num") + Cell(command, "cmd") + Cell(c.text("netns")) + "</tr>";

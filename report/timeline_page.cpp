@@ -131,8 +131,11 @@ Result<std::string> TimelineBody(std::shared_ptr<ArchiveReader> archive, const R
   for (const auto& e : *events) {
     if ((e.kind == EventKind::Started || e.kind == EventKind::Exited) && !charted.count(e.pid)) continue;
     if (marks.size() >= 400) break;
-    marks.push_back({e.wallNs, std::string(EventKindName(e.kind)) + " " + e.subject +
-                                   (e.command.empty() ? "" : " " + e.command.substr(0, 80))});
+    std::string label = EventKindName(e.kind);
+    label += " ";
+    label += e.subject;
+    if (!e.command.empty()) label += " ", label += e.command.substr(0, 80);
+    marks.push_back({e.wallNs, std::move(label)});
   }
 
   size_t points = 0;
