@@ -227,10 +227,7 @@ class Builder {
     }
     // Sockets: new ones with their owner now, closed ones with the owner they had.
     for (auto& [key, sock] : cur.sockets) {
-      if (prev.sockets.count(key)) {
-        sockets_[key].lastIndex = b.index;
-        continue;
-      }
+      if (prev.sockets.count(key)) continue;
       long pid = cur.owner(sock.inode);
       Event e = at(b, sock.listener ? EventKind::Listening : EventKind::Connected, key);
       e.netns = sock.netns;
@@ -292,7 +289,6 @@ class Builder {
       e.after = buf;
       push(std::move(e));
     }
-    last_ = b.index, lastWall_ = b.wallNs;
   }
 
   std::vector<Event> finish() {
@@ -310,7 +306,6 @@ class Builder {
     int64_t firstWallNs = 0;
     long pid = 0;
     std::string command;
-    size_t lastIndex = 0;
   };
 
   Event at(const Moment& m, EventKind kind, std::string subject) {
@@ -398,8 +393,6 @@ class Builder {
   std::map<ProcessKey, Span> spans_;
   std::map<std::string, SocketSpan> sockets_;
   std::map<std::string, Seen> seen_;
-  size_t last_ = 0;
-  int64_t lastWall_ = 0;
 };
 
 }  // namespace

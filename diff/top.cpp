@@ -1,6 +1,6 @@
 // Top: the busiest processes of each interval of a timeline.
 #include <algorithm>
-#include <unordered_map>
+#include <map>
 
 #include "activity.h"
 #include "diff/diff.h"
@@ -36,10 +36,10 @@ struct Bucket {
   int64_t startWallNs = 0, endWallNs = 0;
   double seconds = 0;
   uint32_t clockTicks = 100;
-  std::unordered_map<uint64_t, Use> uses;  // by (pid, start) hashed into one key
+  std::map<std::pair<long, uint64_t>, Use> uses;  // by (pid, start ticks): the process's identity
 };
 
-uint64_t Identity(const ProcessSeen& p) { return uint64_t(p.pid) * 0x9E3779B97F4A7C15ull ^ p.startTicks; }
+std::pair<long, uint64_t> Identity(const ProcessSeen& p) { return {p.pid, p.startTicks}; }
 
 // Adds the pair (prev, cur) to bucket b.
 void Add(Bucket& b, const Moment& prev, const Moment& cur, double seconds) {
