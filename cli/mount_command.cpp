@@ -80,7 +80,8 @@ void SetupMount(CLI::App& sub, CommandAction& action) {
       "failed then opens and gives its errno at read() (and reports st_size 1). --open-errors open gives it "
       "at open(), as on the machine, at a round trip per open; --sizes procfs reports the sizes stat() gave "
       "at capture (0 for most of /proc) at the cost of read requests on every open (see bench/RESULTS.md).\n"
-      "As root, other users may read it (allow_other, with the recorded permissions enforced).\n"
+      "As root, other users may read it (allow_other, with the recorded permissions enforced); any "
+      "other user mounts it through fusermount3 (package fuse3) for themselves only.\n"
       "Exit status: 0 after a clean unmount; 2 trouble.");
   action = [a] { return Run(*a); };
 }

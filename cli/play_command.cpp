@@ -108,7 +108,7 @@ void SetupPlay(CLI::App& sub, CommandAction& action) {
       "speed F.\n"
       "sadc: libfaketime scales alarm() in whole seconds, so give sadc an interval of at least --speed\n"
       "seconds (play --speed 10 -- sadc 10 N out.sa: one sample per 10 recorded seconds).\n"
-      "Needs root or CAP_SYS_ADMIN (a private mount namespace).\n"
+      "Without root, a user namespace of its own first, as `procsnap run` does.\n"
       "Exit status: COMMAND's own; 125 trouble in procsnap; 127 COMMAND not found or not runnable.");
   action = [a, &sub] { return Run(*a, sub.remaining()); };
 }

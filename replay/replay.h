@@ -94,7 +94,8 @@ Status Mount(std::shared_ptr<const View> view, const std::string& dir, const Mou
 Status MountTimeline(std::shared_ptr<ArchiveReader> archive, const std::string& dir, const MountOptions& opts = {});
 
 // Runs argv in a private mount namespace whose /proc is the snapshot and
-// returns its exit status (128+signal if killed). Needs CAP_SYS_ADMIN.
+// returns its exit status (128+signal if killed). Without CAP_SYS_ADMIN it
+// makes a user namespace first (our uid and gid mapped to themselves).
 // NotFound means argv[0] could not be executed; other errors are trouble.
 Result<int> RunInSnapshot(std::shared_ptr<const View> view, const std::vector<std::string>& argv,
                           FileSizes sizes = FileSizes::Content, OpenErrors errors = OpenErrors::AtRead);
@@ -128,8 +129,7 @@ struct PlayEnd {
 
 // Runs argv in a private mount namespace whose /proc is `archive` moving in
 // time: at recorded time from + elapsed x speed, the newest snapshot taken
-// at or before it (see PlayOptions). Needs CAP_SYS_ADMIN, as
-// RunInSnapshot. NotFound means argv[0] could not be executed.
+// at or before it (see PlayOptions). Namespaces as RunInSnapshot. NotFound means argv[0] could not be executed.
 Result<PlayEnd> PlayRecording(std::shared_ptr<ArchiveReader> archive, const std::vector<std::string>& argv,
                               const PlayOptions& options);
 

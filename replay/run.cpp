@@ -42,6 +42,46 @@ namespace {
   ::_exit(127);
 }
 
+// A mount namespace of our own. Root (CAP_SYS_ADMIN) makes one directly;
+// anyone else first makes a user namespace, which gives that capability
+// over namespaces it owns. Our uid and gid map to themselves, so the
+// command runs as its user with no capability left after exec: it sees
+// what that user would see, and files of other uids read as 65534 in
+// stat() (their status files still name the recorded uids).
+Status EnterPrivateMountNamespace() {
+  if (::unshare(CLONE_NEWNS) == 0) return Status::Ok();
+  if (errno != EPERM)
+    return Status::FromErrno("cannot make a private mount namespace", errno);
+  const uid_t uid = ::getuid();
+  const gid_t gid = ::getgid();
+  if (::unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0) {
+    const int err = errno;
+    if (err == EINVAL)  // a thread was started before: our mistake, not the user's
+      return Status::FromErrno("cannot make a user namespace (procsnap already runs threads)", err);
+    return Status::FromErrno(
+        "cannot make a user namespace to run without root: the kernel forbids it to unprivileged users "
+        "(see sysctl user.max_user_namespaces, kernel.unprivileged_userns_clone on Debian kernels, "
+        "kernel.apparmor_restrict_unprivileged_userns on Ubuntu); run as root, or `procsnap mount` or "
+        "`procsnap export` the snapshot and point the tool at that directory",
+        err);
+  }
+  const auto write = [](const char* path, const std::string& text) -> Status {
+    const int fd = ::open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return Status::FromErrno(std::string("cannot open ") + path, errno);
+    const ssize_t n = ::write(fd, text.data(), text.size());
+    const int err = errno;
+    ::close(fd);
+    if (n != ssize_t(text.size())) return Status::FromErrno(std::string("cannot write ") + path, err);
+    return Status::Ok();
+  };
+  // An unprivileged process may map only its own ids, and gid_map only
+  // once setgroups is denied.
+  if (Status s = write("/proc/self/setgroups", "deny"); !s.ok()) return s;
+  if (Status s = write("/proc/self/uid_map", std::to_string(uid) + " " + std::to_string(uid) + " 1"); !s.ok())
+    return s;
+  return write("/proc/self/gid_map", std::to_string(gid) + " " + std::to_string(gid) + " 1");
+}
+
 }  // namespace
 
 // iproute2's ss reads /proc/net/* instead of asking the live kernel over
@@ -56,13 +96,7 @@ Result<int> RunWithProc(const std::function<Result<std::unique_ptr<FuseServer>>(
                         const std::function<void(FuseServer&)>& started, const std::function<void()>& ended,
                         int terminal) {
   if (argv.empty()) return Status::InvalidArgument("no command to run");
-  if (::unshare(CLONE_NEWNS) != 0) {
-    int err = errno;
-    return Status::FromErrno(
-        "cannot make a private mount namespace (procsnap run and play need root or CAP_SYS_ADMIN; without it, "
-        "`procsnap mount` or `procsnap export` a snapshot and point the tool at that directory)",
-        err);
-  }
+  if (Status ns = EnterPrivateMountNamespace(); !ns.ok()) return ns;
   // Keep our /proc mount from propagating back to the machine.
   if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
     return Status::FromErrno("cannot make the mount namespace private", errno);

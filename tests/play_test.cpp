@@ -265,6 +265,25 @@ BOOST_AUTO_TEST_CASE(control_steps_one_snapshot_at_a_time) {
   BOOST_TEST(looped.out == "looped\n");
 }
 
+// Without root, play goes through a user namespace of its own, as run does
+// (replay_test): the command reads the recording as its own user.
+BOOST_AUTO_TEST_CASE(play_without_root_serves_the_recording) {
+  if (!Playable()) return;
+  TempDir dir;
+  const std::string bin = testutil::ReachableCopy(kBin, dir);
+  const std::string rec = dir / "rec";
+  BOOST_REQUIRE(Run({kBin, "record", "-q", "-o", rec, "--interval", "200ms", "--count", "2"}).exitCode == 0);
+  BOOST_REQUIRE(Run({"/bin/chmod", "-R", "a+rX", rec}).exitCode == 0);
+  auto r = Run({bin, "play", "--paused", rec, "--", "/bin/sh", "-c", "id -u; cat /proc/uptime"}, "", 4242);
+  if (r.exitCode != 0 && r.err.find("user.max_user_namespaces") != std::string::npos) {
+    BOOST_TEST_MESSAGE("SKIPPED: this kernel forbids user namespaces to unprivileged users: " << r.err);
+    std::printf("SKIPPED: no unprivileged user namespaces\n");
+    return;
+  }
+  BOOST_REQUIRE_MESSAGE(r.exitCode == 0, r.err);
+  BOOST_TEST(r.out == "4242\n" + Run({kBin, "cat", "--at", "0", rec, "uptime"}).out);
+}
+
 // ss under run reads the snapshot's sockets (PROC_ROOT), not this machine's:
 // the snapshot's listener, closed before the replay, is shown; a live one
 // opened after is not.

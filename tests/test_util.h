@@ -4,6 +4,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -64,8 +65,9 @@ struct RunResult {
   std::string out, err;
 };
 
-// Runs argv[0] with argv, collecting stdout and stderr through files.
-inline RunResult Run(const std::vector<std::string>& argv, const std::string& stdinFile = "") {
+// Runs argv[0] with argv, collecting stdout and stderr through files; as
+// `uid` (its own group too, no supplementary groups) when it is not -1.
+inline RunResult Run(const std::vector<std::string>& argv, const std::string& stdinFile = "", int uid = -1) {
   TempDir tmp;
   std::string outPath = tmp / "out", errPath = tmp / "err";
   pid_t pid = fork();
@@ -76,6 +78,7 @@ inline RunResult Run(const std::vector<std::string>& argv, const std::string& st
     dup2(o, 1);
     dup2(e, 2);
     dup2(i, 0);
+    if (uid >= 0 && (setgroups(0, nullptr) != 0 || setgid(gid_t(uid)) != 0 || setuid(uid_t(uid)) != 0)) _exit(126);
     std::vector<char*> args;
     for (auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
