@@ -1,11 +1,12 @@
 #!/bin/sh
 # Installs what procsnap needs on Debian 12 (as root) and builds it in build/.
 # Used by the two README commands; safe to run again.
-#   scripts/setup.sh [--fuzz|--test|--packages]
+#   scripts/setup.sh [--fuzz|--test|--packages|--package]
 #     --fuzz  also installs clang-16 and libFuzzer and skips the build
 #             (scripts/fuzz.sh builds).
 #     --test  also installs what only tests use (chromium, to open a report).
 #     --packages  installs the build's packages and stops (build-static.sh).
+#     --package  also installs help2man and dpkg-dev, and stops (package.sh).
 set -eu
 cd "$(dirname "$0")/.."
 PACKAGES="build-essential cmake pkg-config libzstd-dev zstd capnproto libcapnp-dev libcli11-dev
@@ -17,6 +18,7 @@ if [ "${1:-}" = "--fuzz" ]; then
   PACKAGES="$PACKAGES clang-16 libfuzzer-16-dev libclang-rt-16-dev llvm-16"
 fi
 [ "${1:-}" = "--test" ] && PACKAGES="$PACKAGES chromium"
+[ "${1:-}" = "--package" ] && PACKAGES="$PACKAGES help2man dpkg-dev"
 MISSING=
 for p in $PACKAGES; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || MISSING="$MISSING $p"
@@ -29,6 +31,6 @@ if [ -n "$MISSING" ]; then
   apt-get install -y -qq --no-install-recommends $MISSING >/dev/null
 fi
 [ -n "$FUZZ" ] && exit 0
-[ "${1:-}" = "--packages" ] && exit 0
+[ "${1:-}" = "--packages" ] || [ "${1:-}" = "--package" ] && exit 0
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j "$(nproc)"
