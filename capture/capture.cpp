@@ -204,6 +204,8 @@ class CaptureRun {
     recordExecutables(tree);
     keepCarry(tree);
     meta_.endWallNs = ClockNs(CLOCK_REALTIME);
+    if (manifest_ && manifest_->startWallNs > 0)  // as long after the given-back start as it took
+      meta_.endWallNs = meta_.startWallNs + (ClockNs(CLOCK_MONOTONIC) - meta_.startMonoNs);
     meta_.endMonoNs = ClockNs(CLOCK_MONOTONIC);
     if (Status s = writer_.addSnapshot(meta_, std::move(tree)); !s.ok()) return s;
     return meta_;
@@ -231,6 +233,7 @@ class CaptureRun {
       bool procfs = false, statOk = false;
       struct stat st {};
       std::set<std::string> unmountedAutofs;
+      Result<std::unique_ptr<ExportManifest>> manifest = std::unique_ptr<ExportManifest>();
     };
     auto info = Bounded<RootInfo>(std::chrono::nanoseconds(fileTimeoutNs_), [root = options_.root, mounts = mounts_] {
       RootInfo r;
@@ -241,6 +244,8 @@ class CaptureRun {
       }
       r.procfs = IsProcfs(r.fd);
       r.statOk = ::fstat(r.fd, &r.st) == 0;
+      // An export (or a fixture) of procsnap: its manifest gives back what the folder lost.
+      if (!r.procfs) r.manifest = ReadExportManifest(r.fd, root);
       r.unmountedAutofs = UnmountedAutofs(root, mounts);
       return r;
     });
@@ -249,6 +254,9 @@ class CaptureRun {
                              FormatSeconds(options_.fileTimeoutSeconds) + " s");
     if (info->fd < 0) return Status::FromErrno(options_.root + ": cannot open the capture root", info->err);
     root_ = OwnedFd(info->fd);
+    if (!info->manifest.ok()) return info->manifest.status();
+    manifest_ = std::move(*info->manifest);
+    shared_.manifest = manifest_.get();
     rootStatOk_ = info->statOk;
     rootStat_ = info->st;
     shared_.options = &options_;
@@ -275,6 +283,11 @@ class CaptureRun {
       meta_.root = options_.root;
       meta_.notes.push_back("the identity files under " + options_.root + " (hostname, kernel, boot id) did not answer");
     }
+    if (manifest_ && manifest_->startWallNs > 0) {  // the folder shows the moment its export says
+      meta_.startWallNs = manifest_->startWallNs;
+      meta_.notes.push_back(options_.root + " is a procsnap export: its " + kManifestName +
+                            " gave back the errors, reasons and unwritten links it lists, and the time");
+    }
     meta_.profile = ProfileName(options_.profile);
     meta_.options = options_.commandLine;
     meta_.notes.insert(meta_.notes.end(), options_.notes.begin(), options_.notes.end());
@@ -291,6 +304,14 @@ class CaptureRun {
     if (!listing) return Status::IoError(options_.root + ": listing it did not return within the time allowed");
     listError_ = listing->first;
     entries_ = std::move(listing->second);
+    if (manifest_) {
+      std::vector<std::pair<std::string, unsigned char>> pairs;
+      for (Entry& e : entries_) pairs.emplace_back(std::move(e.name), e.dtype);
+      AdjustListing(*manifest_, "", pairs);
+      std::sort(pairs.begin(), pairs.end());
+      entries_.clear();
+      for (auto& [name, type] : pairs) entries_.push_back({std::move(name), type});
+    }
     if (!options_.pids.empty()) keepOnlyPids();
     // Not a /proc entry: the other network namespaces' net sysctls (walker).
     if (shared_.procfs && !entries_.empty()) entries_.push_back({std::string(kNetnsSysctlsDir), DT_DIR});
@@ -666,6 +687,7 @@ class CaptureRun {
   Metadata meta_;
   std::vector<MountInfo> mounts_;
   OwnedFd root_;
+  std::unique_ptr<ExportManifest> manifest_;
   bool rootStatOk_ = false;
   struct stat rootStat_ {};
   int listError_ = 0;

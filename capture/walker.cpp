@@ -538,6 +538,14 @@ void Walker::visit(int parentFd, const std::string& name, const std::string& rel
     skip(slot, Reason::TimeLimit, shared_.stopNote);
     return;
   }
+  const ExportManifest::Entry* recorded = shared_.manifest ? shared_.manifest->find(rel) : nullptr;
+  if (recorded && recorded->lostLink) {  // an export could not write it: a link whose readlink failed
+    t.at(slot).kind = NodeKind::Symlink;
+    t.at(slot).error = recorded->error;
+    ++frag_->counts.links;
+    ++frag_->counts.errors;
+    return;
+  }
   struct stat st;
   begin(slot);
   int statResult = ::fstatat(parentFd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT);
@@ -606,6 +614,24 @@ void Walker::visit(int parentFd, const std::string& name, const std::string& rel
       break;
     default:
       break;
+  }
+  if (recorded) giveBack(slot, *recorded);
+}
+
+// What an export's manifest recorded for an entry its folder holds empty
+// or cut: the errno and the reason the capture had.
+void Walker::giveBack(NodeId slot, const ExportManifest::Entry& recorded) {
+  Tree& t = frag_->tree;
+  Node& n = t.at(slot);
+  if (recorded.error && !n.error) {
+    n.error = recorded.error;
+    ++frag_->counts.errors;
+  }
+  if (recorded.reason != Reason::None && n.reason == Reason::None) {
+    n.reason = recorded.reason;
+    n.note = t.intern(recorded.note);
+    if (NotRead(recorded.reason)) ++frag_->counts.skipped;
+    if (recorded.reason == Reason::Truncated) ++frag_->counts.truncated;
   }
 }
 
@@ -978,6 +1004,7 @@ void Walker::walkDirectory(int parentFd, const std::string& name, const std::str
     if (std::strcmp(e->d_name, ".") == 0 || std::strcmp(e->d_name, "..") == 0) continue;
     entries.emplace_back(e->d_name, e->d_type);
   }
+  if (shared_.manifest) AdjustListing(*shared_.manifest, rel, entries);
   std::sort(entries.begin(), entries.end());
   entries.erase(std::unique(entries.begin(), entries.end(),
                             [](const auto& a, const auto& b) { return a.first == b.first; }),
@@ -1020,6 +1047,15 @@ void Walker::walkDirectory(int parentFd, const std::string& name, const std::str
   begin(slot);
   ::closedir(dir);
   end();
+}
+
+void AdjustListing(const ExportManifest& m, const std::string& dir,
+                   std::vector<std::pair<std::string, unsigned char>>& entries) {
+  std::erase_if(entries, [&](const auto& e) { return ExportManifest::Ours(dir, e.first); });
+  if (auto lost = m.lostLinks.find(dir); lost != m.lostLinks.end())
+    for (const std::string& name : lost->second)
+      if (std::none_of(entries.begin(), entries.end(), [&](const auto& e) { return e.first == name; }))
+        entries.emplace_back(name, DT_LNK);
 }
 
 std::string SharedMmFileNames() {

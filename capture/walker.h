@@ -17,6 +17,7 @@
 
 #include "capture/capture.h"
 #include "carry_rules.h"
+#include "export_manifest.h"
 #include "format/archive.h"
 
 namespace procsnap {
@@ -26,6 +27,7 @@ struct WalkShared {
   const CaptureOptions* options = nullptr;
   ArchiveWriter* writer = nullptr;
   bool procfs = false;     // the root is a real procfs: PID logic and the read policy apply
+  const ExportManifest* manifest = nullptr;  // the root is an export: what its manifest gives back
   std::string selfPid;     // the capturing process, kept under the tuning profile for net/
   int64_t deadlineMonoNs = 0;  // 0 = no time limit
   std::atomic<bool> stopped{false};  // the time limit passed or options->interrupt was set
@@ -81,6 +83,11 @@ struct Fragment {
   std::string modules;       // /proc/modules, read before kallsyms (for Carry)
   uint64_t carriedFiles = 0; // files taken from the previous capture (Carry)
 };
+
+// A listing of `dir` in an export: without the manifest's own files, with
+// the links the export could not write (the manifest lists them).
+void AdjustListing(const ExportManifest& m, const std::string& dir,
+                   std::vector<std::pair<std::string, unsigned char>>& entries);
 
 // The task/TID/ files that take their process's content ("auxv, cmdline, ...").
 std::string SharedMmFileNames();
@@ -170,6 +177,7 @@ class Walker {
   // Why the entry is left out (option, profile), or nullptr.
   const char* exclusion(const std::string& rel);
   void skip(NodeId slot, Reason reason, std::string_view note);
+  void giveBack(NodeId slot, const ExportManifest::Entry& recorded);
   // Carry: a top-level directory (a pid's, bus/) taken from the previous
   // capture's tree, a pid's net/ entries walked; `why` goes into each
   // carried file's note. False, with nothing added, when it cannot be.

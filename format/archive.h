@@ -150,6 +150,13 @@ constexpr NodeId kNoNode = 0xffffffffu;
 // Replays (mount, run, play, export) do not show it; diff, events read it.
 inline constexpr std::string_view kNetnsSysctlsDir = ".sysctl-netns";
 
+// An export (replay) writes at its top a manifest of what a folder cannot
+// say (errors recorded at capture, skipped, truncated and unwritten
+// entries); a fixture export puts the marker in every directory left empty,
+// which git would drop. Capturing such a folder (capture) gives both back.
+inline constexpr const char* kManifestName = ".procsnap-manifest.json";
+inline constexpr const char* kEmptyDirMarker = ".procsnap-empty-dir";
+
 // Where a file's bytes are: an offset into one chunk's raw bytes.
 struct BlobRef {
   uint32_t chunk = 0;

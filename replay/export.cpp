@@ -89,6 +89,10 @@ class Exporter {
 
   // Mode, owner and time of an entry once its content is in place.
   void finishAttributes(int fd, const std::string& path, const Node& n, bool isDir) {
+    if (opts_.fixture) {  // what git keeps: nothing to note, nothing to lose
+      if (::fchmod(fd, isDir ? 0755 : 0644) != 0) noteErrno(path, "mode not set", errno);
+      return;
+    }
     if (opts_.keepOwners && ::fchown(fd, n.uid, n.gid) != 0) noteErrno(path, "owner not set", errno);
     const auto parts = SplitPath(path);
     mode_t mode = ReplayPermissions(n, parts.empty() ? "" : parts.back(), parts.size() < 2 ? "" : parts[parts.size() - 2]);
@@ -131,6 +135,7 @@ class Exporter {
   void exportFile(int dirFd, int primaryFd, const std::string& name, const std::string& path, NodeId id) {
     if (primaryFd >= 0 && ::linkat(primaryFd, name.c_str(), dirFd, name.c_str(), 0) == 0) {
       ++report.hardLinks;
+      ++written_;
       return;
     }
     const Node& n = snap_.node(id);
@@ -149,6 +154,7 @@ class Exporter {
     }
     finishAttributes(fd.get(), path, n, false);
     ++report.files;
+    ++written_;
   }
 
   void exportLink(int dirFd, const std::string& name, const std::string& path, NodeId id) {
@@ -174,6 +180,7 @@ class Exporter {
       noteErrno(path, "owner not set", errno);
     ::utimensat(dirFd, name.c_str(), Times(n).t, AT_SYMLINK_NOFOLLOW);
     ++report.links;
+    ++written_;
   }
 
   // Writes the children of `src` (a directory or alias) into dirFd. When
@@ -192,8 +199,14 @@ class Exporter {
         continue;
       }
       if (path.empty() && NotInProc(snap_, c)) {  // by design, not a loss: no warning
-        note(childPath, {{"problem", "not written: not a /proc entry (the net sysctls of other network namespaces; "
+        if (!opts_.fixture)  // a fixture's manifest holds only what a capture of it gives back
+          note(childPath, {{"problem", "not written: not a /proc entry (the net sysctls of other network namespaces; "
                                      "procsnap cat and diff read them)"}});
+        continue;
+      }
+      if (opts_.fixture && name == kEmptyDirMarker) {
+        ++report.notWritten;
+        note(childPath, {{"problem", "not written: the name is taken by the empty-directory marker"}});
         continue;
       }
       if (path.empty() && name == kManifestName) {
@@ -228,6 +241,8 @@ class Exporter {
     OwnedFd fd(::openat(dirFd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (fd.get() < 0) return failed(path, "directory not opened", errno);
     ++report.directories;
+    ++written_;
+    const uint64_t before = written_;
     NodeId real = snap_.resolveAlias(id);
     OwnedFd primary;
     if (primaryFd >= 0) {
@@ -246,6 +261,11 @@ class Exporter {
                   {"reason", ReasonName(n.reason)},
                   {"note", std::string(snap_.note(id))}});
     exportDir(fd.get(), id, primary.get(), path);
+    if (opts_.fixture && written_ == before) {  // git keeps no empty directory
+      OwnedFd marker(::openat(fd.get(), kEmptyDirMarker, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
+      if (marker.get() < 0) noteErrno(path + "/" + kEmptyDirMarker, "empty-directory marker not created", errno);
+      ++report.emptyDirMarkers;
+    }
     finishAttributes(fd.get(), path, n, true);
   }
 
@@ -265,6 +285,7 @@ class Exporter {
   int rootFd_;
   Status fatal_;
   uint64_t done_ = 0;
+  uint64_t written_ = 0;  // entries created, so a directory knows whether it stayed empty
   const uint64_t budget_ = 16 * uint64_t(snap_.nodeCount()) + 65536;
   std::unordered_set<NodeId> aliasTargets_;
   std::unordered_map<NodeId, std::string> primaryPath_;
@@ -298,7 +319,7 @@ Result<ExportReport> Export(const View& view, const std::string& dir, const Expo
   if (!rootFd.ok()) return rootFd.status();
   OwnedFd root(*rootFd);
   ExportOptions effective = opts;
-  if (::geteuid() != 0) effective.keepOwners = false;
+  if (::geteuid() != 0 || opts.fixture) effective.keepOwners = false;
   Exporter exporter(view.snapshot(), effective, root.get());
   Status s = exporter.run();
   if (!s.ok()) return s;
@@ -307,17 +328,26 @@ Result<ExportReport> Export(const View& view, const std::string& dir, const Expo
   const Metadata& m = snap.metadata();
   nlohmann::json manifest = {
       {"procsnap_manifest", 1},
-      {"archive", view.archive().path()},
-      {"snapshot", view.index()},
-      {"root", m.root},
       {"hostname", m.hostname},
       {"start_wall_ns", m.startWallNs},
       {"about",
        "Entries a plain folder cannot express: errors recorded at capture (the file is empty here), truncated, "
        "skipped or redacted files, and nodes not written. File sizes here are content lengths, not the sizes procfs "
-       "reported; `procsnap mount` reproduces those and the errors."},
+       "reported; `procsnap mount` reproduces those and the errors. `procsnap capture --root` of this folder gives "
+       "back the errors, reasons and unwritten links listed here."},
       {"entries", std::move(exporter.entries)},
   };
+  if (opts.fixture) {
+    // Nothing that changes with where the archive lies: a fixture exported
+    // again from its own capture is the same bytes.
+    manifest["fixture"] = {
+        {"empty_directory_marker", kEmptyDirMarker},
+        {"modes", "files 0644, directories 0755; the recorded modes and owners are in the archive, not here"}};
+  } else {
+    manifest["archive"] = view.archive().path();
+    manifest["snapshot"] = view.index();
+    manifest["root"] = m.root;
+  }
   ExportReport report = exporter.report;
   report.manifestEntries = manifest["entries"].size();
   OwnedFd mf(::openat(root.get(), kManifestName, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));

@@ -20,17 +20,23 @@ namespace procsnap {
 
 // ---- export -------------------------------------------------------------------
 
-// The file at the top of an export that lists what a folder cannot say.
-constexpr const char* kManifestName = ".procsnap-manifest.json";
+// The file at the top of an export that lists what a folder cannot say is
+// kManifestName (format/archive.h).
 
 struct ExportOptions {
   // Give files the recorded owner (needs root; otherwise the exporter owns them).
   bool keepOwners = true;
+  // A tree a repository can hold: files 0644 and directories 0755 (no
+  // recorded modes or owners), kEmptyDirMarker in each empty directory,
+  // a manifest without the archive's path; capture --root gives back the
+  // errors it lists, so a fixture survives export, git and capture.
+  bool fixture = false;
   std::function<void(uint64_t done, uint64_t total)> progress;
 };
 
 struct ExportReport {
   uint64_t files = 0, directories = 0, links = 0, hardLinks = 0, bytes = 0;
+  uint64_t emptyDirMarkers = 0;  // --fixture: directories holding only kEmptyDirMarker
   // Entries of the manifest: recorded errors, truncations, skipped files,
   // and nodes a folder cannot hold (devices, unsafe names).
   uint64_t manifestEntries = 0, notWritten = 0;

@@ -11,7 +11,7 @@ set -eu
 cd "$(dirname "$0")/.."
 PACKAGES="build-essential cmake pkg-config libzstd-dev zstd capnproto libcapnp-dev libcli11-dev
   libboost-test-dev libfuse3-dev fuse3 libssl-dev nlohmann-json3-dev time
-  procps psmisc lsof net-tools python3-psutil faketime sysstat"
+  procps psmisc lsof net-tools python3-psutil faketime sysstat git"
 FUZZ=
 if [ "${1:-}" = "--fuzz" ]; then
   FUZZ=1

@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <map>
 #include <filesystem>
 #include <set>
 
@@ -321,6 +323,143 @@ BOOST_AUTO_TEST_CASE(a_process_that_exited_during_the_capture_is_not_served_as_o
                  "import psutil\nprint(sorted(p.info['name'] for p in psutil.process_iter(['name'])))"});
   BOOST_TEST(ps.exitCode == 0, ps.err);
   BOOST_TEST(ps.out == "['alive']\n", ps.out + ps.err);
+}
+
+// A tree as a test compares it: relative path -> type, mode and content
+// (a link's target), never following a link.
+std::map<std::string, std::string> TreeOf(const std::string& root) {
+  namespace fs = std::filesystem;
+  std::map<std::string, std::string> out;
+  for (auto it = fs::recursive_directory_iterator(root); it != fs::recursive_directory_iterator(); ++it) {
+    const std::string rel = fs::relative(it->path(), root).string();
+    struct stat st;
+    BOOST_REQUIRE(lstat(it->path().c_str(), &st) == 0);
+    char mode[16];
+    std::snprintf(mode, sizeof mode, "%o ", unsigned(st.st_mode));
+    if (S_ISLNK(st.st_mode))
+      out[rel] = mode + fs::read_symlink(it->path()).string();
+    else if (S_ISREG(st.st_mode))
+      out[rel] = mode + testutil::ReadFile(it->path());
+    else
+      out[rel] = mode;
+  }
+  return out;
+}
+
+// A fixture goes through git and comes back the same: export --fixture,
+// commit, clone, capture --root of the clone, export --fixture again give
+// the same tree and the same manifest, recorded errors included.
+BOOST_AUTO_TEST_CASE(a_fixture_survives_git_and_capture_byte_for_byte) {
+  if (geteuid() != 0 || access("/usr/bin/git", X_OK) != 0) {
+    std::puts("SKIPPED: needs root (to read kernel threads) and git");
+    return;
+  }
+  TempDir work;
+  testutil::Child child({CHILD_HELPER, "--threads", "2", "fixture child"}, {"LANG=C"});
+  const std::string first = work / "first.psnap", exported = work / "fixture", clone = work / "clone",
+                    again = work / "again.psnap", second = work / "second";
+  // The child, and kthreadd: its exe cannot be read, a link no folder can hold.
+  auto cap = Run({PROCSNAP_BIN, "capture", "-q", "--pid", std::to_string(child.pid()) + ",2", "--exclude",
+                  "kallsyms", "-o", first});
+  BOOST_REQUIRE_MESSAGE(cap.exitCode == 0, cap.err);
+  auto ex = Run({PROCSNAP_BIN, "export", "--fixture", "--json", first, exported});
+  BOOST_REQUIRE_MESSAGE(ex.exitCode == 0, ex.err);
+  const auto report = nlohmann::json::parse(ex.out);
+  BOOST_TEST(report["empty_directory_markers"].get<int>() > 0);
+
+  // What git and rm need: every file 0644, every directory 0755.
+  for (const auto& [rel, entry] : TreeOf(exported)) {
+    const std::string mode = entry.substr(0, entry.find(' '));
+    BOOST_TEST((mode == "100644" || mode == "40755" || mode == "120777"), rel << " has mode " << mode);
+  }
+  const auto manifest = nlohmann::json::parse(testutil::ReadFile(exported + "/" + kManifestName));
+  BOOST_TEST(!manifest.contains("archive"));  // nothing that depends on where the archive lay
+  int lostLinks = 0, failedReads = 0;
+  std::string failedFile;
+  for (const auto& e : manifest["entries"]) {
+    const std::string problem = e["problem"];
+    lostLinks += problem.rfind("link target unknown", 0) == 0;
+    if (problem == "read failed at capture; written empty" && failedFile.empty()) failedFile = e["path"];
+    failedReads += problem == "read failed at capture; written empty";
+  }
+  BOOST_TEST(lostLinks > 0);
+  BOOST_REQUIRE(failedReads > 0);
+
+  const std::string git = "git -c user.name=t -c user.email=t@example.com -c init.defaultBranch=main";
+  auto gitRun = Run({"/bin/sh", "-c",
+                     "cd " + exported + " && " + git + " init -q && " + git + " add -A && " + git +
+                         " commit -q -m fixture && " + git + " clone -q " + exported + " " + clone + " && rm -rf " +
+                         clone + "/.git " + exported + "/.git"});
+  BOOST_REQUIRE_MESSAGE(gitRun.exitCode == 0, gitRun.err);
+  auto recap = Run({PROCSNAP_BIN, "capture", "-q", "--root", clone, "-o", again});
+  BOOST_REQUIRE_MESSAGE(recap.exitCode == 0, recap.err);
+  auto ex2 = Run({PROCSNAP_BIN, "export", "--fixture", again, second});
+  BOOST_REQUIRE_MESSAGE(ex2.exitCode == 0, ex2.err);
+
+  const auto a = TreeOf(exported), b = TreeOf(second);
+  BOOST_TEST(a.size() == b.size());
+  for (const auto& [rel, entry] : a) {
+    auto it = b.find(rel);
+    BOOST_TEST((it != b.end() && it->second == entry), rel << " differs after export, git, capture, export");
+  }
+  // The recaptured archive holds the error, not an empty file.
+  auto cat = Run({PROCSNAP_BIN, "cat", again, failedFile});
+  BOOST_TEST(cat.exitCode != 0);
+  BOOST_TEST(cat.err.find("failed at capture") != std::string::npos, cat.err);
+  // And the marker is not a file of the snapshot: a directory it kept is empty there.
+  std::string keptEmpty;
+  for (const auto& [rel, entry] : a)
+    if (keptEmpty.empty() && std::filesystem::path(rel).filename() == kEmptyDirMarker)
+      keptEmpty = std::filesystem::path(rel).parent_path().string();
+  BOOST_REQUIRE(!keptEmpty.empty());
+  auto ls = Run({PROCSNAP_BIN, "ls", again, keptEmpty});
+  BOOST_TEST(ls.exitCode == 0, ls.err);
+  BOOST_TEST(ls.out == "", keptEmpty << " lists " << ls.out);
+  std::filesystem::remove_all(exported);  // pytest's tmp cleanup: nothing read-only in the way
+  BOOST_TEST(!std::filesystem::exists(exported));
+}
+
+// The example in samples/fixture, as a user would run it from a copy: the
+// psutil test reads the committed tree directly, the shell test runs ps and
+// ss on it under `procsnap run`.
+BOOST_AUTO_TEST_CASE(the_sample_fixture_tests_pass) {
+  const std::string dir = std::string(SAMPLES) + "/fixture";
+  if (Run({"/usr/bin/python3", "-c", "import psutil"}).exitCode != 0) {
+    std::puts("SKIPPED: python3-psutil is not installed");
+    return;
+  }
+  auto py = Run({"/usr/bin/python3", dir + "/test_psutil.py"});
+  BOOST_TEST(py.exitCode == 0, py.out + py.err);
+  BOOST_TEST(py.err.find("Ran 4 tests") != std::string::npos, py.err);
+  if (!testutil::CanMount()) {
+    std::puts("SKIPPED: the shell sample runs procsnap run (root and /dev/fuse)");
+    return;
+  }
+  auto sh = Run({"/bin/sh", "-c", "PROCSNAP=" + std::string(PROCSNAP_BIN) + " sh " + dir + "/test_ps.sh"});
+  BOOST_TEST(sh.exitCode == 0, sh.out + sh.err);
+  BOOST_TEST(sh.out == "test_ps.sh: ok\n");
+}
+
+// A manifest that is not one is named, with what is wrong, and nothing is written.
+BOOST_AUTO_TEST_CASE(capture_of_a_folder_with_a_bad_manifest_says_what_is_wrong) {
+  TempDir work;
+  const std::string dir = work / "tree";
+  std::filesystem::create_directories(dir);
+  testutil::WriteFile(dir + "/loadavg", "0.00 0.00 0.00 1/1 1\n");
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"{not json", "not a JSON object"},
+      {R"({"procsnap_manifest": 7})", "is not 1"},
+      {R"({"procsnap_manifest": 1, "entries": [{"path": "loadavg", "problem": "read failed", "errno": 99999}]})",
+       "entries[0]: errno is not a number from 1 to 4095"},
+      {R"({"procsnap_manifest": 1, "entries": [{"path": "/etc/passwd", "problem": "x"}]})", "is not relative"}};
+  for (const auto& [text, says] : cases) {
+    testutil::WriteFile(dir + "/" + kManifestName, text);
+    auto r = Run({PROCSNAP_BIN, "capture", "-q", "--root", dir, "-o", work / "out.psnap"});
+    BOOST_TEST(r.exitCode != 0, text);
+    BOOST_TEST(r.err.find(std::string(kManifestName)) != std::string::npos, r.err);
+    BOOST_TEST(r.err.find(says) != std::string::npos, r.err);
+    BOOST_TEST(!std::filesystem::exists(work / "out.psnap"), text);
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()
