@@ -91,7 +91,7 @@ void SetupRecord(CLI::App& sub, CommandAction& action) {
   sub.add_option("-o,--output", a->output,
                  "the recording: a directory of segment archives, created if missing, continued if there")
       ->required();
-  sub.add_option("--interval", a->interval, "time between snapshots: 500ms, 10s, 5m, 1h (ticks stay aligned to "
+  sub.add_option("--interval", a->interval, "time between snapshots: 500ms, 0.3s, 10s, 1.5m, 1h (ticks stay aligned to "
                                             "the first; a capture that overruns skips ticks and says so)")
       ->capture_default_str();
   sub.add_option("--count", a->options.count, "stop after this many snapshots (default: no limit)");

@@ -100,7 +100,7 @@ void SetupTop(CLI::App& sub, CommandAction& action) {
   sub.add_option("--by", a->by, "order: cpu, rss, io (read + write bytes) or faults")->capture_default_str();
   sub.add_option("-n,--count", a->count, "processes per interval")->capture_default_str()->check(CLI::PositiveNumber);
   sub.add_option("--interval", a->interval,
-                 "buckets of this length (10s, 5m, 1h) instead of each pair of consecutive snapshots");
+                 "buckets of this length (10s, 1.5m, 1h) instead of each pair of consecutive snapshots");
   sub.add_flag("--json", a->json, "an array of intervals, each with its processes; rates per second");
   sub.footer(
       "For each interval between two consecutive snapshots (or each --interval bucket), the top processes:\n"

@@ -235,6 +235,31 @@ BOOST_AUTO_TEST_CASE(max_age_drops_whole_old_segments) {
   BOOST_TEST(snaps.front()["start"] != r.lines.front()["start"]);
 }
 
+// --interval as people write it: 0.2s is 200 ms between ticks.
+BOOST_AUTO_TEST_CASE(a_decimal_interval_is_taken_as_written) {
+  TempDir dir;
+  std::string tree = FakeTree(dir), rec = dir / "rec";
+  Recorder r({"-o", rec, "--root", tree, "--interval", "0.2s", "--count", "3"});
+  BOOST_REQUIRE(r.wait() == 0);
+  BOOST_REQUIRE(r.lines.size() == 3u);
+  auto bad = Run({kBin, "record", "-o", dir / "bad", "--root", tree, "--interval", "1.x"});
+  BOOST_TEST(bad.exitCode != 0);
+  BOOST_TEST(bad.err.find("after the point") != std::string::npos, bad.err);
+  auto snaps = Info(rec)["snapshots"];
+  BOOST_REQUIRE(snaps.size() == 3u);
+  // Ticks stay on the 200 ms grid: starts 0.2 s apart, give or take a scheduling delay.
+  const auto ms = [&](size_t i) {  // "2026-12-04T20:13:30.351Z": milliseconds of the day
+    const std::string t = snaps[i]["start"];
+    return ((std::stoll(t.substr(11, 2)) * 60 + std::stoll(t.substr(14, 2))) * 60 + std::stoll(t.substr(17, 2))) * 1000 +
+           std::stoll(t.substr(20, 3));
+  };
+  for (size_t i = 1; i < 3; ++i) {
+    const long long gap = (ms(i) - ms(i - 1) + 86400000) % 86400000;
+    BOOST_TEST(gap >= 150, "snapshot " << i << ": " << gap << " ms after the one before");
+    BOOST_TEST(gap < 5000, "snapshot " << i << ": " << gap << " ms after the one before");
+  }
+}
+
 BOOST_AUTO_TEST_CASE(an_overrunning_capture_skips_ticks_and_says_so) {
   TempDir dir;
   std::string rec = dir / "rec";

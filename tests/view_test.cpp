@@ -39,7 +39,15 @@ BOOST_AUTO_TEST_CASE(durations_take_their_unit) {
   BOOST_TEST(*ParseDuration("5m") == 300 * kS);
   BOOST_TEST(*ParseDuration("1h") == 3600 * kS);
   BOOST_TEST(*ParseDuration("7d") == 7 * 86400 * kS);
-  for (const char* bad : {"", "s", "10x", "1.5s", "-1s", "99999999999999d"}) BOOST_TEST(!ParseDuration(bad).ok(), bad);
+  // Decimals, as people write them.
+  BOOST_TEST(*ParseDuration("0.3s") == 3 * kS / 10);
+  BOOST_TEST(*ParseDuration("1.5m") == 90 * kS);
+  BOOST_TEST(*ParseDuration("2.25") == 9 * kS / 4);
+  BOOST_TEST(*ParseDuration("0.5ms") == 500000);
+  BOOST_TEST(*ParseDuration("1.000000001s") == kS + 1);
+  BOOST_TEST(*ParseDuration("0.1d") == 8640 * kS);
+  for (const char* bad : {"", "s", "10x", "1.s", ".5s", "1.5.5s", "1.0000000001s", "-1s", "99999999999999d"})
+    BOOST_TEST(!ParseDuration(bad).ok(), bad);
   BOOST_TEST(WallTime(kT + 250 * 1000000) == "2026-11-23T07:11:05.250Z");
   BOOST_TEST(WallTime(-1) == "1969-12-31T23:59:59.999Z");
 }

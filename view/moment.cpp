@@ -89,17 +89,27 @@ int64_t SaturatingAdd(int64_t a, int64_t b) {
 
 Result<int64_t> ParseDuration(std::string_view text) {
   std::string_view s = text;
-  int64_t n;
-  if (!TakeNumber(s, 12, &n))
-    return Status::InvalidArgument(Quoted(text) + " is not a duration (write 500ms, 10s, 5m, 1h or 7d)");
+  int64_t n, fraction = 0;
+  size_t fractionDigits = 0;
+  const char* kForms = " (write 500ms, 0.3s, 10s, 1.5m, 1h or 7d)";
+  if (!TakeNumber(s, 12, &n)) return Status::InvalidArgument(Quoted(text) + " is not a duration" + kForms);
+  // A decimal part, as people write them: 0.3s, 1.5m (to the nanosecond).
+  if (Take(s, '.')) {
+    const bool digits = TakeNumber(s, 9, &fraction, &fractionDigits);
+    if (!digits || (!s.empty() && std::isdigit(static_cast<unsigned char>(s[0]))))
+      return Status::InvalidArgument(Quoted(text) + " is not a duration: after the point, 1 to 9 digits" + kForms);
+  }
   static const std::pair<const char*, int64_t> kUnits[] = {
       {"", kSecond}, {"ms", kSecond / 1000}, {"s", kSecond}, {"m", 60 * kSecond}, {"h", 3600 * kSecond}, {"d", 86400 * kSecond}};
   for (auto& [unit, scale] : kUnits)
     if (s == unit) {
-      if (n > INT64_MAX / scale) return Status::InvalidArgument("duration " + Quoted(text) + " is too long");
-      return n * scale;
+      if (n > INT64_MAX / scale - 1) return Status::InvalidArgument("duration " + Quoted(text) + " is too long");
+      __int128 tenths = 1;
+      for (size_t d = 0; d < fractionDigits; ++d) tenths *= 10;
+      const int64_t rest = static_cast<int64_t>(static_cast<__int128>(fraction) * scale / tenths);  // whole ns
+      return n * scale + rest;
     }
-  return Status::InvalidArgument(Quoted(text) + " has an unknown unit (write 500ms, 10s, 5m, 1h or 7d)");
+  return Status::InvalidArgument(Quoted(text) + " has an unknown unit" + kForms);
 }
 
 Result<SnapshotSpec> ParseSnapshotSpec(std::string_view text) {
