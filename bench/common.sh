@@ -2,7 +2,8 @@
 # options, a build, a scratch directory, extra processes, medians, the
 # machine line. A script sets its defaults and USAGE, then sources this.
 
-# Options named in the script's USAGE: --procs N, --rounds R, --ps N, --record.
+# Options named in the script's USAGE: --procs N, --rounds R, --ps N, --churn R,
+# --samples N, --record.
 # --record puts the script's figures into the table at the top of
 # bench/RESULTS.md, replacing the ones they supersede.
 while [ $# -gt 0 ]; do
@@ -11,6 +12,8 @@ while [ $# -gt 0 ]; do
     --procs) PROCS=$2; shift 2 ;;
     --rounds) ROUNDS=$2; shift 2 ;;
     --ps) PSRUNS=$2; shift 2 ;;
+    --churn) CHURN=$2; shift 2 ;;
+    --samples) SAMPLES=$2; shift 2 ;;
     --record) RECORD=1; shift ;;
   esac
 done
