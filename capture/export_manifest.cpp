@@ -65,6 +65,9 @@ Result<std::unique_ptr<ExportManifest>> ReadExportManifest(int rootFd, const std
       return Status::InvalidArgument(where + ": not an object with a \"path\" and a \"problem\"");
     const std::string rel = e["path"], problem = e["problem"];
     if (rel.empty() || rel.front() == '/') return Status::InvalidArgument(where + ": path \"" + rel + "\" is not relative");
+    for (std::string_view part : SplitPath(rel))
+      if (part.empty() || part == "." || part == ".." || part.find('\0') != std::string_view::npos)
+        return Status::InvalidArgument(where + ": path \"" + rel + "\" has an empty, . or .. component");
     int err = 0;
     if (e.contains("errno")) {
       if (!e["errno"].is_number_integer() || e["errno"] < 1 || e["errno"] > 4095)

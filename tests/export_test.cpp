@@ -451,7 +451,9 @@ BOOST_AUTO_TEST_CASE(capture_of_a_folder_with_a_bad_manifest_says_what_is_wrong)
       {R"({"procsnap_manifest": 7})", "is not 1"},
       {R"({"procsnap_manifest": 1, "entries": [{"path": "loadavg", "problem": "read failed", "errno": 99999}]})",
        "entries[0]: errno is not a number from 1 to 4095"},
-      {R"({"procsnap_manifest": 1, "entries": [{"path": "/etc/passwd", "problem": "x"}]})", "is not relative"}};
+      {R"({"procsnap_manifest": 1, "entries": [{"path": "/etc/passwd", "problem": "x"}]})", "is not relative"},
+      {R"({"procsnap_manifest": 1, "entries": [{"path": "1/..", "problem": "link target unknown", "errno": 2}]})",
+       "has an empty, . or .. component"}};
   for (const auto& [text, says] : cases) {
     testutil::WriteFile(dir + "/" + kManifestName, text);
     auto r = Run({PROCSNAP_BIN, "capture", "-q", "--root", dir, "-o", work / "out.psnap"});
