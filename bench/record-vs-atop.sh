@@ -50,12 +50,12 @@ report() {
   # $3..$5 procsnap cpu rss bytes; $6..$8 atop; $9..$11 sadc
   cpu_ratio=$(awk -v p="$3" -v a="$6" 'BEGIN {printf "%.2f", (a > 0 ? p / a : 0)}')
   byte_ratio=$(awk -v p="$5" -v a="$8" 'BEGIN {printf "%.2f", p / a}')
-  line="$1 at $2 s: CPU per sample procsnap $3 s, atop $6 s, sadc $9 s (procsnap/atop ${cpu_ratio}x);"
-  line="$line peak RSS procsnap $(kib "$4") MiB, atop $(kib "$7") MiB, sadc $(kib "$10") MiB;"
-  line="$line bytes per sample procsnap $(kib "$5") KiB, atop $(kib "$8") KiB, sadc $(kib "$11") KiB (${byte_ratio}x)"
+  line="$1 at $2 s: CPU per sample procsnap $3 s, atop $6 s, sadc ${9} s (procsnap/atop ${cpu_ratio}x);"
+  line="$line peak RSS procsnap $(kib "$4") MiB, atop $(kib "$7") MiB, sadc $(kib "${10}") MiB;"
+  line="$line bytes per sample procsnap $(kib "$5") KiB, atop $(kib "$8") KiB, sadc $(kib "${11}") KiB (${byte_ratio}x)"
   echo "$line"
   if [ "$RECORD" = 1 ]; then
-    record "| record vs atop: $1, every $2 s | procsnap $3 s CPU, $(kib "$4") MiB RSS, $(kib "$5") KiB a sample; atop $6 s, $(kib "$7") MiB, $(kib "$8") KiB; sadc $9 s, $(kib "$10") MiB, $(kib "$11") KiB | **CPU ${cpu_ratio}x, bytes ${byte_ratio}x atop** | CPU <= 2x, RSS <= 32 MiB, bytes <= 1x (1,000 procs) |" "record-vs-atop-$1-$2"
+    record "| record vs atop: $1, every $2 s | procsnap $3 s CPU, $(kib "$4") MiB RSS, $(kib "$5") KiB a sample; atop $6 s, $(kib "$7") MiB, $(kib "$8") KiB; sadc ${9} s, $(kib "${10}") MiB, $(kib "${11}") KiB | **CPU ${cpu_ratio}x, bytes ${byte_ratio}x atop** | CPU <= 2x, RSS <= 32 MiB, bytes <= 1x (1,000 procs) |" "record-vs-atop-$1-$2"
   fi
 }
 
