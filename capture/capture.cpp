@@ -309,6 +309,8 @@ class CaptureRun {
       for (Entry& e : entries_) pairs.emplace_back(std::move(e.name), e.dtype);
       AdjustListing(*manifest_, "", pairs);
       std::sort(pairs.begin(), pairs.end());
+      pairs.erase(std::unique(pairs.begin(), pairs.end(), [](auto& a, auto& b) { return a.first == b.first; }),
+                  pairs.end());
       entries_.clear();
       for (auto& [name, type] : pairs) entries_.push_back({std::move(name), type});
     }

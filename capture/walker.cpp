@@ -1052,10 +1052,9 @@ void Walker::walkDirectory(int parentFd, const std::string& name, const std::str
 void AdjustListing(const ExportManifest& m, const std::string& dir,
                    std::vector<std::pair<std::string, unsigned char>>& entries) {
   std::erase_if(entries, [&](const auto& e) { return ExportManifest::Ours(dir, e.first); });
+  // A name listed twice is kept once by the caller's sort and unique.
   if (auto lost = m.lostLinks.find(dir); lost != m.lostLinks.end())
-    for (const std::string& name : lost->second)
-      if (std::none_of(entries.begin(), entries.end(), [&](const auto& e) { return e.first == name; }))
-        entries.emplace_back(name, DT_LNK);
+    for (const std::string& name : lost->second) entries.emplace_back(name, DT_LNK);
 }
 
 std::string SharedMmFileNames() {

@@ -85,7 +85,8 @@ struct Fragment {
 };
 
 // A listing of `dir` in an export: without the manifest's own files, with
-// the links the export could not write (the manifest lists them).
+// the links the export could not write (the manifest lists them; the
+// caller sorts and drops repeated names).
 void AdjustListing(const ExportManifest& m, const std::string& dir,
                    std::vector<std::pair<std::string, unsigned char>>& entries);
 

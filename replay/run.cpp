@@ -66,13 +66,9 @@ Status EnterPrivateMountNamespace() {
         err);
   }
   const auto write = [](const char* path, const std::string& text) -> Status {
-    const int fd = ::open(path, O_WRONLY | O_CLOEXEC);
-    if (fd < 0) return Status::FromErrno(std::string("cannot open ") + path, errno);
-    const ssize_t n = ::write(fd, text.data(), text.size());
-    const int err = errno;
-    ::close(fd);
-    if (n != ssize_t(text.size())) return Status::FromErrno(std::string("cannot write ") + path, err);
-    return Status::Ok();
+    OwnedFd fd(::open(path, O_WRONLY | O_CLOEXEC));
+    if (fd.get() < 0) return Status::FromErrno(std::string("cannot open ") + path, errno);
+    return WriteAll(fd.get(), text, path);
   };
   // An unprivileged process may map only its own ids, and gid_map only
   // once setgroups is denied.
