@@ -111,15 +111,18 @@ long HostTasks(int rootFd) {
 // counts them before and after their threads are summed: then no process
 // can hide from the listing, and the pid scan (a probe of every pid up to
 // the largest) is not needed. Any doubt answers false.
-bool EveryTaskListed(int rootFd, const std::vector<Entry>& entries) {
+// The stat lines read are given to `stats` (pid -> PID/stat as read).
+bool EveryTaskListed(int rootFd, const std::vector<Entry>& entries, std::unordered_map<std::string, std::string>* stats) {
   long before = HostTasks(rootFd);
   if (before <= 0) return false;
   long listed = 0;
   for (auto& e : entries) {
     if (!IsNumberName(e.name)) continue;
-    auto stat = ParsePidStat(ReadSmall(rootFd, e.name + "/stat"), nullptr);
+    std::string line = ReadOneShow(rootFd, e.name + "/stat");
+    auto stat = ParsePidStat(Trim(line), nullptr);
     if (!stat) return false;
     listed += stat->threads;
+    stats->emplace(e.name, std::move(line));
   }
   return listed == before && HostTasks(rootFd) == before;
 }
@@ -347,10 +350,16 @@ class CaptureRun {
   // and what it finds is walked last.
   void startHiddenPidScan() {
     if (!shared_.procfs || options_.profile == Profile::Tuning || !options_.pids.empty()) return;
-    auto everyTask = Bounded<bool>(callBudget(), [fd = Dup(root_.get()), entries = entries_] {
-      return EveryTaskListed(fd.get(), entries);
+    using Stats = std::unordered_map<std::string, std::string>;
+    auto everyTask = Bounded<std::pair<bool, Stats>>(callBudget(), [fd = Dup(root_.get()), entries = entries_] {
+      std::pair<bool, Stats> r;
+      r.first = EveryTaskListed(fd.get(), entries, &r.second);
+      return r;
     });
-    if (!everyTask || !*everyTask)
+    // A light capture takes these stat lines as its processes' (read a
+    // moment before the walk): one read of each fewer.
+    if (everyTask && options_.light && options_.carry) shared_.pidStats = std::move(everyTask->second);
+    if (!everyTask || !everyTask->first)
       scan_ = Start<std::vector<std::string>>([fd = Dup(root_.get()), entries = entries_] {
         return HiddenPids(fd.get(), entries);
       });
@@ -625,7 +634,15 @@ class CaptureRun {
                                 ? std::string("the capture was interrupted; later entries are recorded unread")
                                 : "the capture time limit of " + FormatSeconds(options_.timeLimitSeconds) +
                                       " s was reached; later entries are recorded unread");
-    if (carriedFiles_)
+    if (carriedFiles_ && options_.light)
+      meta_.notes.push_back(std::to_string(carriedFiles_) +
+                            " files were carried from earlier snapshots, not read again (reason carried; each one's "
+                            "note says when it was read, none before the full snapshot of " +
+                            WallTime(options_.carry->fullWallNs) +
+                            "): a light snapshot (record --light) reads of every process and thread seen before only "
+                            "stat, statm, status, io, schedstat and its thread list, and carries sys/, irq/, bus/ and "
+                            "fs/; new processes, the system-wide files and net/ are read");
+    else if (carriedFiles_)
       meta_.notes.push_back(std::to_string(carriedFiles_) +
                             " files were carried from earlier snapshots, not read again (reason carried; each one's "
                             "note says when it was read, none before the full snapshot of " +

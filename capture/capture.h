@@ -76,6 +76,13 @@ struct CaptureOptions {
   std::vector<std::string> commandLine;  // recorded in the metadata as the options used
   std::vector<std::string> notes;        // added to the metadata's notes (record: ticks skipped)
   const Carry* carry = nullptr;  // carry from this earlier capture of the same archive; null: read all
+  // With carry: a light capture (record --light). Every process and thread
+  // seen before (same start time, command and code addresses in its stat
+  // line) has its files carried whether it ran or not, but for what moves:
+  // stat, statm, status, io, schedstat and the task/ listing (threads that
+  // came are read whole). sys/ and irq/ (tunables) are carried too. The
+  // system-wide counters (stat, meminfo, vmstat, net/...) are read.
+  bool light = false;
   Carry* carryOut = nullptr;     // filled for the next capture to carry from
 };
 

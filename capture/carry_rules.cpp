@@ -36,6 +36,11 @@ constexpr std::string_view kKernelThreadCounters[] = {
     "comm", "io", "sched", "schedstat", "stack", "stat", "status", "syscall", "wchan",
 };
 
+// What a light capture reads of every task: what top, ps and atop show
+// moving (CPU, memory, I/O, state, run counts), and task/ (threads that
+// came or went).
+constexpr std::string_view kLightCounters[] = {"io", "schedstat", "stat", "statm", "status", "task"};
+
 bool In(std::string_view name, const auto& list) {
   return std::find(std::begin(list), std::end(list), name) != std::end(list);
 }
@@ -45,7 +50,18 @@ bool In(std::string_view name, const auto& list) {
 // Written once, by a process outside the namespace.
 constexpr std::string_view kWrittenOnce[] = {"gid_map", "projid_map", "setgroups", "uid_map"};
 
+// The system-wide counters of a light capture.
+constexpr std::string_view kLightSystemCounters[] = {
+    "buddyinfo", "diskstats", "interrupts", "loadavg", "meminfo", "pressure", "schedstat", "softirqs", "stat",
+    "swaps", "sysvipc", "uptime", "vmstat", "zoneinfo",
+    // sar -v: dentries, open files, inodes, ptys in use
+    "sys/fs/dentry-state", "sys/fs/file-nr", "sys/fs/inode-nr", "sys/fs/inode-state", "sys/kernel/pty/nr",
+};
+
+bool LightReads(std::string_view rel) { return In(rel, kLightSystemCounters); }
+
 CarryRule CarryRuleOf(std::string_view entry, CarryPlace place) {
+  if (place == CarryPlace::LightTick) return In(entry, kLightCounters) ? CarryRule::Read : CarryRule::WhileIdle;
   if (In(entry, kChangedByOthers)) return CarryRule::Read;
   if (In(entry, kWrittenOnce)) return CarryRule::OnceWritten;
   if (place == CarryPlace::ThreadOfBusyProcess && In(entry, kSharedWithThreads)) return CarryRule::Read;

@@ -28,7 +28,9 @@ enum class CarryRule {
 // A kernel thread that ran (KernelThreadThatRan): it has no memory map,
 // descriptors or environment of its own, so running changes only its
 // counters and wait state, which are read.
-enum class CarryPlace { Process, ThreadOfBusyProcess, KernelThreadThatRan };
+// LightTick: a light capture's process or thread, carried whether it ran
+// or not but for its counters (CaptureOptions::light).
+enum class CarryPlace { Process, ThreadOfBusyProcess, KernelThreadThatRan, LightTick };
 
 CarryRule CarryRuleOf(std::string_view entry, CarryPlace place);
 
@@ -40,5 +42,15 @@ inline constexpr std::string_view kIdleThreadWhy =
 inline constexpr std::string_view kKernelThreadWhy =
     "a kernel thread (same start time): running changes only its counters and wait state (stat, status, sched, "
     "schedstat, io, wchan, stack, syscall, comm), which are read at every snapshot";
+
+// What a light capture reads of the system-wide entries at the root (a
+// top-level name, or a path under sys/): the counters top, vmstat, sar and
+// free show moving. The rest of the root (sys/, irq/, slabinfo,
+// vmallocinfo, cpuinfo...) is carried; net/ is walked with the processes.
+bool LightReads(std::string_view rel);
+
+inline constexpr std::string_view kLightTickWhy =
+    "a light snapshot (record --light) reads only what moves: of each task stat, statm, status, io, schedstat and "
+    "the thread list, of the system its counters and net/; the rest is read at every full snapshot";
 
 }  // namespace procsnap

@@ -43,6 +43,14 @@ std::string ReadSmall(int dirFd, const std::string& rel) {
   return s;
 }
 
+std::string ReadOneShow(int dirFd, const std::string& rel) {
+  OwnedFd fd(::openat(dirFd, rel.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
+  if (fd.get() < 0) return "";
+  char buf[4096];
+  const ssize_t n = ::read(fd.get(), buf, sizeof buf);
+  return n > 0 && size_t(n) < sizeof buf ? std::string(buf, size_t(n)) : "";
+}
+
 std::string ReadWhole(int dirFd, const std::string& rel, size_t max) {
   int fd = ::openat(dirFd, rel.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) return "";

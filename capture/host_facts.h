@@ -32,6 +32,9 @@ int64_t ClockNs(int clock);
 // The first 4 KiB of dirFd/rel without trailing newlines or NULs; "" when
 // it cannot be read.
 std::string ReadSmall(int dirFd, const std::string& rel);
+// A procfs file made by one show() (PID/stat...) as it is, with one
+// read(); "" when it cannot be read or does not fit 4 KiB.
+std::string ReadOneShow(int dirFd, const std::string& rel);
 
 // The whole of dirFd/rel, up to `max` bytes; "" when it cannot be read.
 std::string ReadWhole(int dirFd, const std::string& rel, size_t max);

@@ -29,6 +29,7 @@ struct WalkShared {
   bool procfs = false;     // the root is a real procfs: PID logic and the read policy apply
   const ExportManifest* manifest = nullptr;  // the root is an export: what its manifest gives back
   std::string selfPid;     // the capturing process, kept under the tuning profile for net/
+  std::unordered_map<std::string, std::string> pidStats;  // light captures: pid -> PID/stat read before the walk
   int64_t deadlineMonoNs = 0;  // 0 = no time limit
   std::atomic<bool> stopped{false};  // the time limit passed or options->interrupt was set
   std::string stopNote;              // why, as recorded on entries left unread (set before `stopped`)
@@ -163,6 +164,9 @@ class Walker {
   void visit(int parentFd, const std::string& name, const std::string& rel, NodeId slot, unsigned char dtype,
              unsigned depth);
   void readFile(int parentFd, const std::string& name, const std::string& rel, NodeId slot);
+  // A file's content (`err`: the read's errno; `mountKey`: a mount table's, see below) into `slot`.
+  void storeFile(std::string_view content, const std::string& rel, NodeId slot, int err, bool truncated,
+                 const std::string& mountKey);
   bool takeFromProcess(const std::string& name, NodeId slot);
   // For PID/mountinfo, mounts, mountstats: the key of its namespace and
   // root ("" when not such a file or the links cannot be read), and the
@@ -195,12 +199,16 @@ class Walker {
     if (!carriedNoteIndex_) carriedNoteIndex_ = frag_->tree.intern(carriedNote_);
     return carriedNoteIndex_;
   }
-  // A note of the carried tree interned in this fragment (most carried
-  // nodes share a few notes: each is hashed once per subtree).
-  uint32_t noteFrom(const Tree& from, uint32_t note) {
-    auto [it, fresh] = noteCache_.try_emplace(note, 0);
-    if (fresh) it->second = frag_->tree.intern(from.str(note));
-    return it->second;
+  // A string of the carried tree (a name, a note) interned in this
+  // fragment: each is hashed once per fragment, not once per node.
+  uint32_t stringFrom(const Tree& from, uint32_t s) {
+    if (stringIds_.size() < from.stringCount()) stringIds_.resize(from.stringCount());
+    auto& [gen, id] = stringIds_[s];
+    if (gen != fragmentGen_) {
+      gen = fragmentGen_;
+      id = frag_->tree.intern(from.str(s));
+    }
+    return id;
   }
   // Carry: one top-level file taken from the previous capture's tree.
   bool carryFile(const std::string& name, const std::string& why);
@@ -226,12 +234,15 @@ class Walker {
   std::string exclusionNote_;
   std::string carriedNote_;  // the note of files carried into this fragment
   uint32_t carriedNoteIndex_ = 0;
-  std::unordered_map<uint32_t, uint32_t> noteCache_;  // carried tree's note -> this fragment's
+  // Carried tree's string id -> (fragmentGen_ when set, this fragment's id).
+  std::vector<std::pair<uint64_t, uint32_t>> stringIds_;
+  uint64_t fragmentGen_ = 0;  // one per walkTopLevel
   std::string mountKeyDir_, mountKey_;  // the last directory whose mount table key was asked
   CarryPlace carryPlace_ = CarryPlace::Process;  // of the subtree being carried
   std::pair<long, bool> sharedTable_{-1, false};  // tid, and whether it uses its process's descriptor table
   long ptraceDenied_ = -1;  // the tid kcmp refused with EPERM, -1 for none
   uint64_t startTime_ = 0;  // field 22 of the PID's stat as read during the walk
+  std::pair<std::string, std::string> preread_;  // a file's path and content read before its turn
   struct ProcessFile {
     std::string name;
     Node node;

@@ -104,6 +104,11 @@ void SetupRecord(CLI::App& sub, CommandAction& action) {
       "--full", [a](int64_t) { a->options.fullEvery = 1; },
       "read everything at every snapshot (by default every 30th reads everything; between them the files of "
       "processes that have not run are carried from the snapshot before, marked carried)");
+  sub.add_flag("--light", a->options.capture.light,
+               "between full snapshots read only what moves: per process and thread stat, statm, status, io, "
+               "schedstat and the thread list, the system-wide counters and net/; new processes whole. The rest "
+               "(fd/, maps, smaps, environ, sys/...) is carried from the full snapshot before, marked carried. "
+               "About atop's cost; what changes between full snapshots outside those files shows late");
   sub.add_option("--full-every", a->options.fullEvery, "read everything at every Nth snapshot")
       ->capture_default_str()
       ->check(CLI::Range(1u, 1000000u));

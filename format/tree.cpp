@@ -114,12 +114,18 @@ void Tree::setAlias(NodeId id, NodeId target) {
 
 uint32_t Tree::graft(NodeId at, const Tree& part) {
   const uint32_t shift = static_cast<uint32_t>(nodes_.size()) - 1;
+  // Each of the part's strings is interned once, however many nodes name it.
+  std::vector<uint32_t> ids(part.strings_.size(), Index::kEmpty);
+  auto id = [&](uint32_t s) {
+    if (ids[s] == Index::kEmpty) ids[s] = intern(part.str(s));
+    return ids[s];
+  };
   for (size_t i = 0; i < part.nodes_.size(); ++i) {
     Node n = part.nodes_[i];
-    n.name = intern(part.str(n.name));
-    n.note = intern(part.str(n.note));
+    n.name = id(n.name);
+    n.note = id(n.note);
     if (n.kind == NodeKind::Directory && n.aux_ > 0) n.ref_ += shift;
-    if (n.kind == NodeKind::Symlink) n.ref_ = intern(part.str(n.ref_));
+    if (n.kind == NodeKind::Symlink) n.ref_ = id(n.ref_);
     if (i == 0) {
       n.name = nodes_[at].name;  // the slot keeps the name its parent gave it
       nodes_[at] = n;

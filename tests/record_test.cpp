@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <sstream>
 
 #include "test_util.h"
 
@@ -732,6 +733,115 @@ BOOST_AUTO_TEST_CASE(a_recording_never_carries_what_changed) {
   // Every carried node's note is true: the sleeper had not run; it is carried.
   auto ls = Run({kBin, "ls", "-l", "--at", last, rec, sp + "/environ"});
   BOOST_TEST(ls.out.find("its process had not run since") != std::string::npos, ls.out);
+}
+
+// record --light: between full snapshots each process and thread is read
+// only for what moves (stat, statm, status, io, schedstat, the thread
+// list), the rest carried and marked; new threads and processes, and one
+// that exec'd, are read whole; system counters are read, sys/ carried but
+// for the few counters sar shows.
+BOOST_AUTO_TEST_CASE(a_light_recording_reads_what_moves_and_carries_the_rest) {
+  TempDir dir;
+  const std::string flag = dir / "exec-now", rec = dir / "rec";
+  // Busy, and a new sleeping thread every 50 ms (up to 8).
+  testutil::Spawned busy({"/usr/bin/python3", "-c",
+                          "import threading, time\n"
+                          "def spawn():\n"
+                          "    for _ in range(8):\n"
+                          "        threading.Thread(target=time.sleep, args=(3600,), daemon=True).start()\n"
+                          "        time.sleep(0.05)\n"
+                          "print('ready', flush=True)\n"
+                          "threading.Thread(target=spawn, daemon=True).start()\n"
+                          "x = 0\n"
+                          "while True: x += 1\n"},
+                         {});
+  BOOST_REQUIRE(busy.line() == "ready");
+  // Execs into sleep when the flag file appears.
+  testutil::Spawned execer({"/usr/bin/python3", "-c",
+                            "import os, sys, time\n"
+                            "print('ready', flush=True)\n"
+                            "while not os.path.exists(sys.argv[1]): time.sleep(0.02)\n"
+                            "os.execv('/bin/sleep', ['sleep', '3600'])\n",
+                            flag},
+                           {});
+  BOOST_REQUIRE(execer.line() == "ready");
+  const std::string bp = std::to_string(busy.pid()), ep = std::to_string(execer.pid());
+  Recorder r({"-o", rec, "--light", "--full-every", "6", "--interval", "200ms", "--count", "7", "--exclude",
+              "*/smaps*"});
+  BOOST_REQUIRE(r.waitLines(2));
+  testutil::WriteFile(flag, "");
+  for (int i = 0; i < 500 && testutil::ReadFile("/proc/" + ep + "/comm") != "sleep\n"; ++i) usleep(10000);
+  BOOST_REQUIRE(testutil::ReadFile("/proc/" + ep + "/comm") == "sleep\n");
+  testutil::Child started({CHILD_HELPER, "--no-listen"}, {"PROCSNAP_TEST=started-late"});
+  const std::string sp = std::to_string(started.pid());
+  const size_t after = r.lines.size();  // snapshots from here on began after the exec and the start
+  BOOST_REQUIRE(r.waitLines(after + 2));
+  BOOST_REQUIRE(r.wait() == 0);
+  BOOST_REQUIRE_EQUAL(r.lines.size(), 7u);
+  for (size_t k = 0; k < 7; ++k) BOOST_TEST(r.lines[k]["full"].get<bool>() == (k == 0 || k == 6), "snapshot " << k);
+  const std::string at = std::to_string(after + 1);  // light, after both
+  BOOST_REQUIRE(!r.lines[after + 1]["full"].get<bool>());
+  auto carried = [&](const std::string& path) {
+    auto ls = Run({kBin, "ls", "-ld", "--at", at, rec, path});
+    BOOST_REQUIRE_MESSAGE(ls.exitCode == 0, path << ": " << ls.err);
+    return ls.out.find("[carried: read at") != std::string::npos;
+  };
+  // What moves is read; the rest is carried, saying why.
+  for (const char* f : {"/stat", "/statm", "/status", "/io", "/schedstat"}) BOOST_TEST(!carried(bp + f), f);
+  for (const char* f : {"/environ", "/limits", "/cgroup", "/maps", "/cmdline"}) BOOST_TEST(carried(bp + f), f);
+  auto note = Run({kBin, "ls", "-l", "--at", at, rec, bp + "/environ"}).out;
+  BOOST_TEST(note.find("a light snapshot (record --light)") != std::string::npos, note);
+  // The busy process's CPU time moves from light snapshot to light snapshot.
+  auto utime = [&](size_t k) {
+    auto stat = Run({kBin, "cat", "--at", std::to_string(k), rec, bp + "/stat"}).out;
+    std::istringstream in(stat.substr(stat.rfind(')') + 2));
+    std::string field;
+    for (int i = 3; i <= 14 && in >> field; ++i) {
+    }
+    return std::stoul(field);
+  };
+  BOOST_TEST(utime(after + 1) > utime(1));
+  // Threads: each one's counters read, its own files carried; the ones that
+  // came since the full snapshot are listed.
+  auto tids = Run({kBin, "ls", "--at", at, rec, bp + "/task"}).out;
+  const long listed = std::count(tids.begin(), tids.end(), '\n');
+  auto firstTids = Run({kBin, "ls", "--at", "0", rec, bp + "/task"}).out;
+  BOOST_TEST(listed > std::count(firstTids.begin(), firstTids.end(), '\n'), firstTids << " then " << tids);
+  std::istringstream tidList(tids);
+  std::string tid;
+  while (tidList >> tid) BOOST_TEST(!carried(bp + "/task/" + tid + "/stat"), tid);
+  // One that was there at the full snapshot carries its own files.
+  std::istringstream oldList(firstTids);
+  std::string oldTid;
+  oldList >> oldTid;
+  BOOST_TEST(carried(bp + "/task/" + oldTid + "/wchan"));
+  // A process that exec'd and one that started are read whole at the first
+  // snapshot that sees them so, carried after.
+  auto firstWith = [&](const std::string& path, const std::string& content) {
+    for (size_t k = 1; k < r.lines.size(); ++k) {
+      auto c = Run({kBin, "cat", "--at", std::to_string(k), rec, path});
+      if (c.exitCode == 0 && (content.empty() || c.out == content)) return k;
+    }
+    return size_t(0);
+  };
+  for (size_t k : {firstWith(ep + "/cmdline", std::string("sleep\0" "3600\0", 11)), firstWith(sp + "/stat", "")}) {
+    BOOST_REQUIRE(k > 0 && k < 6);
+    for (const char* f : {"/cmdline", "/environ", "/maps"}) {
+      const std::string p = (k == firstWith(sp + "/stat", "") ? sp : ep) + f;
+      auto ls = Run({kBin, "ls", "-l", "--at", std::to_string(k), rec, p});
+      BOOST_TEST(ls.out.find("carried") == std::string::npos, "snapshot " << k << ": " << ls.out);
+    }
+  }
+  // The system: counters read, the rest carried.
+  for (const char* f : {"meminfo", "stat", "loadavg", "vmstat", "sys/fs/file-nr"}) BOOST_TEST(!carried(f), f);
+  for (const char* f : {"sys/kernel/hostname", "cpuinfo", "sys/vm/swappiness"})
+    BOOST_TEST(carried(f), Run({kBin, "ls", "-l", "--at", at, rec, f}).out);
+  auto info = Run({kBin, "info", "--at", at, rec});
+  BOOST_TEST(info.out.find("a light snapshot (record --light)") != std::string::npos, info.out);
+  // The full snapshot reads everything again.
+  auto full = Run({kBin, "ls", "-l", "--at", "6", rec, bp});
+  BOOST_TEST(full.out.find("carried") == std::string::npos, full.out);
+  BOOST_TEST(Run({kBin, "verify", rec}).exitCode == 0);
 }
 
 // Threads that share their process's descriptor table (kcmp says so) are
