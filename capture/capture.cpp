@@ -205,12 +205,15 @@ class CaptureRun {
     startHiddenPidScan();
     Tree tree = walk();
     recordExecutables(tree);
-    keepCarry(tree);
+    keepCarry();
     meta_.endWallNs = ClockNs(CLOCK_REALTIME);
     if (manifest_ && manifest_->startWallNs > 0)  // as long after the given-back start as it took
       meta_.endWallNs = meta_.startWallNs + (ClockNs(CLOCK_MONOTONIC) - meta_.startMonoNs);
     meta_.endMonoNs = ClockNs(CLOCK_MONOTONIC);
-    if (Status s = writer_.addSnapshot(meta_, std::move(tree)); !s.ok()) return s;
+    // The carry keeps the tree as encoded (alias targets too; carried subtrees walk net/ anew).
+    if (Status s = writer_.addSnapshot(meta_, std::move(tree), options_.carryOut ? &options_.carryOut->tree : nullptr);
+        !s.ok())
+      return s;
     return meta_;
   }
 
@@ -687,12 +690,12 @@ class CaptureRun {
                                           fresh.get(), &meta_.notes);
   }
 
-  void keepCarry(const Tree& tree) {
+  // What the next capture carries from, but for the tree (addSnapshot gives it).
+  void keepCarry() {
     if (!options_.carryOut) return;
     Carry& out = *options_.carryOut;
     out.executables = meta_.executables;
     out.tree = Tree();
-    out.tree.graft(out.tree.add(""), tree);  // alias targets are not copied: carried subtrees walk net/ anew
     out.stat = std::move(stats_);
     out.modules = std::move(modules_);
     out.readWallNs = meta_.startWallNs;

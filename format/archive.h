@@ -328,8 +328,9 @@ class ArchiveWriter {
   // Blocks while the compressor is behind, which bounds memory.
   virtual Result<BlobRef> putBlob(std::string_view bytes) = 0;
   // Seals open chunks and writes one snapshot record. `meta.counts.uniqueBytes`
-  // is filled in here.
-  virtual Status addSnapshot(Metadata& meta, Tree tree) = 0;
+  // is filled in here. The tree is freed as it is encoded, or with `keep`
+  // given back there whole (record keeps it for the next tick: no copy).
+  virtual Status addSnapshot(Metadata& meta, Tree tree, Tree* keep = nullptr) = 0;
   // Writes the index and trailer. Without it the archive has no snapshot.
   virtual Status finish() = 0;
   // Writes the index and trailer of the snapshots so far and fsyncs, and

@@ -241,7 +241,7 @@ unsigned EstimateSnapshotWords(const Tree& tree) {
 }
 
 void EncodeSnapshot(capnp::MessageBuilder& mb, const Metadata& meta, Tree&& tree,
-                    const std::vector<std::string>* baseStrings, std::vector<std::string>* tableOut) {
+                    const std::vector<std::string>* baseStrings, std::vector<std::string>* tableOut, Tree* keep) {
   auto snap = mb.initRoot<schema::Snapshot>();
   EncodeMetadata(snap.initMetadata(), meta);
   // The tree's string i is written as number[i] (identity without a base).
@@ -303,7 +303,7 @@ void EncodeSnapshot(capnp::MessageBuilder& mb, const Metadata& meta, Tree&& tree
   // Row by row, releasing each node once copied: the tree shrinks as the
   // message grows, so the two are never both whole in memory.
   for (unsigned i = 0; i < n; ++i) {
-    const Node& x = TreeAccess::nodes(tree).front();
+    const Node& x = keep ? TreeAccess::nodes(tree)[i] : TreeAccess::nodes(tree).front();
     name.set(i, renumber(x.name));
     kind.set(i, static_cast<uint8_t>(x.kind));
     mode.set(i, x.mode);
@@ -322,10 +322,12 @@ void EncodeSnapshot(capnp::MessageBuilder& mb, const Metadata& meta, Tree&& tree
       ref.set(i, x.kind == NodeKind::Symlink ? renumber(Ref(x)) : Ref(x));
     }
     aux.set(i, Aux(x));
+    if (keep) continue;
     TreeAccess::nodes(tree).pop_front();
     // Freed nodes stay resident in malloc's free lists unless handed back.
     if ((i & 0xffff) == 0xffff) malloc_trim(0);
   }
+  if (keep) *keep = std::move(tree);
   tree = Tree();
 }
 

@@ -50,9 +50,11 @@ unsigned EstimateSnapshotWords(const Tree& tree);
 // they lack follow: names keep the keyframe's numbers, so the columns match
 // the keyframe's and compress against it. (Interning follows walk order,
 // which parallel walkers vary: without it a third of names renumber.)
-// `table` receives the string table as written.
+// `table` receives the string table as written. The tree is freed row by
+// row as it is copied, or with `keep` moved there whole.
 void EncodeSnapshot(capnp::MessageBuilder& mb, const Metadata& meta, Tree&& tree,
-                    const std::vector<std::string>* baseStrings = nullptr, std::vector<std::string>* table = nullptr);
+                    const std::vector<std::string>* baseStrings = nullptr, std::vector<std::string>* table = nullptr,
+                    Tree* keep = nullptr);
 // `words` must stay alive only during the call. `chunks` bounds file refs.
 // At most kDecodeExpansion x raw.size() + kDecodeSlack bytes are decoded
 // (what a reader's cache charges: *decodedBytes); a message claiming more

@@ -115,7 +115,7 @@ class WriterImpl final : public ArchiveWriter {
     return ref;
   }
 
-  Status addSnapshot(Metadata& meta, Tree tree) override {
+  Status addSnapshot(Metadata& meta, Tree tree, Tree* keep = nullptr) override {
     {
       std::unique_lock<std::mutex> lock(mu_);
       if (!open_.empty()) sealLocked();
@@ -173,7 +173,8 @@ class WriterImpl final : public ArchiveWriter {
     kj::Maybe<kj::Exception> e = kj::runCatchingExceptions([&]() {
       // Compressed while `mb` lives: its destructor zeroes the segment.
       capnp::MallocMessageBuilder mb(kj::arrayPtr(segment.get() + 1, words), capnp::AllocationStrategy::FIXED_SIZE);
-      EncodeSnapshot(mb, meta, std::move(tree), base ? &base->strings : nullptr, delta ? &mine.strings : nullptr);
+      EncodeSnapshot(mb, meta, std::move(tree), base ? &base->strings : nullptr, delta ? &mine.strings : nullptr,
+                     keep);
       auto segments = mb.getSegmentsForOutput();
       kj::Array<capnp::word> flat;  // only when the estimate fell short
       std::string_view message;
