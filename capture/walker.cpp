@@ -483,6 +483,9 @@ void Walker::copyChildren(int rootFd, const Tree& from, NodeId src, NodeId dst, 
     const Node& sn = from.node(s);
     const std::string childName(from.str(sn.name));
     const std::string childRel = rel + "/" + childName;
+    // A light capture's thread has its process's net/ (read or aliased a
+    // moment before): two stats per thread fewer.
+    if (carryPlace_ == CarryPlace::LightTick && depth == 3 && childName == "net" && aliasProcessNet(d, sn)) continue;
     const CarryRule rule = entries ? CarryRuleOf(childName, carryPlace_) : CarryRule::WhileIdle;
     const bool lightCounter = !entries && depth >= 2 && sn.kind == NodeKind::File && shared_.options->light &&
                               rel.starts_with("sys/") && LightReads(childRel);
@@ -540,6 +543,29 @@ void Walker::copyChildren(int rootFd, const Tree& from, NodeId src, NodeId dst, 
         break;
     }
   }
+}
+
+bool Walker::aliasProcessNet(NodeId slot, const Node& attributes) {
+  const Tree& t = frag_->tree;
+  const NodeId net = t.child(0, "net");
+  if (net == kNoNode) return false;
+  WalkShared::Where where{fragmentId_, net};
+  if (t.node(net).kind == NodeKind::Alias) {
+    auto a = std::find_if(frag_->aliases.begin(), frag_->aliases.end(), [&](const auto& p) { return p.node == net; });
+    if (a == frag_->aliases.end()) return false;
+    where = a->target;
+  } else if (t.node(net).kind != NodeKind::Directory || t.node(net).error || t.node(net).reason != Reason::None) {
+    return false;
+  }
+  Node& n = frag_->tree.at(slot);
+  n.mode = attributes.mode;
+  n.uid = attributes.uid;
+  n.gid = attributes.gid;
+  n.mtimeNs = attributes.mtimeNs;
+  frag_->tree.setAlias(slot, kNoNode);  // its target is known once every fragment is grafted
+  frag_->aliases.push_back({slot, where});
+  ++frag_->counts.aliases;
+  return true;
 }
 
 // An entry of a carried process read again (CarryRule::Read). Its mode and
@@ -611,6 +637,11 @@ void Walker::visit(int parentFd, const std::string& name, const std::string& rel
     ++frag_->counts.errors;
     return;
   }
+  // A light capture's thread seen before: its attributes are the carried
+  // ones (a stat per thread fewer; carryThread counts the directory).
+  if (shared_.options->light && shared_.options->carry && depth == 3 && !exclusion(rel) &&
+      carryThread(parentFd, name, rel, slot))
+    return;
   struct stat st;
   begin(slot);
   int statResult = ::fstatat(parentFd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT);

@@ -190,6 +190,9 @@ class Walker {
   // Carry's test: the stat line and every thread's run count ("" unreadable).
   std::string processActivity(int rootFd, const std::string& pid);
   bool carryThread(int parentFd, const std::string& tid, const std::string& rel, NodeId slot);
+  // A light capture's thread's net/ at `slot` made an alias of its
+  // process's, with the carried node's mode and owner.
+  bool aliasProcessNet(NodeId slot, const Node& attributes);
   bool shareDescriptors(const std::string& rel, NodeId slot);
   void copyChildren(int rootFd, const Tree& from, NodeId src, NodeId dst, const std::string& rel, unsigned depth);
   void readCarriedEntry(int parentFd, const Tree& from, NodeId src, const std::string& name, const std::string& rel,

@@ -743,20 +743,22 @@ BOOST_AUTO_TEST_CASE(a_recording_never_carries_what_changed) {
 BOOST_AUTO_TEST_CASE(a_light_recording_reads_what_moves_and_carries_the_rest) {
   TempDir dir;
   const std::string flag = dir / "exec-now", rec = dir / "rec";
-  // Busy, and a new sleeping thread every 50 ms (up to 8).
+  // Busy; three sleeping threads more when the flag file appears.
   testutil::Spawned busy({"/usr/bin/python3", "-c",
-                          "import threading, time\n"
+                          "import os, sys, threading, time\n"
                           "def spawn():\n"
-                          "    for _ in range(8):\n"
+                          "    while not os.path.exists(sys.argv[1]): time.sleep(0.02)\n"
+                          "    for _ in range(3):\n"
                           "        threading.Thread(target=time.sleep, args=(3600,), daemon=True).start()\n"
-                          "        time.sleep(0.05)\n"
+                          "    time.sleep(3600)\n"
                           "print('ready', flush=True)\n"
                           "threading.Thread(target=spawn, daemon=True).start()\n"
                           "x = 0\n"
-                          "while True: x += 1\n"},
+                          "while True: x += 1\n",
+                          flag},
                          {});
   BOOST_REQUIRE(busy.line() == "ready");
-  // Execs into sleep when the flag file appears.
+  // Execs into sleep when the flag file appears (made after the second snapshot).
   testutil::Spawned execer({"/usr/bin/python3", "-c",
                             "import os, sys, time\n"
                             "print('ready', flush=True)\n"
@@ -772,6 +774,8 @@ BOOST_AUTO_TEST_CASE(a_light_recording_reads_what_moves_and_carries_the_rest) {
   testutil::WriteFile(flag, "");
   for (int i = 0; i < 500 && testutil::ReadFile("/proc/" + ep + "/comm") != "sleep\n"; ++i) usleep(10000);
   BOOST_REQUIRE(testutil::ReadFile("/proc/" + ep + "/comm") == "sleep\n");
+  for (int i = 0; i < 500 && testutil::ListDir("/proc/" + bp + "/task").size() < 5; ++i) usleep(10000);
+  BOOST_REQUIRE_EQUAL(testutil::ListDir("/proc/" + bp + "/task").size(), 5u);
   testutil::Child started({CHILD_HELPER, "--no-listen"}, {"PROCSNAP_TEST=started-late"});
   const std::string sp = std::to_string(started.pid());
   const size_t after = r.lines.size();  // snapshots from here on began after the exec and the start
@@ -809,7 +813,8 @@ BOOST_AUTO_TEST_CASE(a_light_recording_reads_what_moves_and_carries_the_rest) {
   BOOST_TEST(listed > std::count(firstTids.begin(), firstTids.end(), '\n'), firstTids << " then " << tids);
   std::istringstream tidList(tids);
   std::string tid;
-  while (tidList >> tid) BOOST_TEST(!carried(bp + "/task/" + tid + "/stat"), tid);
+  while (tidList >> tid)
+    BOOST_TEST(!carried(bp + "/task/" + tid + "/stat"), Run({kBin, "ls", "-l", "--at", at, rec, bp + "/task/" + tid}).out);
   // One that was there at the full snapshot carries its own files.
   std::istringstream oldList(firstTids);
   std::string oldTid;
