@@ -1,6 +1,7 @@
 // procsnap record: a snapshot every interval into a recording.
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <iostream>
@@ -21,6 +22,7 @@ struct RecordArgs {
   uint64_t maxFileMiB = 64;
   int level = 9;
   bool json = false, quiet = false;
+  bool fullEveryGiven = false;
 };
 
 int Run(RecordArgs& a) {
@@ -34,6 +36,11 @@ int Run(RecordArgs& a) {
   if (!interval.ok()) return Fail("--interval: " + interval.status().message());
   if (*interval < 10'000'000) return Fail("--interval must be at least 10ms");
   o.intervalNs = *interval;
+  // --light reads everything once every five minutes unless told: a full
+  // snapshot at 1 s would otherwise come every 30 s, and cost as much as
+  // the 29 light ones between.
+  if (o.capture.light && !a.fullEveryGiven)
+    o.fullEvery = static_cast<unsigned>(std::max<int64_t>(30, (300'000'000'000 + o.intervalNs - 1) / o.intervalNs));
   if (!a.duration.empty()) {
     auto d = ParseDuration(a.duration);
     if (!d.ok()) return Fail("--duration: " + d.status().message());
@@ -108,8 +115,11 @@ void SetupRecord(CLI::App& sub, CommandAction& action) {
                "between full snapshots read only what moves: per process and thread stat, statm, status, io, "
                "schedstat and the thread list, the system-wide counters and net/; new processes whole. The rest "
                "(fd/, maps, smaps, environ, sys/...) is carried from the full snapshot before, marked carried. "
-               "About atop's cost; what changes between full snapshots outside those files shows late");
-  sub.add_option("--full-every", a->options.fullEvery, "read everything at every Nth snapshot")
+               "About atop's cost; what changes outside those files shows at the next full snapshot (every five "
+               "minutes unless --full-every says)");
+  sub.add_option("--full-every", a->options.fullEvery,
+                 "read everything at every Nth snapshot (with --light: by default every five minutes' worth, at "
+                 "least 30)")
       ->capture_default_str()
       ->check(CLI::Range(1u, 1000000u));
   sub.add_option("--segment-snapshots", a->options.recording.segmentSnapshots,
@@ -131,6 +141,7 @@ void SetupRecord(CLI::App& sub, CommandAction& action) {
       "recording (the same host only). Every command reads DIR as an archive: procsnap info DIR,\n"
       "procsnap cat --at 2026-11-23T07:11:05Z DIR loadavg, procsnap diff DIR@-5m DIR@-1.");
   action = [a, &sub] {
+    a->fullEveryGiven = sub.get_option("--full-every")->count() > 0 || sub.get_option("--full")->count() > 0;
     a->options.capture.commandLine = OptionsGiven(sub);
     return Run(*a);
   };
