@@ -3,7 +3,7 @@
 # machine line. A script sets its defaults and USAGE, then sources this.
 
 # Options named in the script's USAGE: --procs N, --rounds R, --ps N, --churn R,
-# --samples N, --record.
+# --samples N, --light (LIGHT=--light, for procsnap record), --record.
 # --record puts the script's figures into the table at the top of
 # bench/RESULTS.md, replacing the ones they supersede.
 while [ $# -gt 0 ]; do
@@ -14,6 +14,7 @@ while [ $# -gt 0 ]; do
     --ps) PSRUNS=$2; shift 2 ;;
     --churn) CHURN=$2; shift 2 ;;
     --samples) SAMPLES=$2; shift 2 ;;
+    --light) LIGHT=--light; shift ;;
     --record) RECORD=1; shift ;;
   esac
 done

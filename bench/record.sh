@@ -7,12 +7,13 @@
 #    the default 10 s (13 snapshots: two minutes);
 #  - a long recording: 8,640 snapshots of a fixture tree (a day at 10 s),
 #    then the time to open it and read one file of the middle snapshot.
-#   bench/record.sh [--procs N] [--record]
+#   bench/record.sh [--procs N] [--light] [--record]
 # --procs N  first start N extra processes with 3 threads each
+# --light    record with --light (rows named "... --light")
 set -eu
 cd "$(dirname "$0")/.."
-PROCS=0 ROUNDS=1 RECORD=0
-USAGE="bench/record.sh [--procs N] [--record]"
+PROCS=0 ROUNDS=1 RECORD=0 LIGHT=
+USAGE="bench/record.sh [--procs N] [--light] [--record]"
 . bench/common.sh
 start_load "$PROCS"
 
@@ -26,7 +27,7 @@ done
 ONE=$(stat -c %s "$TMP/one.psnap"); CPU1=$(median < "$TMP/cpu1")
 
 # 60 snapshots 1 s apart.
-$BIN record -o "$TMP/rec" --interval 1s --count 60 --json > "$TMP/rec.json"
+$BIN record $LIGHT -o "$TMP/rec" --interval 1s --count 60 --json > "$TMP/rec.json"
 SIXTY=$(du -b -s "$TMP/rec" | awk '{print $1}')
 FIRST=$(head -1 "$TMP/rec.json" | sed 's/.*"added_bytes":\([0-9]*\).*/\1/')
 CPUREC=$(tail -n +2 "$TMP/rec.json" | sed 's/.*"cpu_seconds":\([0-9.e-]*\).*/\1/' | median)
@@ -37,7 +38,7 @@ echo "one capture $1 KiB; 60 snapshots $(awk -v s="$SIXTY" 'BEGIN {printf "%.0f"
 echo "CPU: one capture $4 s, per recorded snapshot $5 s (median) = $6x"
 
 # CPU at the default settings (10 s apart): 13 snapshots, 2 minutes.
-$BIN record -o "$TMP/rec10" --count 13 --json > "$TMP/rec10.json"
+$BIN record $LIGHT -o "$TMP/rec10" --count 13 --json > "$TMP/rec10.json"
 CPU10=$(tail -n +2 "$TMP/rec10.json" | sed 's/.*"cpu_seconds":\([0-9.e-]*\).*/\1/' | median | awk '{printf "%.3f", $1}')
 RATIO10=$(awk -v c1="$CPU1" -v c="$CPU10" 'BEGIN {printf "%.2f", c / c1}')
 echo "CPU at the default 10 s: per recorded snapshot $CPU10 s (median of 12) = ${RATIO10}x"
@@ -55,9 +56,10 @@ if [ "$PROCS" = 0 ]; then
 fi
 
 if [ "$RECORD" = 1 ]; then
-  record "| record: 60 snapshots 1 s apart, $PROCS extra procs | one capture $1 KiB, 60 snapshots $3x it, **$2 KiB per added snapshot** | **$3** | <= 1.5 |" "record-size-$PROCS"
-  record "| record: CPU per snapshot, $PROCS extra procs, 1 s apart | one capture $4 s, recorded snapshot $5 s (median of 59) | **$6** | <= 0.25 |" "record-cpu-$PROCS"
-  record "| record: CPU per snapshot, $PROCS extra procs, default 10 s apart | one capture $4 s, recorded snapshot $CPU10 s (median of 12) | **$RATIO10** | <= 0.25 |" "record-cpu10-$PROCS"
+  how=; key=; [ -n "$LIGHT" ] && how=" $LIGHT" && key=-light
+  record "| record$how: 60 snapshots 1 s apart, $PROCS extra procs | one capture $1 KiB, 60 snapshots $3x it, **$2 KiB per added snapshot** | **$3** | <= 1.5 |" "record-size-$PROCS$key"
+  record "| record$how: CPU per snapshot, $PROCS extra procs, 1 s apart | one capture $4 s, recorded snapshot $5 s (median of 59) | **$6** | <= 0.25 |" "record-cpu-$PROCS$key"
+  record "| record$how: CPU per snapshot, $PROCS extra procs, default 10 s apart | one capture $4 s, recorded snapshot $CPU10 s (median of 12) | **$RATIO10** | <= 0.25 |" "record-cpu10-$PROCS$key"
   if [ -n "$LONG" ]; then
     set -- $LONG
     record "| record: open a recording of 8,640 snapshots ($2 segments) and read one file of snapshot 4320 | **$1 s** | | < 1 s |" "record-open-day"
