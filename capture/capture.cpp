@@ -637,23 +637,19 @@ class CaptureRun {
                                 ? std::string("the capture was interrupted; later entries are recorded unread")
                                 : "the capture time limit of " + FormatSeconds(options_.timeLimitSeconds) +
                                       " s was reached; later entries are recorded unread");
-    if (carriedFiles_ && options_.light)
+    if (carriedFiles_)
       meta_.notes.push_back(std::to_string(carriedFiles_) +
                             " files were carried from earlier snapshots, not read again (reason carried; each one's "
                             "note says when it was read, none before the full snapshot of " +
-                            WallTime(options_.carry->fullWallNs) +
-                            "): a light snapshot (record --light) reads of every process and thread seen before only "
-                            "stat, statm, status, io, schedstat and its thread list, and carries sys/, irq/, bus/ and "
-                            "fs/; new processes, the system-wide files and net/ are read");
-    else if (carriedFiles_)
-      meta_.notes.push_back(std::to_string(carriedFiles_) +
-                            " files were carried from earlier snapshots, not read again (reason carried; each one's "
-                            "note says when it was read, none before the full snapshot of " +
-                            WallTime(options_.carry->fullWallNs) +
-                            "): those of processes and threads that had not run (stat line and schedstat run counts "
-                            "unchanged; what other processes change is read at every snapshot), kallsyms while "
-                            "/proc/modules was unchanged, and bus/ and fs/ (PCI configuration space, file system "
-                            "internals: read at full snapshots)");
+                            WallTime(options_.carry->fullWallNs) + "): " +
+                            (options_.light
+                                 ? "a light snapshot (record --light) reads of every process and thread seen before "
+                                   "only stat, statm, status, io, schedstat and its thread list, and of the system "
+                                   "its counters and net/; new processes and threads are read whole"
+                                 : "those of processes and threads that had not run (stat line and schedstat run "
+                                   "counts unchanged; what other processes change is read at every snapshot), "
+                                   "kallsyms while /proc/modules was unchanged, and bus/ and fs/ (PCI configuration "
+                                   "space, file system internals: read at full snapshots)"));
   }
 
   // ---- after the walk ---------------------------------------------------------
