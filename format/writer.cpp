@@ -67,6 +67,7 @@ class WriterImpl final : public ArchiveWriter {
       collectingKey_ = index_.snapshots.empty();
       keyChunks_ = collectingKey_ ? 0 : index_.keyframeChunks;
       if (state) {
+        keyDict_.reset();  // it refers to the contents replaced here
         keyContent_ = std::move(state->keyContent);
         held_ = std::move(state->held);
         for (auto& h : held_) heldBytes_ += h.raw.size();
