@@ -111,7 +111,7 @@ long HostTasks(int rootFd) {
 // counts them before and after their threads are summed: then no process
 // can hide from the listing, and the pid scan (a probe of every pid up to
 // the largest) is not needed. Any doubt answers false.
-// The stat lines read are given to `stats` (pid -> PID/stat as read).
+// The stat lines read are given to `stats` when set (pid -> PID/stat as read).
 bool EveryTaskListed(int rootFd, const std::vector<Entry>& entries, std::unordered_map<std::string, std::string>* stats) {
   long before = HostTasks(rootFd);
   if (before <= 0) return false;
@@ -122,7 +122,7 @@ bool EveryTaskListed(int rootFd, const std::vector<Entry>& entries, std::unorder
     auto stat = ParsePidStat(Trim(line), nullptr);
     if (!stat) return false;
     listed += stat->threads;
-    stats->emplace(e.name, std::move(line));
+    if (stats) stats->emplace(e.name, std::move(line));
   }
   return listed == before && HostTasks(rootFd) == before;
 }
@@ -354,14 +354,16 @@ class CaptureRun {
   void startHiddenPidScan() {
     if (!shared_.procfs || options_.profile == Profile::Tuning || !options_.pids.empty()) return;
     using Stats = std::unordered_map<std::string, std::string>;
-    auto everyTask = Bounded<std::pair<bool, Stats>>(callBudget(), [fd = Dup(root_.get()), entries = entries_] {
-      std::pair<bool, Stats> r;
-      r.first = EveryTaskListed(fd.get(), entries, &r.second);
-      return r;
-    });
     // A light capture takes these stat lines as its processes' (read a
     // moment before the walk): one read of each fewer.
-    if (everyTask && options_.light && options_.carry) shared_.pidStats = std::move(everyTask->second);
+    const bool keepStats = options_.light && options_.carry;
+    auto everyTask =
+        Bounded<std::pair<bool, Stats>>(callBudget(), [fd = Dup(root_.get()), entries = entries_, keepStats] {
+          std::pair<bool, Stats> r;
+          r.first = EveryTaskListed(fd.get(), entries, keepStats ? &r.second : nullptr);
+          return r;
+        });
+    if (everyTask && keepStats) shared_.pidStats = std::move(everyTask->second);
     if (!everyTask || !everyTask->first)
       scan_ = Start<std::vector<std::string>>([fd = Dup(root_.get()), entries = entries_] {
         return HiddenPids(fd.get(), entries);
