@@ -39,6 +39,10 @@ Result<uint64_t> Record(const std::string& dir, const RecordOptions& options,
   // (no mmap for large blocks, no trim) instead of faulting it in again.
   ::mallopt(M_MMAP_THRESHOLD, 64 << 20);
   ::mallopt(M_TRIM_THRESHOLD, 512 << 20);
+  // One arena: the walker and compressor threads each kept a heap of their
+  // own, each as high as its own peak (idle 46 -> 34 MiB peak RSS; with
+  // 1,000 processes 173 -> 151 MiB). The walker is one thread here.
+  ::mallopt(M_ARENA_MAX, 1);
   RecordingOptions recording = options.recording;
   recording.writer.trimMemory = false;
   auto rec = RecordingWriter::Open(dir, recording);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 #define ZSTD_STATIC_LINKING_ONLY  // ZSTD_createCDict_advanced2: a raw-content dictionary by reference
 #include <zstd.h>
+#include <zstd_errors.h>
 
 #include <condition_variable>
 #include <cstdlib>
@@ -70,7 +71,7 @@ class WriterImpl final : public ArchiveWriter {
         keyDict_.reset();  // it refers to the contents replaced here
         keyContent_ = std::move(state->keyContent);
         held_ = std::move(state->held);
-        for (auto& h : held_) heldBytes_ += h.raw.size();
+        for (auto& h : held_) heldBytes_ += h.rawSize;
       }
     }
     if (!header.empty()) {
@@ -145,11 +146,18 @@ class WriterImpl final : public ArchiveWriter {
     if (delta && number > 0) {
       const uint32_t want = PrefixSnapshot(index_.formatVersion, number);
       while (!held_.empty() && held_.back().index > want) {  // off the new snapshot's chain
-        heldBytes_ -= held_.back().raw.size();
+        heldBytes_ -= held_.back().rawSize;
         held_.pop_back();
       }
       if (!held_.empty() && held_.back().index == want) base = &held_.back();
       else if (!held_.empty() && held_.front().index == 0) base = &held_.front();
+    }
+    std::string unpacked;
+    std::string_view baseRaw;
+    if (base) {
+      auto r = rawOf(*base, unpacked);
+      if (!r.ok()) return r.status();
+      baseRaw = *r;
     }
     IndexData::Snap snap;
     snap.summary.startWallNs = meta.startWallNs;
@@ -197,10 +205,17 @@ class WriterImpl final : public ArchiveWriter {
                                           " bytes, over the " + std::to_string(kMaxRecordRaw) +
                                           " a reader accepts; capture less (--exclude, --no-threads)");
       else
-        payload = compress(message, opts_.level, out, outCap, base ? std::string_view(base->raw) : "");
-      if (delta && raw <= kMaxPrefixBytes && (number == 0 || index_.formatVersion >= 4) &&
-          heldBytes_ + raw <= kMaxHeldBytes)
+        payload = compress(message, opts_.level, out, outCap, baseRaw);
+      unpacked = std::string();
+      if (payload.ok() && delta && raw <= kMaxPrefixBytes && (number == 0 || index_.formatVersion >= 4) &&
+          heldBytes_ + raw <= kMaxHeldBytes && (number == 0 || !held_.empty())) {  // chains start at the keyframe
+        // The records held before this one are packed before it is copied.
+        std::unique_ptr<char[]> packOut;
+        size_t packCap = 0;
+        for (HeldSnapshot& h : held_)
+          if (Status p = pack(h, packOut, packCap); !p.ok()) payload = p;
         mine.raw = std::string(message);
+      }
     });
     KJ_IF_MAYBE(ex, e) {
       return Status::IoError(path_ + ": cannot encode snapshot: " + std::string(ex->getDescription().cStr()));
@@ -212,8 +227,9 @@ class WriterImpl final : public ArchiveWriter {
     snap.record.prefix = base ? base->index + 1 : 0;
     snap.summary.storedSize = ref->storedSize;
     index_.snapshots.push_back(std::move(snap));
-    if (!mine.raw.empty() && (number == 0 || !held_.empty())) {  // chains start at the keyframe
-      heldBytes_ += mine.raw.size();
+    if (!mine.raw.empty()) {
+      mine.rawSize = mine.raw.size();
+      heldBytes_ += mine.rawSize;
       held_.push_back(std::move(mine));
     }
     return Status::Ok();
@@ -379,34 +395,65 @@ class WriterImpl final : public ArchiveWriter {
 
   Result<std::string_view> compress(std::string_view raw, int level, std::unique_ptr<char[]>& out, size_t& outCap,
                                     std::string_view prefix = {}, const ZSTD_CDict* dict = nullptr) {
-    size_t bound = ZSTD_compressBound(raw.size());
-    if (bound > outCap) {
-      out.reset(new char[bound]);
-      outCap = bound;
+    // A large record (a snapshot's, 20 MB with 1,000 processes) is tried
+    // in a quarter of its bound first: its frame is far smaller, and a
+    // buffer of the whole bound held the heap that much higher.
+    const size_t bound = ZSTD_compressBound(raw.size());
+    const size_t first = raw.size() > (4u << 20) ? std::min(bound, raw.size() / 4) : bound;
+    if (first > outCap) {
+      out.reset(new char[first]);
+      outCap = first;
     }
     std::lock_guard<std::mutex> g(cctxMu_);
     ZSTD_CCtx* ctx = cctx_.get();
-    ZSTD_CCtx_reset(ctx, ZSTD_reset_session_and_parameters);
     // A delta record is mostly copies from its prefix, and loading the
     // prefix into the match tables is most of its cost: level 3 (with long
     // distance matching) loads it at a third of level 9's cost and, measured
     // on recordings here, writes fewer bytes (3.3 against 4.0 KiB a tick).
     if (!prefix.empty()) level = std::min(level, kDeltaLevel);
-    ZSTD_CCtx_setParameter(ctx, ZSTD_c_compressionLevel, level);
-    SetTableSizes(ctx);
-    if (dict) {
-      ZSTD_CCtx_setParameter(ctx, ZSTD_c_windowLog, PrefixWindowLog(prefix.size(), raw.size()));
-      size_t r = ZSTD_CCtx_refCDict(ctx, dict);
-      if (ZSTD_isError(r)) return Status::IoError(path_ + ": zstd dictionary: " + ZSTD_getErrorName(r));
-    } else if (!prefix.empty()) {
-      ZSTD_CCtx_setParameter(ctx, ZSTD_c_windowLog, PrefixWindowLog(prefix.size(), raw.size()));
-      ZSTD_CCtx_setParameter(ctx, ZSTD_c_enableLongDistanceMatching, 1);
-      size_t r = ZSTD_CCtx_refPrefix(ctx, prefix.data(), prefix.size());
-      if (ZSTD_isError(r)) return Status::IoError(path_ + ": zstd prefix: " + ZSTD_getErrorName(r));
+    size_t n;
+    for (;;) {  // a prefix serves one frame: a retry sets it again
+      ZSTD_CCtx_reset(ctx, ZSTD_reset_session_and_parameters);
+      ZSTD_CCtx_setParameter(ctx, ZSTD_c_compressionLevel, level);
+      SetTableSizes(ctx);
+      if (dict) {
+        ZSTD_CCtx_setParameter(ctx, ZSTD_c_windowLog, PrefixWindowLog(prefix.size(), raw.size()));
+        size_t r = ZSTD_CCtx_refCDict(ctx, dict);
+        if (ZSTD_isError(r)) return Status::IoError(path_ + ": zstd dictionary: " + ZSTD_getErrorName(r));
+      } else if (!prefix.empty()) {
+        ZSTD_CCtx_setParameter(ctx, ZSTD_c_windowLog, PrefixWindowLog(prefix.size(), raw.size()));
+        ZSTD_CCtx_setParameter(ctx, ZSTD_c_enableLongDistanceMatching, 1);
+        size_t r = ZSTD_CCtx_refPrefix(ctx, prefix.data(), prefix.size());
+        if (ZSTD_isError(r)) return Status::IoError(path_ + ": zstd prefix: " + ZSTD_getErrorName(r));
+      }
+      n = ZSTD_compress2(ctx, out.get(), outCap, raw.data(), raw.size());
+      if (ZSTD_getErrorCode(n) != ZSTD_error_dstSize_tooSmall || outCap >= bound) break;
+      out.reset(new char[bound]);
+      outCap = bound;
     }
-    size_t n = ZSTD_compress2(ctx, out.get(), outCap, raw.data(), raw.size());
     if (ZSTD_isError(n)) return Status::IoError(path_ + ": zstd compression failed: " + ZSTD_getErrorName(n));
     return std::string_view(out.get(), n);
+  }
+
+  // Held records but the newest are kept compressed alone (level 1): with
+  // 1,000 processes a record is 20 MB and the chain five of them, most of
+  // a recording's memory. One is packed or unpacked on about every other
+  // tick (~10 ms at that size).
+  Status pack(HeldSnapshot& h, std::unique_ptr<char[]>& out, size_t& outCap) {
+    if (h.raw.empty()) return Status::Ok();
+    auto packed = compress(h.raw, 1, out, outCap);
+    if (!packed.ok()) return packed.status();
+    h.packed = std::string(*packed);
+    h.raw.clear();
+    h.raw.shrink_to_fit();
+    return Status::Ok();
+  }
+  Result<std::string_view> rawOf(const HeldSnapshot& h, std::string& unpacked) {
+    if (!h.raw.empty() || h.packed.empty()) return std::string_view(h.raw);
+    auto raw = Decompress(h.packed, h.rawSize, path_ + ": held snapshot " + std::to_string(h.index));
+    if (!raw.ok()) return raw.status();
+    unpacked = std::move(*raw);
+    return std::string_view(unpacked);
   }
 
   void stopCompressor() {
