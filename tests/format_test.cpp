@@ -476,6 +476,48 @@ BOOST_AUTO_TEST_CASE(delta_records_store_a_timeline_at_the_cost_of_its_changes) 
   }
 }
 
+// One writer for many snapshots (as record): the records it holds as the
+// next ones' prefixes are kept compressed but the newest, and every
+// snapshot still reads back as it was captured.
+BOOST_AUTO_TEST_CASE(one_delta_writer_reads_back_every_snapshot_of_its_chain) {
+  TempDir src, out;
+  const int kFiles = 40, kSnapshots = 13;
+  std::vector<std::string> content(kFiles);
+  for (int f = 0; f < kFiles; ++f) content[f] = Pseudo(900, 300 + f);
+  const std::string archive = out / "chain.psnap";
+  WriterOptions wo;
+  wo.delta = true;
+  auto w = ArchiveWriter::Create(archive, wo);
+  BOOST_REQUIRE_MESSAGE(w.ok(), w.status().message());
+  std::vector<std::vector<std::string>> expected;
+  for (int k = 0; k < kSnapshots; ++k) {
+    content[k % kFiles][k] ^= 0x33;
+    if (k % 4 == 3) content.push_back(Pseudo(500, 900 + k));  // the tree grows too
+    for (size_t f = 0; f < content.size(); ++f)
+      testutil::WriteFile(src / std::string("f").append(std::to_string(f)), content[f]);
+    expected.push_back(content);
+    CaptureOptions o;
+    o.root = src.path;
+    BOOST_REQUIRE(Capture(o, **w).ok());
+    BOOST_REQUIRE((*w)->commit().ok());
+  }
+  BOOST_REQUIRE((*w)->finish().ok());
+  auto reader = ArchiveReader::Open(archive);
+  BOOST_REQUIRE(reader.ok());
+  BOOST_TEST((*reader)->verify().problems.empty());
+  for (int k = 0; k < kSnapshots; ++k) {
+    auto reopened = ArchiveReader::Open(archive);
+    auto snap = (*reopened)->snapshot(k);
+    BOOST_REQUIRE_MESSAGE(snap.ok(), snap.status().message());
+    BOOST_TEST((*snap)->lookup(std::string("f").append(std::to_string(expected[k].size()))) == kNoNode);
+    for (size_t f = 0; f < expected[k].size(); ++f) {
+      auto bytes = (*snap)->read((*snap)->lookup(std::string("f").append(std::to_string(f))));
+      BOOST_REQUIRE(bytes.ok());
+      BOOST_TEST((*bytes == expected[k][f]), "snapshot " << k << " file " << f);
+    }
+  }
+}
+
 // A tree of one file, uptime, holding `content`.
 Tree UptimeTree(ArchiveWriter& w, const std::string& content) {
   Tree t;
