@@ -18,7 +18,7 @@ namespace procsnap {
 // number strings as it does, so their columns match).
 struct HeldSnapshot {
   uint32_t index = 0;
-  std::string raw;     // the record as an append loads it; empty once packed
+  std::string raw;     // the record as an append loads it; the writer packs it
   std::string packed;  // the record compressed alone, as a writer holds it
   uint64_t rawSize = 0;
   std::vector<std::string> strings;

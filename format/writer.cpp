@@ -71,7 +71,13 @@ class WriterImpl final : public ArchiveWriter {
         keyDict_.reset();  // it refers to the contents replaced here
         keyContent_ = std::move(state->keyContent);
         held_ = std::move(state->held);
-        for (auto& h : held_) heldBytes_ += h.rawSize;
+        std::unique_ptr<char[]> out;
+        size_t outCap = 0;
+        for (HeldSnapshot& h : held_) {  // loaded whole; held packed as any
+          Status s = pack(h.raw, h, out, outCap);
+          if (!s.ok()) return s;
+          heldBytes_ += h.rawSize;
+        }
       }
     }
     if (!header.empty()) {
@@ -152,12 +158,11 @@ class WriterImpl final : public ArchiveWriter {
       if (!held_.empty() && held_.back().index == want) base = &held_.back();
       else if (!held_.empty() && held_.front().index == 0) base = &held_.front();
     }
-    std::string unpacked;
-    std::string_view baseRaw;
+    std::string baseRaw;
     if (base) {
-      auto r = rawOf(*base, unpacked);
+      auto r = Decompress(base->packed, base->rawSize, path_ + ": held snapshot " + std::to_string(base->index));
       if (!r.ok()) return r.status();
-      baseRaw = *r;
+      baseRaw = std::move(*r);
     }
     IndexData::Snap snap;
     snap.summary.startWallNs = meta.startWallNs;
@@ -206,13 +211,11 @@ class WriterImpl final : public ArchiveWriter {
                                           " a reader accepts; capture less (--exclude, --no-threads)");
       else
         payload = compress(message, opts_.level, out, outCap, baseRaw);
-      unpacked = std::string();
+      baseRaw = std::string();
       if (payload.ok() && delta && raw <= kMaxPrefixBytes && (number == 0 || index_.formatVersion >= 4) &&
           heldBytes_ + raw <= kMaxHeldBytes && (number == 0 || !held_.empty())) {  // chains start at the keyframe
         std::unique_ptr<char[]> packOut;
         size_t packCap = 0;
-        for (HeldSnapshot& h : held_)  // those an append loaded whole
-          if (Status p = pack(h.raw, h, packOut, packCap); !p.ok()) payload = p;
         if (Status p = pack(message, mine, packOut, packCap); !p.ok()) payload = p;
       }
     });
@@ -449,13 +452,6 @@ class WriterImpl final : public ArchiveWriter {
     h.rawSize = raw.size();
     h.raw = std::string();
     return Status::Ok();
-  }
-  Result<std::string_view> rawOf(const HeldSnapshot& h, std::string& unpacked) {
-    if (!h.raw.empty() || h.packed.empty()) return std::string_view(h.raw);
-    auto raw = Decompress(h.packed, h.rawSize, path_ + ": held snapshot " + std::to_string(h.index));
-    if (!raw.ok()) return raw.status();
-    unpacked = std::move(*raw);
-    return std::string_view(unpacked);
   }
 
   void stopCompressor() {
