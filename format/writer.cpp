@@ -40,6 +40,7 @@ void SetTableSizes(ZSTD_CCtx* ctx) {
 }
 
 constexpr int kDeltaLevel = 3;  // the most a record compressed against a prefix gets
+constexpr size_t kLargeRecord = 4u << 20;  // a snapshot record of a busy machine (20 MB with 1,000 processes)
 
 struct DigestHash {
   size_t operator()(const Digest& d) const noexcept {
@@ -212,8 +213,12 @@ class WriterImpl final : public ArchiveWriter {
       else
         payload = compress(message, opts_.level, out, outCap, baseRaw);
       baseRaw = std::string();
-      if (payload.ok() && delta && raw <= kMaxPrefixBytes && (number == 0 || index_.formatVersion >= 4) &&
-          heldBytes_ + raw <= kMaxHeldBytes && (number == 0 || !held_.empty())) {  // chains start at the keyframe
+      // Held only if a later snapshot may take it as prefix: the keyframe,
+      // and (format 4) an even one (ChainPrevious(m) is never odd). Packing
+      // an odd one was a level-1 pass over the whole message for nothing.
+      const bool prefixOfLater = number == 0 || (index_.formatVersion >= 4 && number % 2 == 0);
+      if (payload.ok() && delta && raw <= kMaxPrefixBytes && prefixOfLater && heldBytes_ + raw <= kMaxHeldBytes &&
+          (number == 0 || !held_.empty())) {  // chains start at the keyframe
         std::unique_ptr<char[]> packOut;
         size_t packCap = 0;
         if (Status p = pack(message, mine, packOut, packCap); !p.ok()) payload = p;
@@ -400,7 +405,7 @@ class WriterImpl final : public ArchiveWriter {
     // in a quarter of its bound first: its frame is far smaller, and a
     // buffer of the whole bound held the heap that much higher.
     const size_t bound = ZSTD_compressBound(raw.size());
-    const size_t first = raw.size() > (4u << 20) ? std::min(bound, raw.size() / 4) : bound;
+    const size_t first = raw.size() > kLargeRecord ? std::min(bound, raw.size() / 4) : bound;
     if (first > outCap) {
       out.reset(new char[first]);
       outCap = first;
@@ -429,6 +434,12 @@ class WriterImpl final : public ArchiveWriter {
         // false ones that broke the true), measured with 1,000 processes
         // 14 -> 3.5-4.3 KiB a tick, idle 1.9-2.7 -> 1.2-3.0, at the same CPU.
         ZSTD_CCtx_setParameter(ctx, ZSTD_c_ldmMinMatch, 4096);
+        // A small record (idle: 1 MB) is a few milliseconds of a 30 ms
+        // tick, most of it long-match hashing: a hash every 1 KiB, not every
+        // 128 bytes, halves it (2.8-3.7 -> 1.6-1.9 ms, +0.2-0.4 KiB a
+        // record). A large one keeps every match it can find: with 1,000
+        // processes the same took its delta from 4 to 9-11 KiB.
+        if (raw.size() < kLargeRecord) ZSTD_CCtx_setParameter(ctx, ZSTD_c_ldmHashRateLog, 10);
         size_t r = ZSTD_CCtx_refPrefix(ctx, prefix.data(), prefix.size());
         if (ZSTD_isError(r)) return Status::IoError(path_ + ": zstd prefix: " + ZSTD_getErrorName(r));
       }
