@@ -442,7 +442,7 @@ class CaptureRun {
                               std::lock_guard<std::mutex> lock(mu_);
                               done_[i] = std::move(watch->fragment);
                               ++walked_;
-                              if (walked_ >= wakeAt_ || next_ >= order_.size()) cv_.notify_all();
+                              if (graftDue()) cv_.notify_all();
                             }
                           } catch (const WalkerAbandoned&) {
                             // The supervisor took the fragment; nothing here is ours any more.
@@ -495,6 +495,9 @@ class CaptureRun {
       cv_.notify_all();
     }
   }
+
+  // Under mu_: the grafting thread's batch is walked, or every entry is taken.
+  bool graftDue() const { return walked_ >= wakeAt_ || next_ >= order_.size(); }
 
   template <class Ready>
   void waitFor(std::unique_lock<std::mutex>& lock, const Ready& ready) {
@@ -578,7 +581,7 @@ class CaptureRun {
         // Woken for a batch of fragments, not for each: a light tick idle
         // did 340 context switches, now ~80 (~2-3% of its CPU on a VM).
         if (!done_[i]) wakeAt_ = walked_ + kWakeBatch;
-        waitFor(lock, [&] { return done_[i] != nullptr && (walked_ >= wakeAt_ || next_ >= order_.size()); });
+        waitFor(lock, [&] { return done_[i] != nullptr && graftDue(); });
         frag = std::move(done_[i]);
       }
       const NodeId at = static_cast<NodeId>(j + 1);

@@ -213,10 +213,10 @@ class WriterImpl final : public ArchiveWriter {
       else
         payload = compress(message, opts_.level, out, outCap, baseRaw);
       baseRaw = std::string();
-      // Held only if a later snapshot may take it as prefix: the keyframe,
-      // and (format 4) an even one (ChainPrevious(m) is never odd). Packing
-      // an odd one was a level-1 pass over the whole message for nothing.
-      const bool prefixOfLater = number == 0 || (index_.formatVersion >= 4 && number % 2 == 0);
+      // Held only if a later snapshot may take it as prefix, as the next one
+      // would (format 4: an even one; format 3: the keyframe). Packing the
+      // others was a level-1 pass over the whole message for nothing.
+      const bool prefixOfLater = PrefixSnapshot(index_.formatVersion, number + 1) == number;
       if (payload.ok() && delta && raw <= kMaxPrefixBytes && prefixOfLater && heldBytes_ + raw <= kMaxHeldBytes &&
           (number == 0 || !held_.empty())) {  // chains start at the keyframe
         std::unique_ptr<char[]> packOut;
