@@ -5,6 +5,7 @@
 #include <fnmatch.h>
 #include <linux/kcmp.h>
 #include <sched.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -866,6 +867,36 @@ void Walker::readFile(int parentFd, const std::string& name, const std::string& 
   ::close(fd);
   end();
   storeFile(std::string_view(buf_.data(), len), rel, slot, err, truncated, mountKey);
+}
+
+bool ReadBuffer::resize(size_t n) {
+  constexpr size_t kMapAbove = 1u << 20;
+  if (n <= kMapAbove && !mapped_) {
+    void* p = std::realloc(data_, n);
+    if (!p) return false;
+    data_ = static_cast<char*>(p);
+  } else if (mapped_) {
+    void* p = ::mremap(data_, size_, n, MREMAP_MAYMOVE);
+    if (p == MAP_FAILED) return false;
+    data_ = static_cast<char*>(p);
+  } else {
+    void* p = ::mmap(nullptr, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return false;
+    if (size_) std::memcpy(p, data_, size_);
+    std::free(data_);
+    data_ = static_cast<char*>(p);
+    mapped_ = true;
+  }
+  size_ = n;
+  return true;
+}
+
+void ReadBuffer::release() {
+  if (mapped_) ::munmap(data_, size_);
+  else std::free(data_);
+  data_ = nullptr;
+  size_ = 0;
+  mapped_ = false;
 }
 
 // A file's content and how its read ended, into node `slot`.

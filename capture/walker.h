@@ -95,34 +95,27 @@ void AdjustListing(const ExportManifest& m, const std::string& dir,
 std::string SharedMmFileNames();
 
 // A read buffer that grows without zero-filling, and without copying or
-// touching pages it does not use (realloc moves large blocks with mremap):
-// fresh pages are costly on some VMs, and kallsyms alone is megabytes.
+// touching pages it does not use: fresh pages are costly on some VMs. Past
+// 1 MiB (kallsyms: megabytes, once a full snapshot) it is a mapping of its
+// own, grown with mremap and unmapped on release: in the heap its pages
+// stayed resident under a recording's later, smaller blocks.
 class ReadBuffer {
  public:
   ReadBuffer() = default;
   ReadBuffer(const ReadBuffer&) = delete;
   ReadBuffer& operator=(const ReadBuffer&) = delete;
-  ~ReadBuffer() { std::free(data_); }
+  ~ReadBuffer() { release(); }
   char* data() { return data_; }
   size_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
   // False, with the buffer unchanged, when memory runs out.
-  bool resize(size_t n) {
-    void* p = std::realloc(data_, n);
-    if (!p) return false;
-    data_ = static_cast<char*>(p);
-    size_ = n;
-    return true;
-  }
-  void release() {
-    std::free(data_);
-    data_ = nullptr;
-    size_ = 0;
-  }
+  bool resize(size_t n);
+  void release();
 
  private:
   char* data_ = nullptr;
   size_t size_ = 0;
+  bool mapped_ = false;
 };
 
 // What the capture's supervisor sees of one walker, so that a read that
