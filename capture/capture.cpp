@@ -43,24 +43,9 @@ struct Entry {
 // fails part way keeps what it got and returns the errno too.
 int ListRoot(int rootFd, std::vector<Entry>* entries) {
   int fd = ::openat(rootFd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);  // an offset of its own
-  DIR* dir = fd >= 0 ? ::fdopendir(fd) : nullptr;
-  if (!dir) {
-    int err = errno;
-    if (fd >= 0) ::close(fd);
-    return err;
-  }
-  int err = 0;
-  for (;;) {
-    errno = 0;
-    struct dirent* e = ::readdir(dir);
-    if (!e) {
-      err = errno;
-      break;
-    }
-    if (std::strcmp(e->d_name, ".") == 0 || std::strcmp(e->d_name, "..") == 0) continue;
-    entries->push_back({e->d_name, e->d_type});
-  }
-  ::closedir(dir);
+  if (fd < 0) return errno;
+  int err = ForEachEntry(fd, [&](std::string_view name, unsigned char type) { entries->push_back({std::string(name), type}); });
+  ::close(fd);
   return err;
 }
 

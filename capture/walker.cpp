@@ -345,15 +345,11 @@ std::string Walker::processActivity(int rootFd, const std::string& pid) {
   // A listing: threads that came or went ran too.
   int fd = ::openat(rootFd, (pid + "/task").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return "";
-  DIR* dir = ::fdopendir(fd);
-  if (!dir) {
-    ::close(fd);
-    return "";
-  }
   std::vector<std::string> tids;
-  while (struct dirent* e = ::readdir(dir))
-    if (IsNumberName(e->d_name)) tids.emplace_back(e->d_name);
-  ::closedir(dir);
+  ForEachEntry(fd, [&](std::string_view name, unsigned char) {
+    if (IsNumberName(name)) tids.emplace_back(name);
+  });
+  ::close(fd);
   std::sort(tids.begin(), tids.end());
   for (const std::string& tid : tids) {
     std::string run = RunCount(rootFd, pid + "/task/" + tid);
@@ -964,22 +960,18 @@ void Walker::walkNetnsSysctls(int rootFd) {
   begin(0);
   int listFd = ::openat(rootFd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   end();
-  if (DIR* dir = listFd >= 0 ? ::fdopendir(listFd) : nullptr) {
+  if (listFd >= 0) {
     std::vector<std::string> pids;
-    for (;;) {
-      begin(0);
-      struct dirent* e = ::readdir(dir);
-      end();
-      if (!e) break;
-      if (IsNumberName(e->d_name) && Wanted(*shared_.options, shared_.selfPid, e->d_name)) pids.emplace_back(e->d_name);
-    }
-    ::closedir(dir);
+    begin(0);
+    ForEachEntry(listFd, [&](std::string_view name, unsigned char) {
+      if (IsNumberName(name) && Wanted(*shared_.options, shared_.selfPid, std::string(name).c_str())) pids.emplace_back(name);
+    });
+    end();
+    ::close(listFd);
     for (const auto& pid : pids) {
       const std::string inode = inodeOf(pid + "/ns/net");
       if (!inode.empty() && inode != own) pidOf.emplace(inode, pid);
     }
-  } else if (listFd >= 0) {
-    ::close(listFd);
   }
   const NodeId first = static_cast<NodeId>(t.size());
   t.setChildren(0, first, static_cast<uint32_t>(pidOf.size()));
@@ -1123,28 +1115,13 @@ void Walker::walkDirectory(int parentFd, const std::string& name, const std::str
     ++frag_->counts.errors;
     return;
   }
-  DIR* dir = ::fdopendir(fd);
-  if (!dir) {
-    t.at(slot).error = errno;
-    ++frag_->counts.errors;
-    ::close(fd);
-    return;
-  }
   std::vector<std::pair<std::string, unsigned char>> entries;
-  for (;;) {
-    errno = 0;
-    begin(slot);
-    struct dirent* e = ::readdir(dir);
-    end();
-    if (!e) {
-      if (errno) {
-        t.at(slot).error = errno;  // partial listing: keep what we got
-        ++frag_->counts.errors;
-      }
-      break;
-    }
-    if (std::strcmp(e->d_name, ".") == 0 || std::strcmp(e->d_name, "..") == 0) continue;
-    entries.emplace_back(e->d_name, e->d_type);
+  begin(slot);
+  const int listErr = ForEachEntry(fd, [&](std::string_view name, unsigned char type) { entries.emplace_back(name, type); });
+  end();
+  if (listErr) {
+    t.at(slot).error = listErr;  // partial listing: keep what we got
+    ++frag_->counts.errors;
   }
   if (shared_.manifest) AdjustListing(*shared_.manifest, rel, entries);
   std::sort(entries.begin(), entries.end());
@@ -1182,12 +1159,11 @@ void Walker::walkDirectory(int parentFd, const std::string& name, const std::str
       ++(n.kind == NodeKind::Symlink ? frag_->counts.links : frag_->counts.files);
       continue;
     }
-    visit(::dirfd(dir), entries[i].first, rel + "/" + entries[i].first, first + i, entries[i].second, depth + 1);
+    visit(fd, entries[i].first, rel + "/" + entries[i].first, first + i, entries[i].second, depth + 1);
   }
-  if (taskAt < entries.size())
-    visit(::dirfd(dir), "task", rel + "/task", first + taskAt, entries[taskAt].second, depth + 1);
+  if (taskAt < entries.size()) visit(fd, "task", rel + "/task", first + taskAt, entries[taskAt].second, depth + 1);
   begin(slot);
-  ::closedir(dir);
+  ::close(fd);
   end();
 }
 

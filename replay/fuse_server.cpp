@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <atomic>
@@ -875,9 +876,18 @@ Result<std::unique_ptr<FuseServer>> FuseServer::Start(void* fsState, const std::
   server->se_ = fuse_session_new(&args, &kOps, sizeof kOps, state);
   fuse_opt_free_args(&args);
   if (!server->se_) return Status::IoError(dir + ": cannot start a FUSE session (libfuse printed why above)");
-  if (fuse_session_mount(server->se_, dir.c_str()) != 0)
+  if (fuse_session_mount(server->se_, dir.c_str()) != 0) {
+    struct stat dev {};
+    if (::geteuid() != 0 && ::stat("/dev/fuse", &dev) == 0 && ::access("/dev/fuse", R_OK | W_OK) != 0) {
+      char mode[8];
+      std::snprintf(mode, sizeof mode, "%04o", unsigned(dev.st_mode & 07777));
+      return Status::IoError(dir + ": cannot mount: /dev/fuse (mode " + mode +
+                             ") is not open to this user. Debian's udev rule makes it 0666; a machine without "
+                             "udev (a container, some VMs) keeps the kernel's 0600: as root, chmod 0666 /dev/fuse");
+    }
     return Status::IoError(dir + ": cannot mount (is /dev/fuse there, and is fuse3 installed? "
                            "libfuse printed the reason above)");
+  }
   server->mounted_ = true;
   server->wakeFd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (server->wakeFd_ < 0) return Status::FromErrno(dir + ": eventfd", errno);

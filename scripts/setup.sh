@@ -4,7 +4,8 @@
 #   scripts/setup.sh [--fuzz|--test|--packages|--package]
 #     --fuzz  also installs clang-16 and libFuzzer and skips the build
 #             (scripts/fuzz.sh builds).
-#     --test  also installs what only tests use (chromium, to open a report).
+#     --test  also installs what only tests use (chromium, to open a report)
+#             and opens /dev/fuse to users where no udev did.
 #     --packages  installs the build's packages and stops (build-static.sh).
 #     --package  also installs help2man and dpkg-dev, and stops (package.sh).
 set -eu
@@ -29,6 +30,12 @@ if [ -n "$MISSING" ]; then
   apt-get update -qq
   # shellcheck disable=SC2086
   apt-get install -y -qq --no-install-recommends $MISSING >/dev/null
+fi
+# Tests run procsnap without root too, which opens /dev/fuse as the user:
+# Debian's udev rule makes it 0666, a machine without udev keeps 0600.
+if [ "${1:-}" = "--test" ] && [ -c /dev/fuse ] && [ "$(id -u)" = 0 ] && [ "$(stat -c %a /dev/fuse)" = 600 ]; then
+  echo "making /dev/fuse 0666, as Debian's udev rule does (this machine has no udev)"
+  chmod 0666 /dev/fuse
 fi
 [ -n "$FUZZ" ] && exit 0
 [ "${1:-}" = "--packages" ] || [ "${1:-}" = "--package" ] && exit 0

@@ -269,6 +269,7 @@ BOOST_AUTO_TEST_CASE(control_steps_one_snapshot_at_a_time) {
 // (replay_test): the command reads the recording as its own user.
 BOOST_AUTO_TEST_CASE(play_without_root_serves_the_recording) {
   if (!Playable()) return;
+  if (!testutil::FuseOpenToUsers()) return;
   TempDir dir;
   const std::string bin = testutil::ReachableCopy(kBin, dir);
   const std::string rec = dir / "rec";

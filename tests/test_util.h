@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -58,6 +59,17 @@ inline std::string ReachableCopy(const std::string& file, const TempDir& dir) {
 // Whether this test may mount FUSE file systems and enter mount
 // namespaces (root and a usable /dev/fuse); tests print a skip otherwise.
 inline bool CanMount() { return geteuid() == 0 && access("/dev/fuse", R_OK | W_OK) == 0; }
+
+// Whether users other than root may open /dev/fuse (procsnap run, mount and
+// play without root need it); prints a skip with the reason when not.
+// Debian's udev rule makes it 0666; a machine without udev keeps 0600.
+inline bool FuseOpenToUsers() {
+  struct stat st {};
+  if (stat("/dev/fuse", &st) == 0 && (st.st_mode & 0006) == 0006) return true;
+  std::printf("SKIPPED: /dev/fuse (mode %04o) is not open to users other than root (no udev here?)\n",
+              unsigned(st.st_mode & 07777));
+  return false;
+}
 
 struct RunResult {
   int exitCode = -1;  // -1 when killed by a signal
