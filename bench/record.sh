@@ -5,6 +5,7 @@
 #  - CPU: CPU seconds per recorded snapshot (record --json) against the
 #    CPU of one full capture (GNU time, user + system), 1 s apart and at
 #    the default 10 s (13 snapshots: two minutes);
+#  - peak RSS over a whole segment (360 snapshots 0.1 s apart);
 #  - a long recording: 8,640 snapshots of a fixture tree (a day at 10 s),
 #    then the time to open it and read one file of the middle snapshot.
 #   bench/record.sh [--procs N] [--light] [--record]
@@ -43,6 +44,12 @@ CPU10=$(tail -n +2 "$TMP/rec10.json" | sed 's/.*"cpu_seconds":\([0-9.e-]*\).*/\1
 RATIO10=$(awk -v c1="$CPU1" -v c="$CPU10" 'BEGIN {printf "%.2f", c / c1}')
 echo "CPU at the default 10 s: per recorded snapshot $CPU10 s (median of 12) = ${RATIO10}x"
 
+# Peak RSS over a whole segment (360 snapshots, 0.1 s apart): what a
+# recording left running holds, beyond record-vs-atop.sh's 45 samples.
+/usr/bin/time -f "%M" -o "$TMP/t" $BIN record $LIGHT -q -o "$TMP/seg" --interval 100ms --count 360
+SEGRSS=$(awk '{printf "%.1f", $1 / 1024}' "$TMP/t")
+echo "peak RSS over a segment of 360 snapshots 0.1 s apart: $SEGRSS MiB"
+
 # A day at 10 s: 8,640 snapshots of a fixture tree, as fast as they go.
 LONG=
 if [ "$PROCS" = 0 ]; then
@@ -60,6 +67,7 @@ if [ "$RECORD" = 1 ]; then
   record "| record$how: 60 snapshots 1 s apart, $PROCS extra procs | one capture $1 KiB, 60 snapshots $3x it, **$2 KiB per added snapshot** | **$3** | <= 1.5 |" "record-size-$PROCS$key"
   record "| record$how: CPU per snapshot, $PROCS extra procs, 1 s apart | one capture $4 s, recorded snapshot $5 s (median of 59) | **$6** | <= 0.25 |" "record-cpu-$PROCS$key"
   record "| record$how: CPU per snapshot, $PROCS extra procs, default 10 s apart | one capture $4 s, recorded snapshot $CPU10 s (median of 12) | **$RATIO10** | <= 0.25 |" "record-cpu10-$PROCS$key"
+  record "| record$how: peak RSS over a segment (360 snapshots 0.1 s apart), $PROCS extra procs | **$SEGRSS MiB** | | <= 32 MiB |" "record-rss-segment-$PROCS$key"
   if [ -n "$LONG" ]; then
     set -- $LONG
     record "| record: open a recording of 8,640 snapshots ($2 segments) and read one file of snapshot 4320 | **$1 s** | | < 1 s |" "record-open-day"

@@ -89,7 +89,7 @@ class WriterImpl final : public ArchiveWriter {
     return Status::Ok();
   }
 
-  void seedBlob(const Digest& d, BlobRef ref) { blobs_.emplace(d, ref); }
+  void seedBlob(const Digest& d, BlobRef ref) { blobs_.emplace(d, KnownBlob{ref, snapshotsBegun_}); }
 
   Result<BlobRef> putBlob(std::string_view bytes) override {
     if (bytes.empty()) return BlobRef{};
@@ -101,7 +101,10 @@ class WriterImpl final : public ArchiveWriter {
     std::unique_lock<std::mutex> lock(mu_);
     if (!ioStatus_.ok()) return ioStatus_;
     auto it = blobs_.find(d);
-    if (it != blobs_.end()) return it->second;
+    if (it != blobs_.end()) {
+      it->second.met = snapshotsBegun_;
+      return it->second.ref;
+    }
     if (!open_.empty() && open_.size() + bytes.size() > opts_.chunkSize) sealLocked();
     BlobRef ref{openId(), static_cast<uint32_t>(open_.size()), bytes.size()};
     if (addressLines) {
@@ -117,7 +120,7 @@ class WriterImpl final : public ArchiveWriter {
       open_.append(bytes);
     }
     uniqueBytes_ += bytes.size();
-    blobs_.emplace(d, ref);
+    blobs_.emplace(d, KnownBlob{ref, snapshotsBegun_});
     if (open_.size() >= opts_.chunkSize) sealLocked();
     // Backpressure: at most one chunk waits for the compressor.
     spaceCv_.wait(lock, [&] { return queue_.size() <= 1 || !ioStatus_.ok(); });
@@ -132,6 +135,7 @@ class WriterImpl final : public ArchiveWriter {
       if (!ioStatus_.ok()) return ioStatus_;
       meta.counts.uniqueBytes = uniqueBytes_;
       uniqueBytes_ = 0;
+      forgetOldBlobs();
       // The first snapshot's chunks are the keyframe that later chunks are
       // compressed against (delta writers, format 3).
       if (collectingKey_) {
@@ -305,6 +309,19 @@ class WriterImpl final : public ArchiveWriter {
     if (!s.ok()) return s;
     if (ownsFd_ && ::fsync(fd_) != 0 && errno != EINVAL) return Status::FromErrno(path_ + ": fsync", errno);
     return Status::Ok();
+  }
+
+  // A blob not met for kBlobMemory snapshots is forgotten, but the
+  // keyframe's: the map grew by every value a counter ever took (idle, 2.8
+  // MiB of a recording's RSS over a segment of 360). What the newest
+  // snapshot holds was met at the latest at its last full snapshot (every
+  // 30th by default), so only contents no longer there go; a duplicate is
+  // the worst a forgotten one costs. Under mu_.
+  void forgetOldBlobs() {
+    if (++snapshotsBegun_ % kBlobMemory != 0) return;
+    std::erase_if(blobs_, [&](const auto& e) {
+      return e.second.met + kBlobMemory < snapshotsBegun_ && e.second.ref.chunk >= keyChunks_;
+    });
   }
 
   uint32_t openId() const { return static_cast<uint32_t>(index_.chunks.size() + sealed_); }
@@ -516,7 +533,13 @@ class WriterImpl final : public ArchiveWriter {
   uint32_t sealed_ = 0;  // sealed chunks not yet in index_.chunks
   bool busy_ = false, stop_ = false;
   Status ioStatus_;
-  std::unordered_map<Digest, BlobRef, DigestHash> blobs_;
+  struct KnownBlob {
+    BlobRef ref;
+    uint32_t met;  // snapshotsBegun_ when last stored or found
+  };
+  static constexpr uint32_t kBlobMemory = 64;
+  std::unordered_map<Digest, KnownBlob, DigestHash> blobs_;
+  uint32_t snapshotsBegun_ = 0;  // snapshots whose blobs are all put
   // Delta writing (format 3): the keyframe is the archive's first snapshot.
   bool collectingKey_ = false;   // its chunks are being written now
   uint32_t keyChunks_ = 0;       // > 0: chunks 0..keyChunks_-1 are the prefix of new chunks

@@ -530,6 +530,51 @@ Tree UptimeTree(ArchiveWriter& w, const std::string& content) {
   return t;
 }
 
+// A long recording's writer forgets contents it has not met for 64
+// snapshots (its map grew by every counter value it ever stored), but the
+// keyframe's: those come back as the same blob, the others are stored anew,
+// and every snapshot still reads back its own.
+BOOST_AUTO_TEST_CASE(a_delta_writer_forgets_contents_not_met_for_64_snapshots_but_the_keyframes) {
+  TempDir out;
+  const std::string archive = out / "a.psnap";
+  WriterOptions wo;
+  wo.delta = true;
+  auto w = ArchiveWriter::Create(archive, wo);
+  BOOST_REQUIRE(w.ok());
+  const std::string key = "keyframe " + Pseudo(300, 1), once = "once " + Pseudo(300, 2), kept = "kept " + Pseudo(300, 3);
+  BlobRef keyRef{}, onceRef{}, keptRef{};
+  auto same = [](BlobRef a, BlobRef b) { return a.chunk == b.chunk && a.offset == b.offset && a.size == b.size; };
+  auto add = [&](int k, const std::string& content) {
+    Metadata m;
+    m.startWallNs = k;
+    BOOST_REQUIRE((*w)->addSnapshot(m, UptimeTree(**w, content)).ok());
+  };
+  keyRef = *(*w)->putBlob(key);
+  add(0, key);
+  onceRef = *(*w)->putBlob(once);
+  keptRef = *(*w)->putBlob(kept);
+  add(1, once);
+  for (int k = 2; k < 140; ++k) {
+    if (k % 50 == 0) BOOST_TEST(same(*(*w)->putBlob(kept), keptRef), "met every 50 snapshots, at " << k);
+    add(k, std::to_string(k));
+  }
+  BOOST_TEST(same(*(*w)->putBlob(key), keyRef));
+  BOOST_TEST(same(*(*w)->putBlob(kept), keptRef));
+  const BlobRef again = *(*w)->putBlob(once);
+  BOOST_TEST(!same(again, onceRef), "not met since snapshot 1: stored anew");
+  add(140, once);
+  BOOST_REQUIRE((*w)->finish().ok());
+  auto r = ArchiveReader::Open(archive);
+  BOOST_REQUIRE(r.ok());
+  for (uint32_t k : {0u, 1u, 77u, 140u}) {
+    auto snap = (*r)->snapshot(k);
+    BOOST_REQUIRE(snap.ok());
+    auto bytes = (*snap)->read((*snap)->lookup("uptime"));
+    BOOST_REQUIRE(bytes.ok());
+    BOOST_TEST(*bytes == (k == 0 ? key : k == 1 || k == 140 ? once : std::to_string(k)));
+  }
+}
+
 // The offsets of the records of one type, walking the file from its header.
 std::vector<uint64_t> RecordOffsets(const std::string& file, const char* type) {
   std::string bytes = testutil::ReadFile(file);
