@@ -136,6 +136,11 @@ class WriterImpl final : public ArchiveWriter {
       meta.counts.uniqueBytes = uniqueBytes_;
       uniqueBytes_ = 0;
       forgetOldBlobs();
+      // Chunk buffers are for the snapshot that fills them: a recording's
+      // light tick stores ~30 KiB idle, and a trim after a full snapshot
+      // (capture/record.cpp) can give their megabytes back only when freed.
+      open_ = std::string();
+      spare_ = std::string();
       // The first snapshot's chunks are the keyframe that later chunks are
       // compressed against (delta writers, format 3).
       if (collectingKey_) {
@@ -381,6 +386,12 @@ class WriterImpl final : public ArchiveWriter {
         } else {
           s = ref.status();
         }
+      }
+      // Grown past a chunk's bound for an encoded one (kallsyms, at full
+      // snapshots): not kept for the small chunks between.
+      if (outCap > ZSTD_compressBound(opts_.chunkSize)) {
+        out.reset();
+        outCap = 0;
       }
       lock.lock();
       busy_ = false;
