@@ -530,6 +530,15 @@ Tree UptimeTree(ArchiveWriter& w, const std::string& content) {
   return t;
 }
 
+// A delta writer (a recording's) creating `archive`.
+std::unique_ptr<ArchiveWriter> DeltaWriter(const std::string& archive) {
+  WriterOptions wo;
+  wo.delta = true;
+  auto w = ArchiveWriter::Create(archive, wo);
+  BOOST_REQUIRE_MESSAGE(w.ok(), w.status().message());
+  return std::move(*w);
+}
+
 // A long recording's writer forgets contents it has not met for 64
 // snapshots (its map grew by every counter value it ever stored), but the
 // keyframe's: those come back as the same blob, the others are stored anew,
@@ -537,33 +546,30 @@ Tree UptimeTree(ArchiveWriter& w, const std::string& content) {
 BOOST_AUTO_TEST_CASE(a_delta_writer_forgets_contents_not_met_for_64_snapshots_but_the_keyframes) {
   TempDir out;
   const std::string archive = out / "a.psnap";
-  WriterOptions wo;
-  wo.delta = true;
-  auto w = ArchiveWriter::Create(archive, wo);
-  BOOST_REQUIRE(w.ok());
+  auto w = DeltaWriter(archive);
   const std::string key = "keyframe " + Pseudo(300, 1), once = "once " + Pseudo(300, 2), kept = "kept " + Pseudo(300, 3);
   BlobRef keyRef{}, onceRef{}, keptRef{};
   auto same = [](BlobRef a, BlobRef b) { return a.chunk == b.chunk && a.offset == b.offset && a.size == b.size; };
   auto add = [&](int k, const std::string& content) {
     Metadata m;
     m.startWallNs = k;
-    BOOST_REQUIRE((*w)->addSnapshot(m, UptimeTree(**w, content)).ok());
+    BOOST_REQUIRE(w->addSnapshot(m, UptimeTree(*w, content)).ok());
   };
-  keyRef = *(*w)->putBlob(key);
+  keyRef = *w->putBlob(key);
   add(0, key);
-  onceRef = *(*w)->putBlob(once);
-  keptRef = *(*w)->putBlob(kept);
+  onceRef = *w->putBlob(once);
+  keptRef = *w->putBlob(kept);
   add(1, once);
   for (int k = 2; k < 140; ++k) {
-    if (k % 50 == 0) BOOST_TEST(same(*(*w)->putBlob(kept), keptRef), "met every 50 snapshots, at " << k);
+    if (k % 50 == 0) BOOST_TEST(same(*w->putBlob(kept), keptRef), "met every 50 snapshots, at " << k);
     add(k, std::to_string(k));
   }
-  BOOST_TEST(same(*(*w)->putBlob(key), keyRef));
-  BOOST_TEST(same(*(*w)->putBlob(kept), keptRef));
-  const BlobRef again = *(*w)->putBlob(once);
+  BOOST_TEST(same(*w->putBlob(key), keyRef));
+  BOOST_TEST(same(*w->putBlob(kept), keptRef));
+  const BlobRef again = *w->putBlob(once);
   BOOST_TEST(!same(again, onceRef), "not met since snapshot 1: stored anew");
   add(140, once);
-  BOOST_REQUIRE((*w)->finish().ok());
+  BOOST_REQUIRE(w->finish().ok());
   auto r = ArchiveReader::Open(archive);
   BOOST_REQUIRE(r.ok());
   for (uint32_t k : {0u, 1u, 77u, 140u}) {
@@ -600,18 +606,15 @@ std::vector<uint64_t> RecordOffsets(const std::string& file, const char* type) {
 BOOST_AUTO_TEST_CASE(index_records_chain_so_a_commit_writes_what_is_new) {
   TempDir out;
   const std::string archive = out / "a.psnap";
-  WriterOptions wo;
-  wo.delta = true;
-  auto w = ArchiveWriter::Create(archive, wo);
-  BOOST_REQUIRE(w.ok());
+  auto w = DeltaWriter(archive);
   for (int k = 0; k < 8; ++k) {
     Metadata m;
     m.startWallNs = k;
-    BOOST_REQUIRE((*w)->addSnapshot(m, UptimeTree(**w, std::to_string(k) + ".5 1.0\n" + Pseudo(2000, k))).ok());
-    BOOST_REQUIRE((*w)->commit().ok());
+    BOOST_REQUIRE(w->addSnapshot(m, UptimeTree(*w, std::to_string(k) + ".5 1.0\n" + Pseudo(2000, k))).ok());
+    BOOST_REQUIRE(w->commit().ok());
   }
-  BOOST_REQUIRE((*w)->finish().ok());
-  w->reset();
+  BOOST_REQUIRE(w->finish().ok());
+  w.reset();
   const std::vector<uint64_t> indexes = RecordOffsets(archive, "INDX");
   BOOST_REQUIRE_EQUAL(indexes.size(), 8u);  // one per commit; finish adds none when nothing is new
   {
