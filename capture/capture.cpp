@@ -24,6 +24,7 @@
 
 #include "executables.h"
 #include "redact/redact.h"
+#include "dir_entries.h"
 #include "host_facts.h"
 #include "procfs/procfs.h"
 #include "reused_threads.h"

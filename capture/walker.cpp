@@ -17,6 +17,7 @@
 #include <cstring>
 
 #include "carry_rules.h"
+#include "dir_entries.h"
 #include "host_facts.h"
 #include "policy.h"
 #include "procfs/procfs.h"
