@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <map>
 #include <cstring>
@@ -933,9 +934,10 @@ void Walker::storeFile(std::string_view content, const std::string& rel, NodeId 
 
 namespace {
 // Under --pid, the processes captured (the namespaces read are theirs).
-bool Wanted(const CaptureOptions& o, const std::string& self, const char* pid) {
+bool Wanted(const CaptureOptions& o, const std::string& self, std::string_view pid) {
   if (o.pids.empty() || self == pid) return true;
-  const long n = std::atol(pid);
+  long n = 0;
+  std::from_chars(pid.data(), pid.data() + pid.size(), n);
   return std::find(o.pids.begin(), o.pids.end(), n) != o.pids.end();
 }
 }  // namespace
@@ -965,7 +967,7 @@ void Walker::walkNetnsSysctls(int rootFd) {
     std::vector<std::string> pids;
     begin(0);
     ForEachEntry(listFd, [&](std::string_view name, unsigned char) {
-      if (IsNumberName(name) && Wanted(*shared_.options, shared_.selfPid, std::string(name).c_str())) pids.emplace_back(name);
+      if (IsNumberName(name) && Wanted(*shared_.options, shared_.selfPid, name)) pids.emplace_back(name);
     });
     end();
     ::close(listFd);
