@@ -190,6 +190,7 @@ class CaptureRun {
     if (Status s = listRoot(); !s.ok()) return s;
     startHiddenPidScan();
     Tree tree = walk();
+    if (options_.carry) options_.carry->tree = Tree();
     recordExecutables(tree);
     keepCarry();
     meta_.endWallNs = ClockNs(CLOCK_REALTIME);

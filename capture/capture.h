@@ -75,7 +75,10 @@ struct CaptureOptions {
   std::function<void(const std::string& rel)> beforeNetnsRead;
   std::vector<std::string> commandLine;  // recorded in the metadata as the options used
   std::vector<std::string> notes;        // added to the metadata's notes (record: ticks skipped)
-  const Carry* carry = nullptr;  // carry from this earlier capture of the same archive; null: read all
+  // Carry from this earlier capture of the same archive; null: read all.
+  // Its tree is released once the walk is done with it: a tick would hold
+  // two trees through the encoding (20 MB each with 1,000 processes).
+  Carry* carry = nullptr;
   // With carry: a light capture (record --light). Every process and thread
   // seen before (same start time, command and code addresses in its stat
   // line) has its files carried whether it ran or not, but for what moves:

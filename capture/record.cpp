@@ -45,6 +45,10 @@ Result<uint64_t> Record(const std::string& dir, const RecordOptions& options,
   ::mallopt(M_ARENA_MAX, 1);
   RecordingOptions recording = options.recording;
   recording.writer.trimMemory = false;
+  // A light tick stores counters, which match any process's lines as well
+  // as their own: the keyframe's first 4 MiB serve as prefix (with 1,000
+  // processes, the same bytes a tick as its 19 MB, and 15 MB less held).
+  if (options.capture.light) recording.writer.keyframePrefixBytes = 4u << 20;
   auto rec = RecordingWriter::Open(dir, recording);
   if (!rec.ok()) return rec.status();
   RecordingWriter& w = **rec;

@@ -307,6 +307,11 @@ struct WriterOptions {
   // keyframe), so a timeline stores what changed at about the cost of the
   // difference. Appending to a format 2 archive writes no deltas.
   bool delta = false;
+  // Delta chunks take as prefix the keyframe's chunks up to the first that
+  // reaches this many bytes, not all of them (0: all). A recording's light
+  // ticks store counters that match any process's lines as well as their
+  // own: the first megabytes serve, and every byte of the prefix is held.
+  size_t keyframePrefixBytes = 0;
   // Hand the walk's freed memory back to the system before each snapshot
   // record is built (one capture's peak). A recording keeps it instead:
   // on VMs a fresh page costs microseconds, and every tick would fault the

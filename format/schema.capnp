@@ -12,7 +12,8 @@ struct Index {
   chunks @1 :List(RecordRef);      # blob chunks; a file node's `ref` indexes this list
   snapshots @2 :List(SnapshotRef); # in capture order; snapshot N of the CLI is entry N
   keyframeChunks @3 :UInt32;       # format 3: chunks 0..keyframeChunks-1 are the first
-                                   # snapshot's, the prefix of delta chunks (0: none yet)
+                                   # snapshot's (all or its first few), the prefix of
+                                   # delta chunks (0: none yet)
   # Format 4: an index lists only what came after an earlier index record,
   # `previous`, which lists what came before (FORMAT.md: the index chain).
   previous @4 :RecordRef;          # storedSize 0: none, this index lists everything

@@ -39,6 +39,10 @@ void SetTableSizes(ZSTD_CCtx* ctx) {
   ZSTD_CCtx_setParameter(ctx, ZSTD_c_chainLog, 18);
 }
 
+// Gives a string's buffer back. `s = std::string()` does not: libstdc++
+// copies a short (here empty) source into the buffer it already has.
+void Release(std::string& s) { std::string().swap(s); }
+
 constexpr int kDeltaLevel = 3;  // the most a record compressed against a prefix gets
 constexpr size_t kLargeRecord = 4u << 20;  // a snapshot record of a busy machine (20 MB with 1,000 processes)
 
@@ -139,17 +143,19 @@ class WriterImpl final : public ArchiveWriter {
       // Chunk buffers are for the snapshot that fills them: a recording's
       // light tick stores ~30 KiB idle, and a trim after a full snapshot
       // (capture/record.cpp) can give their megabytes back only when freed.
-      open_ = std::string();
-      spare_ = std::string();
+      Release(open_);
+      Release(spare_);
       // The first snapshot's chunks are the keyframe that later chunks are
       // compressed against (delta writers, format 3).
       if (collectingKey_) {
         collectingKey_ = false;
         if (keyContent_.size() <= kMaxPrefixBytes) {
-          keyChunks_ = static_cast<uint32_t>(index_.chunks.size());
+          keyChunks_ = keyPrefixChunks_;
           index_.keyframeChunks = keyChunks_;
+          // Held for the segment: not the slack of its doublings.
+          if (keyContent_.capacity() > keyContent_.size() + keyContent_.size() / 8) keyContent_.shrink_to_fit();
         } else {
-          keyContent_.clear();
+          Release(keyContent_);
         }
       }
     }
@@ -221,7 +227,7 @@ class WriterImpl final : public ArchiveWriter {
                                           " a reader accepts; capture less (--exclude, --no-threads)");
       else
         payload = compress(message, opts_.level, out, outCap, baseRaw);
-      baseRaw = std::string();
+      Release(baseRaw);
       // Held only if a later snapshot may take it as prefix, as the next one
       // would (format 4: an even one; format 3: the keyframe). Packing the
       // others was a level-1 pass over the whole message for nothing.
@@ -364,7 +370,9 @@ class WriterImpl final : public ArchiveWriter {
       // Format 4 leaves address-lines chunks (kallsyms) out of the prefix:
       // nothing else matches them, and megabytes of them in zstd's tables
       // push out the entries the other chunks would match.
-      if (collectingKey_) {
+      const bool intoKey =
+          collectingKey_ && (!opts_.keyframePrefixBytes || keyContent_.size() < opts_.keyframePrefixBytes);
+      if (intoKey) {
         if (job.encoding == ChunkEncoding::Plain) {
           keyContent_.append(raw);
         } else if (index_.formatVersion < 4) {
@@ -382,6 +390,7 @@ class WriterImpl final : public ArchiveWriter {
           ref->prefix = delta ? keyChunks_ : 0;
           std::lock_guard<std::mutex> g(mu_);
           index_.chunks.push_back(*ref);
+          if (intoKey) keyPrefixChunks_ = static_cast<uint32_t>(index_.chunks.size());
           --sealed_;
         } else {
           s = ref.status();
@@ -489,7 +498,7 @@ class WriterImpl final : public ArchiveWriter {
     if (!packed.ok()) return packed.status();
     h.packed = std::string(*packed);
     h.rawSize = raw.size();
-    h.raw = std::string();
+    Release(h.raw);
     return Status::Ok();
   }
 
@@ -554,6 +563,7 @@ class WriterImpl final : public ArchiveWriter {
   // Delta writing (format 3): the keyframe is the archive's first snapshot.
   bool collectingKey_ = false;   // its chunks are being written now
   uint32_t keyChunks_ = 0;       // > 0: chunks 0..keyChunks_-1 are the prefix of new chunks
+  uint32_t keyPrefixChunks_ = 0; // the keyframe's chunks whose contents keyContent_ holds
   std::string keyContent_;       // their contents, concatenated
   // Snapshot records later ones may be compressed against: the keyframe,
   // then (format 4) the newest snapshot's chain, ascending, within kMaxHeldBytes.

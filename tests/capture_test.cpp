@@ -574,4 +574,39 @@ BOOST_AUTO_TEST_CASE(tcp_tables_longer_than_one_read_come_back_whole) {
   for (int fd : fds) ::close(fd);
 }
 
+// A tick of a recording holds one tree through its encoding, not two: the
+// carry's tree is given up once the walk has carried from it (with 1,000
+// processes each is 20 MB), and the next carry is the tree just written.
+BOOST_AUTO_TEST_CASE(a_carry_gives_up_its_tree_once_the_walk_has_carried_from_it) {
+  testutil::Child child(kArgv, kEnv);
+  TempDir out;
+  WriterOptions wo;
+  wo.delta = true;
+  auto w = ArchiveWriter::Create(out / "a.psnap", wo);
+  BOOST_REQUIRE(w.ok());
+  CaptureOptions o;
+  o.pids = {child.pid()};
+  o.executables = false;
+  o.light = true;
+  Carry first, second;
+  o.carryOut = &first;
+  BOOST_REQUIRE(Capture(o, **w).ok());
+  BOOST_REQUIRE(first.tree.size() > 0);
+  o.carry = &first;
+  o.carryOut = &second;
+  BOOST_REQUIRE(Capture(o, **w).ok());
+  BOOST_TEST(first.tree.size() == 0u, "the carry's tree, released after the walk");
+  BOOST_TEST(second.tree.size() > 0u);
+  BOOST_REQUIRE((*w)->finish().ok());
+  auto r = ArchiveReader::Open(out / "a.psnap");
+  BOOST_REQUIRE(r.ok());
+  auto snap = (*r)->snapshot(1);
+  BOOST_REQUIRE(snap.ok());
+  const NodeId environ = (*snap)->lookup(std::to_string(child.pid()) + "/environ");
+  BOOST_REQUIRE(environ != kNoNode);
+  BOOST_TEST(static_cast<int>((*snap)->node(environ).reason) == static_cast<int>(Reason::Carried),
+             "carried from the tree it then gave up");
+  BOOST_TEST(*(*snap)->read(environ) == testutil::ReadFile("/proc/" + std::to_string(child.pid()) + "/environ"));
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -598,6 +598,71 @@ std::vector<uint64_t> RecordOffsets(const std::string& file, const char* type) {
   return out;
 }
 
+// The index a finished archive's last index record holds (one written by a
+// single finish() lists everything).
+IndexData LastIndex(const std::string& file) {
+  const std::vector<uint64_t> at = RecordOffsets(file, "INDX");
+  BOOST_REQUIRE(!at.empty());
+  std::string bytes = testutil::ReadFile(file);
+  std::string why;
+  auto h = DecodeRecordHeader(std::string_view(bytes).substr(at.back(), kRecordHeaderSize), &why);
+  BOOST_REQUIRE_MESSAGE(h, why);
+  auto raw = Decompress(std::string_view(bytes).substr(at.back() + kRecordHeaderSize, h->storedSize), h->rawSize, file);
+  BOOST_REQUIRE(raw.ok());
+  IndexData index;
+  BOOST_REQUIRE(DecodeIndex(*raw, file, &index).ok());
+  return index;
+}
+
+// A recording's light ticks compress their chunks against the keyframe's
+// first megabytes only (keyframePrefixBytes): the prefix is the keyframe's
+// chunks up to the first that reaches the limit, every later chunk names
+// that many, and each file reads back.
+BOOST_AUTO_TEST_CASE(delta_chunks_take_the_keyframes_first_chunks_up_to_the_limit) {
+  for (size_t limit : {size_t(0), size_t(4096)}) {
+    TempDir out;
+    const std::string archive = out / "a.psnap";
+    WriterOptions wo;
+    wo.delta = true;
+    wo.chunkSize = 4096;
+    wo.keyframePrefixBytes = limit;
+    auto w = ArchiveWriter::Create(archive, wo);
+    BOOST_REQUIRE(w.ok());
+    std::vector<std::vector<std::string>> expected;
+    for (int k = 0; k < 2; ++k) {
+      Tree t;
+      NodeId root = t.add("");
+      t.at(root).kind = NodeKind::Directory;
+      expected.emplace_back();
+      for (int f = 0; f < 4; ++f) t.add("f" + std::to_string(f));
+      t.setChildren(root, 1, 4);
+      for (int f = 0; f < 4; ++f) {  // 3000 bytes each: a chunk each
+        expected[k].push_back(std::to_string(k) + Pseudo(3000, f));
+        t.at(1 + f).kind = NodeKind::File;
+        t.setBlob(1 + f, *(*w)->putBlob(expected[k][f]));
+      }
+      Metadata m;
+      m.startWallNs = k;
+      BOOST_REQUIRE((*w)->addSnapshot(m, std::move(t)).ok());
+    }
+    BOOST_REQUIRE((*w)->finish().ok());
+    w->reset();
+    const IndexData index = LastIndex(archive);
+    BOOST_REQUIRE_EQUAL(index.chunks.size(), 8u);
+    const uint32_t want = limit ? 2 : 4;  // with the limit, the first chunk to reach 4096 bytes is the last
+    BOOST_TEST(index.keyframeChunks == want, "limit " << limit);
+    for (size_t c = 0; c < 8; ++c) BOOST_TEST(index.chunks[c].prefix == (c < 4 ? 0 : want), "chunk " << c);
+    auto r = ArchiveReader::Open(archive);
+    BOOST_REQUIRE(r.ok());
+    BOOST_TEST((*r)->verify().problems.empty());
+    for (int k = 0; k < 2; ++k) {
+      auto snap = (*r)->snapshot(k);
+      BOOST_REQUIRE(snap.ok());
+      for (int f = 0; f < 4; ++f) BOOST_TEST(*(*snap)->read((*snap)->lookup("f" + std::to_string(f))) == expected[k][f]);
+    }
+  }
+}
+
 // Format 4: each commit writes an index of what is new and names the index
 // holding the rest, so committing a snapshot costs what it adds. The chain
 // is real: with the index that a later one names damaged, the newest
