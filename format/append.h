@@ -2,6 +2,7 @@
 // continues.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -16,12 +17,21 @@ namespace procsnap {
 // A snapshot record a delta writer keeps as a prefix for later ones: its
 // number in the file, its raw record and its string table (later records
 // number strings as it does, so their columns match).
+// Format 5: a held snapshot's part, the prefix of the same run's part later.
+struct HeldPart {
+  std::string first;  // its first directory's name
+  std::shared_ptr<const std::string> packed;
+  uint64_t rawSize = 0;
+  std::vector<std::string> strings;
+};
+
 struct HeldSnapshot {
   uint32_t index = 0;
   std::string raw;     // the record as an append loads it; the writer packs it
-  std::string packed;  // the record compressed alone, as a writer holds it
+  std::string packed;  // the record (format 5: its own message) compressed alone, as a writer holds it
   uint64_t rawSize = 0;
   std::vector<std::string> strings;
+  std::vector<HeldPart> parts;  // format 5, written by this writer only
 };
 
 // What ArchiveWriter::Append needs from the archive it continues.

@@ -119,9 +119,10 @@ inline std::string HexOf(const uint8_t* bytes, size_t n) {
 
 // 3: delta records (a chunk or snapshot record compressed against the
 // archive's first snapshot); 4: chains of delta snapshot records and of
-// index records, the string table as one blob (FORMAT.md). Readers read 1
-// to 4, writers write 4.
-constexpr uint32_t kFormatVersion = 4;
+// index records, the string table as one blob (FORMAT.md); 5: parted
+// snapshots (a record of one message per run of processes, then the rest).
+// Readers read 1 to 5, writers write 5.
+constexpr uint32_t kFormatVersion = 5;
 
 enum class NodeKind : uint8_t { Directory = 0, File = 1, Symlink = 2, Alias = 3, Other = 4 };
 enum class Reason : uint8_t {
@@ -319,6 +320,23 @@ struct WriterOptions {
   bool trimMemory = true;
 };
 
+// An alias of a directory in an earlier part of the same snapshot (format 5).
+struct PartAlias {
+  NodeId node = 0;    // in this part
+  uint32_t part = 0;  // parts added before this one, counted from 0
+  NodeId target = 0;  // in that part
+};
+
+// A part's message, compressed alone: what a recording carries from one
+// tick to the next instead of the tree (~0.4 MB for 1,000 processes).
+struct PackedPart {
+  std::shared_ptr<const std::string> bytes;
+  uint64_t rawSize = 0;
+};
+// The part as addPart was given it (foreign aliases as aliases of no node,
+// kNoNode). Blob references are not checked: the writer made it.
+Result<Tree> UnpackPart(const PackedPart& part);
+
 class ArchiveWriter {
  public:
   // path "-" writes to standard output. Create refuses an existing file;
@@ -336,6 +354,16 @@ class ArchiveWriter {
   // is filled in here. The tree is freed as it is encoded, or with `keep`
   // given back there whole (record keeps it for the next tick: no copy).
   virtual Status addSnapshot(Metadata& meta, Tree tree, Tree* keep = nullptr) = 0;
+  // Format 5, parted snapshots: a run of process directories encoded and
+  // compressed before its snapshot, so that a capture never holds the whole
+  // tree. `part`'s root is a stand-in whose children are the processes; the
+  // tree then given to addSnapshot has, in their place, empty directories
+  // of the same names. `foreign` lists aliases of an earlier part's
+  // directories (the node here is kind Other). With `packed`, the part's
+  // message is given back compressed alone (UnpackPart reads it). False
+  // from acceptsParts() (an appended older archive): addPart fails.
+  virtual bool acceptsParts() const = 0;
+  virtual Status addPart(Tree part, const std::vector<PartAlias>& foreign = {}, PackedPart* packed = nullptr) = 0;
   // Writes the index and trailer. Without it the archive has no snapshot.
   virtual Status finish() = 0;
   // Writes the index and trailer of the snapshots so far and fsyncs, and

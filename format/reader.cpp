@@ -156,6 +156,7 @@ Result<std::string> ArchiveReaderImpl::readRecord(const RecordRef& ref, RecordTy
   s = readAt(ref.offset + kRecordHeaderSize, h->storedSize, &payload);
   if (!s.ok()) return s;
   if (!RecordChecksumHolds(header, payload)) return Status::Corruption(where + ": checksum mismatch");
+  if (want == RecordType::Snapshot && version_ >= 5) return DecompressSnapshotRecord(payload, h->rawSize, where, prefix);
   return Decompress(payload, h->rawSize, where, prefix);
 }
 

@@ -49,6 +49,7 @@ class ArchiveReaderImpl final : public ArchiveReader {
   Status readAt(uint64_t off, uint64_t len, std::string* out) const;
 
   // Reads and checks one record that the index describes.
+  // A snapshot record of format 5 may hold one frame per part (DecompressSnapshotRecord).
   Result<std::string> readRecord(const RecordRef& ref, RecordType want, const std::string& whereIn,
                                  std::string_view prefix = {}) const;
 

@@ -57,6 +57,30 @@ struct Snapshot {
   stringBytes @3 :Data;    # format 4: the same table as one blob, each string followed
                            # by a NUL byte (a list of Text has a pointer per string, and
                            # one string more shifts every pointer: a delta record pays)
+  # Format 5, a parted snapshot (FORMAT.md): its record holds one message
+  # per part, then this one; `parts` names where each part's top-level
+  # directories go. A part's message is a Snapshot too: a stand-in root
+  # (node 0) whose children are its process directories, no metadata.
+  parts @4 :List(Part);
+  foreignAliases @5 :List(ForeignAlias);  # in a part: aliases of an earlier part's nodes
+}
+
+# Where a part goes: the nodes firstNode .. firstNode+count-1 of the
+# snapshot's own message are children of its root, empty directories that
+# the part's top-level directories (the same names, in order) replace.
+struct Part {
+  firstNode @0 :UInt32;
+  count @1 :UInt32;
+  prefix @2 :UInt32;  # 0: compressed alone; k: against the message of part k-1
+                      # of the prefix snapshot's record
+}
+
+# An alias whose directory lies in an earlier part of the same snapshot.
+# The part's own node is stored as kind 4 (other) and becomes the alias.
+struct ForeignAlias {
+  node @0 :UInt32;    # in this part
+  part @1 :UInt32;    # an earlier part (index into the root message's `parts`)
+  target @2 :UInt32;  # a directory node of that part
 }
 
 struct Nodes {

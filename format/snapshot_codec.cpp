@@ -7,6 +7,7 @@
 #include <kj/exception.h>
 
 #include <malloc.h>
+#include <zstd.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -194,7 +195,7 @@ Status DecodeMetadata(schema::Metadata::Reader r, Metadata* m, DecodeBudget& bud
 // (heap buffers are), else from an aligned copy. The traversal limit is a
 // multiple of the message size because every field is read exactly once.
 template <class Fn>
-Status WithMessage(const std::string& raw, const std::string& where, Fn fn) {
+Status WithMessage(std::string_view raw, const std::string& where, Fn fn) {
   if (raw.size() % sizeof(capnp::word) != 0)
     return Status::Corruption(where + ": message size " + std::to_string(raw.size()) + " is not a multiple of 8");
   const size_t count = raw.size() / sizeof(capnp::word);
@@ -240,9 +241,55 @@ unsigned EstimateSnapshotWords(const Tree& tree) {
   return static_cast<unsigned>(std::min<uint64_t>(bytes / 8 + 1024, 1u << 28));
 }
 
+Result<std::vector<std::string_view>> SplitMessages(std::string_view raw, const std::string& where) {
+  constexpr size_t kWord = sizeof(capnp::word);
+  if (raw.size() % kWord != 0)
+    return Status::Corruption(where + ": message size " + std::to_string(raw.size()) + " is not a multiple of 8");
+  std::vector<std::string_view> out;
+  for (size_t at = 0; at < raw.size() || out.empty();) {
+    const size_t left = raw.size() - at;
+    auto word32 = [&](size_t i) {
+      uint32_t v;
+      std::memcpy(&v, raw.data() + at + 4 * i, 4);
+      return v;  // little-endian, as Cap'n Proto's segment table
+    };
+    if (left < kWord) return Status::Corruption(where + ": message " + std::to_string(out.size()) + " is cut short");
+    const uint64_t segments = uint64_t(word32(0)) + 1;
+    const uint64_t tableBytes = ((segments + 1) * 4 + kWord - 1) / kWord * kWord;
+    if (segments > 512 || tableBytes > left)
+      return Status::Corruption(where + ": message " + std::to_string(out.size()) + " has a segment table of " +
+                                std::to_string(segments) + " segments that does not fit");
+    uint64_t bytes = tableBytes;
+    for (uint64_t k = 0; k < segments; ++k) bytes += uint64_t(word32(1 + k)) * kWord;
+    if (bytes > left)
+      return Status::Corruption(where + ": message " + std::to_string(out.size()) + " runs past the record's " +
+                                std::to_string(raw.size()) + " bytes");
+    out.push_back(raw.substr(at, bytes));
+    at += bytes;
+  }
+  return out;
+}
+
 void EncodeSnapshot(capnp::MessageBuilder& mb, const Metadata& meta, Tree&& tree,
-                    const std::vector<std::string>* baseStrings, std::vector<std::string>* tableOut, Tree* keep) {
+                    const std::vector<std::string>* baseStrings, std::vector<std::string>* tableOut, Tree* keep,
+                    const std::vector<PartEntry>* parts, const std::vector<PartAlias>* foreign) {
   auto snap = mb.initRoot<schema::Snapshot>();
+  if (parts && !parts->empty()) {
+    auto ps = snap.initParts(parts->size());
+    for (unsigned i = 0; i < parts->size(); ++i) {
+      ps[i].setFirstNode((*parts)[i].firstNode);
+      ps[i].setCount((*parts)[i].count);
+      ps[i].setPrefix((*parts)[i].prefix);
+    }
+  }
+  if (foreign && !foreign->empty()) {
+    auto fa = snap.initForeignAliases(foreign->size());
+    for (unsigned i = 0; i < foreign->size(); ++i) {
+      fa[i].setNode((*foreign)[i].node);
+      fa[i].setPart((*foreign)[i].part);
+      fa[i].setTarget((*foreign)[i].target);
+    }
+  }
   EncodeMetadata(snap.initMetadata(), meta);
   // The tree's string i is written as number[i] (identity without a base).
   std::vector<uint32_t> number;
@@ -331,17 +378,22 @@ void EncodeSnapshot(capnp::MessageBuilder& mb, const Metadata& meta, Tree&& tree
   tree = Tree();
 }
 
-Status DecodeSnapshot(const std::string& raw, const std::vector<RecordRef>& chunks, const std::string& where,
-                      Metadata* meta, Tree* tree, std::vector<NodeId>* parents, uint64_t* decodedBytes) {
+namespace {
+
+// One message's fields copied out: metadata, strings and node columns,
+// with their own checks; the tree's structure is CheckTree's.
+Status DecodeMessage(std::string_view raw, const std::vector<RecordRef>* chunks, const std::string& where,
+                     Metadata* meta, Tree* tree, uint64_t* decodedBytes, std::vector<PartEntry>* parts,
+                     std::vector<PartAlias>* foreign) {
   return WithMessage(raw, where, [&](capnp::MessageReader& reader) -> Status {
     auto snap = reader.getRoot<schema::Snapshot>();
     DecodeBudget budget(raw.size(), where);
     if (Status s = DecodeMetadata(snap.getMetadata(), meta, budget); !s.ok()) return s;
     for (const Executable& e : meta->executables) {
-      if (e.kept.size == 0) continue;
+      if (e.kept.size == 0 || !chunks) continue;
       const BlobRef& k = e.kept;  // checked as a file node's content is
-      if (k.chunk >= chunks.size() || k.size > chunks[k.chunk].contentSize() ||
-          k.offset > chunks[k.chunk].contentSize() - k.size)
+      if (k.chunk >= chunks->size() || k.size > (*chunks)[k.chunk].contentSize() ||
+          k.offset > (*chunks)[k.chunk].contentSize() - k.size)
         return Status::Corruption(where + ": the kept bytes of executable " + e.path + " lie outside the archive's chunks");
     }
     if (snap.hasStringBytes()) {
@@ -388,7 +440,6 @@ Status DecodeSnapshot(const std::string& raw, const std::vector<RecordRef>& chun
     if (n == 0) return Status::Corruption(where + ": snapshot has no root node");
     // A node, its parent, and the bytes of the depth and alias checks.
     if (!budget.charge(n, sizeof(Node) + sizeof(NodeId) + 3, "nodes")) return budget.status();
-    const uint32_t nstrings = tree->stringCount();
     const bool dirRefsDelta = nodes.getDirRefsDelta();
     uint32_t previousDirRef = 0;
     std::deque<Node>& tn = TreeAccess::nodes(*tree);
@@ -413,76 +464,279 @@ Status DecodeSnapshot(const std::string& raw, const std::vector<RecordRef>& chun
         previousDirRef = Ref(x);
       }
     }
-    // Structural checks: every reference in range, one parent per node,
-    // children after their directory (so no cycles), sorted unique names.
-    parents->assign(n, kNoNode);
-    auto bad = [&](unsigned i, const std::string& what) {
-      return Status::Corruption(where + ": node " + std::to_string(i) + " " + what);
-    };
-    // Every node's own fields first: the sibling order check below reads
-    // the names of nodes further on (found by fuzz/snapshot_message).
-    for (unsigned i = 0; i < n; ++i) {
-      const Node& x = tn[i];
-      if (kind[i] > 4) return bad(i, "has unknown kind " + std::to_string(kind[i]));
-      if (reason[i] > 6) return bad(i, "has unknown reason " + std::to_string(reason[i]));
-      if (x.name >= nstrings || x.note >= nstrings) return bad(i, "names a string outside the table");
-      if (i > 0 && BadName(tree->str(x.name))) return bad(i, "has an invalid name");
-    }
-    for (unsigned i = 0; i < n; ++i) {
-      const Node& x = tn[i];
-      switch (x.kind) {
-        case NodeKind::Directory:
-          if (Aux(x) > 0) {
-            if (Ref(x) <= i || uint64_t(Ref(x)) + Aux(x) > n)
-              return bad(i, "has children outside the tree");
-            for (uint32_t c = Ref(x); c < Ref(x) + Aux(x); ++c) {
-              if ((*parents)[c] != kNoNode) return bad(c, "has two parents");
-              (*parents)[c] = i;
-              if (c > Ref(x) && !(tree->str(tn[c - 1].name) < tree->str(tn[c].name)))
-                return bad(c, "is out of order among its siblings");
-            }
-          }
-          break;
-        case NodeKind::File:
-          if (x.size > 0) {
-            if (Ref(x) >= chunks.size())
-              return bad(i, "refers to chunk " + std::to_string(Ref(x)) + " which does not exist");
-            const uint64_t chunkSize = chunks[Ref(x)].contentSize();  // no sum: a size near 2^64 would wrap
-            if (x.size > chunkSize || Aux(x) > chunkSize - x.size) return bad(i, "content lies outside its chunk");
-          }
-          break;
-        case NodeKind::Symlink:
-          if (Ref(x) >= nstrings) return bad(i, "has a link target outside the string table");
-          break;
-        case NodeKind::Alias:
-          if (Ref(x) >= n || tn[Ref(x)].kind != NodeKind::Directory)
-            return bad(i, "is an alias of a non-directory");
-          break;
-        case NodeKind::Other:
-          break;
-      }
-    }
-    if (tn[0].kind != NodeKind::Directory) return Status::Corruption(where + ": root node is not a directory");
-    for (unsigned i = 1; i < n; ++i)
-      if ((*parents)[i] == kNoNode) return bad(i, "has no parent");
-    // Depth is bounded so that recursive walkers stay bounded too.
-    std::vector<uint16_t> depth(n, 0);
-    for (unsigned i = 1; i < n; ++i) {
-      unsigned d = depth[(*parents)[i]] + 1u;
-      if (d > 1024) return bad(i, "lies deeper than 1024 levels");
-      depth[i] = static_cast<uint16_t>(d);
-    }
-    // An alias may only stand for a subtree without aliases: otherwise two
-    // aliases (or one aliasing its own ancestor) could make the tree infinite.
-    std::vector<uint8_t> aliasBelow(n, 0);
-    for (unsigned i = n; i-- > 1;)
-      if (tn[i].kind == NodeKind::Alias || aliasBelow[i]) aliasBelow[(*parents)[i]] = 1;
-    for (unsigned i = 0; i < n; ++i)
-      if (tn[i].kind == NodeKind::Alias && aliasBelow[Ref(tn[i])])
-        return bad(i, "is an alias of a directory that itself holds aliases");
-    if (decodedBytes) *decodedBytes = budget.used();
+    auto ps = snap.getParts();
+    auto fa = snap.getForeignAliases();
+    if (!budget.charge(ps.size(), sizeof(PartEntry), "parts") ||
+        !budget.charge(fa.size(), sizeof(PartAlias), "foreign aliases"))
+      return budget.status();
+    for (auto p : ps) parts->push_back({p.getFirstNode(), p.getCount(), p.getPrefix()});
+    for (auto a : fa) foreign->push_back({a.getNode(), a.getPart(), a.getTarget()});
+    if (decodedBytes) *decodedBytes += budget.used();
     return Status::Ok();
   });
+}
+
+// Structural checks: every reference in range, one parent per node,
+// children after their directory (so no cycles), sorted unique names,
+// bounded depth, no alias of a subtree holding aliases.
+Status CheckTree(const Tree& tree, const std::vector<RecordRef>& chunks, const std::string& where,
+                 std::vector<NodeId>* parents) {
+  const std::deque<Node>& tn = TreeAccess::nodes(const_cast<Tree&>(tree));
+  const size_t n = tn.size();
+  const uint32_t nstrings = tree.stringCount();
+  parents->assign(n, kNoNode);
+  auto bad = [&](size_t i, const std::string& what) {
+    return Status::Corruption(where + ": node " + std::to_string(i) + " " + what);
+  };
+  // Every node's own fields first: the sibling order check below reads
+  // the names of nodes further on (found by fuzz/snapshot_message).
+  for (size_t i = 0; i < n; ++i) {
+    const Node& x = tn[i];
+    const unsigned k = static_cast<unsigned>(x.kind), r = static_cast<unsigned>(x.reason);
+    if (k > 4) return bad(i, "has unknown kind " + std::to_string(k));
+    if (r > 6) return bad(i, "has unknown reason " + std::to_string(r));
+    if (x.name >= nstrings || x.note >= nstrings) return bad(i, "names a string outside the table");
+    if (i > 0 && BadName(tree.str(x.name))) return bad(i, "has an invalid name");
+  }
+  for (size_t i = 0; i < n; ++i) {
+    const Node& x = tn[i];
+    switch (x.kind) {
+      case NodeKind::Directory:
+        if (Aux(x) > 0) {
+          if (Ref(x) <= i || uint64_t(Ref(x)) + Aux(x) > n) return bad(i, "has children outside the tree");
+          for (uint32_t c = Ref(x); c < Ref(x) + Aux(x); ++c) {
+            if ((*parents)[c] != kNoNode) return bad(c, "has two parents");
+            (*parents)[c] = static_cast<NodeId>(i);
+            if (c > Ref(x) && !(tree.str(tn[c - 1].name) < tree.str(tn[c].name)))
+              return bad(c, "is out of order among its siblings");
+          }
+        }
+        break;
+      case NodeKind::File:
+        if (x.size > 0) {
+          if (Ref(x) >= chunks.size())
+            return bad(i, "refers to chunk " + std::to_string(Ref(x)) + " which does not exist");
+          const uint64_t chunkSize = chunks[Ref(x)].contentSize();  // no sum: a size near 2^64 would wrap
+          if (x.size > chunkSize || Aux(x) > chunkSize - x.size) return bad(i, "content lies outside its chunk");
+        }
+        break;
+      case NodeKind::Symlink:
+        if (Ref(x) >= nstrings) return bad(i, "has a link target outside the string table");
+        break;
+      case NodeKind::Alias:
+        if (Ref(x) >= n || tn[Ref(x)].kind != NodeKind::Directory) return bad(i, "is an alias of a non-directory");
+        break;
+      case NodeKind::Other:
+        break;
+    }
+  }
+  if (tn[0].kind != NodeKind::Directory) return Status::Corruption(where + ": root node is not a directory");
+  for (size_t i = 1; i < n; ++i)
+    if ((*parents)[i] == kNoNode) return bad(i, "has no parent");
+  // Depth is bounded so that recursive walkers stay bounded too.
+  std::vector<uint16_t> depth(n, 0);
+  for (size_t i = 1; i < n; ++i) {
+    unsigned d = depth[(*parents)[i]] + 1u;
+    if (d > 1024) return bad(i, "lies deeper than 1024 levels");
+    depth[i] = static_cast<uint16_t>(d);
+  }
+  // An alias may only stand for a subtree without aliases: otherwise two
+  // aliases (or one aliasing its own ancestor) could make the tree infinite.
+  std::vector<uint8_t> aliasBelow(n, 0);
+  for (size_t i = n; i-- > 1;)
+    if (tn[i].kind == NodeKind::Alias || aliasBelow[i]) aliasBelow[(*parents)[i]] = 1;
+  for (size_t i = 0; i < n; ++i)
+    if (tn[i].kind == NodeKind::Alias && aliasBelow[Ref(tn[i])])
+      return bad(i, "is an alias of a directory that itself holds aliases");
+  return Status::Ok();
+}
+
+// Copies part `p` (checked) into `t`: its root's children onto t's empty
+// directories first..first+count-1 (same names), the nodes below them
+// appended; `local` receives each of p's nodes' id in t. Aliases within
+// the part are mapped; foreign ones are the caller's.
+Status Assemble(Tree& t, const Tree& p, const PartEntry& e, const std::string& where, std::vector<NodeId>* local) {
+  std::deque<Node>& tn = TreeAccess::nodes(t);
+  const std::deque<Node>& pn = TreeAccess::nodes(const_cast<Tree&>(p));
+  auto [lo, hi] = p.children(0);
+  if (hi - lo != e.count) return Status::Corruption(where + ": holds " + std::to_string(hi - lo) +
+                                                    " directories where its snapshot names " + std::to_string(e.count));
+  local->assign(pn.size(), kNoNode);
+  std::vector<uint32_t> ids(p.stringCount(), kNoNode);
+  auto id = [&](uint32_t s) {
+    if (ids[s] == kNoNode) ids[s] = t.intern(p.str(s));
+    return ids[s];
+  };
+  auto copy = [&](NodeId from, NodeId to) {
+    const uint32_t name = tn[to].name;
+    Node x = pn[from];
+    x.name = name;
+    x.note = id(x.note);
+    if (x.kind == NodeKind::Symlink) Ref(x) = id(Ref(x));
+    if (x.kind == NodeKind::Directory) Ref(x) = Aux(x) = 0;  // set once its children are placed
+    tn[to] = x;
+    (*local)[from] = to;
+  };
+  std::vector<std::pair<NodeId, NodeId>> dirs;  // (in p, in t), children still to place
+  for (NodeId c = lo; c < hi; ++c) {
+    const NodeId to = e.firstNode + (c - lo);
+    if (t.str(tn[to].name) != p.str(pn[c].name))
+      return Status::Corruption(where + ": node " + std::to_string(c) + " is named '" + std::string(p.str(pn[c].name)) +
+                                "' where its snapshot has '" + std::string(t.str(tn[to].name)) + "'");
+    copy(c, to);
+    if (pn[c].kind == NodeKind::Directory) dirs.push_back({c, to});
+  }
+  while (!dirs.empty()) {
+    auto [from, to] = dirs.back();
+    dirs.pop_back();
+    auto [clo, chi] = p.children(from);
+    if (clo == chi) continue;
+    const NodeId first = static_cast<NodeId>(tn.size());
+    for (NodeId c = clo; c < chi; ++c) {
+      tn.emplace_back();
+      tn.back().name = id(pn[c].name);
+      copy(c, first + (c - clo));
+      if (pn[c].kind == NodeKind::Directory) dirs.push_back({c, first + (c - clo)});
+    }
+    Ref(tn[to]) = first;
+    Aux(tn[to]) = chi - clo;
+  }
+  for (size_t i = 0; i < pn.size(); ++i)
+    if ((*local)[i] != kNoNode && pn[i].kind == NodeKind::Alias) Ref(tn[(*local)[i]]) = (*local)[Ref(pn[i])];
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status DecodeSnapshot(const std::string& raw, const std::vector<RecordRef>& chunks, const std::string& where,
+                      Metadata* meta, Tree* tree, std::vector<NodeId>* parents, uint64_t* decodedBytes) {
+  auto messages = SplitMessages(raw, where);
+  if (!messages.ok()) return messages.status();
+  uint64_t decoded = 0;
+  std::vector<PartEntry> parts;
+  std::vector<PartAlias> foreign;
+  Status s = DecodeMessage(messages->back(), &chunks, where, meta, tree, &decoded, &parts, &foreign);
+  if (s.ok() && !foreign.empty()) s = Status::Corruption(where + ": a snapshot's own message lists foreign aliases");
+  if (s.ok() && parts.size() + 1 != messages->size())
+    s = Status::Corruption(where + ": lists " + std::to_string(parts.size()) + " parts, its record holds " +
+                           std::to_string(messages->size() - 1));
+  if (s.ok()) s = CheckTree(*tree, chunks, where, parents);
+  // A parted snapshot (format 5): each part checked alone, then copied in.
+  std::vector<std::vector<NodeId>> locals(parts.size());
+  uint64_t end = 0;
+  for (size_t k = 0; s.ok() && k < parts.size(); ++k) {
+    const PartEntry& e = parts[k];
+    const std::string at = where + ": part " + std::to_string(k);
+    auto [lo, hi] = tree->children(0);
+    if (e.count == 0 || e.firstNode < lo || e.firstNode < end || uint64_t(e.firstNode) + e.count > hi) {
+      s = Status::Corruption(at + ": its place (nodes " + std::to_string(e.firstNode) + " + " +
+                             std::to_string(e.count) + ") is not a run of the root's children after the part before");
+      break;
+    }
+    end = e.firstNode + e.count;
+    for (NodeId i = e.firstNode; i < end && s.ok(); ++i)
+      if (tree->node(i).kind != NodeKind::Directory || tree->children(i).first != tree->children(i).second)
+        s = Status::Corruption(at + ": node " + std::to_string(i) + " of its place is not an empty directory");
+    Metadata partMeta;
+    Tree part;
+    std::vector<PartEntry> sub;
+    std::vector<PartAlias> partForeign;
+    std::vector<NodeId> partParents;
+    if (s.ok()) s = DecodeMessage((*messages)[k], &chunks, at, &partMeta, &part, &decoded, &sub, &partForeign);
+    if (s.ok() && !sub.empty()) s = Status::Corruption(at + ": a part lists parts");
+    if (s.ok()) s = CheckTree(part, chunks, at, &partParents);
+    if (s.ok()) s = Assemble(*tree, part, e, at, &locals[k]);
+    for (const PartAlias& a : partForeign) {
+      if (!s.ok()) break;
+      if (a.node >= part.size() || part.node(a.node).kind != NodeKind::Other || a.part >= k ||
+          a.target >= locals[a.part].size() || locals[k][a.node] == kNoNode) {
+        s = Status::Corruption(at + ": foreign alias of node " + std::to_string(a.node) + " is impossible");
+        break;
+      }
+      tree->setAlias(locals[k][a.node], locals[a.part][a.target]);
+    }
+  }
+  if (s.ok() && !parts.empty()) s = CheckTree(*tree, chunks, where, parents);
+  if (s.ok() && decodedBytes) *decodedBytes = decoded + (parts.empty() ? 0 : tree->size() * (sizeof(Node) + 8));
+  return s;
+}
+
+Result<std::string> DecompressSnapshotRecord(std::string_view stored, uint64_t rawSize, const std::string& where,
+                                             std::string_view prefixRaw) {
+  std::vector<std::string_view> frames;
+  for (size_t at = 0; at < stored.size();) {
+    const size_t n = ZSTD_findFrameCompressedSize(stored.data() + at, stored.size() - at);
+    if (ZSTD_isError(n))
+      return Status::Corruption(where + ": frame " + std::to_string(frames.size()) + " at byte " + std::to_string(at) +
+                                " of the payload: " + ZSTD_getErrorName(n));
+    if (frames.size() > kMaxParts) return Status::Corruption(where + ": more than " + std::to_string(kMaxParts) + " parts");
+    frames.push_back(stored.substr(at, n));
+    at += n;
+  }
+  if (frames.empty()) return Status::Corruption(where + ": empty payload");
+  std::vector<std::string_view> prefixes;
+  if (!prefixRaw.empty()) {
+    auto p = SplitMessages(prefixRaw, where + ": prefix");
+    if (!p.ok()) return p.status();
+    prefixes = std::move(*p);
+  }
+  const std::string_view prefixRoot = prefixes.empty() ? std::string_view() : prefixes.back();
+  if (frames.size() == 1) return Decompress(stored, rawSize, where, prefixRoot);
+  auto sizeOf = [&](std::string_view f) -> uint64_t {
+    unsigned long long n = ZSTD_getFrameContentSize(f.data(), f.size());
+    return n == ZSTD_CONTENTSIZE_UNKNOWN || n == ZSTD_CONTENTSIZE_ERROR ? UINT64_MAX : n;
+  };
+  const uint64_t rootSize = sizeOf(frames.back());
+  if (rootSize > rawSize) return Status::Corruption(where + ": its own message's frame declares no size that fits");
+  auto root = Decompress(frames.back(), rootSize, where + ": its own message", prefixRoot);
+  if (!root.ok()) return root.status();
+  std::vector<PartEntry> parts;
+  Status s = WithMessage(*root, where, [&](capnp::MessageReader& reader) -> Status {
+    auto ps = reader.getRoot<schema::Snapshot>().getParts();
+    if (ps.size() + 1 != frames.size())
+      return Status::Corruption(where + ": lists " + std::to_string(ps.size()) + " parts, its payload holds " +
+                                std::to_string(frames.size() - 1));
+    for (auto p : ps) parts.push_back({p.getFirstNode(), p.getCount(), p.getPrefix()});
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  uint64_t total = rootSize;
+  for (size_t k = 0; k + 1 < frames.size(); ++k) {
+    const uint64_t n = sizeOf(frames[k]);
+    if (n > rawSize - total)
+      return Status::Corruption(where + ": part " + std::to_string(k) + " declares more bytes than the record holds");
+    total += n;
+  }
+  if (total != rawSize)
+    return Status::Corruption(where + ": its frames hold " + std::to_string(total) + " bytes, the record declares " +
+                              std::to_string(rawSize));
+  std::string out;
+  out.reserve(rawSize);
+  for (size_t k = 0; k + 1 < frames.size(); ++k) {
+    const std::string at = where + ": part " + std::to_string(k);
+    const uint32_t p = parts[k].prefix;
+    if (p && (prefixes.size() < 2 || p > prefixes.size() - 1))
+      return Status::Corruption(at + ": its prefix, part " + std::to_string(p - 1) + ", is not in the prefix record");
+    auto raw = Decompress(frames[k], sizeOf(frames[k]), at, p ? prefixes[p - 1] : std::string_view());
+    if (!raw.ok()) return raw.status();
+    out += *raw;
+  }
+  out += *root;
+  return out;
+}
+
+Result<Tree> UnpackPart(const PackedPart& packed) {
+  const std::string where = "a recording's carried part";
+  auto raw = Decompress(*packed.bytes, packed.rawSize, where);
+  if (!raw.ok()) return raw.status();
+  Metadata meta;
+  Tree tree;
+  std::vector<PartEntry> parts;
+  std::vector<PartAlias> foreign;
+  if (Status s = DecodeMessage(*raw, nullptr, where, &meta, &tree, nullptr, &parts, &foreign); !s.ok()) return s;
+  for (const PartAlias& a : foreign)
+    if (a.node < tree.size()) tree.setAlias(a.node, kNoNode);
+  return tree;
 }
 
 void EncodeIndex(capnp::MessageBuilder& mb, const IndexData& index, const IndexLink* link) {

@@ -42,6 +42,25 @@ struct IndexLink {
   uint32_t chunks = 0, snapshots = 0;
 };
 
+// Format 5: where a part's directories go in its snapshot (schema.capnp Part).
+struct PartEntry {
+  uint32_t firstNode = 0, count = 0, prefix = 0;
+};
+
+// The Cap'n Proto messages one after another in `raw` (a snapshot record
+// of format 5 holds its parts' and then its own; earlier ones one),
+// each word-aligned within it. Corruption when a segment table runs past
+// the end or the bytes are not whole messages.
+Result<std::vector<std::string_view>> SplitMessages(std::string_view raw, const std::string& where);
+
+// The raw record of a format 5 snapshot from its stored payload: one zstd
+// frame per part, each against the part of `prefixRaw` (the prefix
+// snapshot's raw record) its snapshot names, then the snapshot's own
+// message against the prefix's own. A single frame is a whole snapshot.
+constexpr size_t kMaxParts = 1u << 16;
+Result<std::string> DecompressSnapshotRecord(std::string_view stored, uint64_t rawSize, const std::string& where,
+                                             std::string_view prefixRaw);
+
 // Words the Snapshot message of `tree` needs, slightly over.
 unsigned EstimateSnapshotWords(const Tree& tree);
 // Builds the Snapshot message; consumes the tree to keep peak memory low.
@@ -52,10 +71,13 @@ unsigned EstimateSnapshotWords(const Tree& tree);
 // which parallel walkers vary: without it a third of names renumber.)
 // `table` receives the string table as written. The tree is freed row by
 // row as it is copied, or with `keep` moved there whole.
+// A parted snapshot's own message lists `parts`; a part's, `foreign`.
 void EncodeSnapshot(capnp::MessageBuilder& mb, const Metadata& meta, Tree&& tree,
                     const std::vector<std::string>* baseStrings = nullptr, std::vector<std::string>* table = nullptr,
-                    Tree* keep = nullptr);
+                    Tree* keep = nullptr, const std::vector<PartEntry>* parts = nullptr,
+                    const std::vector<PartAlias>* foreign = nullptr);
 // `words` must stay alive only during the call. `chunks` bounds file refs.
+// A parted snapshot's messages are assembled into one tree, checked whole.
 // At most kDecodeExpansion x raw.size() + kDecodeSlack bytes are decoded
 // (what a reader's cache charges: *decodedBytes); a message claiming more
 // is Corruption before it is allocated.

@@ -43,6 +43,13 @@ void SetTableSizes(ZSTD_CCtx* ctx) {
 // copies a short (here empty) source into the buffer it already has.
 void Release(std::string& s) { std::string().swap(s); }
 
+// Raw bytes a held snapshot stands for: its own message and its parts'.
+uint64_t HeldSize(const HeldSnapshot& h) {
+  uint64_t n = h.rawSize;
+  for (const HeldPart& p : h.parts) n += p.rawSize;
+  return n;
+}
+
 constexpr int kDeltaLevel = 3;  // the most a record compressed against a prefix gets
 constexpr size_t kLargeRecord = 4u << 20;  // a snapshot record of a busy machine (20 MB with 1,000 processes)
 
@@ -79,6 +86,11 @@ class WriterImpl final : public ArchiveWriter {
         std::unique_ptr<char[]> out;
         size_t outCap = 0;
         for (HeldSnapshot& h : held_) {  // loaded whole; held packed as any
+          // A parted record: its own message serves the next one's; its
+          // parts' next ones are compressed alone (their runs are not known).
+          auto messages = SplitMessages(h.raw, path_ + ": held snapshot " + std::to_string(h.index));
+          if (!messages.ok()) return messages.status();
+          if (messages->size() > 1) h.raw = std::string(messages->back());
           Status s = pack(h.raw, h, out, outCap);
           if (!s.ok()) return s;
           heldBytes_ += h.rawSize;
@@ -164,98 +176,158 @@ class WriterImpl final : public ArchiveWriter {
     const uint32_t number = static_cast<uint32_t>(index_.snapshots.size());
     meta.formatVersion = index_.formatVersion;  // an appended older archive keeps its format
     const bool delta = opts_.delta && index_.formatVersion >= 3;
-    const HeldSnapshot* base = nullptr;
     if (delta && number > 0) {
       const uint32_t want = PrefixSnapshot(index_.formatVersion, number);
       while (!held_.empty() && held_.back().index > want) {  // off the new snapshot's chain
-        heldBytes_ -= held_.back().rawSize;
+        heldBytes_ -= HeldSize(held_.back());
         held_.pop_back();
       }
-      if (!held_.empty() && held_.back().index == want) base = &held_.back();
-      else if (!held_.empty() && held_.front().index == 0) base = &held_.front();
     }
+    const HeldSnapshot* base = baseOf(number);
     std::string baseRaw;
     if (base) {
       auto r = Decompress(base->packed, base->rawSize, path_ + ": held snapshot " + std::to_string(base->index));
       if (!r.ok()) return r.status();
       baseRaw = std::move(*r);
     }
+    // A parted snapshot (format 5): its parts' places among the root's children.
+    for (size_t k = 0; k < parts_.size(); ++k) {
+      PartEntry& e = parts_[k];
+      const NodeId at = tree.child(0, partFirst_[k]);
+      auto [lo, hi] = tree.children(0);
+      if (at == kNoNode || uint64_t(at) + e.count > hi || (k > 0 && at < parts_[k - 1].firstNode + parts_[k - 1].count)) {
+        dropParts();
+        return Status::InvalidArgument(path_ + ": the snapshot's tree has no place for part " + std::to_string(k) +
+                                       " (" + partFirst_[k] + ")");
+      }
+      e.firstNode = at;
+    }
     IndexData::Snap snap;
     snap.summary.startWallNs = meta.startWallNs;
     snap.summary.hostname = meta.hostname;
-    snap.summary.nodeCount = tree.size();
+    snap.summary.nodeCount = tree.size() + partNodes_;
     // The walk's freed memory (fragments, read buffers) goes back before
     // the message takes as much again as the tree: the peak of a capture.
     if (opts_.trimMemory) malloc_trim(0);
-    // The message is built in one zeroed buffer with a word in front for
-    // the segment table, so that it compresses in one call with the chunk
-    // context: a streaming context would fault in tables and buffers anew.
-    const unsigned words = EstimateSnapshotWords(tree);
-    std::unique_ptr<capnp::word, decltype(&std::free)> segment(
-        static_cast<capnp::word*>(std::calloc(words + 1, sizeof(capnp::word))), &std::free);
-    if (!segment) return Status::IoError(path_ + ": cannot allocate " + std::to_string(words * 8) + " bytes for the snapshot");
     std::unique_ptr<char[]> out;
     size_t outCap = 0;
     Result<std::string_view> payload = Status::Ok();
     uint64_t raw = 0;
     HeldSnapshot mine;  // this record, kept as a later one's prefix
     mine.index = number;
-    kj::Maybe<kj::Exception> e = kj::runCatchingExceptions([&]() {
-      // Compressed while `mb` lives: its destructor zeroes the segment.
-      capnp::MallocMessageBuilder mb(kj::arrayPtr(segment.get() + 1, words), capnp::AllocationStrategy::FIXED_SIZE);
-      EncodeSnapshot(mb, meta, std::move(tree), base ? &base->strings : nullptr, delta ? &mine.strings : nullptr,
-                     keep);
-      auto segments = mb.getSegmentsForOutput();
-      kj::Array<capnp::word> flat;  // only when the estimate fell short
-      std::string_view message;
-      if (segments.size() == 1 && segments[0].begin() == segment.get() + 1) {
-        // Segment table: segment count - 1, then the size in words (little-endian).
-        uint32_t size = static_cast<uint32_t>(segments[0].size());
-        unsigned char table[8] = {0, 0, 0, 0, static_cast<unsigned char>(size), static_cast<unsigned char>(size >> 8),
-                                  static_cast<unsigned char>(size >> 16), static_cast<unsigned char>(size >> 24)};
-        std::memcpy(segment.get(), table, sizeof table);
-        message = std::string_view(reinterpret_cast<const char*>(segment.get()), (1 + size) * sizeof(capnp::word));
-      } else {
-        flat = capnp::messageToFlatArray(segments);
-        message = std::string_view(reinterpret_cast<const char*>(flat.begin()), flat.asBytes().size());
-      }
-      raw = message.size();
-      // Readers refuse records over kMaxRecordRaw: never write one.
-      if (raw > kMaxRecordRaw)
-        payload = Status::InvalidArgument(path_ + ": the snapshot record would be " + std::to_string(raw) +
-                                          " bytes, over the " + std::to_string(kMaxRecordRaw) +
-                                          " a reader accepts; capture less (--exclude, --no-threads)");
-      else
-        payload = compress(message, opts_.level, out, outCap, baseRaw);
-      Release(baseRaw);
-      // Held only if a later snapshot may take it as prefix, as the next one
-      // would (format 4: an even one; format 3: the keyframe). Packing the
-      // others was a level-1 pass over the whole message for nothing.
-      const bool prefixOfLater = PrefixSnapshot(index_.formatVersion, number + 1) == number;
-      if (payload.ok() && delta && raw <= kMaxPrefixBytes && prefixOfLater && heldBytes_ + raw <= kMaxHeldBytes &&
-          (number == 0 || !held_.empty())) {  // chains start at the keyframe
-        std::unique_ptr<char[]> packOut;
-        size_t packCap = 0;
-        if (Status p = pack(message, mine, packOut, packCap); !p.ok()) payload = p;
-      }
-    });
-    KJ_IF_MAYBE(ex, e) {
-      return Status::IoError(path_ + ": cannot encode snapshot: " + std::string(ex->getDescription().cStr()));
+    Status built = buildMessage(
+        meta, std::move(tree), base ? &base->strings : nullptr, delta ? &mine.strings : nullptr, keep, &parts_,
+        nullptr, [&](std::string_view message) {
+          raw = partRaw_ + message.size();
+          // Readers refuse records over kMaxRecordRaw: never write one.
+          if (raw > kMaxRecordRaw) {
+            payload = Status::InvalidArgument(path_ + ": the snapshot record would be " + std::to_string(raw) +
+                                              " bytes, over the " + std::to_string(kMaxRecordRaw) +
+                                              " a reader accepts; capture less (--exclude, --no-threads)");
+            return;
+          }
+          payload = compress(message, opts_.level, out, outCap, baseRaw);
+          Release(baseRaw);
+          if (payload.ok() && !parts_.empty()) {  // the parts' frames first, then this one's
+            partFrames_ += *payload;
+            payload = std::string_view(partFrames_);
+          }
+          // Held only if a later snapshot may take it as prefix, as the next one
+          // would (format 4: an even one; format 3: the keyframe). Packing the
+          // others was a level-1 pass over the whole message for nothing.
+          if (payload.ok() && holdsThis(number, message.size()) && heldBytes_ + raw <= kMaxHeldBytes) {
+            std::unique_ptr<char[]> packOut;
+            size_t packCap = 0;
+            if (Status p = pack(message, mine, packOut, packCap); !p.ok()) payload = p;
+          }
+        });
+    if (!built.ok()) payload = built;
+    if (!payload.ok()) {
+      dropParts();
+      return payload.status();
     }
-    if (!payload.ok()) return payload.status();
     Result<RecordRef> ref = writeRecord(RecordType::Snapshot, *payload, raw);
-    if (!ref.ok()) return ref.status();
+    if (!ref.ok()) {
+      dropParts();
+      return ref.status();
+    }
     snap.record = *ref;
     snap.record.prefix = base ? base->index + 1 : 0;
     snap.summary.storedSize = ref->storedSize;
     index_.snapshots.push_back(std::move(snap));
     if (!mine.packed.empty()) {
-      heldBytes_ += mine.rawSize;
+      mine.parts = std::move(heldParts_);
+      heldBytes_ += HeldSize(mine);
       held_.push_back(std::move(mine));
     }
+    dropParts();
     return Status::Ok();
   }
 
+  bool acceptsParts() const override { return index_.formatVersion >= 5; }
+
+  Status addPart(Tree part, const std::vector<PartAlias>& foreign, PackedPart* packed) override {
+    if (!acceptsParts())
+      return Status::InvalidArgument(path_ + ": a format " + std::to_string(index_.formatVersion) +
+                                     " archive holds no parted snapshots");
+    auto [lo, hi] = part.children(0);
+    if (lo == hi) return Status::InvalidArgument(path_ + ": a part with no directories");
+    const uint32_t number = static_cast<uint32_t>(index_.snapshots.size());
+    const bool delta = opts_.delta && index_.formatVersion >= 3;
+    std::string first(part.str(part.node(lo).name));
+    // Against the prefix snapshot's part of the same run: the last that
+    // begins at or before this one (pid directories in name order).
+    const HeldSnapshot* base = baseOf(number);
+    const HeldPart* prefix = nullptr;
+    uint32_t prefixIndex = 0;
+    if (base)
+      for (size_t k = 0; k < base->parts.size(); ++k)
+        if (k == 0 || base->parts[k].first <= first) {
+          prefix = &base->parts[k];
+          prefixIndex = static_cast<uint32_t>(k + 1);
+        }
+    std::string prefixRaw;
+    if (prefix) {
+      auto r = Decompress(*prefix->packed, prefix->rawSize, path_ + ": held part " + std::to_string(prefixIndex - 1));
+      if (!r.ok()) return r.status();
+      prefixRaw = std::move(*r);
+    }
+    parts_.push_back({0, hi - lo, prefixIndex});
+    partFirst_.push_back(first);
+    partNodes_ += part.size() - 1 - (hi - lo);  // its directories take their places
+    HeldPart mine;
+    mine.first = std::move(first);
+    Metadata none;
+    none.formatVersion = index_.formatVersion;
+    Status result;
+    Status built = buildMessage(
+        none, std::move(part), prefix ? &prefix->strings : nullptr, delta ? &mine.strings : nullptr, nullptr, nullptr,
+        &foreign, [&](std::string_view message) {
+          std::unique_ptr<char[]> out;
+          size_t outCap = 0;
+          auto frame = compress(message, opts_.level, out, outCap, prefixRaw);
+          Release(prefixRaw);
+          if (!frame.ok()) {
+            result = frame.status();
+            return;
+          }
+          partFrames_ += *frame;
+          partRaw_ += message.size();
+          const bool hold = holdsThis(number, message.size());
+          if (!hold && !packed) return;
+          auto p = compress(message, 1, out, outCap);
+          if (!p.ok()) {
+            result = p.status();
+            return;
+          }
+          mine.packed = std::make_shared<const std::string>(*p);
+          mine.rawSize = message.size();
+          if (packed) *packed = PackedPart{mine.packed, mine.rawSize};
+          if (hold) heldParts_.push_back(std::move(mine));
+        });
+    if (!built.ok()) return built;
+    return result;
+  }
   Status finish() override { return writeIndex(true); }
   Status commit() override { return writeIndex(false); }
 
@@ -489,6 +561,70 @@ class WriterImpl final : public ArchiveWriter {
     return std::string_view(out.get(), n);
   }
 
+  // The held record snapshot `number` is compressed against: its
+  // PrefixSnapshot, or the keyframe when that one is not held.
+  const HeldSnapshot* baseOf(uint32_t number) const {
+    if (!opts_.delta || index_.formatVersion < 3 || number == 0) return nullptr;
+    const uint32_t want = PrefixSnapshot(index_.formatVersion, number);
+    for (auto it = held_.rbegin(); it != held_.rend(); ++it)
+      if (it->index == want) return &*it;
+    if (!held_.empty() && held_.front().index == 0) return &held_.front();
+    return nullptr;
+  }
+
+  // Whether snapshot `number`'s records are held for later ones: the next
+  // one's prefix (format 4: an even one; format 3: the keyframe), on a
+  // chain that starts at the keyframe.
+  bool holdsThis(uint32_t number, uint64_t raw) const {
+    return opts_.delta && index_.formatVersion >= 3 && raw <= kMaxPrefixBytes &&
+           PrefixSnapshot(index_.formatVersion, number + 1) == number && (number == 0 || !held_.empty());
+  }
+
+  void dropParts() {
+    parts_.clear();
+    partFirst_.clear();
+    heldParts_.clear();
+    Release(partFrames_);
+    partRaw_ = 0;
+    partNodes_ = 0;
+  }
+
+  // Builds `tree`'s Snapshot message and hands it to `use` while it lives.
+  // The message is built in one zeroed buffer with a word in front for the
+  // segment table, so that it compresses in one call with the chunk
+  // context: a streaming context would fault in tables and buffers anew.
+  template <class Use>
+  Status buildMessage(const Metadata& meta, Tree&& tree, const std::vector<std::string>* baseStrings,
+                      std::vector<std::string>* table, Tree* keep, const std::vector<PartEntry>* parts,
+                      const std::vector<PartAlias>* foreign, Use use) {
+    const unsigned words = EstimateSnapshotWords(tree);
+    std::unique_ptr<capnp::word, decltype(&std::free)> segment(
+        static_cast<capnp::word*>(std::calloc(words + 1, sizeof(capnp::word))), &std::free);
+    if (!segment) return Status::IoError(path_ + ": cannot allocate " + std::to_string(words * 8) + " bytes for the snapshot");
+    kj::Maybe<kj::Exception> e = kj::runCatchingExceptions([&]() {
+      // Used while `mb` lives: its destructor zeroes the segment.
+      capnp::MallocMessageBuilder mb(kj::arrayPtr(segment.get() + 1, words), capnp::AllocationStrategy::FIXED_SIZE);
+      EncodeSnapshot(mb, meta, std::move(tree), baseStrings, table, keep, parts, foreign);
+      auto segments = mb.getSegmentsForOutput();
+      kj::Array<capnp::word> flat;  // only when the estimate fell short
+      if (segments.size() == 1 && segments[0].begin() == segment.get() + 1) {
+        // Segment table: segment count - 1, then the size in words (little-endian).
+        uint32_t size = static_cast<uint32_t>(segments[0].size());
+        unsigned char head[8] = {0, 0, 0, 0, static_cast<unsigned char>(size), static_cast<unsigned char>(size >> 8),
+                                 static_cast<unsigned char>(size >> 16), static_cast<unsigned char>(size >> 24)};
+        std::memcpy(segment.get(), head, sizeof head);
+        use(std::string_view(reinterpret_cast<const char*>(segment.get()), (1 + size) * sizeof(capnp::word)));
+      } else {
+        flat = capnp::messageToFlatArray(segments);
+        use(std::string_view(reinterpret_cast<const char*>(flat.begin()), flat.asBytes().size()));
+      }
+    });
+    KJ_IF_MAYBE(ex, e) {
+      return Status::IoError(path_ + ": cannot encode snapshot: " + std::string(ex->getDescription().cStr()));
+    }
+    return Status::Ok();
+  }
+
   // Held records are kept compressed alone (level 1: 20 MB with 1,000
   // processes packs to ~0.4 MB in ~7 ms and unpacks in ~3): the chain of
   // log2 n of them was most of a recording's memory.
@@ -571,6 +707,12 @@ class WriterImpl final : public ArchiveWriter {
   std::vector<HeldSnapshot> held_;
   uint64_t heldBytes_ = 0;
   std::vector<IndexLink> links_;  // format 4: the index chain of the newest index, ascending
+  // Format 5: the parts of the snapshot being written, compressed (addPart).
+  std::vector<PartEntry> parts_;
+  std::vector<std::string> partFirst_;  // each one's first directory's name
+  std::vector<HeldPart> heldParts_;     // when the snapshot will be held
+  std::string partFrames_;
+  uint64_t partRaw_ = 0, partNodes_ = 0;
   uint64_t uniqueBytes_ = 0;
   uint64_t offset_ = 0;
   IndexData index_;

@@ -462,7 +462,7 @@ BOOST_AUTO_TEST_CASE(delta_records_store_a_timeline_at_the_cost_of_its_changes) 
   BOOST_TEST(deltaAdded * 2 < plainAdded, "delta added " << deltaAdded << ", plain added " << plainAdded);
   auto reader = ArchiveReader::Open(delta);
   BOOST_REQUIRE(reader.ok());
-  BOOST_TEST((*reader)->formatVersion() == 4u);
+  BOOST_TEST((*reader)->formatVersion() == kFormatVersion);
   BOOST_TEST((*reader)->verify().problems.empty());
   for (int k = kSnapshots - 1; k >= 0; --k) {  // newest first, each from a fresh reader
     auto reopened = ArchiveReader::Open(delta);
@@ -718,14 +718,16 @@ BOOST_AUTO_TEST_CASE(index_records_chain_so_a_commit_writes_what_is_new) {
 // samples/format3.psnap: three snapshots written as format 3 delta records
 // (fuzz/make_seeds before format 4): uptime "12.5 3.1", "13.5 3.1", "14.5 3.1".
 // It reads, verifies, and takes appends in its own format.
-BOOST_AUTO_TEST_CASE(format_3_archives_read_and_append_in_format_3) {
+// An archive of an older format (samples/formatN.psnap: uptime 12.5, 13.5
+// and 14.5 in three snapshots) reads, and takes appends in its own format.
+void OldFormatReadsAndAppends(const std::string& sample, uint32_t version) {
   TempDir out;
-  const std::string archive = out / "v3.psnap";
-  std::filesystem::copy_file(SAMPLES "/format3.psnap", archive);
+  const std::string archive = out / "old.psnap";
+  std::filesystem::copy_file(sample, archive);
   auto check = [&](size_t count) {
     auto r = ArchiveReader::Open(archive);
     BOOST_REQUIRE_MESSAGE(r.ok(), r.status().message());
-    BOOST_TEST((*r)->formatVersion() == 3u);
+    BOOST_TEST((*r)->formatVersion() == version);
     BOOST_REQUIRE_EQUAL((*r)->snapshotCount(), count);
     for (size_t k = 0; k < count; ++k) {
       auto snap = (*r)->snapshot(k);
@@ -741,11 +743,20 @@ BOOST_AUTO_TEST_CASE(format_3_archives_read_and_append_in_format_3) {
   wo.delta = true;
   auto w = ArchiveWriter::Append(archive, wo);
   BOOST_REQUIRE_MESSAGE(w.ok(), w.status().message());
+  BOOST_TEST(!(*w)->acceptsParts());
   Metadata m;
   BOOST_REQUIRE((*w)->addSnapshot(m, UptimeTree(**w, "15.5 3.1\n")).ok());
   BOOST_REQUIRE((*w)->finish().ok());
   w->reset();
   check(4);
+}
+
+BOOST_AUTO_TEST_CASE(format_3_archives_read_and_append_in_format_3) {
+  OldFormatReadsAndAppends(SAMPLES "/format3.psnap", 3);
+}
+
+BOOST_AUTO_TEST_CASE(format_4_archives_read_and_append_in_format_4) {
+  OldFormatReadsAndAppends(SAMPLES "/format4.psnap", 4);
 }
 
 
@@ -838,4 +849,117 @@ BOOST_AUTO_TEST_CASE(lists_claiming_millions_of_elements_are_refused_before_deco
   BOOST_TEST(after.ru_maxrss - before.ru_maxrss < 400 * 1024, "peak RSS grew by " << after.ru_maxrss - before.ru_maxrss << " KiB");
 }
 
+
+namespace {
+
+// A part of processes `pids` (format 5): each PID/ holds stat ("PID at
+// `tick`") and net/, its own (holding dev) for the first process of part 0,
+// and else an alias of that one: within part 0, foreign from the others.
+Tree ProcessPart(ArchiveWriter& w, const std::vector<std::string>& pids, int tick, bool firstPart,
+                 std::vector<PartAlias>* foreign) {
+  Tree t;
+  t.at(t.add("")).kind = NodeKind::Directory;
+  for (auto& p : pids) t.at(t.add(p)).kind = NodeKind::Directory;
+  t.setChildren(0, 1, pids.size());
+  std::vector<NodeId> nets;
+  for (size_t i = 0; i < pids.size(); ++i) {
+    const NodeId net = t.add("net"), stat = t.add("stat");
+    t.setChildren(1 + i, net, 2);
+    t.at(stat).kind = NodeKind::File;
+    t.setBlob(stat, *w.putBlob(pids[i] + " at " + std::to_string(tick) + "\n"));
+    nets.push_back(net);
+  }
+  for (size_t i = 0; i < pids.size(); ++i) {
+    if (firstPart && i == 0) {
+      t.at(nets[i]).kind = NodeKind::Directory;
+      const NodeId dev = t.add("dev");
+      t.setChildren(nets[i], dev, 1);
+      t.at(dev).kind = NodeKind::File;
+      t.setBlob(dev, *w.putBlob("eth0: " + std::to_string(tick) + "\n"));
+    } else if (firstPart) {
+      t.setAlias(nets[i], nets[0]);
+    } else {
+      t.at(nets[i]).kind = NodeKind::Other;
+      foreign->push_back({nets[i], 0, 3});  // part 0's first net/: node 3 there
+    }
+  }
+  return t;
+}
+
+}  // namespace
+
+// Format 5: a snapshot written part by part reads back as one tree, its
+// aliases across parts resolved, every snapshot of a delta chain (each part
+// compressed against its run's part in the prefix snapshot).
+BOOST_AUTO_TEST_CASE(parted_snapshots_read_back_as_one_tree) {
+  TempDir out;
+  const std::string archive = out / "parted.psnap";
+  const std::vector<std::vector<std::string>> runs = {{"1", "2"}, {"3", "40"}, {"5"}};
+  const int kSnapshots = 7;
+  {
+    auto w = DeltaWriter(archive);
+    BOOST_REQUIRE(w->acceptsParts());
+    for (int k = 0; k < kSnapshots; ++k) {
+      for (size_t r = 0; r < runs.size(); ++r) {
+        std::vector<PartAlias> foreign;
+        Tree part = ProcessPart(*w, runs[r], k, r == 0, &foreign);
+        PackedPart packed;
+        BOOST_REQUIRE(w->addPart(std::move(part), foreign, &packed).ok());
+        auto back = UnpackPart(packed);  // what a recording carries
+        BOOST_REQUIRE_MESSAGE(back.ok(), back.status().message());
+        BOOST_TEST(back->child(0, runs[r][0]) != kNoNode);
+      }
+      Tree root;
+      root.at(root.add("")).kind = NodeKind::Directory;
+      for (auto& p : {"1", "2", "3", "40", "5"}) root.at(root.add(p)).kind = NodeKind::Directory;
+      const NodeId uptime = root.add("uptime");
+      root.setChildren(0, 1, 6);
+      root.at(uptime).kind = NodeKind::File;
+      root.setBlob(uptime, *w->putBlob(std::to_string(k) + ".5\n"));
+      Metadata m;
+      BOOST_REQUIRE(w->addSnapshot(m, std::move(root)).ok());
+      BOOST_REQUIRE(w->commit().ok());
+    }
+    BOOST_REQUIRE(w->finish().ok());
+  }
+  auto reader = ArchiveReader::Open(archive);
+  BOOST_REQUIRE_MESSAGE(reader.ok(), reader.status().message());
+  BOOST_TEST((*reader)->formatVersion() == 5u);
+  BOOST_TEST((*reader)->verify().problems.empty());
+  for (int k = kSnapshots; k-- > 0;) {  // newest first: each reads its chain
+    auto snap = (*reader)->snapshot(k);
+    BOOST_REQUIRE_MESSAGE(snap.ok(), snap.status().message());
+    const Snapshot& s = **snap;
+    BOOST_TEST(s.nodeCount() == (*reader)->summary(k).nodeCount);
+    BOOST_TEST(s.nodeCount() == 1 + 5 + 1 + 5 * 2 + 1);
+    BOOST_TEST(*s.read(s.lookup("uptime")) == std::to_string(k) + ".5\n");
+    for (auto& p : {"1", "2", "3", "40", "5"}) {
+      BOOST_TEST(*s.read(s.lookup(std::string(p) + "/stat")) == std::string(p) + " at " + std::to_string(k) + "\n");
+      BOOST_TEST(*s.read(s.lookup(std::string(p) + "/net/dev")) == "eth0: " + std::to_string(k) + "\n");
+    }
+    BOOST_TEST((s.node(s.lookup("5/net")).kind == NodeKind::Alias));
+    BOOST_TEST(s.resolveAlias(s.lookup("5/net")) == s.lookup("1/net"));
+    BOOST_TEST(s.parent(s.lookup("40/stat")) == s.lookup("40"));
+  }
+}
+
+// A parted snapshot's parts must fill places the snapshot names: a part
+// whose directories are not those names is corruption, named.
+BOOST_AUTO_TEST_CASE(a_part_that_does_not_fit_its_place_is_refused) {
+  TempDir out;
+  const std::string archive = out / "misfit.psnap";
+  {
+    auto w = DeltaWriter(archive);
+    std::vector<PartAlias> foreign;
+    BOOST_REQUIRE(w->addPart(ProcessPart(*w, {"1", "2"}, 0, true, &foreign)).ok());
+    Tree root;
+    root.at(root.add("")).kind = NodeKind::Directory;
+    root.at(root.add("1")).kind = NodeKind::Directory;
+    root.setChildren(0, 1, 1);
+    Metadata m;
+    Status s = w->addSnapshot(m, std::move(root));
+    BOOST_TEST(!s.ok());  // no place for 2 after 1
+    BOOST_TEST(s.message().find("no place for part 0") != std::string::npos, s.message());
+  }
+}
 BOOST_AUTO_TEST_SUITE_END()
