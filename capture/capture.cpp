@@ -190,8 +190,14 @@ class CaptureRun {
     if (Status s = listRoot(); !s.ok()) return s;
     startHiddenPidScan();
     Tree tree = walk();
-    if (options_.carry) options_.carry->tree = Tree();
-    recordExecutables(tree);
+    if (!partStatus_.ok()) return partStatus_;
+    if (options_.carry) {
+      options_.carry->tree = Tree();
+      options_.carry->parts.clear();
+      options_.carry->part = Tree();
+    }
+    if (runs_.empty()) recordExecutables(tree);
+    else recordExecutables(exeTree());
     keepCarry();
     meta_.endWallNs = ClockNs(CLOCK_REALTIME);
     if (manifest_ && manifest_->startWallNs > 0)  // as long after the given-back start as it took
@@ -551,14 +557,12 @@ class CaptureRun {
     Tree tree = rootTree(byName);
     CaptureProgress prog;
     for (auto& e : entries_) prog.processesTotal += IsNumberName(e.name);
+    planParts(byName, jobs);
 
     // Graft in name order; remember where each fragment went to fix aliases.
-    struct Placed {
-      NodeId at;
-      uint32_t shift;
-    };
     std::vector<Placed> placed(entries_.size());
-    std::vector<std::pair<NodeId, WalkShared::Where>> aliases;
+    std::vector<std::pair<NodeId, WalkShared::Where>> aliases, partAliases;
+    Tree part;
     uint64_t fromProcess = 0, sharedFds = 0;
     for (size_t j = 0; j < byName.size(); ++j) {
       const size_t i = byName[j];
@@ -571,10 +575,14 @@ class CaptureRun {
         waitFor(lock, [&] { return done_[i] != nullptr && graftDue(); });
         frag = std::move(done_[i]);
       }
-      const NodeId at = static_cast<NodeId>(j + 1);
-      const uint32_t shift = tree.graft(at, frag->tree);
-      placed[i] = {at, shift};
-      for (auto& a : frag->aliases) aliases.push_back({a.node == 0 ? at : a.node + shift, a.target});
+      const int run = runOf_.empty() ? -1 : runOf_[j];
+      if (run >= 0 && j == runs_[run].first) part = runTree(byName, run);
+      if (run >= 0) tree.at(static_cast<NodeId>(j + 1)).kind = NodeKind::Directory;  // its place: the part fills it
+      Tree& into = run >= 0 ? part : tree;
+      const NodeId at = static_cast<NodeId>(run >= 0 ? 1 + j - runs_[run].first : j + 1);
+      const uint32_t shift = into.graft(at, frag->tree);
+      placed[i] = {at, shift, run};
+      for (auto& a : frag->aliases) (run >= 0 ? partAliases : aliases).push_back({a.node == 0 ? at : a.node + shift, a.target});
       Add(meta_.counts, frag->counts);
       fromProcess += frag->fromProcess;
       sharedFds += frag->sharedFds;
@@ -585,6 +593,8 @@ class CaptureRun {
         if (!frag->modules.empty()) modules_ = std::move(frag->modules);
       }
       for (auto& n : frag->notes) meta_.notes.push_back(std::move(n));
+      frag.reset();
+      if (run >= 0 && j + 1 == runs_[run].second) closePart(std::move(part), run, placed, partAliases);
       if (IsNumberName(entries_[i].name)) ++prog.processesDone;
       if (progress_) {
         prog.entries = shared_.entries.load();
@@ -600,10 +610,102 @@ class CaptureRun {
       if (w.done) w.done->wait();
     for (auto& [node, where] : aliases) {
       const Placed& p = placed[where.fragment];
+      if (p.run >= 0) {  // never made (only processes' net/ is aliased), but not written as a broken alias
+        tree.at(node).kind = NodeKind::Other;
+        continue;
+      }
       tree.setAlias(node, where.node == 0 ? p.at : where.node + p.shift);
     }
     addWalkNotes(fromProcess, sharedFds);
     return tree;
+  }
+
+  // ---- parts (format 5) -------------------------------------------------------
+
+  struct Placed {
+    NodeId at = 0;
+    uint32_t shift = 0;
+    int run = -1;  // the part it went to (its run), -1: the root's tree
+  };
+
+  // Runs of consecutive process directories in name order, each at most
+  // partProcesses long and cut where the carry's parts began (a part is
+  // compressed against its run's part in an earlier snapshot).
+  void planParts(const std::vector<size_t>& byName, unsigned jobs) {
+    if (!options_.partProcesses || jobs != 1 || !shared_.procfs || !writer_.acceptsParts()) return;
+    std::vector<std::string> cuts;
+    if (options_.carry)
+      for (const CarriedPart& c : options_.carry->parts) cuts.push_back(c.first);
+    runOf_.assign(byName.size(), -1);
+    for (size_t j = 0; j < byName.size(); ++j) {
+      const std::string& name = entries_[byName[j]].name;
+      if (!IsNumberName(name)) continue;
+      bool open = !runs_.empty() && runs_.back().second == j &&
+                  runs_.back().second - runs_.back().first < options_.partProcesses;
+      if (open) {  // a carried part began here or between
+        auto next = std::upper_bound(cuts.begin(), cuts.end(), entries_[byName[runs_.back().first]].name);
+        open = next == cuts.end() || name < *next;
+      }
+      if (open) ++runs_.back().second;
+      else runs_.push_back({j, j + 1});
+      runOf_[j] = static_cast<int>(runs_.size() - 1);
+    }
+  }
+
+  // A part's tree: a stand-in root whose children are the run's directories.
+  Tree runTree(const std::vector<size_t>& byName, int run) const {
+    Tree t;
+    t.at(t.add("")).kind = NodeKind::Directory;
+    auto [first, end] = runs_[run];
+    t.setChildren(0, 1, static_cast<uint32_t>(end - first));
+    for (size_t j = first; j < end; ++j) t.add(entries_[byName[j]].name);
+    return t;
+  }
+
+  // Its aliases set (an earlier part's directory: a foreign alias), its
+  // programs noted for recordExecutables, and the part written.
+  void closePart(Tree part, int run, const std::vector<Placed>& placed,
+                 std::vector<std::pair<NodeId, WalkShared::Where>>& aliases) {
+    std::vector<PartAlias> foreign;
+    for (auto& [node, where] : aliases) {
+      const Placed& p = placed[where.fragment];
+      const NodeId target = where.node == 0 ? p.at : where.node + p.shift;
+      if (p.run == run) {
+        part.setAlias(node, target);
+      } else {
+        part.setAlias(node, kNoNode);
+        part.at(node).kind = NodeKind::Other;
+        if (p.run >= 0 && p.run < run) foreign.push_back({node, static_cast<uint32_t>(p.run), target});
+      }
+    }
+    aliases.clear();
+    auto [lo, hi] = part.children(0);
+    for (NodeId c = lo; c < hi; ++c) {
+      const NodeId exe = part.child(c, "exe");
+      if (exe != kNoNode && part.node(exe).kind == NodeKind::Symlink && !part.node(exe).error)
+        exeLinks_.emplace_back(part.str(part.node(c).name), part.linkTarget(exe));
+    }
+    CarriedPart carried;
+    carried.first = part.str(part.node(lo).name);
+    carried.last = part.str(part.node(hi - 1).name);
+    Status s = writer_.addPart(std::move(part), foreign, options_.carryOut ? &carried.packed : nullptr);
+    if (!s.ok() && partStatus_.ok()) partStatus_ = s;
+    if (options_.carryOut) carriedParts_.push_back(std::move(carried));
+  }
+
+  // What recordExecutables reads of a parted capture: PID/exe links alone.
+  Tree exeTree() const {
+    Tree t;
+    t.at(t.add("")).kind = NodeKind::Directory;
+    t.setChildren(0, 1, static_cast<uint32_t>(exeLinks_.size()));
+    for (auto& [pid, target] : exeLinks_) t.at(t.add(pid)).kind = NodeKind::Directory;
+    for (size_t k = 0; k < exeLinks_.size(); ++k) {
+      const NodeId exe = t.add("exe");
+      t.at(exe).kind = NodeKind::Symlink;
+      t.setLinkTarget(exe, exeLinks_[k].second);
+      t.setChildren(1 + k, exe, 1);
+    }
+    return t;
   }
 
   void addWalkNotes(uint64_t fromProcess, uint64_t sharedFds) {
@@ -687,6 +789,9 @@ class CaptureRun {
     Carry& out = *options_.carryOut;
     out.executables = meta_.executables;
     out.tree = Tree();
+    out.parts = std::move(carriedParts_);
+    out.unpacked = SIZE_MAX;
+    out.part = Tree();
     out.stat = std::move(stats_);
     out.modules = std::move(modules_);
     out.readWallNs = meta_.startWallNs;
@@ -725,6 +830,13 @@ class CaptureRun {
   uint64_t stillBlocked_ = 0, abandoned_ = 0, carriedFiles_ = 0;
   std::unordered_map<std::string, std::string> stats_;  // for options.carryOut
   std::string modules_;
+  // Parts (format 5): runs_[r] is [first, end) of name order; runOf_[j] the
+  // run of the j-th entry in name order, -1 for none.
+  std::vector<std::pair<size_t, size_t>> runs_;
+  std::vector<int> runOf_;
+  std::vector<std::pair<std::string, std::string>> exeLinks_;  // pid, exe target
+  std::vector<CarriedPart> carriedParts_;
+  Status partStatus_;
 };
 
 Result<Metadata> CaptureInto(const CaptureOptions& options, ArchiveWriter& writer,
@@ -769,6 +881,28 @@ Result<Metadata> CaptureRedacted(const CaptureOptions& options, ArchiveWriter& w
 }
 
 }  // namespace
+
+const Tree& Carry::treeFor(std::string_view name) const {
+  if (parts.empty() || !IsNumberName(name)) return tree;
+  static const Tree kNone = [] {
+    Tree t;
+    t.at(t.add("")).kind = NodeKind::Directory;
+    return t;
+  }();
+  // The part whose run holds the name (runs ascend in name order).
+  auto it = std::upper_bound(parts.begin(), parts.end(), name,
+                             [](std::string_view n, const CarriedPart& p) { return n < p.first; });
+  if (it == parts.begin() || name > (--it)->last) return kNone;
+  const size_t k = it - parts.begin();
+  if (unpacked != k) {
+    auto t = UnpackPart(it->packed);
+    unpacked = SIZE_MAX;
+    if (!t.ok()) return kNone;  // read anew: never carried from a part that does not unpack
+    part = std::move(*t);
+    unpacked = k;
+  }
+  return part;
+}
 
 Status CheckAppend(const std::string& archive, const CaptureOptions& options) {
   auto reader = ArchiveReader::Open(archive);

@@ -33,8 +33,20 @@ const char* ProfileName(Profile p);  // "full", "bugreport", "tuning": as --prof
 // /proc/modules is unchanged, and bus/ and fs/ (PCI configuration space,
 // file system internals) until the next full capture. Blob references stay
 // valid only in the archive this capture was written to.
+// A parted snapshot's run of process directories (format 5), packed.
+struct CarriedPart {
+  std::string first, last;  // its first and last directory's names
+  PackedPart packed;
+};
+
 struct Carry {
-  Tree tree;  // this snapshot's tree
+  Tree tree;  // this snapshot's tree (parted: with `parts`' directories empty)
+  std::vector<CarriedPart> parts;  // a parted snapshot's processes, in name order
+  // The tree holding top-level entry `name`: its part's, unpacked (the last
+  // one asked for is kept: one walker asks in name order), or `tree`.
+  const Tree& treeFor(std::string_view name) const;
+  mutable size_t unpacked = SIZE_MAX;
+  mutable Tree part;
   // pid, PID/task/TID -> its stat line and run counts, as read
   std::unordered_map<std::string, std::string> stat;
   std::string modules;                  // /proc/modules, as read before kallsyms
@@ -87,6 +99,11 @@ struct CaptureOptions {
   // system-wide counters (stat, meminfo, vmstat, net/...) are read.
   bool light = false;
   Carry* carryOut = nullptr;     // filled for the next capture to carry from
+  // With one walker and a writer of format 5: process directories are
+  // written in parts of at most this many (the runs of the carry's parts
+  // kept where it has them), so that a capture holds one part's tree at a
+  // time, not the whole (record: 64). 0: the whole tree at once.
+  unsigned partProcesses = 0;
 };
 
 struct CaptureProgress {

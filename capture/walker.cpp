@@ -239,7 +239,7 @@ void Walker::walkTopLevel(int rootFd, const std::string& name, unsigned char dty
     if (o.carry && !frag.stat.empty() && was != o.carry->stat.end() && was->second == frag.stat &&
         carrySubtree(name, 0, 1, CarryPlace::Process, kIdleProcessWhy)) {
       // Nor had its threads: their lines stay the ones to compare with.
-      const Tree& from = o.carry->tree;
+      const Tree& from = o.carry->treeFor(name);
       NodeId task = NodeAt(from, name + "/task");
       if (o.carryOut && task != kNoNode && from.node(task).kind == NodeKind::Directory) {
         auto [lo, hi] = from.children(task);
@@ -316,7 +316,7 @@ void Walker::walkTopLevel(int rootFd, const std::string& name, unsigned char dty
 // node marked carried with `why`, but for the entries CarryRuleOf says to read.
 bool Walker::carrySubtree(const std::string& rel, NodeId slot, unsigned depth, CarryPlace place,
                           std::string_view why) {
-  const Tree& from = shared_.options->carry->tree;
+  const Tree& from = shared_.options->carry->treeFor(rel.substr(0, rel.find('/')));
   NodeId src = NodeAt(from, rel);
   if (src == kNoNode || from.node(src).kind != NodeKind::Directory || !Carriable(from, src)) return false;
   carriedNote_ = "read at " + WallTime(shared_.options->carry->readWallNs) + "; " + std::string(why);
@@ -443,7 +443,7 @@ bool Walker::shareDescriptors(const std::string& rel, NodeId slot) {
 }
 
 bool Walker::carryFile(const std::string& name, const std::string& why) {
-  const Tree& from = shared_.options->carry->tree;
+  const Tree& from = shared_.options->carry->treeFor(name);
   NodeId src = from.child(0, name);
   if (src == kNoNode) return false;
   const Node& sn = from.node(src);
