@@ -609,4 +609,59 @@ BOOST_AUTO_TEST_CASE(a_carry_gives_up_its_tree_once_the_walk_has_carried_from_it
   BOOST_TEST(*(*snap)->read(environ) == testutil::ReadFile("/proc/" + std::to_string(child.pid()) + "/environ"));
 }
 
+// A recording's capture in parts (format 5, here two processes a part):
+// the snapshot reads back as one tree, each process's net/ an alias of the
+// first one of its namespace across parts, and a light capture carries a
+// process's files from the packed part it was in.
+BOOST_AUTO_TEST_CASE(a_capture_in_parts_reads_back_whole_and_carries_from_its_parts) {
+  testutil::Child a(kArgv, kEnv), b(kArgv, kEnv), c(kArgv, kEnv);
+  TempDir out;
+  WriterOptions wo;
+  wo.delta = true;
+  auto w = ArchiveWriter::Create(out / "a.psnap", wo);
+  BOOST_REQUIRE(w.ok());
+  CaptureOptions o;
+  o.pids = {a.pid(), b.pid(), c.pid()};  // with the capturer's own pid: four processes, two parts
+  o.executables = false;
+  o.jobs = 1;
+  o.partProcesses = 2;
+  o.light = true;
+  Carry first, second;
+  o.carryOut = &first;
+  BOOST_REQUIRE(Capture(o, **w).ok());
+  BOOST_TEST(first.parts.size() == 2u);
+  o.carry = &first;
+  o.carryOut = &second;
+  BOOST_REQUIRE(Capture(o, **w).ok());
+  BOOST_TEST(first.parts.empty(), "the carry's parts, released after the walk");
+  BOOST_REQUIRE((*w)->finish().ok());
+  auto r = ArchiveReader::Open(out / "a.psnap");
+  BOOST_REQUIRE(r.ok());
+  BOOST_TEST((*r)->verify().problems.empty());
+  for (size_t k = 0; k < 2; ++k) {
+    auto snap = (*r)->snapshot(k);
+    BOOST_REQUIRE_MESSAGE(snap.ok(), snap.status().message());
+    const Snapshot& s = **snap;
+    BOOST_TEST(s.nodeCount() == (*r)->summary(k).nodeCount);
+    std::vector<NodeId> pidDirs;
+    auto [lo, hi] = s.children(0);
+    for (NodeId p = lo; p < hi; ++p)
+      if (s.name(p).find_first_not_of("0123456789") == std::string_view::npos) pidDirs.push_back(p);
+    BOOST_REQUIRE_EQUAL(pidDirs.size(), 4u);
+    // One net/ read, the others aliases of it (the last part's across parts).
+    const NodeId lastNet = s.child(pidDirs.back(), "net");
+    BOOST_REQUIRE(lastNet != kNoNode);
+    BOOST_TEST((s.node(lastNet).kind == NodeKind::Alias));
+    BOOST_TEST(s.parent(s.parent(s.resolveAlias(lastNet))) == 0u);
+    BOOST_TEST(s.resolveAlias(lastNet) != lastNet);
+    for (NodeId p : pidDirs) BOOST_TEST(s.child(s.child(p, "net"), "dev") != kNoNode, s.name(p));
+    const std::string cp = std::to_string(c.pid());
+    const NodeId environ = s.lookup(cp + "/environ");
+    BOOST_REQUIRE(environ != kNoNode);
+    BOOST_TEST((s.node(environ).reason == (k == 0 ? Reason::None : Reason::Carried)), "snapshot " << k);
+    BOOST_TEST(*s.read(environ) == testutil::ReadFile("/proc/" + cp + "/environ"));
+    BOOST_TEST(s.read(s.lookup(cp + "/stat"))->find("(" ) != std::string::npos);
+  }
+}
+
 BOOST_AUTO_TEST_SUITE_END()
