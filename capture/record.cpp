@@ -104,14 +104,17 @@ Result<uint64_t> Record(const std::string& dir, const RecordOptions& options,
     sinceFull = full ? 0 : sinceFull + 1;
     ++taken;
     // The heap's free pages go back after a full snapshot (its chunk
-    // buffers and large files are not a light tick's), every 64th tick, and
-    // when over 8 MiB of it is free: a tick allocates what the one before
+    // buffers and large files are not a light tick's), every 64th tick,
+    // and after a long tick (100 ms of CPU: hundreds of processes) that
+    // left over 8 MiB of it free: a tick allocates what the one before
     // freed, but blocks land where earlier ones never were and touch pages
     // the heap held untouched (idle: peak RSS 30 -> 33 MiB over 360
-    // snapshots; with 1,000 processes in parts, 31 -> 34 MiB over 20). Idle
-    // ticks seldom free that much: trimming each one cost 48% more CPU.
+    // snapshots; with 1,000 processes in parts 31 -> 34 MiB over 20 ticks).
+    // A short tick pays for the pages it faults in again: trimming after
+    // each idle one doubled its CPU.
     const struct mallinfo2 heap = ::mallinfo2();
-    if (full || taken % 64 == 0 || heap.arena - heap.uordblks > (8u << 20)) ::malloc_trim(0);
+    const bool longTick = CpuSeconds() - cpu0 >= 0.1;
+    if (full || taken % 64 == 0 || (longTick && heap.arena - heap.uordblks > (8u << 20))) ::malloc_trim(0);
     // The next tick is the first one still ahead; those passed are skipped.
     const int64_t now = ClockNs(CLOCK_MONOTONIC);
     const uint64_t nextTick = static_cast<uint64_t>((now - start) / interval) + 1;

@@ -44,9 +44,6 @@ Status LoadForAppend(const std::string& path, bool delta, AppendState* st) {
       if (!raw.ok()) return raw.status();
       h.raw = **raw;
       h.rawSize = h.raw.size();
-      auto snap = r.snapshot(h.index);
-      if (!snap.ok()) return snap.status();
-      for (size_t i = 0; i < (*snap)->tree().stringCount(); ++i) h.strings.emplace_back((*snap)->tree().str(i));
       st->held.push_back(std::move(h));
     }
   }

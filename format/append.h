@@ -22,7 +22,6 @@ struct HeldPart {
   std::string first;  // its first directory's name
   std::shared_ptr<const std::string> packed;
   uint64_t rawSize = 0;
-  std::vector<std::string> strings;
 };
 
 struct HeldSnapshot {
@@ -30,7 +29,6 @@ struct HeldSnapshot {
   std::string raw;     // the record as an append loads it; the writer packs it
   std::string packed;  // the record (format 5: its own message) compressed alone, as a writer holds it
   uint64_t rawSize = 0;
-  std::vector<std::string> strings;
   std::vector<HeldPart> parts;  // format 5, written by this writer only
 };
 

@@ -725,6 +725,28 @@ Result<std::string> DecompressSnapshotRecord(std::string_view stored, uint64_t r
   return out;
 }
 
+std::vector<std::string> StringTableOf(std::string_view raw) {
+  std::vector<std::string> table;
+  Status s = WithMessage(raw, "a held record", [&](capnp::MessageReader& reader) -> Status {
+    auto snap = reader.getRoot<schema::Snapshot>();
+    if (snap.hasStringBytes()) {
+      auto blob = snap.getStringBytes();
+      std::string_view all(reinterpret_cast<const char*>(blob.begin()), blob.size());
+      for (size_t at = 0; at < all.size();) {
+        size_t end = all.find('\0', at);
+        if (end == std::string_view::npos) end = all.size();
+        table.emplace_back(all.substr(at, end - at));
+        at = end + 1;
+      }
+    } else {
+      for (auto t : snap.getStrings()) table.emplace_back(t.cStr(), t.size());
+    }
+    return Status::Ok();
+  });
+  if (!s.ok()) table.clear();
+  return table;
+}
+
 Result<Tree> UnpackPart(const PackedPart& packed) {
   const std::string where = "a recording's carried part";
   auto raw = Decompress(*packed.bytes, packed.rawSize, where);

@@ -61,6 +61,11 @@ constexpr size_t kMaxParts = 1u << 16;
 Result<std::string> DecompressSnapshotRecord(std::string_view stored, uint64_t rawSize, const std::string& where,
                                              std::string_view prefixRaw);
 
+// The string table of a Snapshot message as it was written, entry 0 "":
+// what a delta writer's next message starts its own with (EncodeSnapshot's
+// baseStrings). Empty when the message does not parse.
+std::vector<std::string> StringTableOf(std::string_view raw);
+
 // Words the Snapshot message of `tree` needs, slightly over.
 unsigned EstimateSnapshotWords(const Tree& tree);
 // Builds the Snapshot message; consumes the tree to keep peak memory low.

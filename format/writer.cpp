@@ -190,6 +190,8 @@ class WriterImpl final : public ArchiveWriter {
       if (!r.ok()) return r.status();
       baseRaw = std::move(*r);
     }
+    // Its string table starts with its prefix's (read from the record, not held twice).
+    const std::vector<std::string> baseStrings = base ? StringTableOf(baseRaw) : std::vector<std::string>();
     // A parted snapshot (format 5): its parts' places among the root's children.
     for (size_t k = 0; k < parts_.size(); ++k) {
       PartEntry& e = parts_[k];
@@ -216,7 +218,7 @@ class WriterImpl final : public ArchiveWriter {
     HeldSnapshot mine;  // this record, kept as a later one's prefix
     mine.index = number;
     Status built = buildMessage(
-        meta, std::move(tree), base ? &base->strings : nullptr, delta ? &mine.strings : nullptr, keep, &parts_,
+        meta, std::move(tree), base ? &baseStrings : nullptr, nullptr, keep, &parts_,
         nullptr, [&](std::string_view message) {
           raw = partRaw_ + message.size();
           // Readers refuse records over kMaxRecordRaw: never write one.
@@ -273,7 +275,6 @@ class WriterImpl final : public ArchiveWriter {
     auto [lo, hi] = part.children(0);
     if (lo == hi) return Status::InvalidArgument(path_ + ": a part with no directories");
     const uint32_t number = static_cast<uint32_t>(index_.snapshots.size());
-    const bool delta = opts_.delta && index_.formatVersion >= 3;
     std::string first(part.str(part.node(lo).name));
     // Against the prefix snapshot's part of the same run: the last that
     // begins at or before this one (pid directories in name order).
@@ -292,6 +293,7 @@ class WriterImpl final : public ArchiveWriter {
       if (!r.ok()) return r.status();
       prefixRaw = std::move(*r);
     }
+    const std::vector<std::string> prefixStrings = prefix ? StringTableOf(prefixRaw) : std::vector<std::string>();
     parts_.push_back({0, hi - lo, prefixIndex});
     partFirst_.push_back(first);
     partNodes_ += part.size() - 1 - (hi - lo);  // its directories take their places
@@ -301,11 +303,11 @@ class WriterImpl final : public ArchiveWriter {
     none.formatVersion = index_.formatVersion;
     Status result;
     Status built = buildMessage(
-        none, std::move(part), prefix ? &prefix->strings : nullptr, delta ? &mine.strings : nullptr, nullptr, nullptr,
+        none, std::move(part), prefix ? &prefixStrings : nullptr, nullptr, nullptr, nullptr,
         &foreign, [&](std::string_view message) {
-          std::unique_ptr<char[]> out;
-          size_t outCap = 0;
-          auto frame = compress(message, opts_.level, out, outCap, prefixRaw);
+          std::unique_ptr<char[]>& out = scratchOut_;
+          size_t& outCap = scratchOutCap_;
+          auto frame = compress(message, opts_.level, out, outCap, prefixRaw, nullptr, base && base->index == 0);
           Release(prefixRaw);
           if (!frame.ok()) {
             result = frame.status();
@@ -324,7 +326,8 @@ class WriterImpl final : public ArchiveWriter {
           mine.rawSize = message.size();
           if (packed) *packed = PackedPart{mine.packed, mine.rawSize};
           if (hold) heldParts_.push_back(std::move(mine));
-        });
+        },
+        true);
     if (!built.ok()) return built;
     return result;
   }
@@ -509,7 +512,8 @@ class WriterImpl final : public ArchiveWriter {
   }
 
   Result<std::string_view> compress(std::string_view raw, int level, std::unique_ptr<char[]>& out, size_t& outCap,
-                                    std::string_view prefix = {}, const ZSTD_CDict* dict = nullptr) {
+                                    std::string_view prefix = {}, const ZSTD_CDict* dict = nullptr,
+                                    bool thorough = false) {
     // A large record (a snapshot's, 20 MB with 1,000 processes) is tried
     // in a quarter of its bound first: its frame is far smaller, and a
     // buffer of the whole bound held the heap that much higher.
@@ -548,7 +552,11 @@ class WriterImpl final : public ArchiveWriter {
         // 128 bytes, halves it (2.8-3.7 -> 1.6-1.9 ms, +0.2-0.4 KiB a
         // record). A large one keeps every match it can find: with 1,000
         // processes the same took its delta from 4 to 9-11 KiB.
-        if (raw.size() < kLargeRecord) ZSTD_CCtx_setParameter(ctx, ZSTD_c_ldmHashRateLog, 10);
+        // Against the keyframe (a full snapshot: every carried node's reason
+        // and note differ) a part of 32 processes also keeps every match: 76
+        // -> 23 KiB a tick with 1,000 processes (ticks 1, 2, 4, 8... of a
+        // segment); against a light tick the sparse hashes lose nothing.
+        if (raw.size() < kLargeRecord && !thorough) ZSTD_CCtx_setParameter(ctx, ZSTD_c_ldmHashRateLog, 10);
         size_t r = ZSTD_CCtx_refPrefix(ctx, prefix.data(), prefix.size());
         if (ZSTD_isError(r)) return Status::IoError(path_ + ": zstd prefix: " + ZSTD_getErrorName(r));
       }
@@ -596,11 +604,29 @@ class WriterImpl final : public ArchiveWriter {
   template <class Use>
   Status buildMessage(const Metadata& meta, Tree&& tree, const std::vector<std::string>* baseStrings,
                       std::vector<std::string>* table, Tree* keep, const std::vector<PartEntry>* parts,
-                      const std::vector<PartAlias>* foreign, Use use) {
-    const unsigned words = EstimateSnapshotWords(tree);
-    std::unique_ptr<capnp::word, decltype(&std::free)> segment(
-        static_cast<capnp::word*>(std::calloc(words + 1, sizeof(capnp::word))), &std::free);
-    if (!segment) return Status::IoError(path_ + ": cannot allocate " + std::to_string(words * 8) + " bytes for the snapshot");
+                      const std::vector<PartAlias>* foreign, Use use, bool scratch = false) {
+    unsigned words = EstimateSnapshotWords(tree);
+    std::unique_ptr<capnp::word, decltype(&std::free)> owned(nullptr, &std::free);
+    capnp::word* seg;
+    if (scratch) {
+      // A part's message: in one buffer kept for every part, which the
+      // builder leaves zeroed (32 parts a tick each allocating and freeing
+      // their megabyte left the heap in holes: 2-3 MiB of peak RSS).
+      if (scratchWords_ < words + 1) {
+        scratch_.reset(static_cast<capnp::word*>(std::calloc(words + 1, sizeof(capnp::word))));
+        scratchWords_ = scratch_ ? words + 1 : 0;
+      }
+      seg = scratch_.get();
+      words = scratchWords_ - 1;
+    } else {
+      owned.reset(static_cast<capnp::word*>(std::calloc(words + 1, sizeof(capnp::word))));
+      seg = owned.get();
+    }
+    if (!seg) return Status::IoError(path_ + ": cannot allocate " + std::to_string(words * 8) + " bytes for the snapshot");
+    struct Segment {
+      capnp::word* p;
+      capnp::word* get() const { return p; }
+    } segment{seg};
     kj::Maybe<kj::Exception> e = kj::runCatchingExceptions([&]() {
       // Used while `mb` lives: its destructor zeroes the segment.
       capnp::MallocMessageBuilder mb(kj::arrayPtr(segment.get() + 1, words), capnp::AllocationStrategy::FIXED_SIZE);
@@ -619,6 +645,7 @@ class WriterImpl final : public ArchiveWriter {
         use(std::string_view(reinterpret_cast<const char*>(flat.begin()), flat.asBytes().size()));
       }
     });
+    std::memset(seg, 0, sizeof(capnp::word));  // the segment table; the builder zeroed the rest
     KJ_IF_MAYBE(ex, e) {
       return Status::IoError(path_ + ": cannot encode snapshot: " + std::string(ex->getDescription().cStr()));
     }
@@ -713,6 +740,11 @@ class WriterImpl final : public ArchiveWriter {
   std::vector<HeldPart> heldParts_;     // when the snapshot will be held
   std::string partFrames_;
   uint64_t partRaw_ = 0, partNodes_ = 0;
+  // A part's message and frame, in buffers kept from part to part.
+  std::unique_ptr<capnp::word, decltype(&std::free)> scratch_{nullptr, &std::free};
+  unsigned scratchWords_ = 0;
+  std::unique_ptr<char[]> scratchOut_;
+  size_t scratchOutCap_ = 0;
   uint64_t uniqueBytes_ = 0;
   uint64_t offset_ = 0;
   IndexData index_;

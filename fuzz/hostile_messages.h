@@ -75,4 +75,58 @@ inline std::string SnapshotClaimingExecutables(uint32_t count, uint32_t padWords
   return Flat(std::move(seg), padWords);
 }
 
+// The raw record of a parted snapshot (format 5): part 0 holds processes
+// 1 and 2 (1/net/dev a 4-byte file of chunk 0, 2/net an alias of 1/net),
+// part 1 process 3 (3/net a foreign alias of part 0's 1/net), then the
+// snapshot's own message (root: 1, 2, 3 in their places, and uptime).
+// `parts` and `foreign` as given: a test spoils one to see it refused.
+inline std::string PartedRecord(std::vector<PartEntry> parts = {{1, 2, 0}, {3, 1, 0}},
+                                std::vector<PartAlias> foreign = {{2, 0, 3}}) {
+  auto flat = [](capnp::MessageBuilder& mb) {
+    auto words = capnp::messageToFlatArray(mb);
+    return std::string(reinterpret_cast<const char*>(words.begin()), words.size() * sizeof(capnp::word));
+  };
+  Metadata none;
+  std::string raw;
+  {
+    Tree t;  // 0 root; 1 "1", 2 "2"; 3 1/net, 4 2/net; 5 1/net/dev
+    t.at(t.add("")).kind = NodeKind::Directory;
+    t.at(t.add("1")).kind = NodeKind::Directory;
+    t.at(t.add("2")).kind = NodeKind::Directory;
+    t.setChildren(0, 1, 2);
+    t.at(t.add("net")).kind = NodeKind::Directory;
+    t.setChildren(1, 3, 1);
+    t.add("net");
+    t.setChildren(2, 4, 1);
+    t.setAlias(4, 3);
+    t.at(t.add("dev")).kind = NodeKind::File;
+    t.setChildren(3, 5, 1);
+    t.setBlob(5, BlobRef{0, 0, 4});
+    capnp::MallocMessageBuilder mb;
+    EncodeSnapshot(mb, none, std::move(t));
+    raw += flat(mb);
+  }
+  {
+    Tree t;  // 0 root; 1 "3"; 2 3/net
+    t.at(t.add("")).kind = NodeKind::Directory;
+    t.at(t.add("3")).kind = NodeKind::Directory;
+    t.setChildren(0, 1, 1);
+    t.at(t.add("net")).kind = NodeKind::Other;
+    t.setChildren(1, 2, 1);
+    capnp::MallocMessageBuilder mb;
+    EncodeSnapshot(mb, none, std::move(t), nullptr, nullptr, nullptr, nullptr, &foreign);
+    raw += flat(mb);
+  }
+  Tree root;
+  root.at(root.add("")).kind = NodeKind::Directory;
+  for (const char* n : {"1", "2", "3"}) root.at(root.add(n)).kind = NodeKind::Directory;
+  root.at(root.add("uptime")).kind = NodeKind::File;
+  root.setChildren(0, 1, 4);
+  capnp::MallocMessageBuilder mb;
+  Metadata m;
+  m.hostname = "seed";
+  EncodeSnapshot(mb, m, std::move(root), nullptr, nullptr, nullptr, &parts);
+  return raw + flat(mb);
+}
+
 }  // namespace procsnap::hostile

@@ -112,6 +112,39 @@ int main(int argc, char** argv) {
   Put(out + "/archive_bytes", "delta_snapshots", std::string(std::istreambuf_iterator<char>(din), {}));
   std::filesystem::remove(archive);
 
+  // ... and three parted ones (format 5): processes 1 and 2 in a part each.
+  {
+    WriterOptions delta;
+    delta.delta = true;
+    auto w = ArchiveWriter::Create(archive, delta);
+    for (int i = 0; i < 3; ++i) {
+      for (const char* pid : {"1", "2"}) {
+        Tree part;
+        part.at(part.add("")).kind = NodeKind::Directory;
+        part.at(part.add(pid)).kind = NodeKind::Directory;
+        part.setChildren(0, 1, 1);
+        const NodeId stat = part.add("stat");
+        part.setChildren(1, stat, 1);
+        part.at(stat).kind = NodeKind::File;
+        part.setBlob(stat, *(*w)->putBlob(std::string(pid) + " (seed) S " + std::to_string(i) + "\n"));
+        (void)(*w)->addPart(std::move(part));
+      }
+      Tree root;
+      root.at(root.add("")).kind = NodeKind::Directory;
+      root.at(root.add("1")).kind = NodeKind::Directory;
+      root.at(root.add("2")).kind = NodeKind::Directory;
+      root.setChildren(0, 1, 2);
+      Metadata m = SmallMetadata();
+      m.startWallNs = i;
+      (void)(*w)->addSnapshot(m, std::move(root));
+      (void)(*w)->commit();
+    }
+    (void)(*w)->finish();
+  }
+  std::ifstream pin(archive, std::ios::binary);
+  Put(out + "/archive_bytes", "parted_snapshots", std::string(std::istreambuf_iterator<char>(pin), {}));
+  std::filesystem::remove(archive);
+
   // snapshot_message: control bytes (snapshot, one 4 KiB chunk), then the message.
   {
     capnp::MallocMessageBuilder mb;
@@ -134,6 +167,7 @@ int main(int argc, char** argv) {
     const std::string pad(1, '\x17');  // 2^23 words
     Put(out + "/snapshot_message", "index_claims_millions",
         std::string("\3", 1) + pad + std::string(1, '\0') + hostile::IndexClaiming(30u << 20, 0));
+    Put(out + "/snapshot_message", "parted_tree", std::string("\0\1", 2) + U32(4096) + hostile::PartedRecord());
     Put(out + "/snapshot_message", "executables_claim_millions",
         std::string("\2", 1) + pad + std::string(1, '\0') + hostile::SnapshotClaimingExecutables(30u << 20, 0));
   }

@@ -933,9 +933,9 @@ BOOST_AUTO_TEST_CASE(parted_snapshots_read_back_as_one_tree) {
     BOOST_TEST(s.nodeCount() == (*reader)->summary(k).nodeCount);
     BOOST_TEST(s.nodeCount() == 1 + 5 + 1 + 5 * 2 + 1);
     BOOST_TEST(*s.read(s.lookup("uptime")) == std::to_string(k) + ".5\n");
-    for (auto& p : {"1", "2", "3", "40", "5"}) {
-      BOOST_TEST(*s.read(s.lookup(std::string(p) + "/stat")) == std::string(p) + " at " + std::to_string(k) + "\n");
-      BOOST_TEST(*s.read(s.lookup(std::string(p) + "/net/dev")) == "eth0: " + std::to_string(k) + "\n");
+    for (const std::string p : {"1", "2", "3", "40", "5"}) {
+      BOOST_TEST(*s.read(s.lookup(p + "/stat")) == p + " at " + std::to_string(k) + "\n");
+      BOOST_TEST(*s.read(s.lookup(p + "/net/dev")) == "eth0: " + std::to_string(k) + "\n");
     }
     BOOST_TEST((s.node(s.lookup("5/net")).kind == NodeKind::Alias));
     BOOST_TEST(s.resolveAlias(s.lookup("5/net")) == s.lookup("1/net"));
@@ -962,4 +962,52 @@ BOOST_AUTO_TEST_CASE(a_part_that_does_not_fit_its_place_is_refused) {
     BOOST_TEST(s.message().find("no place for part 0") != std::string::npos, s.message());
   }
 }
+// A parted snapshot's record as a hostile machine could write it: every
+// link between its messages is checked, and each refusal says what is wrong.
+BOOST_AUTO_TEST_CASE(a_parted_record_is_checked_link_by_link) {
+  const std::vector<RecordRef> chunks = [] {
+    std::vector<RecordRef> c(1);
+    c[0].rawSize = 4096;
+    return c;
+  }();
+  auto decode = [&](const std::string& raw) {
+    Metadata meta;
+    Tree tree;
+    std::vector<NodeId> parents;
+    Status s = DecodeSnapshot(raw, chunks, "rec", &meta, &tree, &parents);
+    return std::make_pair(s, std::move(tree));
+  };
+  {
+    auto [s, t] = decode(hostile::PartedRecord());
+    BOOST_REQUIRE_MESSAGE(s.ok(), s.message());
+    auto [lo, hi] = t.children(0);
+    BOOST_TEST(hi - lo == 4u);
+    const NodeId net3 = t.child(t.child(0, "3"), "net"), net1 = t.child(t.child(0, "1"), "net");
+    BOOST_TEST(t.aliasTarget(net3) == net1);
+    BOOST_TEST(t.aliasTarget(t.child(t.child(0, "2"), "net")) == net1);
+    BOOST_TEST(t.blob(t.child(net1, "dev")).size == 4u);
+  }
+  const std::pair<std::string, std::string> bad[] = {
+      {hostile::PartedRecord({{1, 2, 0}, {3, 1, 0}}, {{2, 1, 3}}), "foreign alias of node 2 is impossible"},
+      {hostile::PartedRecord({{1, 2, 0}, {3, 1, 0}}, {{1, 0, 3}}), "foreign alias of node 1 is impossible"},
+      {hostile::PartedRecord({{1, 2, 0}, {3, 1, 0}}, {{2, 0, 99}}), "foreign alias of node 2 is impossible"},
+      {hostile::PartedRecord({{1, 2, 0}, {2, 1, 0}}), "is not a run of the root's children"},
+      {hostile::PartedRecord({{1, 1, 0}, {2, 2, 0}}), "holds 2 directories where its snapshot names 1"},
+      {hostile::PartedRecord({{1, 2, 0}, {4, 1, 0}}), "of its place is not an empty directory"},
+      {hostile::PartedRecord({{1, 2, 0}}), "lists 1 parts, its record holds 2"},
+      {hostile::PartedRecord({{1, 2, 0}, {3, 1, 0}}, {}), "node 2 has unknown"},  // kind other left as other: fine
+  };
+  for (size_t k = 0; k + 1 < std::size(bad); ++k) {
+    auto [s, t] = decode(bad[k].first);
+    BOOST_TEST(!s.ok(), "case " << k);
+    BOOST_TEST(s.message().find(bad[k].second) != std::string::npos, "case " << k << ": " << s.message());
+  }
+  // Without its foreign alias, 3/net is a node of kind other: a tree still.
+  BOOST_TEST(decode(bad[std::size(bad) - 1].first).first.ok());
+  // A record that stops inside a message, or whose segment table overruns it.
+  std::string cut = hostile::PartedRecord();
+  cut.resize(cut.size() - 8);
+  BOOST_TEST(decode(cut).first.message().find("runs past the record") != std::string::npos, decode(cut).first.message());
+}
+
 BOOST_AUTO_TEST_SUITE_END()
