@@ -64,10 +64,14 @@ Result<uint64_t> Record(const std::string& dir, const RecordOptions& options,
   uint64_t taken = 0, tick = 0, skipped = 0;
   CaptureOptions capture = options.capture;
   capture.interrupt = options.stop;
-  // A tick holds one part of 32 processes at a time, not the whole tree
-  // (format 5; one walker): with 1,000 processes ~0.7 MB, not ~20 MB
-  // (smaller blocks than 64 leave the heap fewer holes; not measured apart).
-  if (capture.jobs == 1 && !capture.partProcesses) capture.partProcesses = 32;
+  // A light tick holds one part of 32 processes at a time, not the whole
+  // tree (format 5; one walker): with 1,000 processes ~0.7 MB, not ~20 MB
+  // (parts of 16 and 64 measured 2-5 MiB more peak RSS). The default tick
+  // keeps whole records: in parts it wrote 17-20 KiB a tick with 1,000
+  // processes instead of 13-15 (a process that ran is read whole, and a
+  // part's matches against its prefix part are shorter), for 65 MiB peak
+  // RSS instead of 130.
+  if (capture.light && capture.jobs == 1 && !capture.partProcesses) capture.partProcesses = 32;
   Carry carry, next;
   bool haveCarry = false;
   unsigned sinceFull = 0;
@@ -105,15 +109,16 @@ Result<uint64_t> Record(const std::string& dir, const RecordOptions& options,
     ++taken;
     // The heap's free pages go back after a full snapshot (its chunk
     // buffers and large files are not a light tick's), every 64th tick,
-    // and after a long tick (100 ms of CPU: hundreds of processes) that
-    // left over 8 MiB of it free: a tick allocates what the one before
+    // and after a long tick in parts (100 ms of CPU: hundreds of
+    // processes) that left over 8 MiB of it free (a whole record's 20 MB
+    // blocks would be faulted in again: +30% CPU, session 14): a tick allocates what the one before
     // freed, but blocks land where earlier ones never were and touch pages
     // the heap held untouched (idle: peak RSS 30 -> 33 MiB over 360
     // snapshots; with 1,000 processes in parts 31 -> 34 MiB over 20 ticks).
     // A short tick pays for the pages it faults in again: trimming after
     // each idle one doubled its CPU.
     const struct mallinfo2 heap = ::mallinfo2();
-    const bool longTick = CpuSeconds() - cpu0 >= 0.1;
+    const bool longTick = capture.partProcesses && CpuSeconds() - cpu0 >= 0.1;
     if (full || taken % 64 == 0 || (longTick && heap.arena - heap.uordblks > (8u << 20))) ::malloc_trim(0);
     // The next tick is the first one still ahead; those passed are skipped.
     const int64_t now = ClockNs(CLOCK_MONOTONIC);

@@ -264,6 +264,8 @@ Result<std::vector<std::string_view>> SplitMessages(std::string_view raw, const 
     if (bytes > left)
       return Status::Corruption(where + ": message " + std::to_string(out.size()) + " runs past the record's " +
                                 std::to_string(raw.size()) + " bytes");
+    if (out.size() > kMaxParts)
+      return Status::Corruption(where + ": more than " + std::to_string(kMaxParts + 1) + " messages in one record");
     out.push_back(raw.substr(at, bytes));
     at += bytes;
   }
@@ -663,6 +665,10 @@ Status DecodeSnapshot(const std::string& raw, const std::vector<RecordRef>& chun
 
 Result<std::string> DecompressSnapshotRecord(std::string_view stored, uint64_t rawSize, const std::string& where,
                                              std::string_view prefixRaw) {
+  // As Decompress checks a frame's: before any buffer is sized by it.
+  if (rawSize > kMaxRecordRaw || rawSize > stored.size() * kMaxExpansion + 4096)
+    return Status::Corruption(where + ": declared size " + std::to_string(rawSize) + " is impossible for " +
+                              std::to_string(stored.size()) + " stored bytes");
   std::vector<std::string_view> frames;
   for (size_t at = 0; at < stored.size();) {
     const size_t n = ZSTD_findFrameCompressedSize(stored.data() + at, stored.size() - at);

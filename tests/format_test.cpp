@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <zstd.h>
 #include <filesystem>
 #include <random>
 
@@ -634,7 +635,7 @@ BOOST_AUTO_TEST_CASE(delta_chunks_take_the_keyframes_first_chunks_up_to_the_limi
       NodeId root = t.add("");
       t.at(root).kind = NodeKind::Directory;
       expected.emplace_back();
-      for (int f = 0; f < 4; ++f) t.add("f" + std::to_string(f));
+      for (int f = 0; f < 4; ++f) t.add(std::string("f").append(std::to_string(f)));
       t.setChildren(root, 1, 4);
       for (int f = 0; f < 4; ++f) {  // 3000 bytes each: a chunk each
         expected[k].push_back(std::to_string(k) + Pseudo(3000, f));
@@ -658,7 +659,7 @@ BOOST_AUTO_TEST_CASE(delta_chunks_take_the_keyframes_first_chunks_up_to_the_limi
     for (int k = 0; k < 2; ++k) {
       auto snap = (*r)->snapshot(k);
       BOOST_REQUIRE(snap.ok());
-      for (int f = 0; f < 4; ++f) BOOST_TEST(*(*snap)->read((*snap)->lookup("f" + std::to_string(f))) == expected[k][f]);
+      for (int f = 0; f < 4; ++f) BOOST_TEST(*(*snap)->read((*snap)->lookup(std::string("f").append(std::to_string(f)))) == expected[k][f]);
     }
   }
 }
@@ -1008,6 +1009,22 @@ BOOST_AUTO_TEST_CASE(a_parted_record_is_checked_link_by_link) {
   std::string cut = hostile::PartedRecord();
   cut.resize(cut.size() - 8);
   BOOST_TEST(decode(cut).first.message().find("runs past the record") != std::string::npos, decode(cut).first.message());
+  // Messages by the hundred thousand (8 bytes each: a table, no words) are
+  // refused before a view of each is kept.
+  std::string many(8 * 100000, '\0');
+  BOOST_TEST(decode(many).first.message().find("messages in one record") != std::string::npos,
+             decode(many).first.message());
+  // Two frames whose record claims a terabyte: refused before any buffer.
+  auto frame = [](const std::string& raw) {
+    std::string out(ZSTD_compressBound(raw.size()), '\0');
+    out.resize(ZSTD_compress(out.data(), out.size(), raw.data(), raw.size(), 1));
+    return out;
+  };
+  std::string frames = frame("a");
+  frames += frame("b");
+  auto lie = DecompressSnapshotRecord(frames, 1ull << 40, "rec", "");
+  BOOST_REQUIRE(!lie.ok());
+  BOOST_TEST(lie.status().message().find("is impossible") != std::string::npos, lie.status().message());
 }
 
 BOOST_AUTO_TEST_SUITE_END()
