@@ -183,7 +183,7 @@ class WriterImpl final : public ArchiveWriter {
         held_.pop_back();
       }
     }
-    const HeldSnapshot* base = baseOf(number);
+    const HeldSnapshot* base = baseOf(number, !parts_.empty());
     std::string baseRaw;
     if (base) {
       auto r = Decompress(base->packed, base->rawSize, path_ + ": held snapshot " + std::to_string(base->index));
@@ -261,6 +261,7 @@ class WriterImpl final : public ArchiveWriter {
       mine.parts = std::move(heldParts_);
       heldBytes_ += HeldSize(mine);
       held_.push_back(std::move(mine));
+      dropHeldParts();
     }
     dropParts();
     return Status::Ok();
@@ -278,7 +279,7 @@ class WriterImpl final : public ArchiveWriter {
     std::string first(part.str(part.node(lo).name));
     // Against the prefix snapshot's part of the same run: the last that
     // begins at or before this one (pid directories in name order).
-    const HeldSnapshot* base = baseOf(number);
+    const HeldSnapshot* base = baseOf(number, true);
     const HeldPart* prefix = nullptr;
     uint32_t prefixIndex = 0;
     if (base)
@@ -571,13 +572,31 @@ class WriterImpl final : public ArchiveWriter {
 
   // The held record snapshot `number` is compressed against: its
   // PrefixSnapshot, or the keyframe when that one is not held.
-  const HeldSnapshot* baseOf(uint32_t number) const {
+  // A parted snapshot takes the keyframe when its prefix's parts are gone
+  // (dropHeldParts): its parts compressed alone would cost far more.
+  const HeldSnapshot* baseOf(uint32_t number, bool parted) const {
     if (!opts_.delta || index_.formatVersion < 3 || number == 0) return nullptr;
     const uint32_t want = PrefixSnapshot(index_.formatVersion, number);
     for (auto it = held_.rbegin(); it != held_.rend(); ++it)
-      if (it->index == want) return &*it;
+      if (it->index == want) {
+        if (!parted || !it->parts.empty() || it->index == 0) return &*it;
+        break;
+      }
     if (!held_.empty() && held_.front().index == 0) return &held_.front();
     return nullptr;
+  }
+
+  // The held chain grows to log2 of a segment's snapshots, each with its
+  // parts packed (~0.6 MB with 1,000 processes): but the keyframe's and
+  // the newest three snapshots' parts go. A snapshot whose prefix lost them
+  // (one in 16: 48 against 32...) is compressed against the keyframe.
+  void dropHeldParts() {
+    size_t kept = 0;
+    for (auto it = held_.rbegin(); it != held_.rend(); ++it) {
+      if (it->index == 0 || it->parts.empty() || ++kept <= 3) continue;
+      heldBytes_ -= HeldSize(*it) - it->rawSize;
+      std::vector<HeldPart>().swap(it->parts);
+    }
   }
 
   // Whether snapshot `number`'s records are held for later ones: the next
