@@ -22,6 +22,12 @@ enum class Profile {
 };
 const char* ProfileName(Profile p);  // "full", "bugreport", "tuning": as --profile and the metadata spell it
 
+// A parted snapshot's run of process directories (format 5), packed.
+struct CarriedPart {
+  std::string first, last;  // its first and last directory's names
+  PackedPart packed;
+};
+
 // What a capture keeps of itself for the next one into the same archive
 // (record's ticks within one segment). A process none of whose threads ran
 // since then (its stat line and every thread's run count in schedstat are
@@ -33,19 +39,13 @@ const char* ProfileName(Profile p);  // "full", "bugreport", "tuning": as --prof
 // /proc/modules is unchanged, and bus/ and fs/ (PCI configuration space,
 // file system internals) until the next full capture. Blob references stay
 // valid only in the archive this capture was written to.
-// A parted snapshot's run of process directories (format 5), packed.
-struct CarriedPart {
-  std::string first, last;  // its first and last directory's names
-  PackedPart packed;
-};
-
 struct Carry {
   Tree tree;  // this snapshot's tree (parted: with `parts`' directories empty)
   std::vector<CarriedPart> parts;  // a parted snapshot's processes, in name order
   // The tree holding top-level entry `name`: its part's, unpacked (the last
   // one asked for is kept: one walker asks in name order), or `tree`.
   const Tree& treeFor(std::string_view name) const;
-  mutable size_t unpacked = SIZE_MAX;
+  mutable size_t unpacked = SIZE_MAX;  // treeFor's: which part `part` is
   mutable Tree part;
   // pid, PID/task/TID -> its stat line and run counts, as read
   std::unordered_map<std::string, std::string> stat;
@@ -102,7 +102,7 @@ struct CaptureOptions {
   // With one walker and a writer of format 5: process directories are
   // written in parts of at most this many (the runs of the carry's parts
   // kept where it has them), so that a capture holds one part's tree at a
-  // time, not the whole (record: 64). 0: the whole tree at once.
+  // time, not the whole (record --light: 32). 0: the whole tree at once.
   unsigned partProcesses = 0;
 };
 
