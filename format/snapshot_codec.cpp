@@ -646,6 +646,11 @@ Status DecodeSnapshot(const std::string& raw, const std::vector<RecordRef>& chun
     std::vector<NodeId> partParents;
     if (s.ok()) s = DecodeMessage((*messages)[k], &chunks, at, &partMeta, &part, &decoded, &sub, &partForeign);
     if (s.ok() && !sub.empty()) s = Status::Corruption(at + ": a part lists parts");
+    // Each message has its own budget, with a slack of its own: the record's
+    // bounds them all, as it bounds a whole snapshot's message.
+    if (s.ok() && decoded > kDecodeExpansion * raw.size() + kDecodeSlack)
+      s = Status::Corruption(at + ": its parts would take more memory to decode than a record of " +
+                             std::to_string(raw.size()) + " bytes can describe");
     if (s.ok()) s = CheckTree(part, chunks, at, &partParents);
     if (s.ok()) s = Assemble(*tree, part, e, at, &locals[k]);
     for (const PartAlias& a : partForeign) {
