@@ -191,11 +191,7 @@ class CaptureRun {
     startHiddenPidScan();
     Tree tree = walk();
     if (!partStatus_.ok()) return partStatus_;
-    if (options_.carry) {
-      options_.carry->tree = Tree();
-      options_.carry->parts.clear();
-      options_.carry->part = Tree();
-    }
+    if (options_.carry) options_.carry->releaseTrees();
     if (runs_.empty()) recordExecutables(tree);
     else recordExecutables(exeTree());
     keepCarry();
@@ -788,10 +784,8 @@ class CaptureRun {
     if (!options_.carryOut) return;
     Carry& out = *options_.carryOut;
     out.executables = meta_.executables;
-    out.tree = Tree();
+    out.releaseTrees();
     out.parts = std::move(carriedParts_);
-    out.unpacked = SIZE_MAX;
-    out.part = Tree();
     out.stat = std::move(stats_);
     out.modules = std::move(modules_);
     out.readWallNs = meta_.startWallNs;
@@ -881,6 +875,13 @@ Result<Metadata> CaptureRedacted(const CaptureOptions& options, ArchiveWriter& w
 }
 
 }  // namespace
+
+void Carry::releaseTrees() {
+  tree = Tree();
+  std::vector<CarriedPart>().swap(parts);
+  part = Tree();
+  unpacked = SIZE_MAX;
+}
 
 const Tree& Carry::treeFor(std::string_view name) const {
   if (parts.empty() || !IsNumberName(name)) return tree;

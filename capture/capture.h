@@ -47,6 +47,8 @@ struct Carry {
   const Tree& treeFor(std::string_view name) const;
   mutable size_t unpacked = SIZE_MAX;  // treeFor's: which part `part` is
   mutable Tree part;
+  // Gives the tree, the parts and the unpacked part back (a tick holds one tree).
+  void releaseTrees();
   // pid, PID/task/TID -> its stat line and run counts, as read
   std::unordered_map<std::string, std::string> stat;
   std::string modules;                  // /proc/modules, as read before kallsyms
