@@ -419,7 +419,8 @@ class CaptureRun {
                                 // capturer's own pid directory is listed.
                                 std::unique_lock<std::mutex> lock(mu_);
                                 cv_.wait(lock, [&] {
-                                  return next_ < order_.size() || (complete_ && walked_ == order_.size());
+                                  return (next_ < order_.size() && mayTake(order_[next_])) ||
+                                         (complete_ && walked_ == order_.size());
                                 });
                                 if (next_ >= order_.size()) return;
                                 i = order_[next_++];
@@ -430,6 +431,10 @@ class CaptureRun {
                               walker.walkTopLevel(root_.get(), e.name, e.dtype, i, *watch->fragment);
                               std::lock_guard<std::mutex> lock(mu_);
                               done_[i] = std::move(watch->fragment);
+                              if (IsNumberName(e.name)) {
+                                done_[i]->ahead = true;
+                                ++ahead_;
+                              }
                               ++walked_;
                               if (graftDue()) cv_.notify_all();
                             }
@@ -487,6 +492,8 @@ class CaptureRun {
 
   // Under mu_: the grafting thread's batch is walked, or every entry is taken.
   bool graftDue() const { return walked_ >= wakeAt_ || next_ >= order_.size(); }
+  // Under mu_: whether a walker may take entry i now (kAhead).
+  bool mayTake(size_t i) const { return ahead_ < kAhead || grafterWaits_ || !IsNumberName(entries_[i].name); }
 
   template <class Ready>
   void waitFor(std::unique_lock<std::mutex>& lock, const Ready& ready) {
@@ -567,9 +574,16 @@ class CaptureRun {
         std::unique_lock<std::mutex> lock(mu_);
         // Woken for a batch of fragments, not for each: a light tick idle
         // did 340 context switches, now ~80 (~2-3% of its CPU on a VM).
-        if (!done_[i]) wakeAt_ = walked_ + kWakeBatch;
+        if (!done_[i]) {
+          wakeAt_ = walked_ + kWakeBatch;
+          grafterWaits_ = true;
+          cv_.notify_all();
+        }
         waitFor(lock, [&] { return done_[i] != nullptr && graftDue(); });
+        grafterWaits_ = false;
         frag = std::move(done_[i]);
+        // Walkers held back resume when half the fragments ahead are grafted.
+        if (frag->ahead && ahead_-- == kAhead / 2) cv_.notify_all();
       }
       const int run = runOf_.empty() ? -1 : runOf_[j];
       if (run >= 0 && j == runs_[run].first) part = runTree(byName, run);
@@ -819,6 +833,13 @@ class CaptureRun {
   // be taken) before it is woken.
   static constexpr size_t kWakeBatch = 32;
   size_t wakeAt_ = 0;
+  // Process fragments walked but not yet grafted: a walker takes no other
+  // process past kAhead of them, unless the grafting thread waits (for one
+  // walked out of order). Unbounded, a walker ran hundreds ahead of a
+  // grafter compressing parts, and their fragments lay in memory.
+  static constexpr size_t kAhead = 2 * kWakeBatch;
+  size_t ahead_ = 0;
+  bool grafterWaits_ = false;
   bool complete_ = true;
   std::vector<Worker> workers_;
   uint64_t stillBlocked_ = 0, abandoned_ = 0, carriedFiles_ = 0;

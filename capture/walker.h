@@ -83,6 +83,7 @@ struct Fragment {
   std::vector<std::pair<std::string, std::string>> threadStats;  // "PID/task/TID" -> its stat line (for Carry)
   std::string modules;       // /proc/modules, read before kallsyms (for Carry)
   uint64_t carriedFiles = 0; // files taken from the previous capture (Carry)
+  bool ahead = false;        // counted in the capture's fragments walked ahead of grafting
 };
 
 // A listing of `dir` in an export: without the manifest's own files, with

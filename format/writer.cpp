@@ -33,10 +33,15 @@ namespace procsnap {
 namespace {
 
 // Small tables: 2^18 entries compress chunks and snapshot messages about as
-// well as level 9's own sizes, and touch a quarter of the memory.
-void SetTableSizes(ZSTD_CCtx* ctx) {
-  ZSTD_CCtx_setParameter(ctx, ZSTD_c_hashLog, 18);
-  ZSTD_CCtx_setParameter(ctx, ZSTD_c_chainLog, 18);
+// well as level 9's own sizes, and touch a quarter of the memory. What
+// indexes at most 4 MiB (a light tick's part and its prefix, ~0.6 MB; the
+// light keyframe prefix's dictionary, 1 MiB) loses nothing with 2^17, and
+// holds 1 MiB less each (with 1,000 processes, 8.5 KiB a tick either way;
+// peak RSS 33.5 -> 30.7 MiB over 45 ticks).
+int TableLog(size_t indexed) { return indexed <= (4u << 20) ? 17 : 18; }
+void SetTableSizes(ZSTD_CCtx* ctx, int log) {
+  ZSTD_CCtx_setParameter(ctx, ZSTD_c_hashLog, log);
+  ZSTD_CCtx_setParameter(ctx, ZSTD_c_chainLog, log);
 }
 
 // Gives a string's buffer back. `s = std::string()` does not: libstdc++
@@ -503,8 +508,8 @@ class WriterImpl final : public ArchiveWriter {
     if (!keyDict_ && !keyContent_.empty()) {
       ZSTD_CCtx_params* p = ZSTD_createCCtxParams();
       ZSTD_CCtxParams_init(p, kDeltaLevel);
-      ZSTD_CCtxParams_setParameter(p, ZSTD_c_hashLog, 18);
-      ZSTD_CCtxParams_setParameter(p, ZSTD_c_chainLog, 18);
+      ZSTD_CCtxParams_setParameter(p, ZSTD_c_hashLog, TableLog(keyContent_.size()));
+      ZSTD_CCtxParams_setParameter(p, ZSTD_c_chainLog, TableLog(keyContent_.size()));
       keyDict_.reset(ZSTD_createCDict_advanced2(keyContent_.data(), keyContent_.size(), ZSTD_dlm_byRef,
                                                 ZSTD_dct_rawContent, p, ZSTD_defaultCMem));
       ZSTD_freeCCtxParams(p);
@@ -535,7 +540,7 @@ class WriterImpl final : public ArchiveWriter {
     for (;;) {  // a prefix serves one frame: a retry sets it again
       ZSTD_CCtx_reset(ctx, ZSTD_reset_session_and_parameters);
       ZSTD_CCtx_setParameter(ctx, ZSTD_c_compressionLevel, level);
-      SetTableSizes(ctx);
+      SetTableSizes(ctx, prefix.empty() || dict ? 18 : TableLog(prefix.size() + raw.size()));
       if (dict) {
         ZSTD_CCtx_setParameter(ctx, ZSTD_c_windowLog, PrefixWindowLog(prefix.size(), raw.size()));
         size_t r = ZSTD_CCtx_refCDict(ctx, dict);
