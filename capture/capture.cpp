@@ -835,8 +835,8 @@ class CaptureRun {
   size_t wakeAt_ = 0;
   // Process fragments walked but not yet grafted: a walker takes no other
   // process past kAhead of them, unless the grafting thread waits (for one
-  // walked out of order). Unbounded, a walker ran hundreds ahead of a
-  // grafter compressing parts, and their fragments lay in memory.
+  // walked out of order). Unbounded, a walker could run a whole tick ahead
+  // of a grafter busy compressing parts, every fragment held meanwhile.
   static constexpr size_t kAhead = 2 * kWakeBatch;
   size_t ahead_ = 0;
   bool grafterWaits_ = false;

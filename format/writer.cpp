@@ -115,16 +115,26 @@ class WriterImpl final : public ArchiveWriter {
   Result<BlobRef> putBlob(std::string_view bytes) override {
     if (bytes.empty()) return BlobRef{};
     Digest d = Sha256(bytes);
-    // Encoded before taking the lock: kallsyms takes milliseconds, and
-    // every other walker would wait on it.
-    std::string encoded;
-    bool addressLines = bytes.size() >= kEncodeAtLeast && EncodeAddressLines(bytes, &encoded);
     std::unique_lock<std::mutex> lock(mu_);
-    if (!ioStatus_.ok()) return ioStatus_;
-    auto it = blobs_.find(d);
-    if (it != blobs_.end()) {
+    auto known = [&]() -> const BlobRef* {
+      auto it = blobs_.find(d);
+      if (it == blobs_.end()) return nullptr;
       it->second.met = snapshotsBegun_;
-      return it->second.ref;
+      return &it->second.ref;
+    };
+    if (!ioStatus_.ok()) return ioStatus_;
+    if (const BlobRef* ref = known()) return *ref;
+    // Encoded outside the lock (kallsyms takes milliseconds, and every
+    // other walker would wait on it), and only when new: a recording's
+    // full tick meets the keyframe's kallsyms again.
+    std::string encoded;
+    bool addressLines = false;
+    if (bytes.size() >= kEncodeAtLeast) {
+      lock.unlock();
+      addressLines = EncodeAddressLines(bytes, &encoded);
+      lock.lock();
+      if (!ioStatus_.ok()) return ioStatus_;
+      if (const BlobRef* ref = known()) return *ref;
     }
     if (!open_.empty() && open_.size() + bytes.size() > opts_.chunkSize) sealLocked();
     BlobRef ref{openId(), static_cast<uint32_t>(open_.size()), bytes.size()};
@@ -404,7 +414,7 @@ class WriterImpl final : public ArchiveWriter {
   }
 
   // A blob not met for kBlobMemory snapshots is forgotten, but the
-  // keyframe's: the map grew by every value a counter ever took (idle, 2.8
+  // keyframe prefix's and large ones (kRememberedBlob): the map grew by every value a counter ever took (idle, 2.8
   // MiB of a recording's RSS over a segment of 360). What the newest
   // snapshot holds was met at the latest at its last full snapshot (every
   // 30th by default), so only contents no longer there go; a duplicate is
@@ -412,7 +422,8 @@ class WriterImpl final : public ArchiveWriter {
   void forgetOldBlobs() {
     if (++snapshotsBegun_ % kBlobMemory != 0) return;
     std::erase_if(blobs_, [&](const auto& e) {
-      return e.second.met + kBlobMemory < snapshotsBegun_ && e.second.ref.chunk >= keyChunks_;
+      return e.second.met + kBlobMemory < snapshotsBegun_ && e.second.ref.chunk >= keyChunks_ &&
+             e.second.ref.size < kRememberedBlob;
     });
   }
 
@@ -745,6 +756,10 @@ class WriterImpl final : public ArchiveWriter {
     uint32_t met;  // snapshotsBegun_ when last stored or found
   };
   static constexpr uint32_t kBlobMemory = 64;
+  // Contents of a megabyte or more are not forgotten: few, and a light
+  // recording's full tick meets them again (kallsyms, carried unread
+  // between: 5 MB read, encoded and compressed again, ~2 MiB more peak RSS).
+  static constexpr uint64_t kRememberedBlob = 1u << 20;
   std::unordered_map<Digest, KnownBlob, DigestHash> blobs_;
   uint32_t snapshotsBegun_ = 0;  // snapshots whose blobs are all put
   // Delta writing (format 3): the keyframe is the archive's first snapshot.
