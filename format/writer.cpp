@@ -414,8 +414,9 @@ class WriterImpl final : public ArchiveWriter {
   }
 
   // A blob not met for kBlobMemory snapshots is forgotten, but the
-  // keyframe prefix's and large ones (kRememberedBlob): the map grew by every value a counter ever took (idle, 2.8
-  // MiB of a recording's RSS over a segment of 360). What the newest
+  // keyframe prefix's and large ones (kRememberedBlob): the map grew by
+  // every value a counter ever took (idle, 2.8 MiB of a recording's RSS
+  // over a segment of 360). What the newest
   // snapshot holds was met at the latest at its last full snapshot (every
   // 30th by default), so only contents no longer there go; a duplicate is
   // the worst a forgotten one costs. Under mu_.
@@ -551,7 +552,7 @@ class WriterImpl final : public ArchiveWriter {
     for (;;) {  // a prefix serves one frame: a retry sets it again
       ZSTD_CCtx_reset(ctx, ZSTD_reset_session_and_parameters);
       ZSTD_CCtx_setParameter(ctx, ZSTD_c_compressionLevel, level);
-      SetTableSizes(ctx, prefix.empty() || dict ? 18 : TableLog(prefix.size() + raw.size()));
+      SetTableSizes(ctx, TableLog(prefix.empty() || dict ? SIZE_MAX : prefix.size() + raw.size()));
       if (dict) {
         ZSTD_CCtx_setParameter(ctx, ZSTD_c_windowLog, PrefixWindowLog(prefix.size(), raw.size()));
         size_t r = ZSTD_CCtx_refCDict(ctx, dict);
