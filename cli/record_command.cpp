@@ -138,7 +138,9 @@ void SetupRecord(CLI::App& sub, CommandAction& action) {
       "Usage: procsnap record -o DIR [--interval 10s] [--count N | --duration 1h] [--max-size 2G] [--max-age 7d]\n"
       "Ends on --count, --duration, SIGINT or SIGTERM; every snapshot is committed (index, trailer, fsync) before\n"
       "the next begins, so a crash loses at most the one in flight. Running it again on DIR continues the\n"
-      "recording (the same host only). Every command reads DIR as an archive: procsnap info DIR,\n"
+      "recording (the same host only). A recorder left running wants --light (about atop's cost; the\n"
+      "procsnap-record service runs it); the default tick reads everything that changed, at a few times that.\n"
+      "Every command reads DIR as an archive: procsnap info DIR,\n"
       "procsnap cat --at 2026-11-23T07:11:05Z DIR loadavg, procsnap diff DIR@-5m DIR@-1.");
   action = [a, &sub] {
     a->fullEveryGiven = sub.get_option("--full-every")->count() > 0 || sub.get_option("--full")->count() > 0;
