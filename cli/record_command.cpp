@@ -139,7 +139,7 @@ void SetupRecord(CLI::App& sub, CommandAction& action) {
       "Ends on --count, --duration, SIGINT or SIGTERM; every snapshot is committed (index, trailer, fsync) before\n"
       "the next begins, so a crash loses at most the one in flight. Running it again on DIR continues the\n"
       "recording (the same host only). A recorder left running wants --light (about atop's cost; the\n"
-      "procsnap-record service runs it); the default tick reads everything that changed, at a few times that.\n"
+      "procsnap-record service runs it); the default tick reads everything that changed, at 3-7x atop's CPU.\n"
       "Every command reads DIR as an archive: procsnap info DIR,\n"
       "procsnap cat --at 2026-11-23T07:11:05Z DIR loadavg, procsnap diff DIR@-5m DIR@-1.");
   action = [a, &sub] {

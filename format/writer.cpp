@@ -416,10 +416,9 @@ class WriterImpl final : public ArchiveWriter {
   // A blob not met for kBlobMemory snapshots is forgotten, but the
   // keyframe prefix's and large ones (kRememberedBlob): the map grew by
   // every value a counter ever took (idle, 2.8 MiB of a recording's RSS
-  // over a segment of 360). What the newest
-  // snapshot holds was met at the latest at its last full snapshot (every
-  // 30th by default), so only contents no longer there go; a duplicate is
-  // the worst a forgotten one costs. Under mu_.
+  // over a segment of 360). What the newest snapshot holds was met at the
+  // latest at its last full snapshot, so only contents no longer there go;
+  // a duplicate is the worst a forgotten one costs. Under mu_.
   void forgetOldBlobs() {
     if (++snapshotsBegun_ % kBlobMemory != 0) return;
     std::erase_if(blobs_, [&](const auto& e) {
